@@ -1,0 +1,84 @@
+"""All modules of a folder, loaded, validated and rendered once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.content.model import Module, Problem
+from app.content.parser import parse_module
+
+log = logging.getLogger("nabij.modules")
+
+MODULE_FILE = "module.md"
+
+
+@dataclass
+class Catalogue:
+    modules: dict[str, Module] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    broken: dict[Path, list[Problem]] = field(default_factory=dict)
+    parsed: dict[Path, Module] = field(default_factory=dict)  # including broken ones, for reports
+
+    def get(self, slug: str) -> Module | None:
+        return self.modules.get(slug)
+
+    def published(self) -> list[Module]:
+        """Modules students may see, in catalogue order."""
+        return [m for m in self.ordered() if not m.draft]
+
+    def ordered(self) -> list[Module]:
+        return sorted(self.modules.values(), key=lambda m: (m.order, m.title))
+
+
+def module_files(directory: Path) -> list[Path]:
+    """module.md files under `directory`, or the one in it when it is a module folder itself."""
+    if (directory / MODULE_FILE).is_file():
+        return [directory / MODULE_FILE]
+    if not directory.is_dir():
+        return []
+    return sorted(p / MODULE_FILE for p in directory.iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "_")) and (p / MODULE_FILE).is_file())
+
+
+def load_catalogue(directory: Path) -> Catalogue:
+    """Parse every module; modules with problems are left out and reported."""
+    catalogue = Catalogue()
+    owners: dict[str, tuple[Path, str]] = {}
+    for path in module_files(directory):
+        module, problems = parse_module(path)
+        if module is not None and not problems:
+            problems = _clashes(module, owners, catalogue)
+        catalogue.problems.extend(problems)
+        if problems:
+            catalogue.broken[path] = problems
+        elif module is not None:
+            catalogue.modules[module.slug] = module
+        if module is not None:
+            catalogue.parsed[path] = module
+    return catalogue
+
+
+def _clashes(module: Module, owners: dict[str, tuple[Path, str]], catalogue: Catalogue) -> list[Problem]:
+    """Ids of reflections, vignettes and checks must be unique across all modules."""
+    problems = []
+    if module.slug in catalogue.modules:
+        problems.append(Problem(module.path, 2, f"slug '{module.slug}' wordt al gebruikt"))
+    blocks = [*module.reflections.values(), *module.vignettes.values(), *module.checks.values()]
+    for block in blocks:
+        if block.id in owners:
+            other, _ = owners[block.id]
+            problems.append(Problem(module.path, block.line, f"id '{block.id}' wordt al gebruikt in {other.parent.name}/{MODULE_FILE}"))
+    if not problems:
+        for block in blocks:
+            owners[block.id] = (module.path, module.slug)
+    return problems
+
+
+def log_broken(catalogue: Catalogue) -> None:
+    """One clear line per module that is not served."""
+    for path, problems in catalogue.broken.items():
+        first = problems[0]
+        more = f" (+{len(problems) - 1} meer)" if len(problems) > 1 else ""
+        log.warning("module not served: %s: %s%s; run `nabij modules check`", path, f"line {first.line}: {first.message}", more)

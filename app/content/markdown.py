@@ -1,0 +1,148 @@
+"""The one configured Markdown parser, and helpers to walk and render its tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
+WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+
+
+@cache
+def markdown() -> MarkdownIt:
+    """Lecturer Markdown: raw HTML off (js-default), plus directives and front matter."""
+    return MarkdownIt("js-default").use(colon_fence_plugin).use(front_matter_plugin)
+
+
+@cache
+def html_detector() -> MarkdownIt:
+    """A parser with HTML on, used only to find raw HTML that the real one would drop."""
+    return MarkdownIt("commonmark").use(front_matter_plugin)
+
+
+def raw_html_lines(text: str) -> list[int]:
+    """1-based line numbers where the source contains raw HTML."""
+    lines = []
+    for token in html_detector().parse(text):
+        if token.type == "html_block" and token.map:
+            lines.append(token.map[0] + 1)
+        elif token.type == "inline" and token.map and token.children:
+            if any(child.type == "html_inline" for child in token.children):
+                lines.append(token.map[0] + 1)
+    return lines
+
+
+def top_level_groups(tokens: list[Token]) -> Iterator[list[Token]]:
+    """Split a token stream into its top-level blocks (an open token up to its close)."""
+    group: list[Token] = []
+    depth = 0
+    for token in tokens:
+        group.append(token)
+        depth += token.nesting
+        if depth == 0:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def first_line(tokens: list[Token]) -> int:
+    """The 0-based source line where a group of tokens starts (relative to its parse)."""
+    for token in tokens:
+        if token.map:
+            return token.map[0]
+    return 0
+
+
+def count_words(text: str) -> int:
+    return len(WORD.findall(text))
+
+
+@dataclass
+class LinkContext:
+    """What a module's links may point at, and where to report problems."""
+
+    folder: Path
+    slug: str
+    section_ids: set[str]
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+    def media_url(self, relative: str) -> str:
+        return f"/modules/{self.slug}/media/{relative}"
+
+
+def check_and_rewrite_links(tokens: list[Token], ctx: LinkContext, line_offset: int) -> None:
+    """Validate links and images; point relative ones at the served module folder."""
+    for token in tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        line = line_offset + (token.map[0] if token.map else 0) + 1
+        for child in token.children:
+            if child.type == "link_open":
+                href = str(child.attrGet("href") or "")
+                new = _resolve(href, ctx, line, is_image=False)
+                if new is not None:
+                    child.attrSet("href", new)
+                    if urlsplit(new).scheme in ("http", "https"):
+                        child.attrSet("rel", "noopener noreferrer")
+            elif child.type == "image":
+                src = str(child.attrGet("src") or "")
+                if not child.content.strip():
+                    ctx.problems.append(
+                        (line, f"afbeelding '{src}' heeft geen beschrijving (alt-tekst): ![beschrijving]({src})")
+                    )
+                new = _resolve(src, ctx, line, is_image=True)
+                if new is not None:
+                    child.attrSet("src", new)
+
+
+def _resolve(target: str, ctx: LinkContext, line: int, *, is_image: bool) -> str | None:
+    parts = urlsplit(target)
+    what = "afbeelding" if is_image else "link"
+    if parts.scheme:
+        if parts.scheme.lower() not in SAFE_SCHEMES:
+            ctx.problems.append((line, f"{what} '{target}' gebruikt een niet-toegelaten protocol"))
+        return None
+    if parts.netloc or target.startswith("/"):
+        ctx.problems.append((line, f"{what} '{target}': gebruik een volledige link (https://…) of een bestand in de modulemap"))
+        return None
+    if not parts.path:
+        anchor = parts.fragment
+        if anchor not in ctx.section_ids:
+            ctx.problems.append((line, f"link '{target}' verwijst naar een onbekende sectie '{anchor}'"))
+            return None
+        return f"/modules/{ctx.slug}/{anchor}"
+    relative = unquote(parts.path)
+    candidate = (ctx.folder / relative).resolve()
+    if not candidate.is_relative_to(ctx.folder.resolve()):
+        ctx.problems.append((line, f"{what} '{target}' wijst buiten de modulemap"))
+        return None
+    if not candidate.is_file():
+        ctx.problems.append((line, f"{what} '{target}' bestaat niet in {ctx.folder.name}/"))
+        return None
+    return ctx.media_url(candidate.relative_to(ctx.folder.resolve()).as_posix())
+
+
+def render(tokens: list[Token], env: dict) -> str:
+    md = markdown()
+    return md.renderer.render(tokens, md.options, env)
+
+
+def render_inline(children: list[Token], env: dict) -> str:
+    md = markdown()
+    return md.renderer.renderInline(children, md.options, env)
+
+
+def plain_text(children: list[Token]) -> str:
+    return "".join(child.content for child in children if child.type in ("text", "code_inline"))

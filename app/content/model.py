@@ -1,0 +1,177 @@
+"""The parsed, rendered form of a course module: plain data, built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+REFLECTION_LEVELS = ("beschrijvend", "beschrijvend-reflectief", "dialogisch", "kritisch")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a module, reported as `path:line: message`."""
+
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"path": str(self.path), "line": self.line, "message": self.message}
+
+
+@dataclass
+class HtmlBlock:
+    html: str
+    kind: Literal["html"] = "html"
+
+
+@dataclass
+class Note:
+    title: str
+    html: str
+    kind: Literal["note"] = "note"
+
+
+@dataclass
+class Reflection:
+    id: str
+    title: str
+    prompt_html: str
+    guidance_html: str
+    level: str | None
+    min_words: int
+    refers_to: str | None
+    prompt_hash: str
+    line: int
+    kind: Literal["reflection"] = "reflection"
+
+
+@dataclass
+class Choice:
+    label_html: str
+    label_text: str
+    target: str
+    feedback_html: str
+    line: int
+
+
+@dataclass
+class Step:
+    id: str
+    html: str
+    choices: list[Choice]
+    is_ending: bool
+    line: int
+
+
+@dataclass
+class Vignette:
+    id: str
+    title: str
+    intro_html: str
+    steps: dict[str, Step]
+    start: str | None
+    line: int
+    kind: Literal["vignette"] = "vignette"
+
+    @property
+    def branching(self) -> bool:
+        return bool(self.steps)
+
+    def endings(self) -> list[str]:
+        return [step.id for step in self.steps.values() if step.is_ending]
+
+
+@dataclass
+class Option:
+    label_html: str
+    correct: bool
+    feedback_html: str
+
+
+@dataclass
+class Check:
+    id: str
+    question_html: str
+    options: list[Option]
+    line: int
+    kind: Literal["check"] = "check"
+
+    @property
+    def multiple(self) -> bool:
+        return sum(option.correct for option in self.options) > 1
+
+    @property
+    def correct_indexes(self) -> frozenset[int]:
+        return frozenset(i for i, option in enumerate(self.options) if option.correct)
+
+
+Block = HtmlBlock | Note | Reflection | Vignette | Check
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    blocks: list[Block]
+    line: int
+
+    def interactive(self) -> list[Reflection | Vignette | Check]:
+        return [b for b in self.blocks if isinstance(b, Reflection | Vignette | Check)]
+
+
+@dataclass
+class Module:
+    slug: str
+    title: str
+    summary: str
+    language: str
+    estimated_minutes: int
+    learning_goals: list[str]
+    authors: list[str]
+    version: str
+    license: str
+    order: int
+    draft: bool
+    intro_html: str
+    sections: list[Section]
+    path: Path
+    words: int
+    reflections: dict[str, Reflection] = field(default_factory=dict)
+    vignettes: dict[str, Vignette] = field(default_factory=dict)
+    checks: dict[str, Check] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for section in self.sections:
+            for block in section.interactive():
+                registry = {
+                    "reflection": self.reflections,
+                    "vignette": self.vignettes,
+                    "check": self.checks,
+                }[block.kind]
+                registry[block.id] = block
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    def section_index(self, section_id: str) -> int:
+        return next(i for i, s in enumerate(self.sections) if s.id == section_id)
+
+    def section_of(self, block_id: str) -> Section | None:
+        """The section that holds a reflection, vignette or check."""
+        for section in self.sections:
+            if any(b.id == block_id for b in section.interactive()):
+                return section
+        return None
+
+    def branching_vignettes(self) -> list[Vignette]:
+        return [v for v in self.vignettes.values() if v.branching]
