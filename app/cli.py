@@ -97,7 +97,7 @@ def demo() -> None:
     if accounts is None:
         click.echo("the database already has users; demo data was not loaded")
         return
-    click.echo("Demo accounts (password for all: see below):")
+    click.echo("Demo data loaded. Log in at http://127.0.0.1:8000/login with:")
     for account in accounts:
         click.echo(f"  {account}")
 

@@ -62,7 +62,7 @@ def parse_front_matter(text: str, first_line: int) -> tuple[FrontMatter | None, 
     if not isinstance(data, dict):
         return None, [(first_line, "voorpagina: verwacht velden in de vorm 'naam: waarde'")]
     if isinstance(data.get("version"), int | float):
-        return None, [(_key_line(text, "version", first_line),
+        return None, [(key_line(text, "version", first_line),
                        "voorpagina: 'version' moet tussen aanhalingstekens staan, bv. version: \"1.0\"")]
     try:
         return FrontMatter.model_validate(data), []
@@ -74,11 +74,11 @@ def parse_front_matter(text: str, first_line: int) -> tuple[FrontMatter | None, 
                 message = "moet bestaan uit kleine letters, cijfers en koppeltekens"
             else:
                 message = REQUIRED_MESSAGES.get(item["type"], item["msg"])
-            problems.append((_key_line(text, key, first_line), f"voorpagina: '{key}' {message}"))
+            problems.append((key_line(text, key, first_line), f"voorpagina: '{key}' {message}"))
         return None, problems
 
 
-def _key_line(text: str, key: str, first_line: int) -> int:
+def key_line(text: str, key: str, first_line: int) -> int:
     match = re.search(rf"^{re.escape(key)}\s*:", text, flags=re.MULTILINE)
     if not match:
         return first_line

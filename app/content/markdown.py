@@ -38,9 +38,19 @@ def raw_html_lines(text: str) -> list[int]:
         if token.type == "html_block" and token.map:
             lines.append(token.map[0] + 1)
         elif token.type == "inline" and token.map and token.children:
-            if any(child.type == "html_inline" for child in token.children):
-                lines.append(token.map[0] + 1)
+            line = token.map[0] + 1
+            for child in token.children:
+                if child.type == "html_inline" and line not in lines:
+                    lines.append(line)
+                line += _line_breaks(child)
     return lines
+
+
+def _line_breaks(child: Token) -> int:
+    """How many source lines an inline token ends, so a problem gets its own line."""
+    if child.type in ("softbreak", "hardbreak"):
+        return 1
+    return child.content.count("\n") if child.type == "html_inline" else 0
 
 
 def top_level_groups(tokens: list[Token]) -> Iterator[list[Token]]:
@@ -88,23 +98,37 @@ def check_and_rewrite_links(tokens: list[Token], ctx: LinkContext, line_offset: 
         if token.type != "inline" or not token.children:
             continue
         line = line_offset + (token.map[0] if token.map else 0) + 1
-        for child in token.children:
-            if child.type == "link_open":
-                href = str(child.attrGet("href") or "")
-                new = _resolve(href, ctx, line, is_image=False)
-                if new is not None:
-                    child.attrSet("href", new)
-                    if urlsplit(new).scheme in ("http", "https"):
-                        child.attrSet("rel", "noopener noreferrer")
-            elif child.type == "image":
-                src = str(child.attrGet("src") or "")
-                if not child.content.strip():
-                    ctx.problems.append(
-                        (line, f"afbeelding '{src}' heeft geen beschrijving (alt-tekst): ![beschrijving]({src})")
-                    )
-                new = _resolve(src, ctx, line, is_image=True)
-                if new is not None:
-                    child.attrSet("src", new)
+        check_and_rewrite_inline(token.children, ctx, line)
+
+
+def check_and_rewrite_inline(children: list[Token], ctx: LinkContext, line: int, skip: int = 0) -> None:
+    """Links and images among inline tokens; `line` is where the first one starts.
+
+    The first `skip` tokens only count towards the line number (e.g. a choice's own step link).
+    """
+    for index, child in enumerate(children):
+        if index >= skip:
+            _check_and_rewrite_child(child, ctx, line)
+        line += _line_breaks(child)
+
+
+def _check_and_rewrite_child(child: Token, ctx: LinkContext, line: int) -> None:
+    if child.type == "link_open":
+        href = str(child.attrGet("href") or "")
+        new = _resolve(href, ctx, line, is_image=False)
+        if new is not None:
+            child.attrSet("href", new)
+        elif urlsplit(href).scheme.lower() in ("http", "https"):
+            child.attrSet("rel", "noopener noreferrer")
+    elif child.type == "image":
+        src = str(child.attrGet("src") or "")
+        if not child.content.strip():
+            ctx.problems.append(
+                (line, f"afbeelding '{src}' heeft geen beschrijving (alt-tekst): ![beschrijving]({src})")
+            )
+        new = _resolve(src, ctx, line, is_image=True)
+        if new is not None:
+            child.attrSet("src", new)
 
 
 def _resolve(target: str, ctx: LinkContext, line: int, *, is_image: bool) -> str | None:

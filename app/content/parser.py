@@ -11,7 +11,7 @@ from pathlib import Path
 from markdown_it.token import Token
 
 from app.content import markdown as mdx
-from app.content.frontmatter import parse_front_matter
+from app.content.frontmatter import key_line, parse_front_matter
 from app.content.model import (
     REFLECTION_LEVELS,
     Check,
@@ -88,7 +88,7 @@ class ModuleParser:
         self.problems.extend(problems)
         folder_slug = self.path.parent.name
         if front is not None and front.slug != folder_slug:
-            self.problems.append((2, f"voorpagina: slug '{front.slug}' moet gelijk zijn aan de mapnaam '{folder_slug}'"))
+            self.problems.append((key_line(tokens[0].content, "slug", 2), f"voorpagina: slug '{front.slug}' moet gelijk zijn aan de mapnaam '{folder_slug}'"))
         body = tokens[1:]
         slug = front.slug if front else folder_slug
         self.links = mdx.LinkContext(self.path.parent, slug, self._section_ids(body))
@@ -264,7 +264,11 @@ class ModuleParser:
         if refers_to is not None and refers_to not in self.seen_vignettes:
             self.problems.append((d.option_lines["refers-to"], f"':refers-to:' verwijst naar '{refers_to}', maar er staat geen casus met dat id eerder in de module"))
         guidance = d.options.get("guidance", "")
-        guidance_html = mdx.markdown().render(guidance, self.env) if guidance else ""
+        guidance_html = ""
+        if guidance:
+            guidance_tokens = mdx.markdown().parse(guidance, self.env)
+            mdx.check_and_rewrite_links(guidance_tokens, self.links, d.option_lines["guidance"] - 1)
+            guidance_html = mdx.render(guidance_tokens, self.env)
         if block_id is None:
             return None
         return Reflection(
@@ -297,7 +301,9 @@ class ModuleParser:
         mdx.check_and_rewrite_links(question, self.links, d.body_offset)
         question_html = mdx.render(question, self.env)
         if d.argument:
-            question_html = f"<p>{mdx.markdown().renderInline(d.argument, self.env)}</p>" + question_html
+            title_tokens = mdx.markdown().parseInline(d.argument, self.env)
+            mdx.check_and_rewrite_links(title_tokens, self.links, d.line - 1)
+            question_html = f"<p>{mdx.render(title_tokens, self.env)}</p>" + question_html
         if not d.argument and not question:
             self.problems.append((d.line, "{check} heeft geen vraag: zet ze na {check}"))
         if not found_list:
@@ -321,6 +327,7 @@ class ModuleParser:
                 continue
             correct = first.content[1].lower() == "x"
             first.content = CHECK_MARKER.sub("", first.content, count=1)
+            mdx.check_and_rewrite_inline(head, self.links, line)
             label, feedback_inline = _split_at_softbreak(head)
             feedback = self._feedback_html(feedback_inline, rest, d.body_offset)
             if not feedback:
@@ -412,6 +419,7 @@ class ModuleParser:
             href = str(head[0].attrGet("href") or "")
             label_tokens = head[1:close]
             after = head[close + 1:]
+            mdx.check_and_rewrite_inline(head, self.links, line, skip=close + 1)
             if after and after[0].type == "softbreak":
                 after = after[1:]
             feedback = self._feedback_html(after, rest, offset)

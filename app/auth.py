@@ -1,0 +1,154 @@
+"""Who is asking: the session cookie, CSRF tokens, and role checks, all as dependencies."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import Settings
+from app.db import SessionDep
+from app.i18n import gettext as _
+from app.models import Role, User, UserSession
+from app.services.sessions import SessionPolicy, resume_session
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cookie_names(settings: Settings) -> tuple[str, str]:
+    """Session and anonymous-CSRF cookie names; `__Host-` pins them to this host over HTTPS."""
+    prefix = "__Host-" if settings.is_production else ""
+    return f"{prefix}nabij_session", f"{prefix}nabij_csrf"
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    response.set_cookie(cookie_names(settings)[0], token, httponly=True, samesite="lax",
+                        secure=settings.is_production, path="/",
+                        max_age=settings.session_max_hours * 3600)
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(cookie_names(settings)[0], path="/", secure=settings.is_production,
+                           httponly=True, samesite="lax")
+
+
+class CsrfCookieMiddleware:
+    """Gives every visitor a random CSRF seed cookie, so forms work before login (login CSRF)."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.name = cookie_names(settings)[1]
+        self.secure = settings.is_production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or HTTPConnection(scope).cookies.get(self.name):
+            await self.app(scope, receive, send)
+            return
+        seed = secrets.token_urlsafe(32)
+        scope.setdefault("state", {})["csrf_seed"] = seed
+        cookie = f"{self.name}={seed}; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self.secure else "")
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def _anonymous_csrf(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    seed = request.cookies.get(cookie_names(settings)[1]) or getattr(request.state, "csrf_seed", "")
+    return hmac.new(request.app.state.secret, f"csrf:{seed}".encode(), hashlib.sha256).hexdigest()
+
+
+def load_auth(request: Request, session: SessionDep) -> None:
+    """Runs for every route: sets request.state.user, .user_session and .csrf_token."""
+    settings: Settings = request.app.state.settings
+    request.state.user = None
+    request.state.user_session = None
+    token = request.cookies.get(cookie_names(settings)[0])
+    if token:
+        policy = SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
+                               absolute=timedelta(hours=settings.session_max_hours))
+        resumed = resume_session(session, token=token, policy=policy)
+        if resumed is not None:
+            request.state.user_session, request.state.user = resumed
+            request.state.csrf_token = request.state.user_session.csrf_token
+            return
+    request.state.csrf_token = _anonymous_csrf(request)
+
+
+async def csrf_protect(request: Request) -> None:
+    """Every state-changing request carries the token: a form field, or htmx's header."""
+    if request.method in SAFE_METHODS:
+        return
+    given = request.headers.get("X-CSRF-Token")
+    if given is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            given = (await request.form()).get("csrf_token")
+    expected = getattr(request.state, "csrf_token", "")
+    if not isinstance(given, str) or not expected or not hmac.compare_digest(given, expected):
+        raise HTTPException(403, _("Your form had expired or did not come from Nabij. Reload the page and try again."))
+
+
+class LoginRequired(Exception):
+    """Handled by sending the visitor to the login page, with the way back."""
+
+
+def current_user_or_none(request: Request) -> User | None:
+    return request.state.user
+
+
+def require_user(request: Request) -> User:
+    user = request.state.user
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def require_role(*roles: Role):
+    allowed = {role.value for role in roles}
+
+    def dependency(user: Annotated[User, Depends(require_user)]) -> User:
+        # 404, not 403: pages of other roles do not reveal that they exist.
+        if user.role not in allowed:
+            raise HTTPException(404)
+        return user
+
+    return dependency
+
+
+def current_session(request: Request) -> UserSession:
+    require_user(request)
+    return request.state.user_session
+
+
+def login_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/login?next={quote(target, safe='')}"
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: no open redirects to other sites."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+OptionalUser = Annotated[User | None, Depends(current_user_or_none)]
+CurrentUser = Annotated[User, Depends(require_user)]
+StudentUser = Annotated[User, Depends(require_role(Role.STUDENT))]
+LecturerUser = Annotated[User, Depends(require_role(Role.LECTURER, Role.ADMIN))]
+AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+CurrentSession = Annotated[UserSession, Depends(current_session)]

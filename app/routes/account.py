@@ -1,0 +1,82 @@
+"""A user's own account: password, sessions, language."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from app.auth import CurrentSession, CurrentUser, safe_next, set_session_cookie
+from app.db import SessionDep
+from app.i18n import LOCALES
+from app.i18n import gettext as _
+from app.locale_middleware import LANGUAGE_COOKIE
+from app.services import accounts, passwords
+from app.services.sessions import count_sessions, end_all_sessions, end_session_by_id, start_session
+from app.templating import render
+
+router = APIRouter(tags=["account"])
+
+NOTICES = {
+    "password-changed": lambda: _("Your password was changed."),
+    "sessions-ended": lambda: _("You were logged out everywhere else."),
+}
+
+
+def _account_page(request: Request, session, user, *, status_code: int = 200, **extra):
+    context = {"user": user, "other_sessions": count_sessions(session, user_id=user.id) - 1,
+               "errors": {}, "notice": NOTICES.get(request.query_params.get("notice", ""), lambda: None)()}
+    context.update(extra)
+    return render(request, "account/index.html", context, status_code=status_code, private=True)
+
+
+@router.get("/account")
+def read_account(request: Request, session: SessionDep, user: CurrentUser):
+    return _account_page(request, session, user)
+
+
+@router.post("/account/password")
+def change_password(request: Request, session: SessionDep, user: CurrentUser, current: CurrentSession,
+                    current_password: Annotated[str, Form()] = "", new_password: Annotated[str, Form()] = "",
+                    end_others: Annotated[str, Form()] = ""):
+    if not passwords.verify_password(user.password_hash, current_password):
+        return _account_page(request, session, user, status_code=400,
+                             errors={"current_password": _("This is not your current password.")},
+                             end_others=bool(end_others))
+    try:
+        accounts.set_password(session, user=user, password=new_password)
+    except accounts.AccountError as error:
+        return _account_page(request, session, user, status_code=400,
+                             errors={"new_password": error.message}, end_others=bool(end_others))
+    # The old session ends with the old password (ASVS 7.4.3); the user continues in a fresh one.
+    if end_others:
+        end_all_sessions(session, user_id=user.id)
+    else:
+        end_session_by_id(session, session_id=current.id)
+    token = start_session(session, user=user, user_agent=request.headers.get("user-agent", ""))
+    response = RedirectResponse("/account?notice=password-changed", status_code=303)
+    set_session_cookie(response, request.app.state.settings, token)
+    return response
+
+
+@router.post("/account/sessions/end-others")
+def end_other_sessions(session: SessionDep, user: CurrentUser, current: CurrentSession):
+    end_all_sessions(session, user_id=user.id, except_id=current.id)
+    return RedirectResponse("/account?notice=sessions-ended", status_code=303)
+
+
+@router.post("/language")
+def choose_language(request: Request, session: SessionDep, lang: Annotated[str, Form()] = "nl",
+                    next: Annotated[str, Form()] = "/"):
+    if lang not in LOCALES:
+        lang = "nl"
+    user = request.state.user
+    if user is not None:
+        user.locale = lang
+        session.add(user)
+        session.commit()
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="lax",
+                        secure=request.app.state.settings.is_production)
+    return response

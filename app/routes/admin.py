@@ -1,0 +1,90 @@
+"""Administrators manage accounts: find, create, change role, deactivate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from app.auth import AdminUser
+from app.db import SessionDep
+from app.forms import too_long
+from app.i18n import gettext as _
+from app.models import Role, User
+from app.services import accounts
+from app.services.sessions import end_all_sessions
+from app.templating import render
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+NOTICES = {
+    "created": lambda: _("The account was created."),
+    "role": lambda: _("The role was changed."),
+    "deactivated": lambda: _("The account was deactivated and logged out everywhere."),
+    "activated": lambda: _("The account was activated again."),
+}
+
+
+def _user_or_404(session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(404)
+    return user
+
+
+@router.get("/users")
+def list_users(request: Request, session: SessionDep, admin: AdminUser, q: str = ""):
+    users = accounts.search_users(session, query=q[:100])
+    notice = NOTICES.get(request.query_params.get("notice", ""), lambda: None)()
+    return render(request, "admin/users.html", {"users": users, "q": q[:100], "roles": list(Role),
+                                                "notice": notice}, private=True)
+
+
+@router.get("/users/new")
+def new_user_form(request: Request, admin: AdminUser):
+    return render(request, "admin/user_new.html", {"values": {"role": "lecturer"}, "errors": {}, "roles": list(Role)},
+                  private=True)
+
+
+@router.post("/users/new")
+def create_user(request: Request, session: SessionDep, admin: AdminUser,
+                email: Annotated[str, Form()] = "", display_name: Annotated[str, Form()] = "",
+                role: Annotated[str, Form()] = "lecturer", password: Annotated[str, Form()] = ""):
+    values = {"email": email.strip(), "display_name": display_name.strip(), "role": role}
+    errors = too_long({**values, "password": password}, {"email": 254, "display_name": 120, "password": 256})
+    if role not in {r.value for r in Role}:
+        errors["role"] = _("Choose a role.")
+    if not errors:
+        try:
+            accounts.create_user(session, email=email, display_name=display_name, role=role, password=password)
+        except accounts.AccountError as error:
+            errors[error.field] = error.message
+    if errors:
+        return render(request, "admin/user_new.html", {"values": values, "errors": errors, "roles": list(Role)},
+                      status_code=400, private=True)
+    return RedirectResponse("/admin/users?notice=created", status_code=303)
+
+
+@router.post("/users/{user_id}/role")
+def change_role(session: SessionDep, admin: AdminUser, user_id: int, role: Annotated[str, Form()] = ""):
+    user = _user_or_404(session, user_id)
+    if role in {r.value for r in Role} and user.id != admin.id:
+        user.role = role
+        session.add(user)
+        session.commit()
+        end_all_sessions(session, user_id=user.id)  # new rights take effect at the next login
+    return RedirectResponse("/admin/users?notice=role", status_code=303)
+
+
+@router.post("/users/{user_id}/active")
+def set_active(session: SessionDep, admin: AdminUser, user_id: int, active: Annotated[str, Form()] = ""):
+    user = _user_or_404(session, user_id)
+    if user.id == admin.id:
+        raise HTTPException(400, _("You cannot deactivate your own account."))
+    user.is_active = active == "1"
+    session.add(user)
+    session.commit()
+    if not user.is_active:
+        end_all_sessions(session, user_id=user.id)
+    return RedirectResponse(f"/admin/users?notice={'activated' if user.is_active else 'deactivated'}", status_code=303)

@@ -1,0 +1,121 @@
+"""Creating users, logging in, changing and resetting passwords."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlmodel import Session, col, func, or_, select
+
+from app.models import PasswordReset, Role, User, aware, utcnow
+from app.services import passwords
+
+
+class AccountError(ValueError):
+    """A user-facing reason, tied to a form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def looks_like_email(email: str) -> bool:
+    local, _, domain = email.partition("@")
+    return bool(local) and "." in domain and " " not in email and len(email) <= 254
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == normalise_email(email))).first()
+
+
+def create_user(session: Session, *, email: str, display_name: str, role: Role | str, password: str) -> User:
+    from app.i18n import gettext as _
+
+    email = normalise_email(email)
+    role = Role(role)
+    if not looks_like_email(email):
+        raise AccountError("email", _("Fill in a valid email address, like name@school.be."))
+    if not display_name.strip() or len(display_name) > 120:
+        raise AccountError("display_name", _("Fill in a name of at most 120 characters."))
+    if find_by_email(session, email) is not None:
+        raise AccountError("email", _("An account with this email address already exists."))
+    problem = passwords.password_problem(password, email=email, name=display_name)
+    if problem:
+        raise AccountError("password", problem)
+    user = User(email=email, display_name=display_name.strip(), role=role.value,
+                password_hash=passwords.hash_password(password))
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None; the same work is done either way."""
+    user = find_by_email(session, email)
+    valid = passwords.verify_password(user.password_hash if user else None, password)
+    if not valid or user is None or not user.is_active:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+        session.add(user)
+        session.commit()
+    return user
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    problem = passwords.password_problem(password, email=user.email, name=user.display_name)
+    if problem:
+        raise AccountError("password", problem)
+    user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = utcnow()
+    session.add(user)
+    session.commit()
+
+
+def start_password_reset(session: Session, *, user: User, valid_for: timedelta) -> str:
+    """A one-time token for a reset link; earlier unused tokens of this user stop working."""
+    for old in session.exec(select(PasswordReset).where(PasswordReset.user_id == user.id,
+                                                        col(PasswordReset.used_at).is_(None))):
+        old.used_at = utcnow()
+        session.add(old)
+    token = secrets.token_urlsafe(32)
+    session.add(PasswordReset(token_hash=_hash(token), user_id=user.id, expires_at=utcnow() + valid_for))
+    session.commit()
+    return token
+
+
+def redeem_password_reset(session: Session, *, token: str) -> tuple[PasswordReset, User] | None:
+    row = session.exec(select(PasswordReset, User).join(User, User.id == PasswordReset.user_id)
+                       .where(PasswordReset.token_hash == _hash(token))).first()
+    if row is None:
+        return None
+    reset, user = row
+    if reset.used_at is not None or aware(reset.expires_at) < utcnow() or not user.is_active:
+        return None
+    return reset, user
+
+
+def finish_password_reset(session: Session, *, reset: PasswordReset, user: User, password: str) -> None:
+    set_password(session, user=user, password=password)
+    reset.used_at = utcnow()
+    session.add(reset)
+    session.commit()
+
+
+def search_users(session: Session, *, query: str = "", limit: int = 200) -> list[User]:
+    statement = select(User).order_by(User.display_name).limit(limit)
+    if query.strip():
+        pattern = f"%{query.strip().lower()}%"
+        statement = statement.where(or_(func.lower(User.display_name).like(pattern), col(User.email).like(pattern)))
+    return list(session.exec(statement).all())
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

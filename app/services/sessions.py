@@ -1,0 +1,81 @@
+"""Server-side login sessions: a random token in the cookie, its hash in the database."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlmodel import Session, func, select
+
+from app.models import User, UserSession, aware, utcnow
+
+# Writing last_seen on every request would turn each page view into a write; a minute is precise enough.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, *, user: User, user_agent: str = "") -> str:
+    """A new session (new token: no fixation); returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
+    session.add(UserSession(token_hash=token_hash(token), user_id=user.id,
+                            csrf_token=secrets.token_urlsafe(32), user_agent=user_agent[:200]))
+    session.commit()
+    return token
+
+
+def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> tuple[UserSession, User] | None:
+    """The live session and its active user for a cookie token, or None (expired sessions are deleted)."""
+    row = session.exec(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == token_hash(token))
+    ).first()
+    if row is None:
+        return None
+    user_session, user = row
+    now = utcnow()
+    expired = (now - aware(user_session.last_seen_at) > policy.idle
+               or now - aware(user_session.created_at) > policy.absolute)
+    if expired or not user.is_active:
+        session.delete(user_session)
+        session.commit()
+        return None
+    if now - aware(user_session.last_seen_at) > TOUCH_INTERVAL:
+        user_session.last_seen_at = now
+        session.add(user_session)
+        session.commit()
+    return user_session, user
+
+
+def end_session(session: Session, *, token: str) -> None:
+    session.exec(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
+    session.commit()
+
+
+def end_session_by_id(session: Session, *, session_id: int) -> None:
+    session.exec(delete(UserSession).where(UserSession.id == session_id))
+    session.commit()
+
+
+def end_all_sessions(session: Session, *, user_id: int, except_id: int | None = None) -> int:
+    statement = delete(UserSession).where(UserSession.user_id == user_id)
+    if except_id is not None:
+        statement = statement.where(UserSession.id != except_id)
+    result = session.exec(statement)
+    session.commit()
+    return result.rowcount or 0
+
+
+def count_sessions(session: Session, *, user_id: int) -> int:
+    return session.exec(select(func.count()).select_from(UserSession).where(UserSession.user_id == user_id)).one()

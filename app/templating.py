@@ -1,0 +1,105 @@
+"""The one Jinja environment, its filters, and the helper every route renders with."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal, format_percent
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context
+from markupsafe import Markup, escape
+from starlette.responses import HTMLResponse
+
+from app import PROJECT_ROOT, i18n
+from app.i18n import gettext as _
+from app.services.classes import format_join_code
+
+
+def page_context(request: Request) -> dict:
+    """What every page needs: who is logged in, their CSRF token, a one-off message."""
+    state = request.state
+    return {
+        "current_user": getattr(state, "user", None),
+        "csrf_token": getattr(state, "csrf_token", ""),
+        "flash": getattr(state, "flash", None),
+    }
+
+
+environment = Environment(
+    loader=FileSystemLoader(PROJECT_ROOT / "templates"),
+    extensions=["jinja2.ext.i18n"],
+    autoescape=True,
+    auto_reload=False,  # templates are read once; `nabij serve --reload` restarts on change
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+templates = Jinja2Templates(env=environment, context_processors=[page_context])
+
+
+def _locale():
+    return i18n.babel_locale(i18n.current_locale.get())
+
+
+def _date(value: date | datetime | None, style: str = "long") -> str:
+    return format_date(value, style, locale=_locale()) if value else ""
+
+
+def _datetime(value: datetime | None, style: str = "medium") -> str:
+    return format_datetime(value, style, tzinfo="Europe/Brussels", locale=_locale()) if value else ""
+
+
+def _time(value: datetime | None) -> str:
+    return format_time(value, "HH:mm", tzinfo="Europe/Brussels", locale=_locale()) if value else ""
+
+
+@pass_context
+def _csrf_field(context) -> Markup:
+    token = context.get("csrf_token", "")
+    return Markup('<input type="hidden" name="csrf_token" value="%s">') % escape(token)
+
+
+def level_label(level: str) -> str:
+    return {
+        "beschrijvend": _("descriptive"),
+        "beschrijvend-reflectief": _("descriptive reflection"),
+        "dialogisch": _("dialogic reflection"),
+        "kritisch": _("critical reflection"),
+    }.get(level, level)
+
+
+def role_label(role: str) -> str:
+    return {"student": _("student"), "lecturer": _("lecturer"), "admin": _("administrator")}.get(role, role)
+
+
+templates.env.globals.update(
+    role_label=role_label,
+    join_code=format_join_code,
+    locale=lambda: i18n.current_locale.get(),
+    csrf_field=_csrf_field,
+    level_label=level_label,
+)
+templates.env.filters.update(
+    date=_date,
+    datetime=_datetime,
+    time=_time,
+    number=lambda value: format_decimal(value, locale=_locale()),
+    percent=lambda value: format_percent(value, locale=_locale()),
+)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def render(request: Request, name: str, context: dict | None = None, *, fragment: str | None = None,
+           status_code: int = 200, private: bool = False) -> HTMLResponse:
+    """A full page, or only `fragment` for an htmx request; `private` pages are never cached."""
+    template = fragment if fragment and is_htmx(request) else name
+    response = templates.TemplateResponse(request, template, context or {}, status_code=status_code)
+    response.headers["Vary"] = "HX-Request, Cookie, Accept-Language"
+    if private:
+        response.headers["Cache-Control"] = "no-store"
+    return response

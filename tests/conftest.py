@@ -1,0 +1,98 @@
+"""Fixtures: a fresh, migrated database per test (SQLite, or PostgreSQL via NABIJ_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+
+from app import PROJECT_ROOT
+from app.config import Settings
+from app.db import make_engine
+from app.main import create_app
+from app.migrations import upgrade
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+POSTGRES_URL = os.environ.get("NABIJ_TEST_DATABASE_URL", "")
+FIXTURE_MODULES = Path(__file__).parent / "data" / "modules"
+
+
+def make_settings(tmp_path: Path, **overrides) -> Settings:
+    values = {
+        "env": "test",
+        "var_dir": tmp_path / "var",
+        "modules_dir": PROJECT_ROOT / "modules",
+        "secret_key": TEST_SECRET,
+        "database_url": f"sqlite:///{tmp_path / 'nabij.sqlite3'}",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path | None:
+    """SQLite: migrate once, copy the file for each test. PostgreSQL: migrate once in place."""
+    if POSTGRES_URL:
+        settings = make_settings(tmp_path_factory.mktemp("pg"), database_url=POSTGRES_URL)
+        engine = make_engine(settings)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        upgrade(settings)
+        return None
+    folder = tmp_path_factory.mktemp("template")
+    settings = make_settings(folder)
+    upgrade(settings)
+    return folder / "nabij.sqlite3"
+
+
+@pytest.fixture
+def settings(tmp_path, migrated_template, request) -> Settings:
+    overrides = getattr(request, "param", {}) or {}
+    if POSTGRES_URL:
+        yield make_settings(tmp_path, database_url=POSTGRES_URL, **overrides)
+        _truncate_all(make_settings(tmp_path, database_url=POSTGRES_URL))
+        return
+    shutil.copy(migrated_template, tmp_path / "nabij.sqlite3")
+    yield make_settings(tmp_path, **overrides)
+
+
+def _truncate_all(settings: Settings) -> None:
+    engine = make_engine(settings)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def session(app):
+    with Session(app.state.engine) as db_session:
+        yield db_session
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "page has no CSRF field"
+    return match.group(1)

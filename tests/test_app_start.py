@@ -1,0 +1,128 @@
+"""Start-up, health and the module reader."""
+
+import logging
+import shutil
+
+import pytest
+
+from app.config import ConfigError, Settings
+from app.main import create_app
+from tests.conftest import POSTGRES_URL, make_settings
+
+
+def test_healthz_reports_database_and_modules(client, app):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "modules": len(app.state.catalogue.modules)}
+    assert response.json()["modules"] >= 6
+
+
+def test_healthz_is_503_when_the_database_does_not_answer(client, app, tmp_path):
+    from app.db import make_engine
+
+    app.state.engine = make_engine(make_settings(tmp_path, database_url="sqlite:////nonexistent/dir/x.db"))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "error"
+    assert "unavailable" in response.json()["database"]
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite-specific: a fresh file has no schema")
+def test_start_refuses_an_unmigrated_database_and_names_the_fix(tmp_path):
+    settings = make_settings(tmp_path)
+    with pytest.raises(ConfigError, match="nabij migrate"):
+        create_app(settings)
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path):
+    settings = Settings(env="production", var_dir=tmp_path, secret_key=None)
+    with pytest.raises(ConfigError, match="NABIJ_SECRET_KEY") as error:
+        create_app(settings)
+    assert "\n" not in str(error.value)
+
+
+def test_development_secret_is_generated_once_and_kept(tmp_path):
+    settings = Settings(env="development", var_dir=tmp_path, secret_key=None)
+    first = settings.secret()
+    assert len(first) >= 32
+    assert Settings(env="development", var_dir=tmp_path, secret_key=None).secret() == first
+
+
+def test_one_broken_module_is_logged_and_the_others_are_served(tmp_path, settings, caplog):
+    modules = tmp_path / "modules"
+    shutil.copytree(settings.modules_dir / "de-relatie-werkt", modules / "de-relatie-werkt")
+    broken = modules / "kapot"
+    broken.mkdir()
+    (broken / "module.md").write_text("---\ntitle: [kapot\n---\n\n## Een\n\nTekst\n")
+    with caplog.at_level(logging.WARNING, logger="nabij.modules"):
+        app = create_app(settings.model_copy(update={"modules_dir": modules}))
+    assert list(app.state.catalogue.modules) == ["de-relatie-werkt"]
+    lines = [r.getMessage() for r in caplog.records if "kapot" in r.getMessage()]
+    assert len(lines) == 1 and "module.md" in lines[0] and "line 2" in lines[0]
+
+
+def test_catalogue_lists_the_published_modules(client, app):
+    response = client.get("/modules")
+    assert response.status_code == 200
+    for module in app.state.catalogue.published():
+        assert module.title in response.text
+        assert f'href="/modules/{module.slug}"' in response.text
+
+
+def test_module_overview_shows_goals_and_contents(client, app):
+    module = app.state.catalogue.published()[0]
+    response = client.get(f"/modules/{module.slug}")
+    assert response.status_code == 200
+    assert module.learning_goals[0] in response.text
+    for section in module.sections:
+        assert f'href="/modules/{module.slug}/{section.id}"' in response.text
+
+
+def test_reader_steps_through_sections_with_previous_and_next(client, app):
+    module = app.state.catalogue.published()[0]
+    first, second = module.sections[0], module.sections[1]
+    page = client.get(f"/modules/{module.slug}/{first.id}")
+    assert page.status_code == 200
+    assert f"<h1>{first.title}</h1>" in page.text
+    assert f'href="/modules/{module.slug}/{second.id}" rel="next"' in page.text
+    assert 'rel="prev"' not in page.text
+    assert 'aria-current="step"' in page.text
+    last = module.sections[-1]
+    page = client.get(f"/modules/{module.slug}/{last.id}")
+    assert 'rel="next"' not in page.text and 'rel="prev"' in page.text
+
+
+def test_reader_serves_only_the_section_fragment_to_htmx(client, app):
+    module = app.state.catalogue.published()[0]
+    section = module.sections[1]
+    response = client.get(f"/modules/{module.slug}/{section.id}", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<article class="reader" id="section"')
+    assert "<html" not in response.text
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_unknown_module_and_section_are_404_pages(client, app):
+    assert client.get("/modules/bestaat-niet").status_code == 404
+    module = app.state.catalogue.published()[0]
+    response = client.get(f"/modules/{module.slug}/bestaat-niet")
+    assert response.status_code == 404
+    assert "<html" in response.text
+
+
+def test_module_media_cannot_escape_the_module_folder(client, app):
+    module = app.state.catalogue.published()[0]
+    assert client.get(f"/modules/{module.slug}/media/module.md").status_code == 404
+    assert client.get(f"/modules/{module.slug}/media/..%2F..%2Fpyproject.toml").status_code == 404
+
+
+def test_module_pages_are_rendered_at_start_not_per_request(client, app, monkeypatch):
+    import app.content.markdown as markdown
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("Markdown was parsed during a request")
+
+    monkeypatch.setattr(markdown, "markdown", forbidden)
+    module = app.state.catalogue.published()[0]
+    for section in module.sections:
+        assert client.get(f"/modules/{module.slug}/{section.id}").status_code == 200
