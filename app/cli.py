@@ -86,6 +86,51 @@ def modules_check(directory: Path | None, as_json: bool) -> None:
     sys.exit(1 if report["errors"] else 0)
 
 
+@main.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["student", "lecturer", "admin"]), required=True, help="The account's role.")
+@click.option("--name", required=True, help="Display name, e.g. \"An Peeters\".")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+def user_create(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create an account and print its id.
+
+    The password is asked for twice, or read from standard input with --password-stdin
+    (for scripts: `printf '%s' "$PASSWORD" | nabij user create ...`).
+    """
+    from sqlmodel import Session
+
+    from app.db import make_engine
+    from app.services.accounts import AccountError, create_user
+
+    settings = get_settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    engine = make_engine(settings)
+    _or_exit(lambda: _ensure_schema(settings, engine))
+    try:
+        with Session(engine) as session:
+            created = create_user(session, email=email, display_name=name, role=role, password=password)
+            click.echo(created.id)
+    except AccountError as error:
+        click.echo(f"error: {error.field}: {error.message}", err=True)
+        sys.exit(1)
+    finally:
+        engine.dispose()
+
+
+def _ensure_schema(settings, engine) -> None:
+    from app.migrations import ensure_current
+
+    ensure_current(settings, engine)
+
+
 @main.command()
 def demo() -> None:
     """Load demo accounts, a class and assignments into an empty database."""

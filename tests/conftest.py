@@ -85,7 +85,9 @@ def client(app):
 
 @pytest.fixture
 def session(app):
-    with Session(app.state.engine) as db_session:
+    """The test's own view of the database. Factories close their transaction, so that later
+    queries see what the app committed (SQLite keeps a read snapshot until a transaction ends)."""
+    with Session(app.state.engine, expire_on_commit=False) as db_session:
         yield db_session
 
 

@@ -18,14 +18,18 @@ _numbers = itertools.count(1)
 def make_user(session: Session, *, role: Role | str = Role.STUDENT, email: str | None = None,
               name: str | None = None, password: str = PASSWORD) -> User:
     n = next(_numbers)
-    return accounts.create_user(session, email=email or f"user{n}@school.test",
+    user = accounts.create_user(session, email=email or f"user{n}@school.test",
                                 display_name=name or f"Test User {n}", role=role, password=password)
+    session.commit()
+    return user
 
 
 def make_class(session: Session, *, lecturer: User | None = None, name: str = "SW2A"):
     lecturer = lecturer or make_user(session, role=Role.LECTURER)
-    return classes.create_class(session, name=name, lecturer=lecturer, programme="Sociaal Werk",
-                                academic_year="2026-2027")
+    course_class = classes.create_class(session, name=name, lecturer=lecturer, programme="Sociaal Werk",
+                                        academic_year="2026-2027")
+    session.commit()
+    return course_class
 
 
 def login(client: TestClient, user: User, password: str = PASSWORD) -> TestClient:

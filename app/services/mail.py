@@ -17,7 +17,7 @@ def send_mail(settings: Settings, *, to: str, subject: str, body: str) -> None:
     message["From"] = settings.smtp_from
     message["To"] = to
     message["Subject"] = subject
-    message.set_content(body)
+    message.set_content(body, cte="8bit")  # links stay whole, also in the outbox files
     if settings.smtp_host:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as smtp:
             if settings.smtp_starttls:

@@ -38,14 +38,15 @@ def valid_front(slug: str) -> dict:
 def write_module(
     root: Path,
     slug: str,
-    body: str,
+    body: str | list[str],
     front: dict | str | None = None,
     files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write `root/<slug>/module.md` and return its path.
 
     `front` is None for valid front matter, a dict of fields to change (REMOVE drops one), or the
-    raw text to put between the two `---` lines. `body` is dedented. `files` are written beside it.
+    raw text to put between the two `---` lines. `body` is text or a list of pieces, each dedented on
+    its own and joined with a blank line. `files` (name: bytes) are written beside module.md.
     """
     folder = root / slug
     folder.mkdir(parents=True, exist_ok=True)
@@ -59,7 +60,8 @@ def write_module(
             else:
                 fields[key] = value
         front_text = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=1000)
-    text = f"---\n{front_text}---\n" + textwrap.dedent(body).lstrip("\n")
+    pieces = [body] if isinstance(body, str) else body
+    text = f"---\n{front_text}---\n" + "\n".join(textwrap.dedent(piece).strip("\n") + "\n" for piece in pieces)
     path = folder / "module.md"
     path.write_text(text, encoding="utf-8")
     for name, content in (files or {}).items():
