@@ -54,6 +54,17 @@ def migrate() -> None:
     click.echo("database is up to date")
 
 
+@main.command()
+@click.argument("message")
+def makemigration(message: str) -> None:
+    """For developers: write a new migration from the changes in app/models.py (review it!)."""
+    from alembic import command
+
+    from app.migrations import alembic_config
+
+    command.revision(alembic_config(get_settings()), message=message, autogenerate=True)
+
+
 @main.group()
 def modules() -> None:
     """Work with course modules."""
@@ -140,9 +151,9 @@ def demo() -> None:
     _or_exit(settings.secret)
     accounts = _or_exit(lambda: load_demo(settings))
     if accounts is None:
-        click.echo("the database already has users; demo data was not loaded")
+        click.echo("the database already has (non-demo) users; demo data was not loaded")
         return
-    click.echo("Demo data loaded. Log in at http://127.0.0.1:8000/login with:")
+    click.echo("Demo accounts (log in at http://127.0.0.1:8000/login):")
     for account in accounts:
         click.echo(f"  {account}")
 

@@ -30,7 +30,7 @@ def load_demo(settings: Settings) -> list[str] | None:
     try:
         with Session(engine) as session:
             if session.exec(select(func.count()).select_from(User)).one() > 0:
-                return None
+                return _existing_demo_accounts(session)
             users = {email: accounts.create_user(session, email=email, display_name=name, role=role,
                                                  password=DEMO_PASSWORD)
                      for email, name, role in DEMO_USERS}
@@ -48,6 +48,14 @@ def load_demo(settings: Settings) -> list[str] | None:
             code = classes.format_join_code(course_class.join_code)
     finally:
         engine.dispose()
-    lines = [f"{role.value:<9} {email:<28} password: {DEMO_PASSWORD}" for email, _, role in DEMO_USERS]
-    lines.append(f"class '{course_class.name}' join code: {code}")
-    return lines
+    return _account_lines(DEMO_USERS) + [f"class '{course_class.name}' join code: {code}"]
+
+
+def _account_lines(users) -> list[str]:
+    return [f"{role.value:<9} {email:<28} password: {DEMO_PASSWORD}" for email, _, role in users]
+
+
+def _existing_demo_accounts(session: Session) -> list[str] | None:
+    """On later runs: the demo accounts again, if this database was made by `nabij demo`."""
+    present = [(email, name, role) for email, name, role in DEMO_USERS if accounts.find_by_email(session, email)]
+    return _account_lines(present) if present else None

@@ -74,12 +74,15 @@ def _truncate_all(settings: Settings) -> None:
 
 @pytest.fixture
 def app(settings):
-    return create_app(settings)
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
 
 
 @pytest.fixture
 def client(app):
-    with TestClient(app, base_url="http://testserver") as test_client:
+    # Dutch is the default UI; these tests read the English strings (tests/test_translations.py covers Dutch).
+    with TestClient(app, base_url="http://testserver", headers={"Accept-Language": "en"}) as test_client:
         yield test_client
 
 

@@ -20,8 +20,10 @@ def test_healthz_reports_database_and_modules(client, app):
 def test_healthz_is_503_when_the_database_does_not_answer(client, app, tmp_path):
     from app.db import make_engine
 
+    working = app.state.engine
     app.state.engine = make_engine(make_settings(tmp_path, database_url="sqlite:////nonexistent/dir/x.db"))
     response = client.get("/healthz")
+    app.state.engine = working
     assert response.status_code == 503
     assert response.json()["status"] == "error"
     assert "unavailable" in response.json()["database"]
@@ -56,6 +58,7 @@ def test_one_broken_module_is_logged_and_the_others_are_served(tmp_path, setting
     (broken / "module.md").write_text("---\ntitle: [kapot\n---\n\n## Een\n\nTekst\n")
     with caplog.at_level(logging.WARNING, logger="nabij.modules"):
         app = create_app(settings.model_copy(update={"modules_dir": modules}))
+    app.state.engine.dispose()
     assert list(app.state.catalogue.modules) == ["de-relatie-werkt"]
     lines = [r.getMessage() for r in caplog.records if "kapot" in r.getMessage()]
     assert len(lines) == 1 and "module.md" in lines[0] and "line 2" in lines[0]

@@ -14,6 +14,8 @@ from app.services import classes
 from tests.conftest import csrf_from, make_settings
 from tests.factories import PASSWORD, csrf, login, make_class, make_user
 
+EN = {"Accept-Language": "en"}
+
 
 # -- headers -------------------------------------------------------------------------------------
 
@@ -115,7 +117,7 @@ def test_session_has_an_absolute_lifetime(client, session, settings):
 
 def test_password_change_ends_the_other_sessions(app, session):
     user = make_user(session)
-    with TestClient(app) as laptop, TestClient(app) as phone:
+    with TestClient(app, headers=EN) as laptop, TestClient(app, headers=EN) as phone:
         login(laptop, user)
         login(phone, user)
         response = laptop.post("/account/password", data={
@@ -128,10 +130,10 @@ def test_password_change_ends_the_other_sessions(app, session):
 
 def test_user_can_end_their_other_sessions(app, session):
     user = make_user(session)
-    with TestClient(app) as laptop, TestClient(app) as phone:
+    with TestClient(app, headers=EN) as laptop, TestClient(app, headers=EN) as phone:
         login(laptop, user)
         login(phone, user)
-        assert "1 other device" in laptop.get("/account").text or "1 ander" in laptop.get("/account").text
+        assert "1 other device" in laptop.get("/account").text
         laptop.post("/account/sessions/end-others", data={"csrf_token": csrf(laptop, "/account")})
         assert laptop.get("/account").status_code == 200
         assert phone.get("/account", follow_redirects=False).status_code == 303
@@ -140,7 +142,7 @@ def test_user_can_end_their_other_sessions(app, session):
 def test_deactivating_an_account_ends_its_sessions_at_once(app, session):
     admin = make_user(session, role=Role.ADMIN)
     student = make_user(session)
-    with TestClient(app) as admin_client, TestClient(app) as student_client:
+    with TestClient(app, headers=EN) as admin_client, TestClient(app, headers=EN) as student_client:
         login(admin_client, admin)
         login(student_client, student)
         admin_client.post(f"/admin/users/{student.id}/active",
@@ -177,7 +179,7 @@ def test_weak_passwords_are_refused_with_a_reason(client, session, password, rea
         "join_code": course_class.join_code, "display_name": "Sam", "email": "sam@school.test",
         "password": password, "csrf_token": csrf_from(page.text)})
     assert response.status_code == 400
-    assert reason in response.text or "Gebruik" in response.text or "te vaak" in response.text
+    assert reason in response.text
     assert password not in response.text.replace(f'value="{password}"', "")
     assert f'value="{password}"' not in response.text
 
@@ -203,7 +205,7 @@ def test_login_without_a_csrf_token_is_refused_with_a_friendly_page(client, sess
     user = make_user(session)
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 403
-    assert "<html" in response.text and "Reload" in response.text or "Herlaad" in response.text
+    assert "<html" in response.text and "Reload the page" in response.text
     assert "nabij_session" not in response.headers.get("set-cookie", "")
 
 
@@ -257,7 +259,7 @@ def test_failed_logins_are_throttled_per_account(client, session, settings):
     response = _attempt_login(client, user.email, PASSWORD)  # even the right one waits now
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
-    assert "minutes" in response.text or "minuten" in response.text
+    assert "minutes" in response.text
     assert f'value="{user.email}"' in response.text
 
 
@@ -354,7 +356,7 @@ def test_password_reset_link_works_once_and_ends_sessions(client, session, setti
     response = client.post(link, data={"password": "my fresh passphrase", "csrf_token": csrf_from(page.text)},
                            follow_redirects=False)
     assert response.status_code == 303
-    assert client.get(link).status_code == 200 and "no longer valid" in client.get(link).text or "niet meer geldig" in client.get(link).text
+    assert "no longer valid" in client.get(link).text
     user.email = user.email
     login(client, user, password="my fresh passphrase")
 
@@ -372,8 +374,7 @@ def test_expired_reset_link_is_refused(client, session):
 
     user = make_user(session)
     token = accounts.start_password_reset(session, user=user, valid_for=timedelta(minutes=-1))
-    assert "no longer valid" in client.get(f"/password/reset/{token}").text or \
-        "niet meer geldig" in client.get(f"/password/reset/{token}").text
+    assert "no longer valid" in client.get(f"/password/reset/{token}").text
 
 
 def test_login_page_works_without_javascript(client):
