@@ -90,6 +90,12 @@ templates.env.filters.update(
 )
 
 
+def notice_text(notices: dict, key: str | None) -> str | None:
+    """A one-off message named by a `?notice=` key after a redirect; unknown keys show nothing."""
+    message = notices.get(key or "")
+    return message() if message else None
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 

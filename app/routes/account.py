@@ -14,7 +14,7 @@ from app.i18n import gettext as _
 from app.locale_middleware import LANGUAGE_COOKIE
 from app.services import accounts, passwords
 from app.services.sessions import count_sessions, end_all_sessions, end_session_by_id, start_session
-from app.templating import render
+from app.templating import notice_text, render
 
 router = APIRouter(tags=["account"])
 
@@ -26,7 +26,7 @@ NOTICES = {
 
 def _account_page(request: Request, session, user, *, status_code: int = 200, **extra):
     context = {"user": user, "other_sessions": count_sessions(session, user_id=user.id) - 1,
-               "errors": {}, "notice": NOTICES.get(request.query_params.get("notice", ""), lambda: None)()}
+               "errors": {}, "notice": notice_text(NOTICES, request.query_params.get("notice"))}
     context.update(extra)
     return render(request, "account/index.html", context, status_code=status_code, private=True)
 

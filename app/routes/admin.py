@@ -14,7 +14,7 @@ from app.i18n import gettext as _
 from app.models import Role, User
 from app.services import accounts
 from app.services.sessions import end_all_sessions
-from app.templating import render
+from app.templating import notice_text, render
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -36,7 +36,7 @@ def _user_or_404(session, user_id: int) -> User:
 @router.get("/users")
 def list_users(request: Request, session: SessionDep, admin: AdminUser, q: str = ""):
     users = accounts.search_users(session, query=q[:100])
-    notice = NOTICES.get(request.query_params.get("notice", ""), lambda: None)()
+    notice = notice_text(NOTICES, request.query_params.get("notice"))
     return render(request, "admin/users.html", {"users": users, "q": q[:100], "roles": list(Role),
                                                 "notice": notice}, private=True)
 

@@ -18,7 +18,7 @@ from app.models import Role
 from app.services import accounts, classes, throttle
 from app.services.mail import send_mail
 from app.services.sessions import end_session, start_session
-from app.templating import render
+from app.templating import notice_text, render
 
 router = APIRouter(tags=["auth"])
 
@@ -45,6 +45,12 @@ def _minutes(seconds: int) -> int:
     return max(1, (seconds + 59) // 60)
 
 
+def _throttled(request: Request, template: str, context: dict, wait: int):
+    response = render(request, template, context, status_code=429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def _logged_in(request: Request, session, user, target: str) -> RedirectResponse:
     token = start_session(session, user=user, user_agent=request.headers.get("user-agent", ""))
     response = RedirectResponse(safe_next(target), status_code=303)
@@ -59,7 +65,7 @@ def _logged_in(request: Request, session, user, target: str) -> RedirectResponse
 def login_form(request: Request, user: OptionalUser, next: str = "/", notice: str = ""):
     if user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    message = NOTICES[notice]() if notice in NOTICES else None
+    message = notice_text(NOTICES, notice)
     return render(request, "auth/login.html", {"next": safe_next(next), "email": "", "notice": message})
 
 
@@ -73,9 +79,7 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
     wait = throttle.retry_after(session, keys, **_window(settings))
     if wait:
         context["error"] = _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": _minutes(wait)}
-        response = render(request, "auth/login.html", context, status_code=429)
-        response.headers["Retry-After"] = str(wait)
-        return response
+        return _throttled(request, "auth/login.html", context, wait)
     user = accounts.authenticate(session, email=email, password=password)
     if user is None:
         throttle.record(session, keys)
@@ -115,9 +119,7 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
     wait = throttle.retry_after(session, keys, **_window(_settings(request)))
     if wait:
         errors["join_code"] = _("Too many wrong class codes. Try again in %(minutes)s minutes.") % {"minutes": _minutes(wait)}
-        response = render(request, "auth/signup.html", {"values": values, "errors": errors}, status_code=429)
-        response.headers["Retry-After"] = str(wait)
-        return response
+        return _throttled(request, "auth/signup.html", {"values": values, "errors": errors}, wait)
     course_class = classes.class_by_join_code(session, values["join_code"])
     if course_class is None:
         throttle.record(session, keys)
@@ -151,9 +153,7 @@ def forgot_submit(request: Request, session: SessionDep, email: Annotated[str, F
     wait = throttle.retry_after(session, keys, **_window(settings))
     if wait:
         error = _("Too many requests. Try again in %(minutes)s minutes.") % {"minutes": _minutes(wait)}
-        response = render(request, "auth/forgot.html", {"email": email, "error": error}, status_code=429)
-        response.headers["Retry-After"] = str(wait)
-        return response
+        return _throttled(request, "auth/forgot.html", {"email": email, "error": error}, wait)
     throttle.record(session, keys)
     user = accounts.find_by_email(session, email)
     if user is not None and user.is_active:
