@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Index, UniqueConstraint
+from sqlalchemy import DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -113,8 +113,137 @@ class Assignment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
+class Extension(SQLModel, table=True):
+    """A later due date for one student on one assignment."""
+
+    assignment_id: int = Field(foreign_key="assignment.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    due_on: date
+
+
+class Invitation(SQLModel, table=True):
+    """A roster line: this person may join this class through the link they were sent."""
+
+    __table_args__ = (UniqueConstraint("class_id", "email", name="uq_invitation_class_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    class_id: int = Field(foreign_key="course_class.id", index=True, ondelete="CASCADE")
+    email: str = Field(max_length=254)
+    display_name: str = Field(max_length=120)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    accepted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+# -- a student's work -------------------------------------------------------------------------
+
+
+class SectionVisit(SQLModel, table=True):
+    __tablename__ = "section_visit"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    module_slug: str = Field(max_length=60, primary_key=True)
+    section_id: str = Field(max_length=60, primary_key=True)
+    visited_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class Answer(SQLModel, table=True):
+    """A student's reflection on one prompt: the working text, saved as they type."""
+
+    __table_args__ = (UniqueConstraint("user_id", "module_slug", "prompt_id", name="uq_answer_user_prompt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    module_slug: str = Field(max_length=60, index=True)
+    prompt_id: str = Field(max_length=60)
+    text: str = Field(default="", sa_type=Text)
+    # Raised on every save: a save based on an older version is a conflict, never an overwrite.
+    version: int = 0
+    module_version: str = Field(default="", max_length=40)
+    prompt_hash: str = Field(default="", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    submitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), index=True)
+
+
+class AnswerRevision(SQLModel, table=True):
+    """What was shared with the lecturers at each submission; never changed afterwards."""
+
+    __tablename__ = "answer_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    answer_id: int = Field(foreign_key="answer.id", index=True, ondelete="CASCADE")
+    text: str = Field(sa_type=Text)
+    module_version: str = Field(max_length=40)
+    prompt_hash: str = Field(max_length=16)
+    submitted_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class VignetteRun(SQLModel, table=True):
+    """One walk through a vignette: the choices made, in order, and the ending reached."""
+
+    __tablename__ = "vignette_run"
+    __table_args__ = (Index("ix_vignette_run_user_vignette", "user_id", "module_slug", "vignette_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    module_slug: str = Field(max_length=60)
+    vignette_id: str = Field(max_length=60)
+    # JSON list of [step_id, choice_index] pairs.
+    path: str = Field(default="[]", sa_type=Text)
+    ending_id: str | None = Field(default=None, max_length=60)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class CheckAnswer(SQLModel, table=True):
+    __tablename__ = "check_answer"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    module_slug: str = Field(max_length=60, primary_key=True)
+    check_id: str = Field(max_length=60, primary_key=True)
+    selected: str = Field(max_length=200)  # comma-separated option indexes
+    correct: bool
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class Feedback(SQLModel, table=True):
+    """A lecturer's feedback on a submitted answer, and the student's one reply."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    answer_id: int = Field(foreign_key="answer.id", index=True, ondelete="CASCADE")
+    revision_id: int = Field(foreign_key="answer_revision.id", ondelete="CASCADE")
+    class_id: int = Field(foreign_key="course_class.id", index=True, ondelete="CASCADE")
+    author_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    text: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    reply_text: str | None = Field(default=None, sa_type=Text)
+    replied_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    reply_read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class DiscussionMark(SQLModel, table=True):
+    """A lecturer marked this answer to discuss in class (anonymously)."""
+
+    __tablename__ = "discussion_mark"
+
+    class_id: int = Field(foreign_key="course_class.id", primary_key=True, ondelete="CASCADE")
+    answer_id: int = Field(foreign_key="answer.id", primary_key=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
 __all__ = [
+    "Answer",
+    "AnswerRevision",
     "Assignment",
+    "CheckAnswer",
+    "DiscussionMark",
+    "Extension",
+    "Feedback",
+    "Invitation",
+    "SectionVisit",
+    "VignetteRun",
     "ClassLecturer",
     "CourseClass",
     "Enrolment",
