@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 from typing import Annotated
@@ -88,18 +89,38 @@ def load_auth(request: Request, session: SessionDep) -> None:
     request.state.csrf_token = _anonymous_csrf(request)
 
 
+DRAFT_PATH = re.compile(r"^/modules/(?P<slug>[a-z0-9-]+)/prompts/(?P<prompt>[a-z0-9-]+)(?:/draft)?$")
+
+
+class DraftLoginRequired(Exception):
+    """A reflection arrived after the session ended: keep the text and ask to log in again."""
+
+    def __init__(self, *, slug: str, prompt_id: str, text: str, version: str) -> None:
+        super().__init__(slug)
+        self.slug, self.prompt_id, self.text, self.version = slug, prompt_id, text, version
+
+
 async def csrf_protect(request: Request) -> None:
     """Every state-changing request carries the token: a form field, or htmx's header."""
     if request.method in SAFE_METHODS:
         return
+    form = None
     given = request.headers.get("X-CSRF-Token")
-    if given is None:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            given = (await request.form()).get("csrf_token")
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        if given is None:
+            given = form.get("csrf_token")
     expected = getattr(request.state, "csrf_token", "")
-    if not isinstance(given, str) or not expected or not hmac.compare_digest(given, expected):
-        raise HTTPException(403, _("Your form had expired or did not come from Nabij. Reload the page and try again."))
+    if isinstance(given, str) and expected and hmac.compare_digest(given, expected):
+        return
+    draft = DRAFT_PATH.match(request.url.path)
+    if draft and request.state.user is None and form is not None and isinstance(form.get("text"), str):
+        # The session ended while the student was writing. Nothing is saved here; the text goes back
+        # to the browser on the login page, and is saved only after the student logs in.
+        raise DraftLoginRequired(slug=draft["slug"], prompt_id=draft["prompt"], text=form["text"],
+                                 version=str(form.get("version", "0")))
+    raise HTTPException(403, _("Your form had expired or did not come from Nabij. Reload the page and try again."))
 
 
 class LoginRequired(Exception):

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from app.content.catalogue import Catalogue
-from app.content.model import Module, Section
+from app.content.model import Check, Module, Reflection, Section, Vignette
 
 
 def get_catalogue(request: Request) -> Catalogue:
@@ -35,3 +35,29 @@ def section_or_404(section_id: str, module: ModuleDep) -> Section:
 
 
 SectionDep = Annotated[Section, Depends(section_or_404)]
+
+
+def prompt_or_404(prompt_id: str, module: ModuleDep) -> Reflection:
+    prompt = module.reflections.get(prompt_id)
+    if prompt is None:
+        raise HTTPException(404)
+    return prompt
+
+
+def vignette_or_404(vignette_id: str, module: ModuleDep) -> Vignette:
+    vignette = module.vignettes.get(vignette_id)
+    if vignette is None:
+        raise HTTPException(404)
+    return vignette
+
+
+def check_or_404(check_id: str, module: ModuleDep) -> Check:
+    check = module.checks.get(check_id)
+    if check is None:
+        raise HTTPException(404)
+    return check
+
+
+PromptDep = Annotated[Reflection, Depends(prompt_or_404)]
+VignetteDep = Annotated[Vignette, Depends(vignette_or_404)]
+CheckDep = Annotated[Check, Depends(check_or_404)]

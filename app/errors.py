@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.i18n import gettext as _
 from fastapi.responses import RedirectResponse
 
-from app.auth import LoginRequired, login_url
+from app.auth import DraftLoginRequired, LoginRequired, login_url
 from app.templating import is_htmx, render
 
 log = logging.getLogger("nabij.errors")
@@ -59,6 +59,22 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers["HX-Reswap"] = "none"
             return response
         return RedirectResponse(login_url(request), status_code=303)
+
+    @app.exception_handler(DraftLoginRequired)
+    async def draft_login_required(request: Request, exc: DraftLoginRequired):
+        if is_htmx(request):
+            # The page keeps the text in the browser and saves it once the student is back.
+            response = error_page(request, 401, _("Your session has ended. Log in again; your text is kept."))
+            response.headers["HX-Reswap"] = "none"
+            return response
+        module = request.app.state.catalogue.get(exc.slug)
+        section = module.section_of(exc.prompt_id) if module else None
+        target = f"/modules/{exc.slug}/{section.id}#prompt-{exc.prompt_id}" if section else "/"
+        pending = {"slug": exc.slug, "prompt_id": exc.prompt_id, "text": exc.text, "version": exc.version}
+        return render(request, "auth/login.html", {"next": target, "email": "", "pending": pending,
+                                                   "notice": _("Your session had ended. Log in again: "
+                                                               "your text below is then saved as a draft.")},
+                      status_code=401, private=True)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
@@ -39,6 +40,10 @@ environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True
 templates = Jinja2Templates(env=environment, context_processors=[page_context])
 
 
+# Brussels and Amsterdam share one time zone: students see times as on their own clock.
+LOCAL_TIME = ZoneInfo("Europe/Brussels")
+
+
 def _locale():
     return i18n.babel_locale(i18n.current_locale.get())
 
@@ -48,11 +53,11 @@ def _date(value: date | datetime | None, style: str = "long") -> str:
 
 
 def _datetime(value: datetime | None, style: str = "medium") -> str:
-    return format_datetime(value, style, tzinfo="Europe/Brussels", locale=_locale()) if value else ""
+    return format_datetime(value, style, tzinfo=LOCAL_TIME, locale=_locale()) if value else ""
 
 
 def _time(value: datetime | None) -> str:
-    return format_time(value, "HH:mm", tzinfo="Europe/Brussels", locale=_locale()) if value else ""
+    return format_time(value, "HH:mm", tzinfo=LOCAL_TIME, locale=_locale()) if value else ""
 
 
 @pass_context

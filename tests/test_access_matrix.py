@@ -8,6 +8,9 @@ from app.models import Role
 from tests.factories import csrf, login, make_user
 
 PUBLIC, USER, ADMIN = "public", "user", "admin"
+# Admins, or a scraper with NABIJ_METRICS_TOKEN (tests/test_observability.py); 404 for everyone else.
+ADMIN_OR_TOKEN = "admin-or-token"
+STUDENT = "student"  # students only: others get 404
 
 ACCESS = {
     ("GET", "/healthz"): PUBLIC,
@@ -27,6 +30,15 @@ ACCESS = {
     ("POST", "/password/reset/{token}"): PUBLIC,
     ("POST", "/language"): PUBLIC,
     ("GET", "/account"): USER,
+    ("GET", "/account/my-data.json"): USER,
+    ("GET", "/account/my-data.zip"): USER,
+    ("POST", "/modules/{slug}/prompts/{prompt_id}/draft"): STUDENT,
+    ("POST", "/modules/{slug}/prompts/{prompt_id}"): STUDENT,
+    ("POST", "/modules/{slug}/vignettes/{vignette_id}/choose"): STUDENT,
+    ("POST", "/modules/{slug}/vignettes/{vignette_id}/restart"): STUDENT,
+    ("POST", "/modules/{slug}/vignettes/{vignette_id}/read"): STUDENT,
+    ("POST", "/modules/{slug}/checks/{check_id}"): STUDENT,
+    ("POST", "/feedback/{feedback_id}/reply"): STUDENT,
     ("POST", "/account/password"): USER,
     ("POST", "/account/sessions/end-others"): USER,
     ("GET", "/admin/users"): ADMIN,
@@ -34,6 +46,7 @@ ACCESS = {
     ("POST", "/admin/users/new"): ADMIN,
     ("POST", "/admin/users/{user_id}/role"): ADMIN,
     ("POST", "/admin/users/{user_id}/active"): ADMIN,
+    ("GET", "/metrics"): ADMIN_OR_TOKEN,
 }
 ROLES = [None, Role.STUDENT, Role.LECTURER, Role.ADMIN]
 
@@ -54,7 +67,11 @@ def fill(path: str, app, target_user_id: int) -> str:
     module = app.state.catalogue.published()[0]
     return (path.replace("{slug}", module.slug).replace("{section_id}", module.sections[0].id)
             .replace("{path:path}", "nothing.png").replace("{token}", "not-a-token")
-            .replace("{user_id}", str(target_user_id)))
+            .replace("{user_id}", str(target_user_id))
+            .replace("{prompt_id}", next(iter(module.reflections)))
+            .replace("{vignette_id}", next(v.id for v in module.vignettes.values() if not v.branching))
+            .replace("{check_id}", next(iter(module.checks)))
+            .replace("{feedback_id}", "999999"))
 
 
 def _is_login_redirect(response) -> bool:
@@ -76,12 +93,18 @@ def test_role_route_matrix(app, session, role):
             else:
                 response = client.post(path, data={"csrf_token": csrf(client, "/modules")}, follow_redirects=False)
             where = f"{role} {method} {path}: {response.status_code}"
-            if level == PUBLIC:
+            if level == ADMIN_OR_TOKEN:
+                assert response.status_code == (200 if role == Role.ADMIN else 404), where
+            elif level == PUBLIC:
                 assert not _is_login_redirect(response), where
                 assert response.status_code != 403, where
             elif role is None:
                 assert _is_login_redirect(response), where
             elif level == ADMIN and role != Role.ADMIN:
                 assert response.status_code == 404, where
+            elif level == STUDENT and role != Role.STUDENT:
+                assert response.status_code == 404, where
+            elif "999999" in path:
+                assert response.status_code == 404, where  # an id that is not theirs
             else:
                 assert not _is_login_redirect(response) and response.status_code not in (403, 404), where

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import json
+
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentSession, CurrentUser, safe_next, set_session_cookie
 from app.db import SessionDep
 from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.locale_middleware import LANGUAGE_COOKIE
-from app.services import accounts, passwords
+from app.services import accounts, export, passwords
 from app.services.sessions import count_sessions, end_all_sessions, end_session_by_id, start_session
 from app.templating import notice_text, render
 
@@ -80,3 +82,19 @@ def choose_language(request: Request, session: SessionDep, lang: Annotated[str, 
     response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="lax",
                         secure=request.app.state.settings.is_production)
     return response
+
+
+@router.get("/account/my-data.json")
+def export_json(request: Request, session: SessionDep, user: CurrentUser):
+    data = export.student_data(session, user=user, catalogue=request.app.state.catalogue)
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), media_type="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="nabij-mijn-gegevens.json"',
+                             "Cache-Control": "no-store"})
+
+
+@router.get("/account/my-data.zip")
+def export_zip(request: Request, session: SessionDep, user: CurrentUser):
+    data = export.student_data(session, user=user, catalogue=request.app.state.catalogue)
+    return Response(export.zip_bytes(data), media_type="application/zip",
+                    headers={"Content-Disposition": 'attachment; filename="nabij-mijn-gegevens.zip"',
+                             "Cache-Control": "no-store"})

@@ -71,11 +71,16 @@ def login_form(request: Request, user: OptionalUser, next: str = "/", notice: st
 
 @router.post("/login")
 def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_length=254)] = "",
-          password: Annotated[str, Form(max_length=256)] = "", next: Annotated[str, Form(max_length=500)] = "/"):
+          password: Annotated[str, Form(max_length=256)] = "", next: Annotated[str, Form(max_length=500)] = "/",
+          pending_slug: Annotated[str, Form()] = "", pending_prompt: Annotated[str, Form()] = "",
+          pending_version: Annotated[str, Form()] = "0", pending_text: Annotated[str | None, Form()] = None):
     settings = _settings(request)
     email = accounts.normalise_email(email)
     keys = [f"login:account:{email}", f"login:address:{_client(request)}"]
-    context = {"next": safe_next(next), "email": email}
+    pending = None
+    if pending_text is not None and pending_slug and pending_prompt:
+        pending = {"slug": pending_slug, "prompt_id": pending_prompt, "version": pending_version, "text": pending_text}
+    context = {"next": safe_next(next), "email": email, "pending": pending}
     wait = throttle.retry_after(session, keys, **_window(settings))
     if wait:
         context["error"] = _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": _minutes(wait)}
@@ -86,7 +91,40 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
         context["error"] = _("That email address and password do not match an active account.")
         return render(request, "auth/login.html", context, status_code=400)
     throttle.clear(session, keys[0])
+    if pending is not None and user.role == Role.STUDENT:
+        conflict = _save_pending_draft(request, session, user, pending)
+        if conflict is not None:
+            return conflict
     return _logged_in(request, session, user, next)
+
+
+def _save_pending_draft(request: Request, session, user, pending: dict):
+    """Save the text that arrived after the session had ended; on a conflict, show both texts."""
+    from app.routes.modules import section_page
+    from app.services import reflections
+    from app.services.sessions import resume_session_by_token
+
+    module = request.app.state.catalogue.get(pending["slug"])
+    prompt = module.reflections.get(pending["prompt_id"]) if module else None
+    if prompt is None:
+        return None
+    version = int(pending["version"]) if pending["version"].isdigit() else -1
+    try:
+        result = reflections.save_draft(session, user_id=user.id, module=module, prompt=prompt,
+                                        text=pending["text"], base_version=version)
+    except reflections.ReflectionError:
+        return None
+    if not result.conflict:
+        return None
+    token = start_session(session, user=user, user_agent=request.headers.get("user-agent", ""))
+    # This response is already the logged-in page: its forms must carry the new session's token.
+    request.state.user, request.state.user_session = user, resume_session_by_token(session, token=token)
+    request.state.csrf_token = request.state.user_session.csrf_token
+    response = section_page(request, session, user, module, module.section_of(prompt.id), status_code=409,
+                            adjust={prompt.id: {"text_override": pending["text"],
+                                                "conflict_text": result.stored_text}})
+    set_session_cookie(response, _settings(request), token)
+    return response
 
 
 @router.post("/logout")

@@ -1,16 +1,32 @@
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
+from app.auth import OptionalUser
+from app.content.model import Module, Section
 from app.content.navigation import section_navigation
+from app.db import SessionDep
 from app.deps import ModuleDep, SectionDep
+from app.models import Role, User
+from app.services import progress as progress_service
+from app.services.workspace import ReflectionWork, load_work, mark_feedback_read, record_visit
 from app.templating import render
 
 router = APIRouter(prefix="/modules", tags=["modules"])
 
 
+def is_student(user: User | None) -> bool:
+    return user is not None and user.role == Role.STUDENT
+
+
 @router.get("/{slug}")
-def read_module(request: Request, module: ModuleDep):
-    return render(request, "modules/overview.html", {"module": module})
+def read_module(request: Request, session: SessionDep, module: ModuleDep, user: OptionalUser):
+    context = {"module": module, "progress": None, "resume_section": None}
+    if is_student(user):
+        progress = progress_service.module_progress(session, user_id=user.id, module=module)
+        context["progress"] = progress
+        context["resume_section"] = next((s for s in module.sections if s.id not in progress.sections_visited), None) \
+            if progress.started else None
+    return render(request, "modules/overview.html", context, private=is_student(user))
 
 
 @router.get("/{slug}/media/{path:path}")
@@ -23,6 +39,35 @@ def read_media(module: ModuleDep, path: str):
 
 
 @router.get("/{slug}/{section_id}")
-def read_section(request: Request, module: ModuleDep, section: SectionDep):
-    context = {"module": module, "section": section, "nav": section_navigation(module, section)}
-    return render(request, "modules/section.html", context, fragment="modules/_section.html")
+def read_section(request: Request, session: SessionDep, module: ModuleDep, section: SectionDep, user: OptionalUser):
+    return section_page(request, session, user, module, section)
+
+
+def section_page(request: Request, session, user: User | None, module: Module, section: Section, *,
+                 adjust: dict[str, dict] | None = None, status_code: int = 200):
+    """The reader page; for a student with their own answers, choices and feedback on it.
+
+    `adjust` overrides the loaded state of a block (e.g. the student's unsaved text after an error).
+    """
+    context = {"module": module, "section": section, "nav": section_navigation(module, section),
+               "works": {}, "progress": None}
+    if is_student(user):
+        progress = progress_service.module_progress(session, user_id=user.id, module=module)
+        works = load_work(session, user_id=user.id, module=module, blocks=section.interactive())
+        for block_id, changes in (adjust or {}).items():
+            for name, value in changes.items():
+                setattr(works[block_id], name, value)
+        record_visit(session, user_id=user.id, module_slug=module.slug, section_id=section.id,
+                     visited=progress.sections_visited)
+        progress.sections_visited.add(section.id)
+        context.update(works=works, progress=progress)
+        response = render(request, "modules/section.html", context, fragment="modules/_section.html",
+                          status_code=status_code, private=True)
+        mark_feedback_read(session, work=works)  # after rendering, so "new" shows this once
+        return response
+    return render(request, "modules/section.html", context, fragment="modules/_section.html",
+                  status_code=status_code)
+
+
+def reflection_work(session, user: User, module: Module, prompt_id: str) -> ReflectionWork:
+    return load_work(session, user_id=user.id, module=module, blocks=[module.reflections[prompt_id]])[prompt_id]

@@ -58,6 +58,10 @@ def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> tu
     return user_session, user
 
 
+def resume_session_by_token(session: Session, *, token: str) -> UserSession | None:
+    return session.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))).first()
+
+
 def end_session(session: Session, *, token: str) -> None:
     session.exec(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
     session.commit()

@@ -1,0 +1,169 @@
+"""What a student does in a module: write and submit reflections, walk vignettes, answer checks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from app.auth import StudentUser
+from app.content.model import Module
+from app.db import SessionDep
+from app.deps import CheckDep, ModuleDep, PromptDep, VignetteDep
+from app.routes.modules import reflection_work, section_page
+from app.services import checks, reflections, vignettes
+from app.services.workspace import CheckWork, VignetteWork, load_work
+from app.templating import is_htmx, render
+
+router = APIRouter(prefix="/modules/{slug}", tags=["student"])
+
+
+def _back_to(module: Module, block_id: str, anchor: str) -> RedirectResponse:
+    section = module.section_of(block_id)
+    return RedirectResponse(f"/modules/{module.slug}/{section.id}#{anchor}-{block_id}", status_code=303)
+
+
+def _version(raw: str) -> int:
+    return int(raw) if raw.isdigit() else -1
+
+
+@router.post("/prompts/{prompt_id}/draft")
+def autosave_reflection(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep,
+                        prompt: PromptDep, text: Annotated[str, Form()] = "",
+                        version: Annotated[str, Form()] = "0"):
+    """The htmx autosave: answers with the status line, or with the whole prompt on a conflict."""
+    try:
+        result = reflections.save_draft(session, user_id=user.id, module=module, prompt=prompt, text=text,
+                                        base_version=_version(version))
+    except reflections.ReflectionError as error:
+        work = reflection_work(session, user, module, prompt.id)
+        work.text_override, work.error = text, str(error)
+        return render(request, "modules/blocks/_reflection_status.html", {"work": work, "block": prompt},
+                      status_code=422, private=True)
+    work = reflection_work(session, user, module, prompt.id)
+    if result.conflict:
+        work.text_override, work.conflict_text = text, result.stored_text
+        response = render(request, "modules/blocks/_reflection.html", {"work": work, "block": prompt,
+                                                                       "module": module},
+                          status_code=409, private=True)
+        response.headers["HX-Retarget"] = f"#prompt-{prompt.id}"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    work.saved_now = True
+    return render(request, "modules/blocks/_reflection_status.html", {"work": work, "block": prompt},
+                  private=True)
+
+
+@router.post("/prompts/{prompt_id}")
+def save_reflection(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, prompt: PromptDep,
+                    text: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "0",
+                    action: Annotated[str, Form()] = "save"):
+    """Save or submit with a plain form post (works without JavaScript); the submit button with htmx too."""
+    operation = reflections.submit if action == "submit" else reflections.save_draft
+    section = module.section_of(prompt.id)
+    try:
+        result = operation(session, user_id=user.id, module=module, prompt=prompt, text=text,
+                           base_version=_version(version))
+    except reflections.ReflectionError as error:
+        return _prompt_again(request, session, user, module, prompt.id, section,
+                             {"text_override": text, "error": str(error)}, status_code=422)
+    if result.conflict:
+        return _prompt_again(request, session, user, module, prompt.id, section,
+                             {"text_override": text, "conflict_text": result.stored_text}, status_code=409)
+    if is_htmx(request):
+        work = reflection_work(session, user, module, prompt.id)
+        work.saved_now = True
+        return render(request, "modules/blocks/_reflection.html", {"work": work, "block": prompt, "module": module},
+                      private=True)
+    return _back_to(module, prompt.id, "prompt")
+
+
+def _prompt_again(request, session, user, module, prompt_id, section, changes, *, status_code):
+    if is_htmx(request):
+        work = reflection_work(session, user, module, prompt_id)
+        for name, value in changes.items():
+            setattr(work, name, value)
+        return render(request, "modules/blocks/_reflection.html",
+                      {"work": work, "block": module.reflections[prompt_id], "module": module},
+                      status_code=status_code, private=True)
+    return section_page(request, session, user, module, section, adjust={prompt_id: changes},
+                        status_code=status_code)
+
+
+def _vignette_response(request, session, user, module: Module, vignette, *, status_code: int = 200):
+    if not is_htmx(request):
+        return _back_to(module, vignette.id, "vignette")
+    work = load_work(session, user_id=user.id, module=module, blocks=[vignette])[vignette.id]
+    assert isinstance(work, VignetteWork)
+    return render(request, "modules/blocks/_vignette.html", {"work": work, "block": vignette, "module": module,
+                                                             "focus": True},
+                  status_code=status_code, private=True)
+
+
+@router.post("/vignettes/{vignette_id}/choose")
+def choose_in_vignette(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep,
+                       vignette: VignetteDep, step: Annotated[str, Form()] = "",
+                       choice: Annotated[str, Form()] = ""):
+    try:
+        vignettes.choose(session, user_id=user.id, module_slug=module.slug, vignette=vignette, step_id=step,
+                         choice_index=_version(choice))
+    except vignettes.VignetteError:
+        # A stale page (another tab went on): show where the walk really is.
+        return _vignette_response(request, session, user, module, vignette, status_code=409)
+    return _vignette_response(request, session, user, module, vignette)
+
+
+@router.post("/vignettes/{vignette_id}/restart")
+def restart_vignette(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep,
+                     vignette: VignetteDep):
+    vignettes.restart(session, user_id=user.id, module_slug=module.slug, vignette=vignette)
+    return _vignette_response(request, session, user, module, vignette)
+
+
+@router.post("/vignettes/{vignette_id}/read")
+def mark_vignette_read(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep,
+                       vignette: VignetteDep):
+    if vignette.branching:
+        raise HTTPException(404)
+    vignettes.mark_read(session, user_id=user.id, module_slug=module.slug, vignette=vignette)
+    return _vignette_response(request, session, user, module, vignette)
+
+
+@router.post("/checks/{check_id}")
+def answer_check(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, check: CheckDep,
+                 option: Annotated[list[str] | None, Form()] = None):
+    selected = [int(v) for v in option or [] if v.isdigit()]
+    recorded = checks.answer_check(session, user_id=user.id, module_slug=module.slug, check=check, selected=selected)
+    status_code = 200 if recorded else 422
+    if not is_htmx(request):
+        if recorded:
+            return _back_to(module, check.id, "check")
+        return section_page(request, session, user, module, module.section_of(check.id),
+                            adjust={check.id: {"error": True}}, status_code=status_code)
+    work = load_work(session, user_id=user.id, module=module, blocks=[check])[check.id]
+    assert isinstance(work, CheckWork)
+    work.error = not recorded
+    return render(request, "modules/blocks/_check.html", {"work": work, "block": check, "module": module},
+                  status_code=status_code, private=True)
+
+
+feedback_router = APIRouter(tags=["student"])
+
+
+@feedback_router.post("/feedback/{feedback_id}/reply")
+def reply_to_feedback(request: Request, session: SessionDep, user: StudentUser, feedback_id: int,
+                      reply: Annotated[str, Form()] = ""):
+    from app.models import Answer, Feedback
+
+    try:
+        feedback = reflections.reply_to_feedback(session, user_id=user.id, feedback_id=feedback_id, text=reply)
+    except reflections.ReflectionError:
+        feedback = session.get(Feedback, feedback_id)
+    if feedback is None:
+        raise HTTPException(404)  # not feedback on this student's answer
+    answer = session.get(Answer, feedback.answer_id)
+    module = request.app.state.catalogue.get(answer.module_slug)
+    if module is None or answer.prompt_id not in module.reflections:
+        return RedirectResponse("/", status_code=303)
+    return _back_to(module, answer.prompt_id, "prompt")

@@ -1,0 +1,29 @@
+"""Knowledge checks: the student's latest answer, with feedback on every option chosen."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app.content.model import Check
+from app.models import CheckAnswer, utcnow
+
+
+def parse_selection(raw: str) -> frozenset[int]:
+    return frozenset(int(part) for part in raw.split(",") if part.strip().isdigit())
+
+
+def answer_check(session: Session, *, user_id: int, module_slug: str, check: Check,
+                 selected: list[int]) -> CheckAnswer | None:
+    """Record the choice; None when nothing valid was chosen."""
+    chosen = sorted({i for i in selected if 0 <= i < len(check.options)})
+    if not chosen or (not check.multiple and len(chosen) > 1):
+        return None
+    row = session.get(CheckAnswer, (user_id, module_slug, check.id)) or CheckAnswer(
+        user_id=user_id, module_slug=module_slug, check_id=check.id, selected="", correct=False)
+    row.selected = ",".join(map(str, chosen))
+    row.correct = frozenset(chosen) == check.correct_indexes
+    row.answered_at = utcnow()
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row

@@ -1,0 +1,115 @@
+"""A student's reflections: drafts saved as they type, submissions kept as revisions, replies to feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from app.content.markdown import count_words
+from app.content.model import Module, Reflection
+from app.i18n import gettext as _
+from app.models import Answer, AnswerRevision, Feedback, utcnow
+
+MAX_ANSWER_LENGTH = 50_000
+MAX_REPLY_LENGTH = 5_000
+
+
+class ReflectionError(ValueError):
+    """A user-facing reason why text was not accepted (the text itself is never dropped)."""
+
+
+@dataclass
+class SaveResult:
+    answer: Answer
+    conflict: bool = False
+    # On a conflict: what the database holds now (the other tab's text).
+    stored_text: str = ""
+
+
+def find_answer(session: Session, *, user_id: int, module_slug: str, prompt_id: str) -> Answer | None:
+    return session.exec(select(Answer).where(Answer.user_id == user_id, Answer.module_slug == module_slug,
+                                             Answer.prompt_id == prompt_id)).first()
+
+
+def save_draft(session: Session, *, user_id: int, module: Module, prompt: Reflection, text: str,
+               base_version: int) -> SaveResult:
+    """Store the working text if it is based on the stored version; otherwise report a conflict.
+
+    The caller's transaction holds the write lock (see app.db), so check-then-write cannot race.
+    """
+    if len(text) > MAX_ANSWER_LENGTH:
+        raise ReflectionError(_("Your text is longer than %(num)s characters.") % {"num": MAX_ANSWER_LENGTH})
+    answer = find_answer(session, user_id=user_id, module_slug=module.slug, prompt_id=prompt.id)
+    if answer is None:
+        answer = Answer(user_id=user_id, module_slug=module.slug, prompt_id=prompt.id)
+    if answer.version != base_version:
+        return SaveResult(answer, conflict=answer.text != text, stored_text=answer.text)
+    if answer.id is not None and answer.text == text:
+        return SaveResult(answer)  # nothing changed: no write, no new version
+    answer.text = text
+    answer.version += 1
+    answer.module_version = module.version
+    answer.prompt_hash = prompt.prompt_hash
+    answer.updated_at = utcnow()
+    session.add(answer)
+    session.commit()
+    session.refresh(answer)
+    return SaveResult(answer)
+
+
+def submit(session: Session, *, user_id: int, module: Module, prompt: Reflection, text: str,
+           base_version: int) -> SaveResult:
+    """Save, then share the text with the class's lecturers as a new revision."""
+    if not text.strip():
+        raise ReflectionError(_("Write your answer before you submit it."))
+    words = count_words(text)
+    if words < prompt.min_words:
+        raise ReflectionError(_("Your answer has %(words)s words; this question asks for at least %(min)s. "
+                                "It is saved, so you can continue later.") % {"words": words, "min": prompt.min_words})
+    result = save_draft(session, user_id=user_id, module=module, prompt=prompt, text=text, base_version=base_version)
+    if result.conflict:
+        return result
+    answer = result.answer
+    latest = latest_revision(session, answer_id=answer.id)
+    if latest is not None and latest.text == answer.text and latest.prompt_hash == answer.prompt_hash:
+        return result  # already submitted exactly this
+    now = utcnow()
+    session.add(AnswerRevision(answer_id=answer.id, text=answer.text, module_version=answer.module_version,
+                               prompt_hash=answer.prompt_hash, submitted_at=now))
+    answer.submitted_at = now
+    session.add(answer)
+    session.commit()
+    session.refresh(answer)
+    return result
+
+
+def latest_revision(session: Session, *, answer_id: int) -> AnswerRevision | None:
+    return session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer_id)
+                        .order_by(AnswerRevision.id.desc())).first()
+
+
+def revisions(session: Session, *, answer_id: int) -> list[AnswerRevision]:
+    return list(session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer_id)
+                             .order_by(AnswerRevision.id)).all())
+
+
+def reply_to_feedback(session: Session, *, user_id: int, feedback_id: int, text: str) -> Feedback | None:
+    """The student's one reply; None when the feedback is not on this student's answer."""
+    row = session.exec(select(Feedback, Answer).join(Answer, Answer.id == Feedback.answer_id)
+                       .where(Feedback.id == feedback_id, Answer.user_id == user_id)).first()
+    if row is None:
+        return None
+    feedback, _answer = row
+    text = text.strip()
+    if feedback.reply_text is not None:
+        raise ReflectionError(_("You have already replied to this feedback."))
+    if not text:
+        raise ReflectionError(_("Write your reply first."))
+    if len(text) > MAX_REPLY_LENGTH:
+        raise ReflectionError(_("Your reply is longer than %(num)s characters.") % {"num": MAX_REPLY_LENGTH})
+    feedback.reply_text = text
+    feedback.replied_at = utcnow()
+    session.add(feedback)
+    session.commit()
+    return feedback

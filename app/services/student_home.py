@@ -1,0 +1,59 @@
+"""The student's dashboard: assignments with progress, where to continue, new feedback."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from app.content.catalogue import Catalogue
+from app.content.model import Module, Section
+from app.models import Answer, Feedback, User
+from app.services.dashboard import AssignedModule, student_assignments
+from app.services.progress import ModuleProgress, progress_matrix
+
+
+@dataclass(frozen=True)
+class Resume:
+    module: Module
+    section: Section
+
+
+@dataclass(frozen=True)
+class StudentHome:
+    assigned: list[tuple[AssignedModule, ModuleProgress]]
+    others: list[tuple[Module, ModuleProgress]]
+    resume: Resume | None
+    new_feedback: Counter  # module slug -> unread feedback
+
+
+def resume_point(progress: ModuleProgress) -> Section:
+    """The first section not yet read, else the first with unfinished work, else the first."""
+    module = progress.module
+    for section in module.sections:
+        if section.id not in progress.sections_visited:
+            return section
+    done = progress.prompts_submitted | progress.vignettes_completed | progress.checks_answered
+    for section in module.sections:
+        if any(block.id not in done for block in section.interactive()):
+            return section
+    return module.sections[0]
+
+
+def student_home(session: Session, *, user: User, catalogue: Catalogue) -> StudentHome:
+    assigned = student_assignments(session, user=user, catalogue=catalogue)
+    modules = catalogue.published()
+    matrix = progress_matrix(session, user_ids=[user.id], modules=modules)
+    assigned_slugs = {a.module.slug for a in assigned}
+    started = [p for p in matrix.values() if p.started and p.last_activity]
+    latest = max(started, key=lambda p: p.last_activity, default=None)
+    unread = Counter(session.exec(
+        select(Answer.module_slug).join(Feedback, Feedback.answer_id == Answer.id)
+        .where(Answer.user_id == user.id, col(Feedback.read_at).is_(None))).all())
+    return StudentHome(
+        assigned=[(a, matrix[(user.id, a.module.slug)]) for a in assigned if (user.id, a.module.slug) in matrix],
+        others=[(m, matrix[(user.id, m.slug)]) for m in modules if m.slug not in assigned_slugs],
+        resume=Resume(latest.module, resume_point(latest)) if latest and not latest.complete else None,
+        new_feedback=unread,
+    )

@@ -1,0 +1,170 @@
+"""A student's state for the blocks on a page, loaded in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from app.content.markdown import count_words
+from app.content.model import Check, Module, Reflection, Vignette
+from app.models import Answer, AnswerRevision, CheckAnswer, Feedback, SectionVisit, VignetteRun, aware, utcnow
+from app.services.checks import parse_selection
+from app.services.vignettes import Walk, walk_of
+
+
+@dataclass
+class ReflectionWork:
+    prompt: Reflection
+    answer: Answer | None = None
+    latest: AnswerRevision | None = None
+    feedback: list[Feedback] = field(default_factory=list)
+    refers_to: Walk | None = None
+    # Set by a route to show the user's own text again (after an error or a conflict).
+    text_override: str | None = None
+    conflict_text: str | None = None
+    error: str | None = None
+    saved_now: bool = False
+
+    @property
+    def text(self) -> str:
+        if self.text_override is not None:
+            return self.text_override
+        return self.answer.text if self.answer else ""
+
+    @property
+    def version(self) -> int:
+        return self.answer.version if self.answer else 0
+
+    @property
+    def words(self) -> int:
+        return count_words(self.text)
+
+    @property
+    def saved_at(self) -> datetime | None:
+        return aware(self.answer.updated_at) if self.answer and self.answer.version else None
+
+    @property
+    def submitted(self) -> bool:
+        return self.latest is not None
+
+    @property
+    def changed_since_submission(self) -> bool:
+        return self.latest is not None and self.answer is not None and self.answer.text != self.latest.text
+
+    @property
+    def outdated(self) -> bool:
+        """The submitted answer was written for an earlier wording of the prompt."""
+        return self.latest is not None and self.latest.prompt_hash != self.prompt.prompt_hash
+
+    @property
+    def unread_feedback(self) -> bool:
+        return any(f.read_at is None for f in self.feedback)
+
+    @property
+    def state(self) -> str:
+        if self.conflict_text is not None:
+            return "conflict"
+        if self.latest is None:
+            return "draft" if self.text else "empty"
+        return "changed" if self.changed_since_submission else "submitted"
+
+
+@dataclass
+class VignetteWork:
+    vignette: Vignette
+    walk: Walk
+    completed: bool  # any walk reached an ending (a replay does not undo that)
+
+
+@dataclass
+class CheckWork:
+    check: Check
+    answer: CheckAnswer | None
+    error: bool = False  # the last attempt chose nothing
+
+    @property
+    def selected(self) -> frozenset[int]:
+        return parse_selection(self.answer.selected) if self.answer else frozenset()
+
+
+Work = ReflectionWork | VignetteWork | CheckWork
+
+
+def load_work(session: Session, *, user_id: int, module: Module,
+              blocks: list[Reflection | Vignette | Check]) -> dict[str, Work]:
+    """State for each interactive block, keyed by block id: five queries at most."""
+    reflections = [b for b in blocks if isinstance(b, Reflection)]
+    vignette_ids = {b.id for b in blocks if isinstance(b, Vignette)}
+    vignette_ids |= {r.refers_to for r in reflections if r.refers_to}
+    checks = [b for b in blocks if isinstance(b, Check)]
+    work: dict[str, Work] = {}
+
+    if reflections:
+        answers = {a.prompt_id: a for a in session.exec(select(Answer).where(
+            Answer.user_id == user_id, Answer.module_slug == module.slug,
+            col(Answer.prompt_id).in_([r.id for r in reflections])))}
+        answer_ids = [a.id for a in answers.values()]
+        latest: dict[int, AnswerRevision] = {}
+        feedback: dict[int, list[Feedback]] = {}
+        if answer_ids:
+            for revision in session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(answer_ids))
+                                         .order_by(AnswerRevision.id)):
+                latest[revision.answer_id] = revision
+            for item in session.exec(select(Feedback).where(col(Feedback.answer_id).in_(answer_ids))
+                                     .order_by(Feedback.id)):
+                feedback.setdefault(item.answer_id, []).append(item)
+        for prompt in reflections:
+            answer = answers.get(prompt.id)
+            work[prompt.id] = ReflectionWork(
+                prompt, answer, latest.get(answer.id) if answer else None,
+                feedback.get(answer.id, []) if answer else [])
+
+    if vignette_ids:
+        latest_runs: dict[str, VignetteRun] = {}
+        completed: set[str] = set()
+        for run in session.exec(select(VignetteRun).where(
+                VignetteRun.user_id == user_id, VignetteRun.module_slug == module.slug,
+                col(VignetteRun.vignette_id).in_(vignette_ids)).order_by(VignetteRun.id)):
+            latest_runs[run.vignette_id] = run
+            if run.finished_at is not None:
+                completed.add(run.vignette_id)
+        for block in blocks:
+            if isinstance(block, Vignette):
+                run = latest_runs.get(block.id)
+                work[block.id] = VignetteWork(block, walk_of(block, run), block.id in completed)
+        for prompt in reflections:
+            vignette = module.vignettes.get(prompt.refers_to or "")
+            if vignette is not None:
+                work[prompt.id].refers_to = walk_of(vignette, latest_runs.get(vignette.id))
+
+    if checks:
+        answered = {a.check_id: a for a in session.exec(select(CheckAnswer).where(
+            CheckAnswer.user_id == user_id, CheckAnswer.module_slug == module.slug,
+            col(CheckAnswer.check_id).in_([c.id for c in checks])))}
+        for check in checks:
+            work[check.id] = CheckWork(check, answered.get(check.id))
+    return work
+
+
+def record_visit(session: Session, *, user_id: int, module_slug: str, section_id: str, visited: set[str]) -> None:
+    """First visit of a section counts for progress; later visits write nothing."""
+    if section_id in visited:
+        return
+    session.add(SectionVisit(user_id=user_id, module_slug=module_slug, section_id=section_id))
+    try:
+        session.commit()
+    except Exception:  # a second tab recorded it first: that is the same fact
+        session.rollback()
+
+
+def mark_feedback_read(session: Session, *, work: dict[str, Work]) -> None:
+    unread = [f for w in work.values() if isinstance(w, ReflectionWork) for f in w.feedback if f.read_at is None]
+    if not unread:
+        return
+    now = utcnow()
+    for item in unread:
+        item.read_at = now
+        session.add(item)
+    session.commit()
