@@ -418,10 +418,17 @@ def test_dashboard_shows_assignments_with_due_dates_progress_and_where_to_contin
     session.commit()
     home = client.get("/").text
     assert "Proefmodule" in home and "due soon" in home and 'value="0"' in home
-    client.get("/modules/proef/lezen")
+    client.get("/modules/proef/casus")
     home = client.get("/").text
     assert "Continue where you left off" in home
-    assert 'href="/modules/proef/casus"' in home  # the first section not read yet
+    assert 'href="/modules/proef/casus"' in home  # the section worked in last, with work left
+    client.post("/modules/proef/vignettes/proef-sanne/choose", data={"step": "bericht", "choice": "1",
+                                                                     "csrf_token": token(client)})
+    for prompt in ("proef-keuze",):
+        client.post(f"/modules/proef/prompts/{prompt}", data={"text": "Een twee drie.", "version": "0",
+                                                               "action": "submit", "csrf_token": token(client)})
+    client.get("/modules/proef/casus")
+    assert 'href="/modules/proef/toets"' in client.get("/").text  # casus is done: on to the next
 
 
 def test_my_data_export_holds_answers_revisions_choices_and_feedback(client, session, student):

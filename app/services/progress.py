@@ -22,6 +22,8 @@ class ModuleProgress:
     vignettes_completed: set[str] = field(default_factory=set)
     checks_answered: set[str] = field(default_factory=set)
     last_activity: datetime | None = None
+    last_section: str | None = None  # the section visited most recently
+    _last_visit: datetime | None = None
 
     @property
     def prompts_total(self) -> int:
@@ -81,6 +83,8 @@ def progress_matrix(session: Session, *, user_ids: list[int], modules: list[Modu
         if progress and by_slug[slug].section(section_id):
             progress.sections_visited.add(section_id)
             progress._seen(at)
+            if progress._last_visit is None or aware(at) >= progress._last_visit:
+                progress._last_visit, progress.last_section = aware(at), section_id
     for user_id, slug, prompt_id, at in session.exec(
         select(Answer.user_id, Answer.module_slug, Answer.prompt_id, Answer.submitted_at)
         .where(col(Answer.user_id).in_(user_ids), col(Answer.module_slug).in_(slugs),

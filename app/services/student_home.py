@@ -29,16 +29,18 @@ class StudentHome:
 
 
 def resume_point(progress: ModuleProgress) -> Section:
-    """The first section not yet read, else the first with unfinished work, else the first."""
+    """Where the student was last, if work is left there; else the next section with something to do."""
     module = progress.module
-    for section in module.sections:
-        if section.id not in progress.sections_visited:
-            return section
     done = progress.prompts_submitted | progress.vignettes_completed | progress.checks_answered
-    for section in module.sections:
-        if any(block.id not in done for block in section.interactive()):
-            return section
-    return module.sections[0]
+
+    def open_work(section: Section) -> bool:
+        return section.id not in progress.sections_visited or any(b.id not in done for b in section.interactive())
+
+    start = module.section_index(progress.last_section) if progress.last_section else 0
+    if progress.last_section and open_work(module.sections[start]):
+        return module.sections[start]
+    ordered = module.sections[start + 1:] + module.sections[:start + 1]
+    return next((section for section in ordered if open_work(section)), module.sections[0])
 
 
 def student_home(session: Session, *, user: User, catalogue: Catalogue) -> StudentHome:
