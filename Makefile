@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install migrate demo check-modules bench clean messages
+.PHONY: run test install migrate demo check-modules bench clean chromium
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Nabij needs Python 3.11 or newer")'
@@ -30,8 +30,17 @@ run: demo
 	$(BIN)/nabij serve --port $(PORT)
 
 ## The whole test suite (set NABIJ_TEST_DATABASE_URL to run it on PostgreSQL).
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Browser tests use Debian's Chromium (never a downloaded browser). Installed with apt when we are root.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install chromium with apt: the browser tests will be skipped"; \
+	else echo "no /usr/bin/chromium and no way to install it here: the browser tests will be skipped"; fi
 
 check-modules: $(STAMP)
 	$(BIN)/nabij modules check modules
