@@ -11,11 +11,15 @@ PUBLIC, USER, ADMIN = "public", "user", "admin"
 # Admins, or a scraper with NABIJ_METRICS_TOKEN (tests/test_observability.py); 404 for everyone else.
 ADMIN_OR_TOKEN = "admin-or-token"
 STUDENT = "student"  # students only: others get 404
+# Lecturers and administrators; students get 404. Class pages are walked in a class the lecturer
+# teaches (an administrator: one they do not teach); tests/test_classes.py checks the 404s across classes.
+LECTURER = "lecturer"
 
 ACCESS = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/"): PUBLIC,
     ("GET", "/modules"): PUBLIC,
+    ("GET", "/toegankelijkheid"): PUBLIC,
     ("GET", "/modules/{slug}"): PUBLIC,
     ("GET", "/modules/{slug}/{section_id}"): PUBLIC,
     ("GET", "/modules/{slug}/media/{path:path}"): PUBLIC,
@@ -47,6 +51,39 @@ ACCESS = {
     ("POST", "/admin/users/{user_id}/role"): ADMIN,
     ("POST", "/admin/users/{user_id}/active"): ADMIN,
     ("GET", "/metrics"): ADMIN_OR_TOKEN,
+    # Classes, progress, anonymised review and preview (issue 5). Routes that delete come last.
+    ("GET", "/classes"): LECTURER,
+    ("GET", "/classes/new"): LECTURER,
+    ("POST", "/classes/new"): LECTURER,
+    ("GET", "/classes/{class_id}"): LECTURER,
+    ("POST", "/classes/{class_id}/join-code"): LECTURER,
+    ("GET", "/classes/{class_id}/students"): LECTURER,
+    ("POST", "/classes/{class_id}/students/import"): LECTURER,
+    ("GET", "/classes/{class_id}/settings"): LECTURER,
+    ("POST", "/classes/{class_id}/settings"): LECTURER,
+    ("POST", "/classes/{class_id}/lecturers"): LECTURER,
+    ("POST", "/classes/{class_id}/archive"): LECTURER,
+    ("GET", "/classes/{class_id}/assignments/new"): LECTURER,
+    ("POST", "/classes/{class_id}/assignments/new"): LECTURER,
+    ("GET", "/classes/{class_id}/assignments/{assignment_id}"): LECTURER,
+    ("POST", "/classes/{class_id}/assignments/{assignment_id}"): LECTURER,
+    ("POST", "/classes/{class_id}/assignments/{assignment_id}/extensions"): LECTURER,
+    ("GET", "/classes/{class_id}/progress"): LECTURER,
+    ("GET", "/classes/{class_id}/progress.csv"): LECTURER,
+    ("GET", "/classes/{class_id}/review"): LECTURER,
+    ("GET", "/classes/{class_id}/review/{slug}"): LECTURER,
+    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}"): LECTURER,
+    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}/export.md"): LECTURER,
+    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}/export.csv"): LECTURER,
+    ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/feedback"): LECTURER,
+    ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/discuss"): LECTURER,
+    ("GET", "/preview"): LECTURER,
+    ("GET", "/preview/{slug}"): LECTURER,
+    ("GET", "/preview/{slug}/{section_id}"): LECTURER,
+    ("POST", "/classes/{class_id}/lecturers/{lecturer_id}/remove"): LECTURER,
+    ("POST", "/classes/{class_id}/invitations/{invitation_id}/withdraw"): LECTURER,
+    ("POST", "/classes/{class_id}/assignments/{assignment_id}/extensions/{user_id}/remove"): LECTURER,
+    ("POST", "/classes/{class_id}/assignments/{assignment_id}/cancel"): LECTURER,
 }
 ROLES = [None, Role.STUDENT, Role.LECTURER, Role.ADMIN]
 
@@ -63,8 +100,35 @@ def test_every_route_is_classified(app):
     assert not unclassified, f"classify these routes in ACCESS: {sorted(unclassified)}"
 
 
-def fill(path: str, app, target_user_id: int) -> str:
+def make_class_world(session, app, *, actor, target) -> dict[str, int]:
+    """A class with an assignment, an invitation, a co-lecturer and the target as a student.
+    Taught by the actor when they are a lecturer; otherwise by someone else (admins reach it anyway)."""
+    from datetime import timedelta
+
+    from app.models import Invitation, utcnow
+    from app.services import classes
+    from tests.factories import make_class
+
+    teacher = actor if actor is not None and actor.role == Role.LECTURER else make_user(session, role=Role.LECTURER)
+    course_class = make_class(session, lecturer=teacher)
+    co_lecturer = make_user(session, role=Role.LECTURER)
+    classes.add_lecturer(session, course_class=course_class, email=co_lecturer.email)
+    classes.enrol(session, course_class=course_class, student=target)
     module = app.state.catalogue.published()[0]
+    assignment = classes.assign(session, course_class=course_class, module_slug=module.slug,
+                                due_on=utcnow().date() + timedelta(days=14))
+    invitation = Invitation(class_id=course_class.id, email="invited@school.test", display_name="Invited Person",
+                            token_hash="0" * 64)
+    session.add(invitation)
+    session.commit()
+    return {"class_id": course_class.id, "assignment_id": assignment.id, "invitation_id": invitation.id,
+            "lecturer_id": co_lecturer.id}
+
+
+def fill(path: str, app, target_user_id: int, world: dict[str, int] | None = None) -> str:
+    module = app.state.catalogue.published()[0]
+    for name, value in (world or {}).items():
+        path = path.replace("{" + name + "}", str(value))
     return (path.replace("{slug}", module.slug).replace("{section_id}", module.sections[0].id)
             .replace("{path:path}", "nothing.png").replace("{token}", "not-a-token")
             .replace("{user_id}", str(target_user_id))
@@ -82,12 +146,15 @@ def _is_login_redirect(response) -> bool:
 def test_role_route_matrix(app, session, role):
     target = make_user(session, name="Target Person")
     with TestClient(app) as client:
+        actor = None
         if role is not None:
-            login(client, make_user(session, role=role))
+            actor = make_user(session, role=role)
+            login(client, actor)
+        world = make_class_world(session, app, actor=actor, target=target)
         for (method, template), level in ACCESS.items():
             if template == "/logout":
                 continue  # would end the walk; covered in test_security
-            path = fill(template, app, target.id)
+            path = fill(template, app, target.id, world)
             if method == "GET":
                 response = client.get(path, follow_redirects=False)
             else:
@@ -103,6 +170,8 @@ def test_role_route_matrix(app, session, role):
             elif level == ADMIN and role != Role.ADMIN:
                 assert response.status_code == 404, where
             elif level == STUDENT and role != Role.STUDENT:
+                assert response.status_code == 404, where
+            elif level == LECTURER and role == Role.STUDENT:
                 assert response.status_code == 404, where
             elif "999999" in path:
                 assert response.status_code == 404, where  # an id that is not theirs

@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Request
 
 from app.auth import OptionalUser
+from app.i18n import current_locale
 from app.db import SessionDep
 from app.deps import CatalogueDep
 from app.services.dashboard import lecturer_classes
@@ -24,3 +25,8 @@ def read_home(request: Request, session: SessionDep, catalogue: CatalogueDep, us
                       private=True)
     return render(request, "pages/lecturer_home.html", {"classes": lecturer_classes(session, user=user)},
                   private=True)
+
+
+@router.get("/toegankelijkheid")
+def read_accessibility_statement(request: Request):
+    return render(request, f"pages/accessibility_{current_locale.get()}.html")
