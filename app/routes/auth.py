@@ -13,9 +13,10 @@ from app.config import Settings
 from app.db import SessionDep
 from app.forms import too_long
 from app.i18n import gettext as _
+from app.i18n import ngettext
 from app.locale_middleware import LANGUAGE_COOKIE
 from app.models import Role
-from app.services import accounts, classes, throttle
+from app.services import accounts, classes, roster, throttle
 from app.services.mail import send_mail
 from app.services.sessions import end_session, start_session
 from app.templating import notice_text, render
@@ -41,8 +42,9 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _minutes(seconds: int) -> int:
-    return max(1, (seconds + 59) // 60)
+def _try_again(reason: str, seconds: int) -> str:
+    minutes = max(1, (seconds + 59) // 60)
+    return reason + " " + ngettext("Try again in %(num)s minute.", "Try again in %(num)s minutes.", minutes) % {"num": minutes}
 
 
 def _throttled(request: Request, template: str, context: dict, wait: int):
@@ -83,7 +85,7 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
     context = {"next": safe_next(next), "email": email, "pending": pending}
     wait = throttle.retry_after(session, keys, **_window(settings))
     if wait:
-        context["error"] = _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": _minutes(wait)}
+        context["error"] = _try_again(_("Too many failed attempts."), wait)
         return _throttled(request, "auth/login.html", context, wait)
     user = accounts.authenticate(session, email=email, password=password)
     if user is None:
@@ -140,28 +142,56 @@ def logout(request: Request, session: SessionDep):
 SIGNUP_LIMITS = {"join_code": 20, "display_name": 120, "email": 254, "password": 256}
 
 
+def _invitation_context(session, token: str) -> tuple[dict, dict]:
+    """Values and errors for a signup through a roster invitation link (`/signup?invite=…`)."""
+    opened = roster.open_invitation(session, token=token)
+    if opened is None:
+        return {"invite": ""}, {"invite": _("This invitation link is no longer valid. Sign up with the class code "
+                                            "from your lecturer, or ask them to invite you again.")}
+    invitation, course_class = opened
+    return {"invite": token, "invite_class": course_class.name, "display_name": invitation.display_name,
+            "email": invitation.email}, {}
+
+
 @router.get("/signup")
-def signup_form(request: Request, code: str = ""):
-    values = {"join_code": code[:20]}
-    return render(request, "auth/signup.html", {"values": values, "errors": {}})
+def signup_form(request: Request, session: SessionDep, code: str = "", invite: str = ""):
+    values, errors = {"join_code": code[:20]}, {}
+    if invite:
+        extra, errors = _invitation_context(session, invite[:100])
+        values.update(extra)
+    return render(request, "auth/signup.html", {"values": values, "errors": errors}, private=bool(invite))
 
 
 @router.post("/signup")
 def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form()] = "",
            display_name: Annotated[str, Form()] = "", email: Annotated[str, Form()] = "",
-           password: Annotated[str, Form()] = ""):
+           password: Annotated[str, Form()] = "", invite: Annotated[str, Form()] = ""):
     values = {"join_code": join_code.strip(), "display_name": display_name.strip(),
               "email": accounts.normalise_email(email)}
     errors = too_long({**values, "password": password}, SIGNUP_LIMITS)
     keys = [f"join:address:{_client(request)}"]
     wait = throttle.retry_after(session, keys, **_window(_settings(request)))
     if wait:
-        errors["join_code"] = _("Too many wrong class codes. Try again in %(minutes)s minutes.") % {"minutes": _minutes(wait)}
+        errors["join_code"] = _try_again(_("Too many wrong class codes."), wait)
         return _throttled(request, "auth/signup.html", {"values": values, "errors": errors}, wait)
-    course_class = classes.class_by_join_code(session, values["join_code"])
-    if course_class is None:
-        throttle.record(session, keys)
-        errors.setdefault("join_code", _("This class code is not valid. Check it with your lecturer."))
+    invitation = None
+    if invite:
+        # A roster invitation stands in for the class code.
+        opened = roster.open_invitation(session, token=invite[:100])
+        if opened is None:
+            throttle.record(session, keys)
+            extra, invite_errors = _invitation_context(session, invite[:100])
+            values.update(extra)
+            errors.update(invite_errors)
+            course_class = None
+        else:
+            invitation, course_class = opened
+            values.update(invite=invite, invite_class=course_class.name)
+    else:
+        course_class = classes.class_by_join_code(session, values["join_code"])
+        if course_class is None:
+            throttle.record(session, keys)
+            errors.setdefault("join_code", _("This class code is not valid. Check it with your lecturer."))
     if not values["display_name"]:
         errors["display_name"] = _("Fill in your name.")
     if not accounts.looks_like_email(values["email"]):
@@ -173,8 +203,12 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
         except accounts.AccountError as error:
             errors[error.field] = error.message
     if errors:
-        return render(request, "auth/signup.html", {"values": values, "errors": errors}, status_code=400)
-    classes.enrol(session, course_class=course_class, student=user)
+        return render(request, "auth/signup.html", {"values": values, "errors": errors}, status_code=400,
+                      private=bool(invite))
+    if invitation is not None:
+        roster.accept_invitation(session, invitation=invitation, course_class=course_class, student=user)
+    else:
+        classes.enrol(session, course_class=course_class, student=user)
     return _logged_in(request, session, user, "/")
 
 
@@ -190,7 +224,7 @@ def forgot_submit(request: Request, session: SessionDep, email: Annotated[str, F
     keys = [f"reset:address:{_client(request)}", f"reset:account:{email}"]
     wait = throttle.retry_after(session, keys, **_window(settings))
     if wait:
-        error = _("Too many requests. Try again in %(minutes)s minutes.") % {"minutes": _minutes(wait)}
+        error = _try_again(_("Too many requests."), wait)
         return _throttled(request, "auth/forgot.html", {"email": email, "error": error}, wait)
     throttle.record(session, keys)
     user = accounts.find_by_email(session, email)

@@ -42,7 +42,7 @@ def create_user(session: Session, *, email: str, display_name: str, role: Role |
     if not looks_like_email(email):
         raise AccountError("email", _("Fill in a valid email address, like name@school.be."))
     if not display_name.strip() or len(display_name) > 120:
-        raise AccountError("display_name", _("Fill in a name of at most 120 characters."))
+        raise AccountError("display_name", _("Fill in a name of at most %(num)s characters.") % {"num": 120})
     if find_by_email(session, email) is not None:
         raise AccountError("email", _("An account with this email address already exists."))
     problem = passwords.password_problem(password, email=email, name=display_name)
