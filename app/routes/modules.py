@@ -8,7 +8,13 @@ from app.db import SessionDep
 from app.deps import ModuleDep, SectionDep
 from app.models import Role, User
 from app.services import progress as progress_service
-from app.services.workspace import ReflectionWork, load_work, mark_feedback_read, record_visit
+from app.services.workspace import (
+    ReflectionWork,
+    load_work,
+    mark_feedback_read,
+    prompts_with_new_feedback,
+    record_visit,
+)
 from app.templating import render
 
 router = APIRouter(prefix="/modules", tags=["modules"])
@@ -60,7 +66,9 @@ def section_page(request: Request, session, user: User | None, module: Module, s
         record_visit(session, user_id=user.id, module_slug=module.slug, section_id=section.id,
                      visited=progress.sections_visited)
         progress.sections_visited.add(section.id)
-        context.update(works=works, progress=progress)
+        new_feedback = prompts_with_new_feedback(session, user_id=user.id, module_slug=module.slug)
+        context.update(works=works, progress=progress,
+                       feedback_sections={module.section_of(p).id for p in new_feedback if module.section_of(p)})
         response = render(request, "modules/section.html", context, fragment="modules/_section.html",
                           status_code=status_code, private=True)
         mark_feedback_read(session, work=works)  # after rendering, so "new" shows this once

@@ -57,6 +57,12 @@ class ModuleProgress:
         # 100% means complete; a module is not complete until its prompts and vignettes are done.
         return percent if self.complete else min(percent, 99)
 
+    def section_counts(self, section) -> tuple[int, int]:
+        """(done, total) of the reflections, vignettes and checks in one section."""
+        done = self.prompts_submitted | self.vignettes_completed | self.checks_answered
+        blocks = section.interactive()
+        return sum(block.id in done for block in blocks), len(blocks)
+
     def _seen(self, when: datetime | None) -> None:
         if when is not None:
             when = aware(when)

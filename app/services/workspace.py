@@ -159,6 +159,11 @@ def record_visit(session: Session, *, user_id: int, module_slug: str, section_id
         session.rollback()
 
 
+def prompts_with_new_feedback(session: Session, *, user_id: int, module_slug: str) -> set[str]:
+    return set(session.exec(select(Answer.prompt_id).join(Feedback, Feedback.answer_id == Answer.id).where(
+        Answer.user_id == user_id, Answer.module_slug == module_slug, col(Feedback.read_at).is_(None))).all())
+
+
 def mark_feedback_read(session: Session, *, work: dict[str, Work]) -> None:
     unread = [f for w in work.values() if isinstance(w, ReflectionWork) for f in w.feedback if f.read_at is None]
     if not unread:
