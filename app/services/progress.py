@@ -78,45 +78,32 @@ def progress_matrix(session: Session, *, user_ids: list[int], modules: list[Modu
         return result
     slugs = list(by_slug)
 
-    def known(user_id: int, slug: str) -> ModuleProgress | None:
-        return result.get((user_id, slug))
-
-    for user_id, slug, section_id, at in session.exec(
-        select(SectionVisit.user_id, SectionVisit.module_slug, SectionVisit.section_id, SectionVisit.visited_at)
-        .where(col(SectionVisit.user_id).in_(user_ids), col(SectionVisit.module_slug).in_(slugs))
-    ):
-        progress = known(user_id, slug)
-        if progress and by_slug[slug].section(section_id):
-            progress.sections_visited.add(section_id)
+    # What counts, per table: (query, the progress set it fills, whether the id still exists in the module).
+    sources = [
+        (select(SectionVisit.user_id, SectionVisit.module_slug, SectionVisit.section_id, SectionVisit.visited_at)
+         .where(col(SectionVisit.user_id).in_(user_ids), col(SectionVisit.module_slug).in_(slugs)),
+         "sections_visited", lambda module, block_id: module.section(block_id) is not None),
+        (select(Answer.user_id, Answer.module_slug, Answer.prompt_id, Answer.submitted_at)
+         .where(col(Answer.user_id).in_(user_ids), col(Answer.module_slug).in_(slugs),
+                col(Answer.submitted_at).is_not(None)),
+         "prompts_submitted", lambda module, block_id: block_id in module.reflections),
+        (select(VignetteRun.user_id, VignetteRun.module_slug, VignetteRun.vignette_id, VignetteRun.finished_at)
+         .where(col(VignetteRun.user_id).in_(user_ids), col(VignetteRun.module_slug).in_(slugs),
+                col(VignetteRun.finished_at).is_not(None)),
+         "vignettes_completed", lambda module, block_id: block_id in module.vignettes),
+        (select(CheckAnswer.user_id, CheckAnswer.module_slug, CheckAnswer.check_id, CheckAnswer.answered_at)
+         .where(col(CheckAnswer.user_id).in_(user_ids), col(CheckAnswer.module_slug).in_(slugs)),
+         "checks_answered", lambda module, block_id: block_id in module.checks),
+    ]
+    for query, attribute, exists in sources:
+        for user_id, slug, block_id, at in session.exec(query):
+            progress = result.get((user_id, slug))
+            if progress is None or not exists(by_slug[slug], block_id):
+                continue
+            getattr(progress, attribute).add(block_id)
             progress._seen(at)
-            if progress._last_visit is None or aware(at) >= progress._last_visit:
-                progress._last_visit, progress.last_section = aware(at), section_id
-    for user_id, slug, prompt_id, at in session.exec(
-        select(Answer.user_id, Answer.module_slug, Answer.prompt_id, Answer.submitted_at)
-        .where(col(Answer.user_id).in_(user_ids), col(Answer.module_slug).in_(slugs),
-               col(Answer.submitted_at).is_not(None))
-    ):
-        progress = known(user_id, slug)
-        if progress and prompt_id in by_slug[slug].reflections:
-            progress.prompts_submitted.add(prompt_id)
-            progress._seen(at)
-    for user_id, slug, vignette_id, at in session.exec(
-        select(VignetteRun.user_id, VignetteRun.module_slug, VignetteRun.vignette_id, VignetteRun.finished_at)
-        .where(col(VignetteRun.user_id).in_(user_ids), col(VignetteRun.module_slug).in_(slugs),
-               col(VignetteRun.finished_at).is_not(None))
-    ):
-        progress = known(user_id, slug)
-        if progress and vignette_id in by_slug[slug].vignettes:
-            progress.vignettes_completed.add(vignette_id)
-            progress._seen(at)
-    for user_id, slug, check_id, at in session.exec(
-        select(CheckAnswer.user_id, CheckAnswer.module_slug, CheckAnswer.check_id, CheckAnswer.answered_at)
-        .where(col(CheckAnswer.user_id).in_(user_ids), col(CheckAnswer.module_slug).in_(slugs))
-    ):
-        progress = known(user_id, slug)
-        if progress and check_id in by_slug[slug].checks:
-            progress.checks_answered.add(check_id)
-            progress._seen(at)
+            if attribute == "sections_visited" and (progress._last_visit is None or aware(at) >= progress._last_visit):
+                progress._last_visit, progress.last_section = aware(at), block_id
     return result
 
 
