@@ -17,10 +17,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.db import SessionDep
+from app.db import SessionDep, write_for
 from app.i18n import gettext as _
 from app.models import Role, User, UserSession
-from app.services.sessions import SessionPolicy, resume_session
+from app.services.sessions import SessionPolicy, end_session_by_id, resume_session, touch_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -82,9 +82,15 @@ def load_auth(request: Request, session: SessionDep) -> None:
         policy = SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
                                absolute=timedelta(hours=settings.session_max_hours))
         resumed = resume_session(session, token=token, policy=policy)
-        if resumed is not None:
-            request.state.user_session, request.state.user = resumed
-            request.state.csrf_token = request.state.user_session.csrf_token
+        if resumed is not None and not resumed.live:
+            with write_for(request, session) as writer:
+                end_session_by_id(writer, session_id=resumed.user_session.id)
+        elif resumed is not None:
+            if resumed.needs_touch:
+                with write_for(request, session) as writer:
+                    touch_session(writer, session_id=resumed.user_session.id)
+            request.state.user_session, request.state.user = resumed.user_session, resumed.user
+            request.state.csrf_token = resumed.user_session.csrf_token
             return
     request.state.csrf_token = _anonymous_csrf(request)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -65,10 +66,27 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    engine = request.app.state.engine
-    bind = engine if request.method in SAFE_METHODS else writer(engine)
+    bind = request.app.state.engine if request.method in SAFE_METHODS else request.app.state.write_engine
     with Session(bind) as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@contextmanager
+def write_for(request: Request, session: Session) -> Iterator[Session]:
+    """Where the few writes of a page view go (a visit recorded, a session kept alive).
+
+    A page view reads in a deferred transaction; on SQLite that transaction cannot take the write
+    lock later without failing at once when another worker writes. Page views therefore write in a
+    short BEGIN IMMEDIATE transaction of their own, which waits for the lock; other requests
+    already hold it and write in their own session.
+    """
+    if request.method not in SAFE_METHODS:
+        yield session
+        session.commit()
+        return
+    with Session(request.app.state.write_engine, expire_on_commit=False) as writer_session:
+        yield writer_session
+        writer_session.commit()

@@ -4,7 +4,7 @@ from fastapi.responses import FileResponse
 from app.auth import OptionalUser
 from app.content.model import Module, Section
 from app.content.navigation import section_navigation
-from app.db import SessionDep
+from app.db import SessionDep, write_for
 from app.deps import ModuleDep, SectionDep
 from app.models import Role, User
 from app.services import progress as progress_service
@@ -14,6 +14,7 @@ from app.services.workspace import (
     mark_feedback_read,
     prompts_with_new_feedback,
     record_visit,
+    unread_feedback_ids,
 )
 from app.templating import render
 
@@ -63,16 +64,19 @@ def section_page(request: Request, session, user: User | None, module: Module, s
         for block_id, changes in (adjust or {}).items():
             for name, value in changes.items():
                 setattr(works[block_id], name, value)
-        record_visit(session, user_id=user.id, module_slug=module.slug, section_id=section.id,
-                     visited=progress.sections_visited)
+        unread = unread_feedback_ids(works)
+        if section.id not in progress.sections_visited or unread:
+            with write_for(request, session) as writer:
+                record_visit(writer, user_id=user.id, module_slug=module.slug, section_id=section.id,
+                             visited=progress.sections_visited)
+                if unread:
+                    mark_feedback_read(writer, feedback_ids=unread)  # shown as "new" this once
         progress.sections_visited.add(section.id)
         new_feedback = prompts_with_new_feedback(session, user_id=user.id, module_slug=module.slug)
         context.update(works=works, progress=progress,
                        feedback_sections={module.section_of(p).id for p in new_feedback if module.section_of(p)})
-        response = render(request, "modules/section.html", context, fragment="modules/_section.html",
-                          status_code=status_code, private=True)
-        mark_feedback_read(session, work=works)  # after rendering, so "new" shows this once
-        return response
+        return render(request, "modules/section.html", context, fragment="modules/_section.html",
+                      status_code=status_code, private=True)
     return render(request, "modules/section.html", context, fragment="modules/_section.html",
                   status_code=status_code)
 

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, func, select
 
 from app.models import User, UserSession, aware, utcnow
@@ -35,8 +35,18 @@ def start_session(session: Session, *, user: User, user_agent: str = "") -> str:
     return token
 
 
-def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> tuple[UserSession, User] | None:
-    """The live session and its active user for a cookie token, or None (expired sessions are deleted)."""
+@dataclass(frozen=True)
+class Resumed:
+    """What a cookie token refers to. `live` is False for an ended session (to be deleted)."""
+
+    user_session: UserSession
+    user: User
+    live: bool
+    needs_touch: bool
+
+
+def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> Resumed | None:
+    """Read-only: the session behind a cookie token, whether it still lives, and whether to touch it."""
     row = session.exec(
         select(UserSession, User).join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == token_hash(token))
@@ -47,15 +57,12 @@ def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> tu
     now = utcnow()
     expired = (now - aware(user_session.last_seen_at) > policy.idle
                or now - aware(user_session.created_at) > policy.absolute)
-    if expired or not user.is_active:
-        session.delete(user_session)
-        session.commit()
-        return None
-    if now - aware(user_session.last_seen_at) > TOUCH_INTERVAL:
-        user_session.last_seen_at = now
-        session.add(user_session)
-        session.commit()
-    return user_session, user
+    live = not expired and user.is_active
+    return Resumed(user_session, user, live, live and now - aware(user_session.last_seen_at) > TOUCH_INTERVAL)
+
+
+def touch_session(session: Session, *, session_id: int) -> None:
+    session.exec(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow()))
 
 
 def resume_session_by_token(session: Session, *, token: str) -> UserSession | None:

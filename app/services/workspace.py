@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.content.markdown import count_words
@@ -152,11 +154,11 @@ def record_visit(session: Session, *, user_id: int, module_slug: str, section_id
     """First visit of a section counts for progress; later visits write nothing."""
     if section_id in visited:
         return
-    session.add(SectionVisit(user_id=user_id, module_slug=module_slug, section_id=section_id))
     try:
-        session.commit()
-    except Exception:  # a second tab recorded it first: that is the same fact
-        session.rollback()
+        with session.begin_nested():
+            session.add(SectionVisit(user_id=user_id, module_slug=module_slug, section_id=section_id))
+    except IntegrityError:  # a second tab recorded it first: that is the same fact
+        pass
 
 
 def prompts_with_new_feedback(session: Session, *, user_id: int, module_slug: str) -> set[str]:
@@ -164,12 +166,9 @@ def prompts_with_new_feedback(session: Session, *, user_id: int, module_slug: st
         Answer.user_id == user_id, Answer.module_slug == module_slug, col(Feedback.read_at).is_(None))).all())
 
 
-def mark_feedback_read(session: Session, *, work: dict[str, Work]) -> None:
-    unread = [f for w in work.values() if isinstance(w, ReflectionWork) for f in w.feedback if f.read_at is None]
-    if not unread:
-        return
-    now = utcnow()
-    for item in unread:
-        item.read_at = now
-        session.add(item)
-    session.commit()
+def unread_feedback_ids(work: dict[str, Work]) -> list[int]:
+    return [f.id for w in work.values() if isinstance(w, ReflectionWork) for f in w.feedback if f.read_at is None]
+
+
+def mark_feedback_read(session: Session, *, feedback_ids: list[int]) -> None:
+    session.exec(update(Feedback).where(col(Feedback.id).in_(feedback_ids)).values(read_at=utcnow()))
