@@ -26,11 +26,15 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
     import uvicorn
 
     from app.migrations import ensure_current
+    from app.observability import logging_config
 
     settings = get_settings()
     _or_exit(settings.secret)
     _or_exit(lambda: ensure_current(settings))
-    options: dict = {"host": host, "port": port, "proxy_headers": True, "log_level": "info"}
+    # One JSON line per log record (app/observability.py). uvicorn's own access log stays off: it
+    # would print raw URLs, password-reset tokens included; Nabij logs route templates instead.
+    options: dict = {"host": host, "port": port, "proxy_headers": True, "log_level": "info",
+                     "log_config": logging_config("INFO"), "access_log": False}
     if reload:
         from app import PROJECT_ROOT
 
@@ -158,12 +162,244 @@ def demo() -> None:
         click.echo(f"  {account}")
 
 
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it already exists.")
+def backup(path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH while Nabij keeps running.
+
+    Uses SQLite's online backup: one consistent copy, including what is still in the write-ahead
+    log, without stopping the server (readers and writers go on meanwhile). PATH becomes one
+    self-contained database file. For PostgreSQL, use pg_dump (see docs/deploy.md).
+    """
+    import os
+    import sqlite3
+    from contextlib import closing
+
+    from sqlalchemy.engine import make_url
+
+    settings = get_settings()
+    url = make_url(settings.effective_database_url)
+    backend = url.get_backend_name()
+    if backend != "sqlite":
+        _fail(f"`nabij backup` copies SQLite databases; this database is {backend}. Back up PostgreSQL "
+              "with pg_dump, e.g. `pg_dump --format=custom --file=nabij.dump \"$URL\"` (docs/deploy.md).")
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        _fail(f"cannot back up the SQLite database {url.database or '(in memory)'!r}: not a plain file.")
+    source = Path(url.database).expanduser().resolve()
+    target = path.expanduser().resolve()
+    if not source.is_file():
+        _fail(f"there is no database at {source} (nothing to back up; `nabij migrate` creates it).")
+    if target == source:
+        _fail("PATH is the database itself: choose another file.")
+    if target.exists() and not force:
+        _fail(f"{target} already exists: choose a new file, or add --force to replace it.")
+    if not target.parent.is_dir():
+        _fail(f"the folder {target.parent} does not exist.")
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        partial.touch(mode=0o600)  # it holds password hashes and reflections: owner only
+        with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(partial)) as dst:
+            src.backup(dst)  # one step: a consistent snapshot; in WAL mode writers are not blocked
+            dst.execute("PRAGMA journal_mode=DELETE")  # no -wal/-shm beside the copy
+            check = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            _fail(f"the copy failed its integrity check ({check}); {target} was not written.")
+        os.replace(partial, target)
+    except sqlite3.Error as error:
+        _fail(f"backup failed: {error}")
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"backed up {source} to {target} ({target.stat().st_size} bytes, integrity ok)")
+
+
+def _fail(message: str):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
 def _or_exit(action):
     try:
         return action()
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
+
+
+# -- classes and assignments, for IT staff and scripts -------------------------------------------
+
+class _CliError(Exception):
+    """A one-line reason for `error: …` and exit status 1."""
+
+
+def _class_command(function):
+    """Run a class command in English, with a database session; every failure is one line, never a traceback."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        from sqlalchemy.exc import SQLAlchemyError
+        from sqlmodel import Session
+
+        from app import i18n
+        from app.db import make_engine
+        from app.services.classes import ClassError
+
+        token = i18n.current_locale.set("en")
+        engine = None
+        try:
+            settings = get_settings()
+            engine = make_engine(settings)
+            _ensure_schema(settings, engine)
+            with Session(engine, expire_on_commit=False) as session:
+                return function(settings, session, *args, **kwargs)
+        except (ConfigError, _CliError) as error:
+            _fail(str(error))
+        except ClassError as error:
+            _fail(error.message)
+        except SQLAlchemyError as error:
+            _fail(f"database: {str(error.orig if getattr(error, 'orig', None) else error).splitlines()[0]}")
+        finally:
+            i18n.current_locale.reset(token)
+            if engine is not None:
+                engine.dispose()
+
+    return wrapper
+
+
+def _class_by_id(session, value: str):
+    from app.models import CourseClass
+
+    if not value.strip().isdigit():
+        raise _CliError(f"CLASS must be a class id (the number `nabij class create` printed), not {value!r}.")
+    course_class = session.get(CourseClass, int(value))
+    if course_class is None:
+        raise _CliError(f"there is no class with id {value}.")
+    return course_class
+
+
+def _writable(course_class) -> None:
+    if course_class.archived_at is not None:
+        raise _CliError(f"class {course_class.id} ({course_class.name}) is archived: it cannot be changed.")
+
+
+def _cli_date(value: str | None, option: str):
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _CliError(f"{option} must be a date like 2026-10-01, not {value!r}.") from None
+
+
+@main.group("class")
+def class_group() -> None:
+    """Manage classes: create them, enrol students, import rosters."""
+
+
+@class_group.command("create")
+@click.argument("name")
+@click.option("--lecturer", "lecturer_email", required=True, help="Email address of the lecturer account that teaches it.")
+@click.option("--programme", default="", help="e.g. \"Bachelor Sociaal Werk\".")
+@click.option("--year", "academic_year", default="", help="Academic year, e.g. 2026-2027.")
+@_class_command
+def class_create(settings, session, name: str, lecturer_email: str, programme: str, academic_year: str) -> None:
+    """Create a class NAME; print its id (alone on the first line), then its join code."""
+    from app.models import Role
+    from app.services import classes
+    from app.services.accounts import find_by_email
+
+    lecturer = find_by_email(session, lecturer_email)
+    if lecturer is None or lecturer.role not in (Role.LECTURER, Role.ADMIN) or not lecturer.is_active:
+        raise _CliError(f"there is no active lecturer account {lecturer_email!r} "
+                        "(create one with `nabij user create EMAIL --role lecturer --name NAME`).")
+    course_class = classes.create_class(session, name=name, lecturer=lecturer, programme=programme,
+                                        academic_year=academic_year)
+    click.echo(course_class.id)
+    click.echo(classes.format_join_code(course_class.join_code))
+
+
+@class_group.command("enroll")
+@click.argument("class_ref", metavar="CLASS")
+@click.option("--student", "student_email", required=True, help="Email address of an existing student account.")
+@_class_command
+def class_enroll(settings, session, class_ref: str, student_email: str) -> None:
+    """Enrol an existing student account in CLASS (the id printed by `nabij class create`)."""
+    from app.models import Role
+    from app.services import classes
+    from app.services.accounts import find_by_email
+
+    course_class = _class_by_id(session, class_ref)
+    _writable(course_class)
+    student = find_by_email(session, student_email)
+    if student is None or student.role != Role.STUDENT:
+        raise _CliError(f"there is no student account {student_email!r}; to invite someone without an account, "
+                        "use `nabij class import CLASS roster.csv`.")
+    if classes.enrol(session, course_class=course_class, student=student):
+        click.echo(f"enrolled {student.email} in class {course_class.id}")
+    else:
+        click.echo(f"{student.email} was already in class {course_class.id}")
+
+
+@class_group.command("import")
+@click.argument("class_ref", metavar="CLASS")
+@click.argument("roster_path", metavar="ROSTER.CSV", type=click.Path(dir_okay=False, path_type=Path))
+@_class_command
+def class_import(settings, session, class_ref: str, roster_path: Path) -> None:
+    """Import a roster (name,email per line; a header is optional) into CLASS.
+
+    Existing student accounts are enrolled; everyone else gets an invitation mail with a signup link.
+    When any line is wrong, nothing is imported and each problem is printed as `path:line: message`.
+    """
+    from app.services import classes, roster
+
+    course_class = _class_by_id(session, class_ref)
+    _writable(course_class)
+    try:
+        text = roster.decode_upload(roster_path.read_bytes())
+    except OSError as error:
+        raise _CliError(f"{roster_path}: cannot read the file ({error.strerror or error}).") from None
+    parsed = roster.parse_roster(text)
+    problems = parsed.problems or roster.check_accounts(session, lines=parsed.lines)
+    if problems:
+        for problem in problems:
+            click.echo(f"{roster_path}:{problem.line}: {problem.message}", err=True)
+        _fail(f"nothing was imported: {len(problems)} problem(s) in {roster_path}")
+    lecturers = classes.class_lecturers(session, course_class=course_class)
+    result = roster.import_roster(session, course_class=course_class, lines=parsed.lines, settings=settings,
+                                  lecturer_name=lecturers[0].display_name if lecturers else "Nabij")
+    click.echo(f"class {course_class.id}: {len(result.enrolled)} enrolled, {len(result.invited)} invited, "
+               f"{len(result.reinvited)} invited again, {len(result.already)} already in the class")
+    if result.unsent:
+        _fail(f"{len(result.unsent)} invitation mail(s) could not be sent: {', '.join(result.unsent)}")
+
+
+@main.command("assign")
+@click.argument("class_ref", metavar="CLASS")
+@click.argument("module_slug")
+@click.option("--due", required=True, help="Due date, YYYY-MM-DD.")
+@click.option("--opens", default=None, help="Opening date, YYYY-MM-DD (default: open at once).")
+@_class_command
+def assign_module(settings, session, class_ref: str, module_slug: str, due: str, opens: str | None) -> None:
+    """Assign the published module MODULE_SLUG to CLASS, or change its dates when it is assigned already."""
+    from app.content.catalogue import load_catalogue
+    from app.services import classes
+
+    course_class = _class_by_id(session, class_ref)
+    _writable(course_class)
+    due_on, opens_on = _cli_date(due, "--due"), _cli_date(opens, "--opens")
+    module = load_catalogue(settings.modules_dir).get(module_slug)
+    if module is None:
+        raise _CliError(f"there is no module {module_slug!r} in {settings.modules_dir} "
+                        "(or it has problems: run `nabij modules check`).")
+    if module.draft:
+        raise _CliError(f"module {module_slug!r} is a draft; publish it before assigning it.")
+    assignment = classes.assign(session, course_class=course_class, module_slug=module.slug, due_on=due_on,
+                                opens_on=opens_on)
+    opens_text = f", opens {assignment.opens_on.isoformat()}" if assignment.opens_on else ""
+    click.echo(f"assigned {module.slug} to class {course_class.id}: due {assignment.due_on.isoformat()}{opens_text}")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,11 @@ def get_catalogue(request: Request) -> Catalogue:
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 
 
-def module_or_404(slug: str, catalogue: CatalogueDep) -> Module:
+def module_or_404(slug: str, catalogue: CatalogueDep, request: Request) -> Module:
+    """A module by slug; drafts exist only for lecturers and admins (who preview them)."""
     module = catalogue.get(slug)
-    if module is None:
+    user = getattr(request.state, "user", None)
+    if module is None or (module.draft and (user is None or user.role == "student")):
         raise HTTPException(404)
     return module
 

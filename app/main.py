@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import PROJECT_ROOT
+from app import PROJECT_ROOT, observability
 from app.auth import CsrfCookieMiddleware, csrf_protect, load_auth
 from app.config import Settings, get_settings
 from app.content.catalogue import load_catalogue, log_broken
@@ -55,4 +55,5 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.add_middleware(CsrfCookieMiddleware, settings=settings)
     app.add_middleware(LocaleMiddleware, default=settings.default_locale)
     app.add_middleware(SecurityHeaders, production=settings.is_production)
+    observability.install(app, settings, engine)  # outermost: access log, /metrics counters
     return app

@@ -89,8 +89,15 @@ ROLES = [None, Role.STUDENT, Role.LECTURER, Role.ADMIN]
 
 
 def app_routes(app):
-    for route in app.routes:
-        if isinstance(route, APIRoute):
+    """(method, path template) of every API route, also of routers FastAPI includes lazily."""
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI >= 0.165 wraps included routers
+    except ImportError:
+        routes = [(route, route) for route in app.routes]
+    else:
+        routes = [(context.original_route, context) for context in iter_route_contexts(app.routes)]
+    for original, route in routes:
+        if isinstance(original, APIRoute):
             for method in route.methods - {"HEAD"}:
                 yield method, route.path
 

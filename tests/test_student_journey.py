@@ -458,3 +458,10 @@ def test_lecturers_cannot_write_student_answers(client, session):
     login(client, make_user(session, role=Role.LECTURER))
     response = client.post(SAVE, data={"text": "x", "version": "0", "action": "save", "csrf_token": token(client)})
     assert response.status_code == 404
+
+
+def test_a_draft_module_is_not_reachable_for_students(client, session, student, app):
+    app.state.catalogue.get("proef").draft = True
+    assert client.get("/modules/proef").status_code == 404
+    assert client.get(CASUS).status_code == 404
+    assert client.post(SAVE, data={"text": "x", "version": "0", "csrf_token": token(client, "/")}).status_code == 404

@@ -1,17 +1,39 @@
-"""Classes, join codes, enrolments and assignments."""
+"""Classes, join codes, lecturers, enrolments, assignments and extensions."""
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
+from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from app.models import Assignment, ClassLecturer, CourseClass, Enrolment, User
+from app.content.catalogue import Catalogue
+from app.content.model import Module
+from app.i18n import gettext as _
+from app.models import (Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Invitation, Role, User,
+                        utcnow)
+from app.services.progress import ModuleProgress, progress_matrix
 
 # No 0/O, 1/I/L: codes are read aloud in class and typed from a projector.
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 8
+# Answers are shown only when at least this many students submitted; a class may ask for more, never less.
+MIN_GROUP_SIZE = 3
+MAX_GROUP_SIZE = 50
+LIMITS = {"name": 120, "programme": 120, "academic_year": 20}
+
+
+class ClassError(ValueError):
+    """A user-facing reason, tied to a form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 def new_join_code() -> str:
@@ -26,13 +48,106 @@ def format_join_code(code: str | None) -> str:
     return f"{code[:4]}-{code[4:]}" if code else ""
 
 
+def _unused_join_code(session: Session) -> str:
+    while True:  # 31^8 codes: a clash is practically impossible, but cheap to rule out
+        code = new_join_code()
+        if session.exec(select(CourseClass.id).where(CourseClass.join_code == code)).first() is None:
+            return code
+
+
+# -- classes ------------------------------------------------------------------------------------
+
+def class_field_errors(*, name: str, programme: str = "", academic_year: str = "") -> dict[str, str]:
+    values = {"name": name.strip(), "programme": programme.strip(), "academic_year": academic_year.strip()}
+    errors = {field: _("Use at most %(num)s characters.") % {"num": limit}
+              for field, limit in LIMITS.items() if len(values[field]) > limit}
+    if not values["name"]:
+        errors["name"] = _("Give the class a name.")
+    return errors
+
+
 def create_class(session: Session, *, name: str, lecturer: User, programme: str = "",
                  academic_year: str = "") -> CourseClass:
+    errors = class_field_errors(name=name, programme=programme, academic_year=academic_year)
+    if errors:
+        field = next(iter(errors))
+        raise ClassError(field, errors[field])
     course_class = CourseClass(name=name.strip(), programme=programme.strip(),
-                               academic_year=academic_year.strip(), join_code=new_join_code())
+                               academic_year=academic_year.strip(), join_code=_unused_join_code(session))
     session.add(course_class)
     session.flush()
     session.add(ClassLecturer(class_id=course_class.id, user_id=lecturer.id))
+    session.commit()
+    session.refresh(course_class)
+    return course_class
+
+
+def update_class(session: Session, *, course_class: CourseClass, name: str, programme: str, academic_year: str,
+                 min_group_size: int) -> CourseClass:
+    course_class.name = name.strip()
+    course_class.programme = programme.strip()
+    course_class.academic_year = academic_year.strip()
+    course_class.min_group_size = min_group_size
+    session.add(course_class)
+    session.commit()
+    session.refresh(course_class)
+    return course_class
+
+
+def parse_group_size(value: str) -> int:
+    try:
+        size = int(value.strip())
+    except ValueError:
+        raise ClassError("min_group_size", _("Fill in a whole number.")) from None
+    if size < MIN_GROUP_SIZE:
+        raise ClassError("min_group_size", _("Use at least %(num)s: fewer answers could reveal who wrote them.")
+                         % {"num": MIN_GROUP_SIZE})
+    if size > MAX_GROUP_SIZE:
+        raise ClassError("min_group_size", _("Use at most %(num)s.") % {"num": MAX_GROUP_SIZE})
+    return size
+
+
+def taught_class(session: Session, *, user: User, class_id: int) -> CourseClass | None:
+    """The class if this user teaches it (administrators reach every class), else None."""
+    if user.role == Role.ADMIN:
+        return session.get(CourseClass, class_id)
+    if user.role != Role.LECTURER:
+        return None
+    return session.exec(select(CourseClass).join(ClassLecturer, ClassLecturer.class_id == CourseClass.id)
+                        .where(CourseClass.id == class_id, ClassLecturer.user_id == user.id)).first()
+
+
+def rotate_join_code(session: Session, *, course_class: CourseClass) -> CourseClass:
+    """A new code (also to open a closed class again): the old code stops working at once."""
+    course_class.join_code = _unused_join_code(session)
+    session.add(course_class)
+    session.commit()
+    session.refresh(course_class)
+    return course_class
+
+
+def close_join_code(session: Session, *, course_class: CourseClass) -> CourseClass:
+    course_class.join_code = None
+    session.add(course_class)
+    session.commit()
+    session.refresh(course_class)
+    return course_class
+
+
+def archive_class(session: Session, *, course_class: CourseClass) -> CourseClass:
+    """Archived classes are read-only: no one joins, nothing is assigned or changed."""
+    course_class.archived_at = utcnow()
+    course_class.join_code = None
+    session.add(course_class)
+    session.commit()
+    session.refresh(course_class)
+    return course_class
+
+
+def restore_class(session: Session, *, course_class: CourseClass) -> CourseClass:
+    """Back in use; the join code stays closed until a lecturer opens it with a new code."""
+    course_class.archived_at = None
+    session.add(course_class)
     session.commit()
     session.refresh(course_class)
     return course_class
@@ -46,6 +161,45 @@ def class_by_join_code(session: Session, code: str) -> CourseClass | None:
                                                   col(CourseClass.archived_at).is_(None))).first()
 
 
+# -- lecturers ----------------------------------------------------------------------------------
+
+def class_lecturers(session: Session, *, course_class: CourseClass) -> list[User]:
+    return list(session.exec(select(User).join(ClassLecturer, ClassLecturer.user_id == User.id)
+                             .where(ClassLecturer.class_id == course_class.id).order_by(User.display_name)))
+
+
+def add_lecturer(session: Session, *, course_class: CourseClass, email: str) -> User:
+    from app.services.accounts import find_by_email
+
+    if not email.strip():
+        raise ClassError("email", _("Fill in the email address of a lecturer."))
+    user = find_by_email(session, email)
+    if user is None or not user.is_active or user.role not in (Role.LECTURER, Role.ADMIN):
+        raise ClassError("email", _("There is no lecturer account with this email address. "
+                                    "An administrator can create one."))
+    if session.get(ClassLecturer, (course_class.id, user.id)) is not None:
+        raise ClassError("email", _("%(name)s already teaches this class.") % {"name": user.display_name})
+    session.add(ClassLecturer(class_id=course_class.id, user_id=user.id))
+    session.commit()
+    return user
+
+
+def remove_lecturer(session: Session, *, course_class: CourseClass, user_id: int) -> bool:
+    """False when this is not a lecturer of the class; a class always keeps at least one lecturer."""
+    link = session.get(ClassLecturer, (course_class.id, user_id))
+    if link is None:
+        return False
+    count = session.exec(select(func.count()).select_from(ClassLecturer)
+                         .where(ClassLecturer.class_id == course_class.id)).one()
+    if count <= 1:
+        raise ClassError("lecturer", _("A class needs at least one lecturer."))
+    session.delete(link)
+    session.commit()
+    return True
+
+
+# -- students -----------------------------------------------------------------------------------
+
 def enrol(session: Session, *, course_class: CourseClass, student: User) -> bool:
     """Enrol a student; False when they already were."""
     if session.get(Enrolment, (course_class.id, student.id)) is not None:
@@ -55,10 +209,71 @@ def enrol(session: Session, *, course_class: CourseClass, student: User) -> bool
     return True
 
 
+def class_students(session: Session, *, course_class: CourseClass) -> list[User]:
+    """The students of a class, by name: for roster and progress pages, never for review pages."""
+    return list(session.exec(select(User).join(Enrolment, Enrolment.user_id == User.id)
+                             .where(Enrolment.class_id == course_class.id)
+                             .order_by(func.lower(User.display_name), User.id)))
+
+
+def is_enrolled(session: Session, *, course_class: CourseClass, user_id: int) -> bool:
+    return session.get(Enrolment, (course_class.id, user_id)) is not None
+
+
+def pending_invitations(session: Session, *, course_class: CourseClass) -> list[Invitation]:
+    return list(session.exec(select(Invitation).where(Invitation.class_id == course_class.id,
+                                                      col(Invitation.accepted_at).is_(None))
+                             .order_by(func.lower(Invitation.display_name))))
+
+
+def withdraw_invitation(session: Session, *, course_class: CourseClass, invitation_id: int) -> bool:
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.class_id != course_class.id or invitation.accepted_at is not None:
+        return False
+    session.delete(invitation)
+    session.commit()
+    return True
+
+
+# -- assignments --------------------------------------------------------------------------------
+
+def class_assignments(session: Session, *, course_class: CourseClass) -> list[Assignment]:
+    return list(session.exec(select(Assignment).where(Assignment.class_id == course_class.id)
+                             .order_by(Assignment.due_on, Assignment.module_slug)))
+
+
+def class_assignment(session: Session, *, course_class: CourseClass, assignment_id: int) -> Assignment | None:
+    assignment = session.get(Assignment, assignment_id)
+    return assignment if assignment is not None and assignment.class_id == course_class.id else None
+
+
+def assignment_for_module(session: Session, *, course_class: CourseClass, module_slug: str) -> Assignment | None:
+    return session.exec(select(Assignment).where(Assignment.class_id == course_class.id,
+                                                 Assignment.module_slug == module_slug)).first()
+
+
+def parse_date(value: str, *, field: str, required: bool) -> date | None:
+    value = value.strip()
+    if not value:
+        if required:
+            raise ClassError(field, _("Fill in a date."))
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ClassError(field, _("Fill in a date like 2026-10-01.")) from None
+
+
+def check_dates(*, due_on: date, opens_on: date | None) -> None:
+    if opens_on is not None and opens_on > due_on:
+        raise ClassError("opens_on", _("The opening date must be on or before the due date."))
+
+
 def assign(session: Session, *, course_class: CourseClass, module_slug: str, due_on: date,
            opens_on: date | None = None) -> Assignment:
-    existing = session.exec(select(Assignment).where(Assignment.class_id == course_class.id,
-                                                     Assignment.module_slug == module_slug)).first()
+    """Assign a module to a class, or change the dates when it is assigned already."""
+    check_dates(due_on=due_on, opens_on=opens_on)
+    existing = assignment_for_module(session, course_class=course_class, module_slug=module_slug)
     assignment = existing or Assignment(class_id=course_class.id, module_slug=module_slug, due_on=due_on)
     assignment.due_on = due_on
     assignment.opens_on = opens_on
@@ -66,3 +281,166 @@ def assign(session: Session, *, course_class: CourseClass, module_slug: str, due
     session.commit()
     session.refresh(assignment)
     return assignment
+
+
+def update_assignment(session: Session, *, assignment: Assignment, due_on: date, opens_on: date | None) -> Assignment:
+    check_dates(due_on=due_on, opens_on=opens_on)
+    assignment.due_on = due_on
+    assignment.opens_on = opens_on
+    session.add(assignment)
+    session.commit()
+    session.refresh(assignment)
+    return assignment
+
+
+def cancel_assignment(session: Session, *, assignment: Assignment) -> None:
+    """Students no longer see it; their work in the module stays theirs."""
+    session.exec(delete(Extension).where(Extension.assignment_id == assignment.id))
+    session.delete(assignment)
+    session.commit()
+
+
+@dataclass(frozen=True)
+class GrantedExtension:
+    student: User
+    due_on: date
+
+
+def extensions(session: Session, *, assignment: Assignment) -> list[GrantedExtension]:
+    rows = session.exec(select(Extension, User).join(User, User.id == Extension.user_id)
+                        .where(Extension.assignment_id == assignment.id)
+                        .order_by(func.lower(User.display_name)))
+    return [GrantedExtension(user, extension.due_on) for extension, user in rows]
+
+
+def grant_extension(session: Session, *, course_class: CourseClass, assignment: Assignment, user_id: int,
+                    due_on: date) -> Extension:
+    if not is_enrolled(session, course_class=course_class, user_id=user_id):
+        raise ClassError("student", _("Choose a student of this class."))
+    if due_on <= assignment.due_on:
+        raise ClassError("extension_due_on", _("An extension must end after the due date of the assignment."))
+    extension = session.get(Extension, (assignment.id, user_id)) or Extension(assignment_id=assignment.id,
+                                                                            user_id=user_id, due_on=due_on)
+    extension.due_on = due_on
+    session.add(extension)
+    session.commit()
+    return extension
+
+
+def remove_extension(session: Session, *, assignment: Assignment, user_id: int) -> None:
+    session.exec(delete(Extension).where(Extension.assignment_id == assignment.id, Extension.user_id == user_id))
+    session.commit()
+
+
+# -- progress overview --------------------------------------------------------------------------
+# Names appear here (progress is not content); reflection texts and per-prompt times never do.
+
+PROGRESS_SORTS = ("name", "-name", "progress", "-progress")
+PROGRESS_FILTERS = ("all", "not-started", "late")
+
+
+@dataclass(frozen=True)
+class ProgressCell:
+    assignment: Assignment
+    module: Module
+    progress: ModuleProgress
+    due_on: date          # with the student's extension, if any
+    extended: bool
+    today: date
+
+    @property
+    def is_open(self) -> bool:
+        return self.assignment.opens_on is None or self.assignment.opens_on <= self.today
+
+    @property
+    def late(self) -> bool:
+        return self.due_on < self.today and not self.progress.complete
+
+    @property
+    def not_started(self) -> bool:
+        return self.is_open and not self.progress.started
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    student: User
+    cells: list[ProgressCell]
+
+    @property
+    def percent(self) -> int:
+        return round(sum(cell.progress.percent for cell in self.cells) / len(self.cells)) if self.cells else 0
+
+    @property
+    def late(self) -> bool:
+        return any(cell.late for cell in self.cells)
+
+    @property
+    def not_started(self) -> bool:
+        return any(cell.not_started for cell in self.cells)
+
+
+@dataclass(frozen=True)
+class ClassProgress:
+    assigned: list[tuple[Assignment, Module]]
+    rows: list[ProgressRow]
+    students: int
+    sort: str
+    show: str
+
+
+def class_progress(session: Session, *, course_class: CourseClass, catalogue: Catalogue, sort: str = "name",
+                   show: str = "all", today: date | None = None) -> ClassProgress:
+    """Students × assigned modules, in seven queries whatever the size of the class."""
+    today = today or utcnow().date()
+    sort = sort if sort in PROGRESS_SORTS else "name"
+    show = show if show in PROGRESS_FILTERS else "all"
+    students = class_students(session, course_class=course_class)
+    assigned = [(assignment, catalogue.get(assignment.module_slug))
+                for assignment in class_assignments(session, course_class=course_class)]
+    assigned = [(assignment, module) for assignment, module in assigned if module is not None]
+    granted = {(assignment_id, user_id): due_on for assignment_id, user_id, due_on in session.exec(
+        select(Extension.assignment_id, Extension.user_id, Extension.due_on)
+        .join(Assignment, Assignment.id == Extension.assignment_id)
+        .where(Assignment.class_id == course_class.id))}
+    matrix = progress_matrix(session, user_ids=[student.id for student in students],
+                             modules=[module for _, module in assigned])
+    rows = []
+    for student in students:
+        cells = []
+        for assignment, module in assigned:
+            extension = granted.get((assignment.id, student.id))
+            cells.append(ProgressCell(assignment, module, matrix[(student.id, module.slug)],
+                                      due_on=extension or assignment.due_on, extended=extension is not None,
+                                      today=today))
+        rows.append(ProgressRow(student, cells))
+    if show == "late":
+        rows = [row for row in rows if row.late]
+    elif show == "not-started":
+        rows = [row for row in rows if row.not_started]
+    if sort.endswith("progress"):
+        rows.sort(key=lambda row: row.percent, reverse=sort.startswith("-"))  # stable: by name within a percentage
+    elif sort == "-name":
+        rows.reverse()
+    return ClassProgress(assigned, rows, len(students), sort, show)
+
+
+def progress_csv(progress: ClassProgress) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    header = ["name", "email"]
+    for _assignment, module in progress.assigned:
+        header += [f"{module.title}: {label}" for label in
+                   ("completion %", "prompts submitted", "prompts total", "due", "late")]
+    writer.writerow(header)
+    for row in progress.rows:
+        line = [_csv_cell(row.student.display_name), _csv_cell(row.student.email)]
+        for cell in row.cells:
+            line += [cell.progress.percent, len(cell.progress.prompts_submitted), cell.progress.prompts_total,
+                     cell.due_on.isoformat(), "yes" if cell.late else "no"]
+        writer.writerow(line)
+    return buffer.getvalue()
+
+
+def _csv_cell(value: str) -> str:
+    """Spreadsheets run cells that start with these characters as formulas (CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

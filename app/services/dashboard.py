@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import and_
 from sqlmodel import Session, col, func, select
 
 from app.content.catalogue import Catalogue
 from app.content.model import Module
-from app.models import Assignment, ClassLecturer, CourseClass, Enrolment, User, utcnow
+from app.models import Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Role, User, utcnow
 
 DUE_SOON_DAYS = 7
 
@@ -18,8 +19,9 @@ DUE_SOON_DAYS = 7
 class AssignedModule:
     module: Module
     class_name: str
-    due_on: date
+    due_on: date  # the student's own due date: an extension replaces the class's date
     opens_on: date | None
+    extended: bool = False
 
     @property
     def status(self) -> str:
@@ -34,18 +36,25 @@ class AssignedModule:
 
 
 def student_assignments(session: Session, *, user: User, catalogue: Catalogue) -> list[AssignedModule]:
+    """The modules assigned to this student's classes, with their own due date, soonest first."""
     rows = session.exec(
-        select(Assignment, CourseClass.name)
+        select(Assignment, CourseClass.name, Extension.due_on)
         .join(CourseClass, CourseClass.id == Assignment.class_id)
         .join(Enrolment, Enrolment.class_id == CourseClass.id)
+        .outerjoin(Extension, and_(Extension.assignment_id == Assignment.id, Extension.user_id == user.id))
         .where(Enrolment.user_id == user.id, col(CourseClass.archived_at).is_(None))
-        .order_by(Assignment.due_on)
     ).all()
     assigned = []
-    for assignment, class_name in rows:
+    for assignment, class_name, extended_to in rows:
         module = catalogue.get(assignment.module_slug)
         if module is not None:
-            assigned.append(AssignedModule(module, class_name, assignment.due_on, assignment.opens_on))
+            assigned.append(AssignedModule(module, class_name, extended_to or assignment.due_on, assignment.opens_on,
+                                           extended=extended_to is not None))
+    # Open assignments first (by due date), then those that open later (by opening date).
+    today = utcnow().date()
+    assigned.sort(key=lambda item: (item.opens_on is not None and item.opens_on > today,
+                                    item.opens_on if item.opens_on and item.opens_on > today else item.due_on,
+                                    item.module.title))
     return assigned
 
 
@@ -53,15 +62,20 @@ def student_assignments(session: Session, *, user: User, catalogue: Catalogue) -
 class TaughtClass:
     course_class: CourseClass
     students: int
+    assignments: int = 0
 
 
-def lecturer_classes(session: Session, *, user: User) -> list[TaughtClass]:
+def lecturer_classes(session: Session, *, user: User, every_class: bool = False) -> list[TaughtClass]:
+    """The classes a lecturer teaches (with `every_class`, an administrator gets all), archived last."""
     students = (select(Enrolment.class_id, func.count().label("n")).group_by(Enrolment.class_id).subquery())
-    rows = session.exec(
-        select(CourseClass, func.coalesce(students.c.n, 0))
-        .join(ClassLecturer, ClassLecturer.class_id == CourseClass.id)
+    assigned = (select(Assignment.class_id, func.count().label("n")).group_by(Assignment.class_id).subquery())
+    statement = (
+        select(CourseClass, func.coalesce(students.c.n, 0), func.coalesce(assigned.c.n, 0))
         .outerjoin(students, students.c.class_id == CourseClass.id)
-        .where(ClassLecturer.user_id == user.id)
-        .order_by(CourseClass.archived_at.is_not(None), CourseClass.name)
-    ).all()
-    return [TaughtClass(course_class, count) for course_class, count in rows]
+        .outerjoin(assigned, assigned.c.class_id == CourseClass.id)
+        .order_by(col(CourseClass.archived_at).is_not(None), CourseClass.name, CourseClass.id)
+    )
+    if not (every_class and user.role == Role.ADMIN):
+        statement = statement.join(ClassLecturer, ClassLecturer.class_id == CourseClass.id).where(
+            ClassLecturer.user_id == user.id)
+    return [TaughtClass(course_class, count, assignments) for course_class, count, assignments in session.exec(statement)]

@@ -17,7 +17,12 @@ PAGES = {
            "/password/forgot", "/password/reset/not-a-valid-token", "/toegankelijkheid", "/bestaat-niet"],
     Role.STUDENT: ["/", f"/modules/{MODULE}", f"/modules/{MODULE}/bordin", f"/modules/{MODULE}/gedwongen-kader",
                    "/account"],
-    Role.LECTURER: ["/", f"/modules/{MODULE}/bordin", "/account"],
+    Role.LECTURER: ["/", f"/modules/{MODULE}/bordin", "/account", "/classes", "/classes/new", "/classes/{class_id}",
+                    "/classes/{class_id}/students", "/classes/{class_id}/settings",
+                    "/classes/{class_id}/assignments/new", "/classes/{class_id}/progress",
+                    "/classes/{class_id}/review", f"/classes/{{class_id}}/review/{MODULE}",
+                    f"/classes/{{class_id}}/review/{MODULE}/relatie-bordin-stage",
+                    f"/preview/{MODULE}", f"/preview/{MODULE}/gedwongen-kader"],
     Role.ADMIN: ["/", "/admin/users", "/admin/users/new", "/account"],
 }
 
@@ -31,6 +36,7 @@ def people(live_server):
         classes.enrol(session, course_class=course_class, student=users[Role.STUDENT])
         classes.assign(session, course_class=course_class, module_slug=MODULE, due_on=course_class.created_at.date())
         session.commit()
+        users["class_id"] = course_class.id
     return users
 
 
@@ -51,6 +57,7 @@ def test_no_wcag_violations_on_any_page(live_server, people, new_page, role, loc
     axe = Axe()
     failures = []
     for path in PAGES[role]:
+        path = path.format(class_id=people["class_id"])
         page.goto(f"{live_server.url}{path}")
         expect(page.locator("html")).to_have_attribute("lang", locale[:2])
         result = axe.run(page, options=WCAG)
@@ -62,14 +69,14 @@ def test_no_wcag_violations_on_any_page(live_server, people, new_page, role, loc
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("role", [None, Role.STUDENT], ids=["anonymous", "student"])
+@pytest.mark.parametrize("role", [None, Role.STUDENT, Role.LECTURER], ids=["anonymous", "student", "lecturer"])
 def test_pages_reflow_at_320_pixels_without_horizontal_scrolling(live_server, people, new_page, role):
     page = new_page(width=320, height=640)
     if role is not None:
         log_in(page, live_server, people[role])
     too_wide = []
     for path in PAGES[role]:
-        page.goto(f"{live_server.url}{path}")
+        page.goto(f"{live_server.url}{path.format(class_id=people['class_id'])}")
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > 320:
             too_wide.append(f"{path}: {width}px")

@@ -1,0 +1,423 @@
+"""Lecturers manage their classes: join codes, rosters, co-lecturers, assignments, extensions, progress."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from app.auth import LecturerUser
+from app.db import SessionDep
+from app.deps import CatalogueDep
+from app.i18n import gettext as _
+from app.models import Assignment, CourseClass, Role
+from app.services import classes, roster
+from app.services.classes import ClassError
+from app.services.dashboard import lecturer_classes
+from app.templating import is_htmx, notice_text, render
+
+router = APIRouter(prefix="/classes", tags=["classes"])
+
+NOTICES = {
+    "created": lambda: _("The class was created. Give your students the class code, or import a roster."),
+    "code-rotated": lambda: _("The class has a new code. The old code no longer works."),
+    "code-closed": lambda: _("The class code is closed: nobody can join with a code until you open it again."),
+    "saved": lambda: _("The changes were saved."),
+    "lecturer-added": lambda: _("The lecturer was added to the class."),
+    "lecturer-removed": lambda: _("The lecturer was removed from the class."),
+    "archived": lambda: _("The class is archived. It can still be read, but not changed."),
+    "restored": lambda: _("The class is in use again. Open its code when students need to join."),
+    "assigned": lambda: _("The module was assigned. Students see it on their dashboard."),
+    "assignment-saved": lambda: _("The assignment was changed."),
+    "cancelled": lambda: _("The assignment was cancelled. The students' work in the module is kept."),
+    "extension-granted": lambda: _("The extension was granted."),
+    "extension-removed": lambda: _("The extension was removed."),
+    "invitation-withdrawn": lambda: _("The invitation was withdrawn; its link no longer works."),
+}
+
+
+# -- dependencies -------------------------------------------------------------------------------
+
+def taught_class_or_404(class_id: int, session: SessionDep, user: LecturerUser) -> CourseClass:
+    """The class, if the user teaches it (administrators: every class); otherwise 404, as if it did not exist."""
+    course_class = classes.taught_class(session, user=user, class_id=class_id)
+    if course_class is None:
+        raise HTTPException(404)
+    return course_class
+
+
+ClassDep = Annotated[CourseClass, Depends(taught_class_or_404)]
+
+
+def writable_class(course_class: ClassDep) -> CourseClass:
+    if course_class.archived_at is not None:
+        raise HTTPException(409, _("This class is archived: it can be read but not changed. "
+                                   "Restore it under Settings to make changes."))
+    return course_class
+
+
+WritableClassDep = Annotated[CourseClass, Depends(writable_class)]
+
+
+def assignment_or_404(assignment_id: int, session: SessionDep, course_class: ClassDep) -> Assignment:
+    assignment = classes.class_assignment(session, course_class=course_class, assignment_id=assignment_id)
+    if assignment is None:
+        raise HTTPException(404)
+    return assignment
+
+
+AssignmentDep = Annotated[Assignment, Depends(assignment_or_404)]
+
+
+def _class_url(course_class: CourseClass, tail: str = "", notice: str | None = None) -> str:
+    url = f"/classes/{course_class.id}{tail}"
+    return f"{url}?notice={notice}" if notice else url
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _context(request: Request, course_class: CourseClass, tab: str, **extra) -> dict:
+    context = {"course_class": course_class, "tab": tab,
+               "notice": notice_text(NOTICES, request.query_params.get("notice")), "errors": {}}
+    context.update(extra)
+    return context
+
+
+# -- the list and a new class -------------------------------------------------------------------
+
+@router.get("")
+def list_classes(request: Request, session: SessionDep, user: LecturerUser):
+    taught = lecturer_classes(session, user=user)
+    others = []
+    if user.role == Role.ADMIN:
+        mine = {item.course_class.id for item in taught}
+        others = [item for item in lecturer_classes(session, user=user, every_class=True)
+                  if item.course_class.id not in mine]
+    return render(request, "classes/index.html", {"classes": taught, "other_classes": others}, private=True)
+
+
+@router.get("/new")
+def new_class_form(request: Request, user: LecturerUser):
+    return render(request, "classes/new.html", {"values": {}, "errors": {}}, private=True)
+
+
+@router.post("/new")
+def create_class(request: Request, session: SessionDep, user: LecturerUser, name: Annotated[str, Form()] = "",
+                 programme: Annotated[str, Form()] = "", academic_year: Annotated[str, Form()] = ""):
+    values = {"name": name.strip(), "programme": programme.strip(), "academic_year": academic_year.strip()}
+    errors = classes.class_field_errors(**values)
+    if errors:
+        return render(request, "classes/new.html", {"values": values, "errors": errors}, status_code=400,
+                      private=True)
+    course_class = classes.create_class(session, lecturer=user, **values)
+    return _redirect(_class_url(course_class, notice="created"))
+
+
+# -- one class ----------------------------------------------------------------------------------
+
+@router.get("/{class_id}")
+def class_overview(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep):
+    assignments = [(a, catalogue.get(a.module_slug)) for a in classes.class_assignments(session, course_class=course_class)]
+    students = len(classes.class_students(session, course_class=course_class))
+    context = _context(request, course_class, "overview", assignments=assignments, students=students,
+                       signup_url=f"{request.app.state.settings.base_url.rstrip('/')}/signup",
+                       can_assign=bool(_assignable(session, catalogue, course_class)))
+    return render(request, "classes/overview.html", context, private=True)
+
+
+@router.post("/{class_id}/join-code")
+def change_join_code(request: Request, session: SessionDep, course_class: WritableClassDep,
+                     action: Annotated[str, Form()] = ""):
+    if action == "rotate":
+        classes.rotate_join_code(session, course_class=course_class)
+        notice = "code-rotated"
+    elif action == "close":
+        classes.close_join_code(session, course_class=course_class)
+        notice = "code-closed"
+    else:
+        raise HTTPException(400, _("Choose whether to renew or close the class code."))
+    if is_htmx(request):
+        context = _context(request, course_class, "overview",
+                           signup_url=f"{request.app.state.settings.base_url.rstrip('/')}/signup",
+                           notice=NOTICES[notice]())
+        return render(request, "classes/_join_code.html", context, private=True)
+    return _redirect(_class_url(course_class, notice=notice))
+
+
+# -- students, invitations and roster import ----------------------------------------------------
+
+def _students_page(request: Request, session, course_class: CourseClass, *, status_code: int = 200, **extra):
+    counts = {key: request.query_params.get(key, "") for key in ("enrolled", "invited", "reinvited", "already", "unsent")}
+    imported = {key: int(value) for key, value in counts.items() if value.isdigit()}
+    context = _context(request, course_class, "students",
+                       students=classes.class_students(session, course_class=course_class),
+                       invitations=classes.pending_invitations(session, course_class=course_class),
+                       imported=imported, **{"roster_text": "", "problems": [], **extra})
+    return render(request, "classes/students.html", context, status_code=status_code, private=True)
+
+
+@router.get("/{class_id}/students")
+def class_students(request: Request, session: SessionDep, course_class: ClassDep):
+    return _students_page(request, session, course_class)
+
+
+@router.post("/{class_id}/students/import")
+def import_roster(request: Request, session: SessionDep, user: LecturerUser, course_class: WritableClassDep,
+                        roster_file: Annotated[UploadFile | None, File()] = None,
+                        roster_text: Annotated[str, Form()] = ""):
+    text = roster_text
+    if roster_file is not None and roster_file.filename:
+        data = roster_file.file.read(roster.MAX_BYTES + 1)
+        text = roster.decode_upload(data)
+    if not text.strip():
+        return _students_page(request, session, course_class, status_code=400, roster_text=roster_text,
+                              errors={"roster": _("Choose a CSV file or paste the lines of your roster.")})
+    parsed = roster.parse_roster(text)
+    problems = parsed.problems or roster.check_accounts(session, lines=parsed.lines)
+    if problems:
+        return _students_page(request, session, course_class, status_code=400, roster_text=roster_text or text,
+                              problems=problems, errors={"roster": _("Nothing was imported. Correct these lines and import again.")})
+    result = roster.import_roster(session, course_class=course_class, lines=parsed.lines,
+                                  settings=request.app.state.settings, lecturer_name=user.display_name)
+    counts = {"enrolled": len(result.enrolled), "invited": len(result.invited), "reinvited": len(result.reinvited),
+              "already": len(result.already), "unsent": len(result.unsent)}
+    query = "&".join(f"{key}={value}" for key, value in counts.items())
+    return _redirect(_class_url(course_class, f"/students?{query}"))
+
+
+@router.post("/{class_id}/invitations/{invitation_id}/withdraw")
+def withdraw_invitation(session: SessionDep, course_class: WritableClassDep, invitation_id: int):
+    if not classes.withdraw_invitation(session, course_class=course_class, invitation_id=invitation_id):
+        raise HTTPException(404)
+    return _redirect(_class_url(course_class, "/students", notice="invitation-withdrawn"))
+
+
+# -- settings, lecturers, archive ---------------------------------------------------------------
+
+def _settings_page(request: Request, session, course_class: CourseClass, *, values: dict | None = None,
+                   status_code: int = 200, **extra):
+    values = values or {"name": course_class.name, "programme": course_class.programme,
+                        "academic_year": course_class.academic_year,
+                        "min_group_size": str(course_class.min_group_size)}
+    context = _context(request, course_class, "settings", values=values,
+                       lecturers=classes.class_lecturers(session, course_class=course_class),
+                       **{"lecturer_email": "", "min_k": classes.MIN_GROUP_SIZE, "max_k": classes.MAX_GROUP_SIZE,
+                          **extra})
+    return render(request, "classes/settings.html", context, status_code=status_code, private=True)
+
+
+@router.get("/{class_id}/settings")
+def class_settings(request: Request, session: SessionDep, course_class: ClassDep):
+    return _settings_page(request, session, course_class)
+
+
+@router.post("/{class_id}/settings")
+def save_settings(request: Request, session: SessionDep, course_class: WritableClassDep,
+                  name: Annotated[str, Form()] = "", programme: Annotated[str, Form()] = "",
+                  academic_year: Annotated[str, Form()] = "", min_group_size: Annotated[str, Form()] = ""):
+    values = {"name": name.strip(), "programme": programme.strip(), "academic_year": academic_year.strip()}
+    errors = classes.class_field_errors(**values)
+    size = None
+    try:
+        size = classes.parse_group_size(min_group_size)
+    except ClassError as error:
+        errors[error.field] = error.message
+    if errors:
+        return _settings_page(request, session, course_class, values={**values, "min_group_size": min_group_size},
+                              errors=errors, status_code=400)
+    classes.update_class(session, course_class=course_class, min_group_size=size, **values)
+    return _redirect(_class_url(course_class, "/settings", notice="saved"))
+
+
+@router.post("/{class_id}/lecturers")
+def add_lecturer(request: Request, session: SessionDep, course_class: WritableClassDep,
+                 lecturer_email: Annotated[str, Form()] = ""):
+    try:
+        classes.add_lecturer(session, course_class=course_class, email=lecturer_email[:254])
+    except ClassError as error:
+        return _settings_page(request, session, course_class, status_code=400, lecturer_email=lecturer_email[:254],
+                              errors={"lecturer_email": error.message})
+    return _redirect(_class_url(course_class, "/settings", notice="lecturer-added"))
+
+
+@router.post("/{class_id}/lecturers/{lecturer_id}/remove")
+def remove_lecturer(request: Request, session: SessionDep, user: LecturerUser, course_class: WritableClassDep,
+                    lecturer_id: int):
+    try:
+        removed = classes.remove_lecturer(session, course_class=course_class, user_id=lecturer_id)
+    except ClassError as error:
+        return _settings_page(request, session, course_class, status_code=400, errors={"lecturers": error.message})
+    if not removed:
+        raise HTTPException(404)
+    if lecturer_id == user.id and user.role != Role.ADMIN:
+        return _redirect("/classes")  # you no longer teach it
+    return _redirect(_class_url(course_class, "/settings", notice="lecturer-removed"))
+
+
+@router.post("/{class_id}/archive")
+def archive_class(session: SessionDep, course_class: ClassDep, action: Annotated[str, Form()] = ""):
+    if action == "archive" and course_class.archived_at is None:
+        classes.archive_class(session, course_class=course_class)
+        return _redirect(_class_url(course_class, notice="archived"))
+    if action == "restore" and course_class.archived_at is not None:
+        classes.restore_class(session, course_class=course_class)
+        return _redirect(_class_url(course_class, notice="restored"))
+    raise HTTPException(400, _("Choose whether to archive or restore the class."))
+
+
+# -- assignments and extensions -----------------------------------------------------------------
+
+def _assignable(session, catalogue, course_class: CourseClass):
+    taken = {a.module_slug for a in classes.class_assignments(session, course_class=course_class)}
+    return [module for module in catalogue.published() if module.slug not in taken]
+
+
+def _new_assignment_page(request: Request, session, catalogue, course_class, *, values: dict, errors: dict,
+                         status_code: int = 200):
+    context = _context(request, course_class, "overview", modules=_assignable(session, catalogue, course_class),
+                       values=values, errors=errors)
+    return render(request, "classes/assignment_new.html", context, status_code=status_code, private=True)
+
+
+@router.get("/{class_id}/assignments/new")
+def new_assignment_form(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: WritableClassDep,
+                        module: str = ""):
+    return _new_assignment_page(request, session, catalogue, course_class, values={"module": module[:60]}, errors={})
+
+
+@router.post("/{class_id}/assignments/new")
+def create_assignment(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: WritableClassDep,
+                      module: Annotated[str, Form()] = "", opens_on: Annotated[str, Form()] = "",
+                      due_on: Annotated[str, Form()] = ""):
+    values = {"module": module, "opens_on": opens_on, "due_on": due_on}
+    errors = {}
+    chosen = catalogue.get(module)
+    if chosen is None or chosen.draft:
+        errors["module"] = _("Choose a published module.")
+    elif classes.assignment_for_module(session, course_class=course_class, module_slug=module) is not None:
+        errors["module"] = _("This module is already assigned to the class; change its dates instead.")
+    due, opens = _dates(due_on, opens_on, errors)
+    if not errors:
+        if due < classes.utcnow().date():
+            errors["due_on"] = _("The due date has passed. Choose a date from today on.")
+        else:
+            try:
+                classes.check_dates(due_on=due, opens_on=opens)
+            except ClassError as error:
+                errors[error.field] = error.message
+    if errors:
+        return _new_assignment_page(request, session, catalogue, course_class, values=values, errors=errors,
+                                    status_code=400)
+    classes.assign(session, course_class=course_class, module_slug=module, due_on=due, opens_on=opens)
+    return _redirect(_class_url(course_class, notice="assigned"))
+
+
+def _dates(due_on: str, opens_on: str, errors: dict):
+    due = opens = None
+    try:
+        due = classes.parse_date(due_on, field="due_on", required=True)
+    except ClassError as error:
+        errors[error.field] = error.message
+    try:
+        opens = classes.parse_date(opens_on, field="opens_on", required=False)
+    except ClassError as error:
+        errors[error.field] = error.message
+    return due, opens
+
+
+def _assignment_page(request: Request, session, catalogue, course_class, assignment, *, values: dict | None = None,
+                     extension_values: dict | None = None, errors: dict | None = None, status_code: int = 200):
+    values = values or {"opens_on": assignment.opens_on.isoformat() if assignment.opens_on else "",
+                        "due_on": assignment.due_on.isoformat()}
+    context = _context(request, course_class, "overview", assignment=assignment,
+                       module=catalogue.get(assignment.module_slug), values=values,
+                       extension_values=extension_values or {},
+                       extensions=classes.extensions(session, assignment=assignment),
+                       students=classes.class_students(session, course_class=course_class))
+    context["errors"] = errors or {}
+    return render(request, "classes/assignment.html", context, status_code=status_code, private=True)
+
+
+@router.get("/{class_id}/assignments/{assignment_id}")
+def read_assignment(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep,
+                    assignment: AssignmentDep):
+    return _assignment_page(request, session, catalogue, course_class, assignment)
+
+
+@router.post("/{class_id}/assignments/{assignment_id}")
+def update_assignment(request: Request, session: SessionDep, catalogue: CatalogueDep,
+                      course_class: WritableClassDep, assignment: AssignmentDep,
+                      opens_on: Annotated[str, Form()] = "", due_on: Annotated[str, Form()] = ""):
+    values = {"opens_on": opens_on, "due_on": due_on}
+    errors: dict = {}
+    due, opens = _dates(due_on, opens_on, errors)
+    if not errors:
+        try:
+            classes.update_assignment(session, assignment=assignment, due_on=due, opens_on=opens)
+        except ClassError as error:
+            errors[error.field] = error.message
+    if errors:
+        return _assignment_page(request, session, catalogue, course_class, assignment, values=values, errors=errors,
+                                status_code=400)
+    return _redirect(_class_url(course_class, f"/assignments/{assignment.id}", notice="assignment-saved"))
+
+
+@router.post("/{class_id}/assignments/{assignment_id}/extensions")
+def grant_extension(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: WritableClassDep,
+                    assignment: AssignmentDep, student: Annotated[str, Form()] = "",
+                    extension_due_on: Annotated[str, Form()] = ""):
+    extension_values = {"student": student, "extension_due_on": extension_due_on}
+    errors = {}
+    if not student.isdigit():
+        errors["student"] = _("Choose a student.")
+    try:
+        due = classes.parse_date(extension_due_on, field="extension_due_on", required=True)
+    except ClassError as error:
+        errors[error.field] = error.message
+    if not errors:
+        try:
+            classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=int(student),
+                                    due_on=due)
+        except ClassError as error:
+            errors[error.field] = error.message
+    if errors:
+        return _assignment_page(request, session, catalogue, course_class, assignment,
+                                extension_values=extension_values, errors=errors, status_code=400)
+    return _redirect(_class_url(course_class, f"/assignments/{assignment.id}", notice="extension-granted"))
+
+
+@router.post("/{class_id}/assignments/{assignment_id}/extensions/{user_id}/remove")
+def remove_extension(session: SessionDep, course_class: WritableClassDep, assignment: AssignmentDep, user_id: int):
+    if not classes.is_enrolled(session, course_class=course_class, user_id=user_id):
+        raise HTTPException(404)
+    classes.remove_extension(session, assignment=assignment, user_id=user_id)
+    return _redirect(_class_url(course_class, f"/assignments/{assignment.id}", notice="extension-removed"))
+
+
+@router.post("/{class_id}/assignments/{assignment_id}/cancel")
+def cancel_assignment(session: SessionDep, course_class: WritableClassDep, assignment: AssignmentDep):
+    classes.cancel_assignment(session, assignment=assignment)
+    return _redirect(_class_url(course_class, notice="cancelled"))
+
+
+# -- progress -----------------------------------------------------------------------------------
+
+@router.get("/{class_id}/progress")
+def class_progress(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep,
+                   sort: str = "name", show: str = "all"):
+    progress = classes.class_progress(session, course_class=course_class, catalogue=catalogue, sort=sort, show=show)
+    context = _context(request, course_class, "progress", progress=progress, today=classes.utcnow().date())
+    return render(request, "classes/progress.html", context, fragment="classes/_progress_table.html", private=True)
+
+
+@router.get("/{class_id}/progress.csv")
+def class_progress_csv(session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep,
+                       sort: str = "name", show: str = "all"):
+    progress = classes.class_progress(session, course_class=course_class, catalogue=catalogue, sort=sort, show=show)
+    filename = f"progress-class-{course_class.id}.csv"
+    # The byte-order mark makes spreadsheet programs read names with accents correctly.
+    return Response("\ufeff" + classes.progress_csv(progress), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

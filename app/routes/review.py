@@ -1,0 +1,174 @@
+"""Anonymised review: lecturers read submitted reflections under pseudonyms, give feedback, mark for class.
+
+Nothing in these pages, their partials, links, form fields or exports names a student or carries a
+database id of a student, answer, revision or feedback: answers travel as keyed `ref` tokens that are
+resolved only among the submitted answers of this class and prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.content.model import Module, Reflection
+from app.db import SessionDep
+from app.deps import CatalogueDep
+from app.i18n import gettext as _
+from app.models import CourseClass
+from app.routes.classes import ClassDep
+from app.services import classes, review
+from app.templating import is_htmx, render
+
+router = APIRouter(prefix="/classes/{class_id}/review", tags=["review"])
+
+
+def assigned_module_or_404(slug: str, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep) -> Module:
+    """Only modules assigned to this class are reviewed here."""
+    module = catalogue.get(slug)
+    if module is None or classes.assignment_for_module(session, course_class=course_class, module_slug=slug) is None:
+        raise HTTPException(404)
+    return module
+
+
+AssignedModuleDep = Annotated[Module, Depends(assigned_module_or_404)]
+
+
+def prompt_or_404(prompt_id: str, module: AssignedModuleDep) -> Reflection:
+    reflection = module.reflections.get(prompt_id)
+    if reflection is None:
+        raise HTTPException(404)
+    return reflection
+
+
+PromptDep = Annotated[Reflection, Depends(prompt_or_404)]
+
+
+def _secret(request: Request) -> bytes:
+    return request.app.state.secret
+
+
+def _prompt_url(course_class: CourseClass, module: Module, reflection: Reflection, anchor: str = "") -> str:
+    return f"/classes/{course_class.id}/review/{module.slug}/{reflection.id}" + (f"#answer-{anchor}" if anchor else "")
+
+
+def _neighbours(module: Module, reflection: Reflection) -> tuple[Reflection | None, Reflection | None]:
+    ids = list(module.reflections)
+    index = ids.index(reflection.id)
+    previous = module.reflections[ids[index - 1]] if index > 0 else None
+    following = module.reflections[ids[index + 1]] if index + 1 < len(ids) else None
+    return previous, following
+
+
+@router.get("")
+def review_index(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep):
+    assigned = [(assignment, catalogue.get(assignment.module_slug))
+                for assignment in classes.class_assignments(session, course_class=course_class)]
+    return render(request, "review/index.html", {"course_class": course_class, "tab": "review",
+                                                 "assigned": [(a, m) for a, m in assigned if m is not None]},
+                  private=True)
+
+
+@router.get("/{slug}")
+def review_assignment(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep):
+    overview = review.assignment_review(session, course_class=course_class, module=module)
+    return render(request, "review/assignment.html", {"course_class": course_class, "tab": "review",
+                                                      "overview": overview}, private=True)
+
+
+def _prompt_page(request: Request, session, course_class, module, reflection, *, status_code: int = 200,
+                 typed: dict | None = None, errors: dict | None = None):
+    prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
+                                         prompt_id=reflection.id, viewer=request.state.user)
+    previous, following = _neighbours(module, reflection)
+    context = {"course_class": course_class, "tab": "review", "review": prompt_review, "previous": previous,
+               "next": following, "typed": typed or {}, "errors": errors or {}}
+    return render(request, "review/prompt.html", context, status_code=status_code, private=True)
+
+
+@router.get("/{slug}/{prompt_id}")
+def review_prompt(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
+                  reflection: PromptDep):
+    return _prompt_page(request, session, course_class, module, reflection)
+
+
+def _export(request: Request, session, course_class, module, reflection, kind: str):
+    prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
+                                         prompt_id=reflection.id)
+    if not prompt_review.visible:
+        return RedirectResponse(_prompt_url(course_class, module, reflection), status_code=303)
+    if kind == "csv":
+        body, media_type = "\ufeff" + review.export_csv(prompt_review), "text/csv; charset=utf-8"
+    else:
+        body, media_type = review.export_markdown(prompt_review), "text/markdown; charset=utf-8"
+    filename = f"{reflection.id}-anonymised.{kind}"
+    return Response(body, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+@router.get("/{slug}/{prompt_id}/export.md")
+def export_markdown(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
+                    reflection: PromptDep):
+    return _export(request, session, course_class, module, reflection, "md")
+
+
+@router.get("/{slug}/{prompt_id}/export.csv")
+def export_csv(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
+               reflection: PromptDep):
+    return _export(request, session, course_class, module, reflection, "csv")
+
+
+def _resolve(request: Request, session, course_class, module, reflection, ref: str):
+    if not ref:
+        raise HTTPException(400, _("Choose an answer."))
+    found = review.resolve_ref(session, secret=_secret(request), course_class=course_class, module=module,
+                               prompt_id=reflection.id, ref=ref[:64])
+    if found is None:
+        raise HTTPException(404)
+    return found
+
+
+def _answer_fragment(request: Request, session, course_class, module, reflection, ref: str, *,
+                     typed: dict | None = None, errors: dict | None = None):
+    """The one answer card, for htmx to swap in place (form errors included, so it answers 200)."""
+    prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
+                                         prompt_id=reflection.id, viewer=request.state.user)
+    answer = next((item for item in prompt_review.answers if item.ref == ref), None)
+    if answer is None:
+        raise HTTPException(404)
+    context = {"course_class": course_class, "review": prompt_review, "answer": answer, "typed": typed or {},
+               "errors": errors or {}}
+    return render(request, "review/_answer.html", context, private=True)
+
+
+@router.post("/{slug}/{prompt_id}/feedback")
+def give_feedback(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
+                  reflection: PromptDep, ref: Annotated[str, Form()] = "", feedback: Annotated[str, Form()] = ""):
+    if course_class.archived_at is not None:
+        raise HTTPException(409, _("This class is archived: it can be read but not changed."))
+    found = _resolve(request, session, course_class, module, reflection, ref)
+    try:
+        review.give_feedback(session, course_class=course_class, answer_id=found.answer_id,
+                             revision_id=found.revision_id, author=request.state.user, text=feedback)
+    except review.ReviewError as error:
+        typed, errors = {ref: feedback}, {ref: error.message}
+        if is_htmx(request):
+            return _answer_fragment(request, session, course_class, module, reflection, ref, typed=typed, errors=errors)
+        return _prompt_page(request, session, course_class, module, reflection, status_code=400, typed=typed,
+                            errors=errors)
+    if is_htmx(request):
+        return _answer_fragment(request, session, course_class, module, reflection, ref)
+    return RedirectResponse(_prompt_url(course_class, module, reflection, ref), status_code=303)
+
+
+@router.post("/{slug}/{prompt_id}/discuss")
+def mark_for_discussion(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
+                        reflection: PromptDep, ref: Annotated[str, Form()] = "", mark: Annotated[str, Form()] = "1"):
+    if course_class.archived_at is not None:
+        raise HTTPException(409, _("This class is archived: it can be read but not changed."))
+    found = _resolve(request, session, course_class, module, reflection, ref)
+    review.set_discussion_mark(session, course_class=course_class, answer_id=found.answer_id, marked=mark == "1")
+    if is_htmx(request):
+        return _answer_fragment(request, session, course_class, module, reflection, ref)
+    return RedirectResponse(_prompt_url(course_class, module, reflection, ref), status_code=303)

@@ -1,0 +1,527 @@
+"""The lecturer's journey: classes, join codes, rosters, co-lecturers, assignments, extensions, progress."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from app.models import (Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Invitation, Role, SectionVisit,
+                        User, utcnow)
+from app.services import classes
+from app.services.dashboard import student_assignments
+from tests.conftest import csrf_from
+from tests.factories import csrf, login, make_class, make_user
+from tests.test_access_matrix import app_routes
+from tests.querycount import count_queries
+from tests.test_review import add_students, assign, first_module, first_prompt, submit, submit_all
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def lecturer(client, session):
+    user = make_user(session, role=Role.LECTURER, name="Lena Lector")
+    login(client, user)
+    return user
+
+
+def _post(client, url: str, data: dict | None = None, *, form_page: str | None = None, **kwargs):
+    return client.post(url, data={**(data or {}), "csrf_token": csrf(client, form_page or "/classes")},
+                       follow_redirects=False, **kwargs)
+
+
+def _today():
+    return utcnow().date()
+
+
+def _reload(session, row):
+    """See what the app committed: end this session's read transaction first (SQLite snapshots)."""
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+# -- creating a class and its join code ---------------------------------------------------------
+
+def test_a_lecturer_creates_a_class_and_gets_a_join_code(client, session, lecturer):
+    page = client.get("/classes/new")
+    assert page.headers["Cache-Control"] == "no-store"
+    refused = _post(client, "/classes/new", {"name": "  ", "programme": "Sociaal Werk", "academic_year": "2026-2027"})
+    assert refused.status_code == 400 and 'id="field-name-error"' in refused.text
+    assert 'value="Sociaal Werk"' in refused.text and 'value="2026-2027"' in refused.text
+    response = _post(client, "/classes/new", {"name": "SW2A", "programme": "Sociaal Werk", "academic_year": "2026-2027"})
+    assert response.status_code == 303
+    course_class = session.exec(select(CourseClass).where(CourseClass.name == "SW2A")).one()
+    assert response.headers["location"] == f"/classes/{course_class.id}?notice=created"
+    assert session.get(ClassLecturer, (course_class.id, lecturer.id)) is not None
+    overview = client.get(f"/classes/{course_class.id}").text
+    assert classes.format_join_code(course_class.join_code) in overview
+    assert "SW2A" in client.get("/classes").text and "SW2A" in client.get("/").text
+
+
+def test_the_join_code_can_be_renewed_closed_and_opened_again(client, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    old_code = course_class.join_code
+    url = f"/classes/{course_class.id}/join-code"
+    assert _post(client, url, {"action": "rotate"}).status_code == 303
+    _reload(session, course_class)
+    assert course_class.join_code and course_class.join_code != old_code
+    assert classes.class_by_join_code(session, old_code) is None
+    assert classes.class_by_join_code(session, course_class.join_code).id == course_class.id
+
+    fragment = client.post(url, data={"action": "close"},
+                           headers={"HX-Request": "true", "X-CSRF-Token": csrf(client, "/classes")})
+    assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<section class="panel join-code"')
+    assert "nobody can join" in fragment.text
+    _reload(session, course_class)
+    assert course_class.join_code is None
+
+    _post(client, url, {"action": "rotate"})
+    _reload(session, course_class)
+    assert course_class.join_code is not None
+    assert _post(client, url, {"action": "bogus"}).status_code == 400
+
+
+def test_a_closed_code_stops_signups(app, session):
+    course_class = make_class(session)
+    code = course_class.join_code
+    classes.close_join_code(session, course_class=course_class)
+    session.commit()  # the app's lifespan disposes the engine on exit: hold no connection
+    with TestClient(app, headers=EN) as visitor:
+        page = visitor.get("/signup")
+        response = visitor.post("/signup", data={"join_code": code, "display_name": "Sam", "email": "sam@school.test",
+                                                 "password": "a long passphrase", "csrf_token": csrf_from(page.text)})
+    assert response.status_code == 400 and "not valid" in response.text
+
+
+# -- roster import and invitations --------------------------------------------------------------
+
+def test_roster_errors_are_listed_by_line_and_nothing_is_imported(client, session, lecturer, settings):
+    course_class = make_class(session, lecturer=lecturer)
+    make_user(session, role=Role.LECTURER, email="colleague@school.test")
+    roster = ("name,email\n"
+              "An Peeters,an@school.test\n"
+              ",nobody@school.test\n"
+              "Bo Claes,not-an-address\n"
+              "\n"
+              "An Again,AN@school.test\n"
+              "Col League,colleague@school.test\n")
+    url = f"/classes/{course_class.id}/students/import"
+    response = client.post(url, data={"roster_text": roster, "csrf_token": csrf(client, "/classes")})
+    assert response.status_code == 400
+    assert "Nothing was imported" in response.text
+    assert "Line 3: The name is missing." in response.text
+    assert "Line 4: &#39;not-an-address&#39; is not a valid email address." in response.text
+    assert "Line 6: an@school.test is also on line 2." in response.text
+    assert "An Peeters,an@school.test" in response.text  # the pasted text is kept
+    assert session.exec(select(Invitation)).first() is None
+    assert not (settings.var_dir / "outbox").exists()
+
+    account_problem = client.post(url, data={"roster_text": "Col League,colleague@school.test\n",
+                                             "csrf_token": csrf(client, "/classes")})
+    assert account_problem.status_code == 400
+    assert "Line 1: colleague@school.test belongs to a lecturer or administrator account." in account_problem.text
+
+
+def test_a_roster_enrols_existing_students_and_invites_the_others(client, session, lecturer, settings):
+    course_class = make_class(session, lecturer=lecturer)
+    existing = make_user(session, email="sara@school.test", name="Sara El Amrani")
+    csv_file = "Naam;E-mail\nSara El Amrani;SARA@school.test\nJonas Peeters;jonas@school.test\nNoor Janssens;noor@school.test\n"
+    response = client.post(f"/classes/{course_class.id}/students/import",
+                           data={"csrf_token": csrf(client, "/classes")},
+                           files={"roster_file": ("klas.csv", ("\ufeff" + csv_file).encode(), "text/csv")},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    page = client.get(response.headers["location"]).text
+    assert "1 student with an account was added to the class." in page
+    assert "2 invitations were sent by email." in page
+    assert "Jonas Peeters" in page and "noor@school.test" in page
+    assert session.get(Enrolment, (course_class.id, existing.id)) is not None
+    invitations = session.exec(select(Invitation).order_by(Invitation.email)).all()
+    assert [i.email for i in invitations] == ["jonas@school.test", "noor@school.test"]
+    mails = sorted((settings.var_dir / "outbox").glob("*.eml"))
+    assert len(mails) == 2
+    tokens = [re.search(r"/signup\?invite=([\w-]+)", mail.read_text()).group(1) for mail in mails]
+    hashes = {hashlib.sha256(token.encode()).hexdigest() for token in tokens}
+    assert hashes == {i.token_hash for i in invitations}  # only the hash is stored
+    assert all(token not in i.token_hash for token in tokens for i in invitations)
+    assert "http://127.0.0.1:8000/signup?invite=" in mails[0].read_text()
+
+    # Importing the same roster again sends fresh links and enrols no one twice.
+    client.post(f"/classes/{course_class.id}/students/import",
+                data={"roster_text": csv_file, "csrf_token": csrf(client, "/classes")})
+    assert len(list((settings.var_dir / "outbox").glob("*.eml"))) == 4
+    assert len(session.exec(select(Enrolment).where(Enrolment.class_id == course_class.id)).all()) == 1
+
+
+def test_an_invitation_link_fills_in_the_signup_and_enrols_without_a_code(app, client, session, lecturer, settings):
+    course_class = make_class(session, lecturer=lecturer, name="SW3C")
+    classes.close_join_code(session, course_class=course_class)  # no code needed with an invitation
+    client.post(f"/classes/{course_class.id}/students/import",
+                data={"roster_text": "Jonas Peeters,jonas@school.test", "csrf_token": csrf(client, "/classes")})
+    mail = next((settings.var_dir / "outbox").glob("*.eml")).read_text()
+    link = re.search(r"http://127\.0\.0\.1:8000(/signup\?invite=[\w-]+)", mail).group(1)
+    session.commit()  # the app's lifespan disposes the engine on exit: hold no connection
+    with TestClient(app, headers=EN) as student:
+        page = student.get(link)
+        assert page.headers["Cache-Control"] == "no-store"
+        assert 'value="Jonas Peeters"' in page.text and 'value="jonas@school.test"' in page.text
+        assert "You are invited to the class SW3C" in page.text and 'name="join_code"' not in page.text
+        token = link.split("=", 1)[1]
+        response = student.post("/signup", data={"invite": token, "display_name": "Jonas Peeters",
+                                                 "email": "jonas@school.test", "password": "a long passphrase",
+                                                 "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+        assert response.status_code == 303
+    session.commit()
+    user = session.exec(select(User).where(User.email == "jonas@school.test")).one()
+    assert session.get(Enrolment, (course_class.id, user.id)) is not None
+    assert session.exec(select(Invitation)).one().accepted_at is not None
+    session.commit()  # the app's lifespan disposes the engine on exit: hold no connection
+    with TestClient(app, headers=EN) as again:
+        reused = again.get(link)
+        assert "no longer valid" in reused.text and 'name="join_code"' in reused.text
+
+
+def test_a_pending_invitation_can_be_withdrawn(client, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    client.post(f"/classes/{course_class.id}/students/import",
+                data={"roster_text": "Jonas Peeters,jonas@school.test", "csrf_token": csrf(client, "/classes")})
+    invitation = session.exec(select(Invitation)).one()
+    response = _post(client, f"/classes/{course_class.id}/invitations/{invitation.id}/withdraw")
+    assert response.status_code == 303
+    session.commit()
+    assert session.exec(select(Invitation)).first() is None
+
+
+# -- co-lecturers, settings, archive ------------------------------------------------------------
+
+def test_a_co_lecturer_is_added_by_email_and_then_reaches_the_class(app, client, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    colleague = make_user(session, role=Role.LECTURER, email="co@school.test", name="Co Lega")
+    student = make_user(session, email="stud@school.test")
+    url = f"/classes/{course_class.id}/lecturers"
+    form_page = f"/classes/{course_class.id}/settings"
+    refused = _post(client, url, {"lecturer_email": "stud@school.test"}, form_page=form_page)
+    assert refused.status_code == 400 and "no lecturer account" in refused.text
+    assert 'value="stud@school.test"' in refused.text
+    assert _post(client, url, {"lecturer_email": "CO@school.test"}, form_page=form_page).status_code == 303
+    session.commit()  # the app's lifespan disposes the engine on exit: hold no connection
+    with TestClient(app, headers=EN) as co_client:
+        login(co_client, colleague)
+        assert co_client.get(f"/classes/{course_class.id}").status_code == 200
+    duplicate = _post(client, url, {"lecturer_email": "co@school.test"}, form_page=form_page)
+    assert duplicate.status_code == 400 and "already teaches" in duplicate.text
+    removed = _post(client, f"{url}/{colleague.id}/remove", form_page=form_page)
+    assert removed.status_code == 303
+    last = _post(client, f"{url}/{lecturer.id}/remove", form_page=form_page)
+    assert last.status_code == 400 and "at least one lecturer" in last.text
+    assert _post(client, f"{url}/{student.id}/remove", form_page=form_page).status_code == 404
+
+
+def test_class_details_are_edited_with_messages_next_to_the_fields(client, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    url = f"/classes/{course_class.id}/settings"
+    response = _post(client, url, {"name": "", "programme": "P" * 200, "academic_year": "2026-2027",
+                                   "min_group_size": "five"}, form_page=url)
+    assert response.status_code == 400
+    for field in ("name", "programme", "min_group_size"):
+        assert f'id="field-{field}-error"' in response.text
+    assert 'value="five"' in response.text
+    assert _post(client, url, {"name": "SW2A-bis", "programme": "", "academic_year": "2027-2028",
+                               "min_group_size": "6"}, form_page=url).status_code == 303
+    _reload(session, course_class)
+    assert (course_class.name, course_class.academic_year, course_class.min_group_size) == ("SW2A-bis", "2027-2028", 6)
+
+
+def test_an_archived_class_is_read_only_and_closed_to_joining(app, client, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    module = first_module(app)
+    assignment = assign(session, course_class, module)
+    response = _post(client, f"/classes/{course_class.id}/archive", {"action": "archive"})
+    assert response.status_code == 303
+    _reload(session, course_class)
+    assert course_class.archived_at is not None and course_class.join_code is None
+    page = client.get(f"/classes/{course_class.id}").text
+    assert "archived" in page and "Assign a module" not in page
+    for url, data in [(f"/classes/{course_class.id}/join-code", {"action": "rotate"}),
+                      (f"/classes/{course_class.id}/settings", {"name": "X", "min_group_size": "5"}),
+                      (f"/classes/{course_class.id}/assignments/new", {"module": module.slug}),
+                      (f"/classes/{course_class.id}/assignments/{assignment.id}/cancel", {}),
+                      (f"/classes/{course_class.id}/students/import", {"roster_text": "A,a@school.test"})]:
+        assert _post(client, url, data).status_code == 409, url
+    assert client.get(f"/classes/{course_class.id}/progress").status_code == 200
+    assert _post(client, f"/classes/{course_class.id}/archive", {"action": "restore"}).status_code == 303
+    _reload(session, course_class)
+    assert course_class.archived_at is None and course_class.join_code is None  # opened only on purpose
+
+
+# -- assignments and extensions -----------------------------------------------------------------
+
+def test_a_module_is_assigned_edited_and_cancelled(app, client, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    module = first_module(app)
+    url = f"/classes/{course_class.id}/assignments/new"
+    due = (_today() + timedelta(days=21)).isoformat()
+    past = _post(client, url, {"module": module.slug, "due_on": (_today() - timedelta(days=1)).isoformat()}, form_page=url)
+    assert past.status_code == 400 and 'id="field-due_on-error"' in past.text
+    backwards = _post(client, url, {"module": module.slug, "due_on": due,
+                                    "opens_on": (_today() + timedelta(days=30)).isoformat()}, form_page=url)
+    assert backwards.status_code == 400 and 'id="field-opens_on-error"' in backwards.text
+    assert f'value="{due}"' in backwards.text
+    unknown = _post(client, url, {"module": "no-such-module", "due_on": due}, form_page=url)
+    assert unknown.status_code == 400 and 'id="field-module-error"' in unknown.text
+    assert _post(client, url, {"module": module.slug, "due_on": due}, form_page=url).status_code == 303
+    assignment = session.exec(select(Assignment)).one()
+    assert (assignment.module_slug, assignment.due_on.isoformat()) == (module.slug, due)
+    assert module.slug not in client.get(url).text  # not offered twice
+
+    edit = f"/classes/{course_class.id}/assignments/{assignment.id}"
+    new_due = (_today() + timedelta(days=28)).isoformat()
+    opens = (_today() + timedelta(days=7)).isoformat()
+    assert _post(client, edit, {"due_on": new_due, "opens_on": opens}, form_page=edit).status_code == 303
+    _reload(session, assignment)
+    assert (assignment.due_on.isoformat(), assignment.opens_on.isoformat()) == (new_due, opens)
+    assert _post(client, edit, {"due_on": "tomorrow"}, form_page=edit).status_code == 400
+
+    assert _post(client, f"{edit}/cancel", form_page=edit).status_code == 303
+    session.commit()
+    assert session.exec(select(Assignment)).first() is None
+
+
+def test_an_extension_moves_one_students_due_date(app, client, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    module = first_module(app)
+    assignment = assign(session, course_class, module, days=-2)  # already past due
+    late, extended = add_students(session, course_class, 2)
+    stranger = make_user(session)
+    url = f"/classes/{course_class.id}/assignments/{assignment.id}"
+    later = (_today() + timedelta(days=5)).isoformat()
+    too_early = _post(client, f"{url}/extensions", {"student": str(extended.id),
+                                                     "extension_due_on": assignment.due_on.isoformat()}, form_page=url)
+    assert too_early.status_code == 400 and "after the due date" in too_early.text
+    not_in_class = _post(client, f"{url}/extensions", {"student": str(stranger.id), "extension_due_on": later},
+                         form_page=url)
+    assert not_in_class.status_code == 400
+    assert _post(client, f"{url}/extensions", {"student": str(extended.id), "extension_due_on": later},
+                 form_page=url).status_code == 303
+    assert session.get(Extension, (assignment.id, extended.id)).due_on.isoformat() == later
+    assert extended.display_name in client.get(url).text
+
+    catalogue = app.state.catalogue
+    session.commit()
+    mine = student_assignments(session, user=extended, catalogue=catalogue)[0]
+    assert mine.due_on.isoformat() == later and mine.extended and mine.status != "overdue"
+    assert student_assignments(session, user=late, catalogue=catalogue)[0].status == "overdue"
+    progress = client.get(f"/classes/{course_class.id}/progress?show=late").text
+    assert late.display_name in progress and extended.display_name not in progress
+
+    assert _post(client, f"{url}/extensions/{extended.id}/remove", form_page=url).status_code == 303
+    session.commit()
+    assert session.get(Extension, (assignment.id, extended.id)) is None
+    assert _post(client, f"{url}/extensions/{stranger.id}/remove", form_page=url).status_code == 404
+
+
+def test_students_see_when_an_assignment_opens(app, session):
+    course_class = make_class(session)
+    module = first_module(app)
+    student = add_students(session, course_class, 1)[0]
+    classes.assign(session, course_class=course_class, module_slug=module.slug, due_on=_today() + timedelta(days=30),
+                   opens_on=_today() + timedelta(days=10))
+    session.commit()
+    [assigned] = student_assignments(session, user=student, catalogue=app.state.catalogue)
+    assert assigned.status == "not-open"
+
+
+# -- progress overview ---------------------------------------------------------------------------
+
+def _progress_world(app, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    module = first_module(app)
+    assign(session, course_class, module, days=-1)  # due yesterday
+    ada, bram, cas = (add_students(session, course_class, 1, prefix=name)[0] for name in ("Ada", "Bram", "Cas"))
+    prompt_id = first_prompt(module)
+    submit(session, bram, module, prompt_id, "A private reflection that must not appear in progress")
+    session.add(SectionVisit(user_id=bram.id, module_slug=module.slug, section_id=module.sections[0].id))
+    session.commit()
+    return course_class, module, (ada, bram, cas)
+
+
+def test_the_progress_matrix_shows_completion_prompts_and_lateness_but_no_text(app, client, session, lecturer):
+    course_class, module, (ada, bram, cas) = _progress_world(app, session, lecturer)
+    page = client.get(f"/classes/{course_class.id}/progress")
+    assert page.headers["Cache-Control"] == "no-store"
+    html = page.text
+    assert "A private reflection" not in html
+    assert f"1 of {len(module.reflections)} reflections" in html
+    assert html.count("late</span>") == 3  # due yesterday, nobody complete
+    names = [ada.display_name, bram.display_name, cas.display_name]
+    assert [n for n in re.findall(r'<th scope="row">([^<]+)</th>', html)] == names
+
+    by_progress = client.get(f"/classes/{course_class.id}/progress?sort=-progress").text
+    assert re.findall(r'<th scope="row">([^<]+)</th>', by_progress)[0] == bram.display_name
+    z_to_a = client.get(f"/classes/{course_class.id}/progress?sort=-name").text
+    assert re.findall(r'<th scope="row">([^<]+)</th>', z_to_a) == names[::-1]
+    not_started = client.get(f"/classes/{course_class.id}/progress?show=not-started").text
+    assert re.findall(r'<th scope="row">([^<]+)</th>', not_started) == [ada.display_name, cas.display_name]
+    fragment = client.get(f"/classes/{course_class.id}/progress?show=late", headers={"HX-Request": "true"}).text
+    assert fragment.lstrip().startswith('<div id="progress-table"') and "<html" not in fragment
+    assert client.get(f"/classes/{course_class.id}/progress?sort=evil&show=evil").status_code == 200
+
+
+def test_progress_exports_as_csv(app, client, session, lecturer):
+    course_class, module, (ada, bram, cas) = _progress_world(app, session, lecturer)
+    response = client.get(f"/classes/{course_class.id}/progress.csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["name", "email"]
+    assert rows[0][2:] == [f"{module.title}: {label}" for label in
+                           ("completion %", "prompts submitted", "prompts total", "due", "late")]
+    bram_row = next(row for row in rows if row[0] == bram.display_name)
+    assert bram_row[1] == bram.email
+    assert bram_row[3:5] == ["1", str(len(module.reflections))] and bram_row[6] == "yes"
+    assert int(bram_row[2]) > 0
+    assert "A private reflection" not in response.text
+    assert [row[0] for row in rows[1:]] == [ada.display_name, bram.display_name, cas.display_name]
+
+
+def test_the_progress_matrix_uses_a_fixed_number_of_queries(app, client, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    published = app.state.catalogue.published()
+    for module in published[:3]:
+        assign(session, course_class, module)
+    url = f"/classes/{course_class.id}/progress"
+
+    def grow(count: int) -> None:
+        students = add_students(session, course_class, count)
+        submit_all(session, students, published[0], first_prompt(published[0]))
+        session.add_all([SectionVisit(user_id=s.id, module_slug=published[1].slug, section_id=published[1].sections[0].id)
+                         for s in students])
+        session.commit()
+
+    grow(30)
+    client.get(url)
+    with count_queries(app.state.engine) as small:
+        page = client.get(url)
+    assert page.text.count('<th scope="row">') == 30
+    grow(270)
+    with count_queries(app.state.engine) as large:
+        page = client.get(url)
+    assert page.text.count('<th scope="row">') == 300
+    assert small.count == large.count, f"30 students:\n{small}\n300 students:\n{large}"
+    assert large.count <= 12, str(large)  # measured: 10 on SQLite (with BEGIN), 9 on PostgreSQL
+    with count_queries(app.state.engine) as export:
+        client.get(f"{url}.csv")
+    assert export.count == large.count
+
+
+# -- who reaches what ----------------------------------------------------------------------------
+
+def _class_routes(app):
+    return [(method, path) for method, path in app_routes(app) if "{class_id}" in path]
+
+
+def test_every_page_of_another_lecturers_class_is_404(app, client, session, lecturer):
+    other_lecturer = make_user(session, role=Role.LECTURER)
+    theirs = make_class(session, lecturer=other_lecturer, name="Not yours")
+    module = first_module(app)
+    assignment = assign(session, theirs, module)
+    student = add_students(session, theirs, 5)[0]
+    answers = submit_all(session, add_students(session, theirs, 5), module, first_prompt(module))
+    invitation = Invitation(class_id=theirs.id, email="x@school.test", display_name="X", token_hash="f" * 64)
+    session.add(invitation)
+    session.commit()
+    from app.services.pseudonyms import answer_ref
+
+    ref = answer_ref(app.state.secret, class_id=theirs.id, answer_id=answers[0].id)
+    values = {"{class_id}": theirs.id, "{assignment_id}": assignment.id, "{slug}": module.slug,
+              "{prompt_id}": first_prompt(module), "{user_id}": student.id, "{lecturer_id}": other_lecturer.id,
+              "{invitation_id}": invitation.id}
+    token = csrf(client, "/classes")
+    routes = sorted(_class_routes(app))
+    assert len(routes) >= 25
+    for method, template in routes:
+        path = template
+        for name, value in values.items():
+            path = path.replace(name, str(value))
+        assert "{" not in path, path
+        if method == "GET":
+            response = client.get(path, follow_redirects=False)
+        else:
+            response = client.post(path, data={"csrf_token": token, "ref": ref, "feedback": "x", "action": "archive",
+                                               "lecturer_email": lecturer.email, "name": "Mine now",
+                                               "min_group_size": "3"}, follow_redirects=False)
+        assert response.status_code == 404, f"{method} {path}: {response.status_code}"
+    _reload(session, theirs)
+    assert theirs.archived_at is None and theirs.name == "Not yours"
+    assert "Not yours" not in client.get("/classes").text
+
+
+def test_an_administrator_reaches_every_class(app, session):
+    theirs = make_class(session, name="Somebody's class")
+    admin = make_user(session, role=Role.ADMIN)
+    session.commit()  # the app's lifespan disposes the engine on exit: hold no connection
+    with TestClient(app, headers=EN) as admin_client:
+        login(admin_client, admin)
+        assert admin_client.get(f"/classes/{theirs.id}").status_code == 200
+        listing = admin_client.get("/classes").text
+        assert "Other classes" in listing and "Somebody&#39;s class" in listing
+
+
+def test_students_reach_no_class_page(app, session):
+    course_class = make_class(session)
+    student = add_students(session, course_class, 1)[0]
+    student_with_password = make_user(session)
+    classes.enrol(session, course_class=course_class, student=student_with_password)
+    session.commit()  # the app's lifespan disposes the engine on exit: hold no connection
+    with TestClient(app, headers=EN) as student_client:
+        login(student_client, student_with_password)
+        for path in ("/classes", f"/classes/{course_class.id}", f"/classes/{course_class.id}/progress",
+                     f"/classes/{course_class.id}/review", "/preview"):
+            assert student_client.get(path).status_code == 404, path
+
+
+# -- preview ---------------------------------------------------------------------------------------
+
+def test_a_lecturer_previews_a_module_with_every_branch_and_answer_open(app, client, session, lecturer):
+    module = next(m for m in app.state.catalogue.published() if m.branching_vignettes() and m.checks)
+    vignette = module.branching_vignettes()[0]
+    section = module.section_of(vignette.id)
+    page = client.get(f"/preview/{module.slug}/{section.id}")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    html = page.text
+    for step in vignette.steps.values():
+        assert f'id="step-{vignette.id}-{step.id}"' in html
+        for choice in step.choices:
+            assert choice.label_html in html and choice.feedback_html in html
+            assert f'href="#step-{vignette.id}-{choice.target}"' in html
+    check_section = module.section_of(next(iter(module.checks)))
+    html = client.get(f"/preview/{module.slug}/{check_section.id}").text
+    check = next(c for c in module.checks.values() if module.section_of(c.id) is check_section)
+    assert html.count("preview-option--correct") >= len(check.correct_indexes)
+    assert all(option.feedback_html in html for option in check.options if option.feedback_html)
+    overview = client.get(f"/preview/{module.slug}").text
+    assert all(f"/preview/{module.slug}/{s.id}" in overview for s in module.sections)
+    assert client.get(f"/preview/{module.slug}/no-such-section").status_code == 404
+    assert client.get("/preview/no-such-module").status_code == 404
+
+
+def test_drafts_can_be_previewed_but_not_assigned(app, client, session, lecturer):
+    module = app.state.catalogue.published()[-1]
+    module.draft = True  # this test's own catalogue, loaded by its app
+    listing = client.get("/preview").text
+    assert f'href="/preview/{module.slug}"' in listing and "draft" in listing
+    assert "students cannot see it" in client.get(f"/preview/{module.slug}").text
+    course_class = make_class(session, lecturer=lecturer)
+    url = f"/classes/{course_class.id}/assignments/new"
+    assert f'value="{module.slug}"' not in client.get(url).text
+    refused = _post(client, url, {"module": module.slug, "due_on": (_today() + timedelta(days=7)).isoformat()},
+                    form_page=url)
+    assert refused.status_code == 400 and "Choose a published module." in refused.text
