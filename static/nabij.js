@@ -78,8 +78,14 @@
         setTimeout(function () { window.htmx && htmx.trigger(textarea, "nabij:retry"); }, 300);
       }
     });
+    // After a choice, move focus to what happens next, but only if the user has not moved on
+    // already (the swap removed the focused button, so focus sits on the body until we place it).
     const focus = root.querySelector("[data-focus]");
-    if (focus) { focus.removeAttribute("data-focus"); focus.focus(); }
+    if (focus) {
+      focus.removeAttribute("data-focus");
+      const active = document.activeElement;
+      if (!active || active === document.body || focus.contains(active)) focus.focus();
+    }
   }
 
   function isAutosave(event) {

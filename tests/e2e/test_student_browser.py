@@ -143,6 +143,7 @@ def test_the_whole_student_journey_by_keyboard_only(live_server, student, new_pa
     tab_to(page, "#vignette-proef-sanne .choice-button")
     page.keyboard.press("Enter")
     expect(page.locator("#vignette-proef-sanne .vignette-ending")).to_be_visible()
+    expect(page.locator("#vignette-proef-sanne .vignette-now")).to_be_focused()
 
     tab_to(page, "#prompt-proef-keuze textarea")
     page.keyboard.type("Met alleen het toetsenbord geschreven, zonder muis.")
