@@ -51,22 +51,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError):
         return error_page(request, 422, _("Check the form and try again."))
 
+    def session_ended(request: Request):
+        # An htmx request (an autosave, say) must not navigate away: the page keeps the text.
+        response = error_page(request, 401, _("Your session has ended. Log in again; your text is kept."))
+        response.headers["HX-Reswap"] = "none"
+        return response
+
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         if is_htmx(request):
-            # An htmx request (an autosave, say) must not navigate away: the page keeps the text.
-            response = error_page(request, 401, _("Your session has ended. Log in again; your text is kept."))
-            response.headers["HX-Reswap"] = "none"
-            return response
+            return session_ended(request)
         return RedirectResponse(login_url(request), status_code=303)
 
     @app.exception_handler(DraftLoginRequired)
     async def draft_login_required(request: Request, exc: DraftLoginRequired):
         if is_htmx(request):
-            # The page keeps the text in the browser and saves it once the student is back.
-            response = error_page(request, 401, _("Your session has ended. Log in again; your text is kept."))
-            response.headers["HX-Reswap"] = "none"
-            return response
+            return session_ended(request)  # the page keeps the text and saves it once they are back
         module = request.app.state.catalogue.get(exc.slug)
         section = module.section_of(exc.prompt_id) if module else None
         target = f"/modules/{exc.slug}/{section.id}#prompt-{exc.prompt_id}" if section else "/"

@@ -18,6 +18,7 @@ from app import PROJECT_ROOT
 from app.db import make_engine
 from app.migrations import upgrade
 from tests.conftest import POSTGRES_URL, TEST_SECRET, make_settings
+from tests.factories import PASSWORD
 
 CHROMIUM = os.environ.get("NABIJ_CHROMIUM", "/usr/bin/chromium")
 OUTPUT = PROJECT_ROOT / "test-output"
@@ -116,6 +117,15 @@ def screenshot(page, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size(original)
+
+
+def log_in(page, server, email: str, password: str = PASSWORD) -> None:
+    """Log in through the real form and wait for the dashboard."""
+    page.goto(f"{server.url}/login")
+    page.fill("#field-email", email)
+    page.fill("#field-password", password)
+    page.locator("form[action='/login'] button[type=submit]").click()
+    page.wait_for_url(f"{server.url}/")
 
 
 def clean_output() -> None:

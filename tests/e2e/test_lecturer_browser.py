@@ -9,18 +9,10 @@ from sqlmodel import select
 from app.models import CourseClass, Role, utcnow
 from app.services import classes, reflections
 from tests.conftest import FIXTURE_MODULES
-from tests.e2e.conftest import screenshot
-from tests.factories import PASSWORD, make_class, make_user
+from tests.e2e.conftest import log_in, screenshot
+from tests.factories import make_class, make_user
 
 pytestmark = pytest.mark.parametrize("live_server", [{"modules_dir": FIXTURE_MODULES}], indirect=True)
-
-
-def log_in(page, server, email):
-    page.goto(f"{server.url}/login")
-    page.fill("#field-email", email)
-    page.fill("#field-password", PASSWORD)
-    page.locator("form[action='/login'] button[type=submit]").click()
-    page.wait_for_url(f"{server.url}/")
 
 
 def test_lecturer_creates_a_class_student_joins_with_the_code_lecturer_assigns(live_server, new_page):

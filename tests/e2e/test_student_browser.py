@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from app.models import Answer, AnswerRevision
 from tests.conftest import FIXTURE_MODULES
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import log_in, screenshot
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.parametrize("live_server", [{"modules_dir": FIXTURE_MODULES}], indirect=True)
@@ -20,14 +20,6 @@ def student(live_server):
         return make_user(session, email="sam@student.test", name="Sam Student")
 
 
-def log_in(page, server, user):
-    page.goto(f"{server.url}/login")
-    page.fill("#field-email", user.email)
-    page.fill("#field-password", PASSWORD)
-    page.locator("form[action='/login'] button[type=submit]").click()
-    page.wait_for_url(f"{server.url}/")
-
-
 def saved_answer(server) -> Answer | None:
     with server.session() as session:
         return session.exec(select(Answer).where(Answer.prompt_id == "proef-keuze")).first()
@@ -35,7 +27,7 @@ def saved_answer(server) -> Answer | None:
 
 def test_student_reads_chooses_checks_writes_and_submits(live_server, student, new_page):
     page = new_page()
-    log_in(page, live_server, student)
+    log_in(page, live_server, student.email)
     screenshot(page, "student-dashboard")
 
     page.goto(f"{live_server.url}/modules/proef/lezen")
@@ -80,7 +72,7 @@ def test_student_reads_chooses_checks_writes_and_submits(live_server, student, n
 
 def test_a_failed_save_warns_keeps_the_text_and_saves_once_possible(live_server, student, new_page):
     page = new_page()
-    log_in(page, live_server, student)
+    log_in(page, live_server, student.email)
     page.goto(f"{live_server.url}/modules/proef/casus")
     page.route("**/prompts/proef-keuze/draft", lambda route: route.abort("internetdisconnected"))
     prompt = page.locator("#prompt-proef-keuze")
@@ -100,7 +92,7 @@ def test_a_failed_save_warns_keeps_the_text_and_saves_once_possible(live_server,
 
 def test_text_typed_before_a_reload_that_failed_to_save_is_restored(live_server, student, new_page):
     page = new_page()
-    log_in(page, live_server, student)
+    log_in(page, live_server, student.email)
     page.goto(f"{live_server.url}/modules/proef/casus")
     page.route("**/prompts/proef-keuze/draft", lambda route: route.abort("internetdisconnected"))
     page.locator("#prompt-proef-keuze textarea").click()
