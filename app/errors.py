@@ -78,5 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # The route template, never the path: paths can hold tokens (password reset links).
+        route = getattr(request.scope.get("route"), "path_format", "<unmatched>")
+        log.exception("unhandled error on %s %s", request.method, route)
         return error_page(request, 500)

@@ -15,6 +15,9 @@ a `worker` label (the process id) and Prometheus sums them (`sum without (worker
 the only per-process state here, and it is fine for metrics; nothing that must be shared between
 workers (sessions, throttling, CSRF) lives in process memory.
 
+`InFlightLimit`, just inside it, admits at most as many requests per worker as it has threads and
+database connections (see its docstring: without it, a burst of requests stalls the worker).
+
 For benchmarks and tests, outside production only:
 - `NABIJ_ENV=test` adds `X-Nabij-Worker: <pid>` to each response (which worker answered);
 - `NABIJ_COUNT_QUERIES=1` adds `X-Query-Count: <n>`, the SQL statements the request executed.
@@ -191,13 +194,17 @@ class InFlightLimit:
 
     Why: sync routes and sync dependencies each run in a thread of AnyIO's pool, one hop at a time,
     and a request keeps its database connection (and on SQLite its write lock) from the first
-    query in `load_auth` until the session closes after the endpoint. With more requests in flight
-    than threads, requests parked in a thread waiting for a connection or for SQLite's write lock
-    starve the requests that hold them, which need a thread for their next hop: stalls until the
-    pool's or busy timeout, then errors. Letting in no more requests than there are threads and
-    connections (the thread pool and this limit both equal NABIJ_DB_POOL_SIZE + NABIJ_DB_MAX_OVERFLOW)
-    means a request that holds a connection always finds a thread. The others wait here, on the
-    event loop, holding nothing. Static files use no database and pass straight through.
+    query in `load_auth` until the session closes after the endpoint. A page view that writes
+    (`app.db.write_for`: a session touch, a visit) takes a second connection while it holds the
+    first. With more requests in flight than that allows, requests parked in a thread waiting for
+    a connection or for SQLite's write lock starve the requests that hold them, which need a thread
+    or a connection to finish: stalls until the pool's or busy timeout, then errors.
+
+    So each worker admits at most half its connections' worth of requests (NABIJ_DB_POOL_SIZE +
+    NABIJ_DB_MAX_OVERFLOW, halved: two connections each), fewer than its threads (pool + overflow,
+    app.main): an admitted request always finds a connection and a thread. The others wait here,
+    on the event loop, holding nothing. Static files use no database and pass straight through.
+    One process runs Python one thread at a time, so a handful of requests in flight keeps it busy.
     """
 
     def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ("/static/",)) -> None:
@@ -244,6 +251,11 @@ def query_counting_requested(environ: dict | None = None) -> bool:
     return (environ if environ is not None else os.environ).get("NABIJ_COUNT_QUERIES", "") in {"1", "true", "yes"}
 
 
+def admission_limit(settings) -> int:
+    """Requests a worker handles at once: every one may hold two database connections."""
+    return max(1, (settings.db_pool_size + settings.db_max_overflow) // 2)
+
+
 def install(app, settings, engine: Engine) -> Metrics:
     """Wrap `app`'s whole middleware stack in `AccessLog` and `InFlightLimit`; returns the metrics.
 
@@ -258,7 +270,7 @@ def install(app, settings, engine: Engine) -> Metrics:
     if count:
         count_queries_on(engine)
     build_stack = app.build_middleware_stack
-    limit = settings.db_pool_size + settings.db_max_overflow  # the thread pool's size too (app.main)
+    limit = admission_limit(settings)
 
     def build_middleware_stack() -> ASGIApp:
         gate = InFlightLimit(build_stack(), limit=limit)

@@ -74,7 +74,7 @@ class Mode:
 
 QUICK = Mode("quick", True, workers=[1], duration=1.2, warmup=0.3, mixed_steps=[50, 100, 200, 400], mixed_seconds=2.0)
 FULL = Mode("full", False, workers=[1, 2], duration=10.0, warmup=2.0,
-            mixed_steps=[250, 500, 1000, 1500, 2000, 2500, 3000, 4000, 5000], mixed_seconds=20.0)
+            mixed_steps=[100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 4000], mixed_seconds=20.0)
 
 
 @dataclass
@@ -418,6 +418,7 @@ def machine() -> dict:
     except OSError:
         pass
     return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(), "cpu": cpu,
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "platform": platform.platform()}
 
 
@@ -486,7 +487,8 @@ def write_results(mode: Mode, info: dict, outcomes: list[Outcome], mixed: dict, 
              f"### {'Quick run' if mode.quick else 'Full run'}: {info['date']}", "",
              f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['platform']}; Python {info['python']}, "
              f"SQLite {info['sqlite']}, PostgreSQL {info.get('postgresql') or 'not available'}. "
-             f"Client and server share the machine.", "",
+             f"Client and server share the machine. Load average just before the run {info['load']} (other "
+             f"work on the same cores), just after it {' '.join(f'{x:.2f}' for x in os.getloadavg())}.", "",
              f"Institution: {info['institution']}. Each closed-loop scenario: {mode.warmup:g} s warm-up, "
              f"{mode.duration:g} s measured; mixed steps of {mode.mixed_seconds:g} s.", ""]
     block += [f"- {note}" for note in notes] + ([""] if notes else [])
@@ -526,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted = set(args.scenarios.split(","))
     started = time.perf_counter()
     info = machine()
-    print(f"Nabij benchmark ({mode.name}) on {info['cpus']} CPUs: {info['cpu']}; Python {info['python']}", flush=True)
+    print(f"Nabij benchmark ({mode.name}) on {info['cpus']} CPUs: {info['cpu']}; Python {info['python']}; "
+          f"load average {info['load']}", flush=True)
     workdir = PROJECT_ROOT / "var" / "bench"
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "var").mkdir(exist_ok=True)

@@ -291,6 +291,45 @@ def test_a_burst_of_concurrent_saves_neither_stalls_nor_fails(server):
     assert outcomes == {303: burst}, outcomes
 
 
+def test_a_burst_of_page_views_that_each_write_does_not_exhaust_the_pool(server):
+    """Page views whose session is due for its last-seen touch write through a second, short
+    transaction while their read transaction still holds a connection: two connections each. A
+    burst of them must not use up the pool (each worker admits half its connections at once)."""
+    from datetime import timedelta
+
+    from app.models import UserSession, utcnow
+    from app.services.sessions import token_hash
+
+    burst = 48
+    tokens = [f"burst-token-{n}-{os.getpid()}" for n in range(burst)]
+    long_ago = utcnow() - timedelta(minutes=10)  # each session is due for a touch
+    engine = make_engine(server.settings)
+    try:
+        with Session(engine) as session:
+            for token in tokens:
+                session.add(UserSession(token_hash=token_hash(token), user_id=server.student.id, csrf_token="x",
+                                        created_at=long_ago, last_seen_at=long_ago))
+            session.commit()
+
+        async def run() -> list:
+            limits = httpx.Limits(max_connections=burst, max_keepalive_connections=burst)
+            async with httpx.AsyncClient(base_url=server.url, timeout=REQUEST_TIMEOUT, limits=limits) as client:
+                await asyncio.gather(*(client.get("/static/nabij.css") for _ in range(burst)))
+                return await asyncio.gather(*(client.get("/account", headers={"Cookie": f"nabij_session={token}"})
+                                              for token in tokens), return_exceptions=True)
+
+        with ThreadPoolExecutor(max_workers=1) as thread:  # its own thread: another test may leave a loop running
+            responses = thread.submit(asyncio.run, run()).result(timeout=120)
+        outcomes = Counter(r.status_code if isinstance(r, httpx.Response) else type(r).__name__ for r in responses)
+        assert outcomes == {200: burst}, outcomes
+        with Session(engine) as session:
+            touched = session.exec(select(UserSession).where(UserSession.user_id == server.student.id,
+                                                             UserSession.last_seen_at > long_ago)).all()
+            assert len({row.token_hash for row in touched} & {token_hash(t) for t in tokens}) == burst
+    finally:
+        engine.dispose()
+
+
 def test_each_worker_sizes_its_thread_pool_to_its_database_pool(server):
     def scrape() -> httpx.Response:
         return fresh(server, "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})

@@ -40,9 +40,9 @@ def _gauges(request: Request):
     gate = getattr(request.app.state, "in_flight", None)
     if gate is not None:
         yield "nabij_requests_in_flight", "Requests being handled (static files not counted).", gate.in_flight
-        yield ("nabij_requests_waiting", "Requests waiting for admission (at most as many in flight as threads).",
-               gate.waiting)
-        yield "nabij_requests_in_flight_limit", "Requests admitted at once (the thread pool's size).", gate.limit
+        yield "nabij_requests_waiting", "Requests waiting for admission.", gate.waiting
+        yield ("nabij_requests_in_flight_limit", "Requests admitted at once (half the database connections).",
+               gate.limit)
     pool = request.app.state.engine.pool
     if hasattr(pool, "size") and hasattr(pool, "checkedout"):
         settings: Settings = request.app.state.settings
