@@ -223,15 +223,18 @@ def export_csv(review: PromptReview) -> str:
 
 def export_markdown(review: PromptReview) -> str:
     reflection = review.reflection
-    lines = [f"# {reflection.title or _('Reflection question')}", "",
-             f"{review.module.title} · {review.course_class.name}", ""]
+    # Babel does not read _() inside f-strings: every translated text is its own expression.
+    title = reflection.title or _("Reflection question")
+    earlier = _("Written for an earlier version of the prompt.")
+    marked = _("Marked to discuss in class.")
+    lines = [f"# {title}", "", f"{review.module.title} · {review.course_class.name}", ""]
     lines += [_("%(num)s anonymised answers, in random order.") % {"num": len(review.answers)}, ""]
     for answer in review.answers:
         lines += [f"## {answer.pseudonym} · {answer.submitted_on.isoformat()}", ""]
         if answer.earlier_version:
-            lines += [f"_{_('Written for an earlier version of the prompt.')}_", ""]
+            lines += [f"_{earlier}_", ""]
         if answer.marked:
-            lines += [f"_{_('Marked to discuss in class.')}_", ""]
+            lines += [f"_{marked}_", ""]
         lines += [f"> {line}" if line.strip() else ">" for line in answer.text.strip().splitlines()] + [""]
     return "\n".join(lines)
 
