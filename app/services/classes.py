@@ -117,40 +117,35 @@ def taught_class(session: Session, *, user: User, class_id: int) -> CourseClass 
                         .where(CourseClass.id == class_id, ClassLecturer.user_id == user.id)).first()
 
 
-def rotate_join_code(session: Session, *, course_class: CourseClass) -> CourseClass:
-    """A new code (also to open a closed class again): the old code stops working at once."""
-    course_class.join_code = _unused_join_code(session)
+def _saved(session: Session, course_class: CourseClass) -> CourseClass:
     session.add(course_class)
     session.commit()
     session.refresh(course_class)
     return course_class
+
+
+def rotate_join_code(session: Session, *, course_class: CourseClass) -> CourseClass:
+    """A new code (also to open a closed class again): the old code stops working at once."""
+    course_class.join_code = _unused_join_code(session)
+    return _saved(session, course_class)
 
 
 def close_join_code(session: Session, *, course_class: CourseClass) -> CourseClass:
     course_class.join_code = None
-    session.add(course_class)
-    session.commit()
-    session.refresh(course_class)
-    return course_class
+    return _saved(session, course_class)
 
 
 def archive_class(session: Session, *, course_class: CourseClass) -> CourseClass:
     """Archived classes are read-only: no one joins, nothing is assigned or changed."""
     course_class.archived_at = utcnow()
     course_class.join_code = None
-    session.add(course_class)
-    session.commit()
-    session.refresh(course_class)
-    return course_class
+    return _saved(session, course_class)
 
 
 def restore_class(session: Session, *, course_class: CourseClass) -> CourseClass:
     """Back in use; the join code stays closed until a lecturer opens it with a new code."""
     course_class.archived_at = None
-    session.add(course_class)
-    session.commit()
-    session.refresh(course_class)
-    return course_class
+    return _saved(session, course_class)
 
 
 def class_by_join_code(session: Session, code: str) -> CourseClass | None:
