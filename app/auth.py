@@ -133,21 +133,26 @@ class LoginRequired(Exception):
     """Handled by sending the visitor to the login page, with the way back."""
 
 
-def current_user_or_none(request: Request) -> User | None:
+# These only read request.state, so they are `async`: no thread-pool hop for a lookup in memory.
+async def current_user_or_none(request: Request) -> User | None:
     return request.state.user
 
 
-def require_user(request: Request) -> User:
+def _logged_in(request: Request) -> User:
     user = request.state.user
     if user is None:
         raise LoginRequired()
     return user
 
 
+async def require_user(request: Request) -> User:
+    return _logged_in(request)
+
+
 def require_role(*roles: Role):
     allowed = {role.value for role in roles}
 
-    def dependency(user: Annotated[User, Depends(require_user)]) -> User:
+    async def dependency(user: Annotated[User, Depends(require_user)]) -> User:
         # 404, not 403: pages of other roles do not reveal that they exist.
         if user.role not in allowed:
             raise HTTPException(404)
@@ -156,8 +161,8 @@ def require_role(*roles: Role):
     return dependency
 
 
-def current_session(request: Request) -> UserSession:
-    require_user(request)
+async def current_session(request: Request) -> UserSession:
+    _logged_in(request)
     return request.state.user_session
 
 

@@ -1,4 +1,8 @@
-"""Shared route dependencies: the catalogue, modules and sections by URL."""
+"""Shared route dependencies: the catalogue, modules and sections by URL.
+
+They only look things up in memory, so they are `async`: FastAPI then runs them on the event loop
+instead of sending each through the thread pool (a hop costs more than the lookup).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,14 @@ from app.content.catalogue import Catalogue
 from app.content.model import Check, Module, Reflection, Section, Vignette
 
 
-def get_catalogue(request: Request) -> Catalogue:
+async def get_catalogue(request: Request) -> Catalogue:
     return request.app.state.catalogue
 
 
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 
 
-def module_or_404(slug: str, catalogue: CatalogueDep, request: Request) -> Module:
+async def module_or_404(slug: str, catalogue: CatalogueDep, request: Request) -> Module:
     """A module by slug; drafts exist only for lecturers and admins (who preview them)."""
     module = catalogue.get(slug)
     user = getattr(request.state, "user", None)
@@ -29,7 +33,7 @@ def module_or_404(slug: str, catalogue: CatalogueDep, request: Request) -> Modul
 ModuleDep = Annotated[Module, Depends(module_or_404)]
 
 
-def section_or_404(section_id: str, module: ModuleDep) -> Section:
+async def section_or_404(section_id: str, module: ModuleDep) -> Section:
     section = module.section(section_id)
     if section is None:
         raise HTTPException(404)
@@ -39,21 +43,21 @@ def section_or_404(section_id: str, module: ModuleDep) -> Section:
 SectionDep = Annotated[Section, Depends(section_or_404)]
 
 
-def prompt_or_404(prompt_id: str, module: ModuleDep) -> Reflection:
+async def prompt_or_404(prompt_id: str, module: ModuleDep) -> Reflection:
     prompt = module.reflections.get(prompt_id)
     if prompt is None:
         raise HTTPException(404)
     return prompt
 
 
-def vignette_or_404(vignette_id: str, module: ModuleDep) -> Vignette:
+async def vignette_or_404(vignette_id: str, module: ModuleDep) -> Vignette:
     vignette = module.vignettes.get(vignette_id)
     if vignette is None:
         raise HTTPException(404)
     return vignette
 
 
-def check_or_404(check_id: str, module: ModuleDep) -> Check:
+async def check_or_404(check_id: str, module: ModuleDep) -> Check:
     check = module.checks.get(check_id)
     if check is None:
         raise HTTPException(404)

@@ -79,7 +79,13 @@ def role_label(role: str) -> str:
     return {"student": _("student"), "lecturer": _("lecturer"), "admin": _("administrator")}.get(role, role)
 
 
+def static_url(path: str) -> str:
+    # A plain path: Starlette's url_for builds an absolute URL from the request on every call.
+    return f"/static/{path}"
+
+
 templates.env.globals.update(
+    static_url=static_url,
     role_label=role_label,
     join_code=format_join_code,
     locale=lambda: i18n.current_locale.get(),

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import bindparam, literal, union_all
 from sqlmodel import Session, col, select
 
 from app.content.model import Module
@@ -63,47 +64,55 @@ class ModuleProgress:
         blocks = section.interactive()
         return sum(block.id in done for block in blocks), len(blocks)
 
-    def _seen(self, when: datetime | None) -> None:
+    def _seen(self, when: datetime | None) -> datetime | None:
         if when is not None:
             when = aware(when)
             if self.last_activity is None or when > self.last_activity:
                 self.last_activity = when
+        return when
+
+
+def _done(kind: str, table, block_id, at, *done):
+    return (select(literal(kind).label("kind"), table.user_id, table.module_slug, block_id.label("block_id"),
+                   at.label("at"))
+            .where(col(table.user_id).in_(bindparam("user_ids", expanding=True)),
+                   col(table.module_slug).in_(bindparam("slugs", expanding=True)), *done))
+
+
+# Everything that counts as done, from the four tables, in one statement built once: building a
+# statement costs more Python than running it, and each page of a student needs it.
+DONE = union_all(
+    _done("sections_visited", SectionVisit, SectionVisit.section_id, SectionVisit.visited_at),
+    _done("prompts_submitted", Answer, Answer.prompt_id, Answer.submitted_at, col(Answer.submitted_at).is_not(None)),
+    _done("vignettes_completed", VignetteRun, VignetteRun.vignette_id, VignetteRun.finished_at,
+          col(VignetteRun.finished_at).is_not(None)),
+    _done("checks_answered", CheckAnswer, CheckAnswer.check_id, CheckAnswer.answered_at),
+)
+
+
+def _still_exists(kind: str, module: Module, block_id: str) -> bool:
+    if kind == "sections_visited":
+        return module.section(block_id) is not None
+    blocks = {"prompts_submitted": module.reflections, "vignettes_completed": module.vignettes,
+              "checks_answered": module.checks}[kind]
+    return block_id in blocks
 
 
 def progress_matrix(session: Session, *, user_ids: list[int], modules: list[Module]) -> dict[tuple[int, str], ModuleProgress]:
-    """Progress for every (user, module) pair, in four queries whatever the number of users."""
+    """Progress for every (user, module) pair, in one query whatever the number of users."""
     by_slug = {m.slug: m for m in modules}
     result = {(user_id, m.slug): ModuleProgress(m) for user_id in user_ids for m in modules}
     if not user_ids or not modules:
         return result
-    slugs = list(by_slug)
-
-    # What counts, per table: (query, the progress set it fills, whether the id still exists in the module).
-    sources = [
-        (select(SectionVisit.user_id, SectionVisit.module_slug, SectionVisit.section_id, SectionVisit.visited_at)
-         .where(col(SectionVisit.user_id).in_(user_ids), col(SectionVisit.module_slug).in_(slugs)),
-         "sections_visited", lambda module, block_id: module.section(block_id) is not None),
-        (select(Answer.user_id, Answer.module_slug, Answer.prompt_id, Answer.submitted_at)
-         .where(col(Answer.user_id).in_(user_ids), col(Answer.module_slug).in_(slugs),
-                col(Answer.submitted_at).is_not(None)),
-         "prompts_submitted", lambda module, block_id: block_id in module.reflections),
-        (select(VignetteRun.user_id, VignetteRun.module_slug, VignetteRun.vignette_id, VignetteRun.finished_at)
-         .where(col(VignetteRun.user_id).in_(user_ids), col(VignetteRun.module_slug).in_(slugs),
-                col(VignetteRun.finished_at).is_not(None)),
-         "vignettes_completed", lambda module, block_id: block_id in module.vignettes),
-        (select(CheckAnswer.user_id, CheckAnswer.module_slug, CheckAnswer.check_id, CheckAnswer.answered_at)
-         .where(col(CheckAnswer.user_id).in_(user_ids), col(CheckAnswer.module_slug).in_(slugs)),
-         "checks_answered", lambda module, block_id: block_id in module.checks),
-    ]
-    for query, attribute, exists in sources:
-        for user_id, slug, block_id, at in session.exec(query):
-            progress = result.get((user_id, slug))
-            if progress is None or not exists(by_slug[slug], block_id):
-                continue
-            getattr(progress, attribute).add(block_id)
-            progress._seen(at)
-            if attribute == "sections_visited" and (progress._last_visit is None or aware(at) >= progress._last_visit):
-                progress._last_visit, progress.last_section = aware(at), block_id
+    rows = session.connection().execute(DONE, {"user_ids": list(user_ids), "slugs": list(by_slug)})
+    for kind, user_id, slug, block_id, at in rows:
+        progress = result.get((user_id, slug))
+        if progress is None or not _still_exists(kind, by_slug[slug], block_id):
+            continue
+        getattr(progress, kind).add(block_id)
+        at = progress._seen(at)
+        if kind == "sections_visited" and (progress._last_visit is None or at >= progress._last_visit):
+            progress._last_visit, progress.last_section = at, block_id
     return result
 
 

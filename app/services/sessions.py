@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, func, select
 
 from app.models import User, UserSession, aware, utcnow
@@ -45,12 +45,14 @@ class Resumed:
     needs_touch: bool
 
 
+# Every request runs this: the statement is built once (building it costs more than running it).
+SESSION_BY_TOKEN = (select(UserSession, User).join(User, User.id == UserSession.user_id)
+                    .where(UserSession.token_hash == bindparam("token_hash")))
+
+
 def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> Resumed | None:
     """Read-only: the session behind a cookie token, whether it still lives, and whether to touch it."""
-    row = session.exec(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == token_hash(token))
-    ).first()
+    row = session.exec(SESSION_BY_TOKEN, params={"token_hash": token_hash(token)}).first()
     if row is None:
         return None
     user_session, user = row

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -94,6 +94,23 @@ class CheckWork:
 Work = ReflectionWork | VignetteWork | CheckWork
 
 
+# Statements for every page of a student, built once: building one costs more than running it.
+def _own(model, block_column):
+    return select(model).where(model.user_id == bindparam("user_id"), model.module_slug == bindparam("slug"),
+                               col(block_column).in_(bindparam("block_ids", expanding=True)))
+
+
+ANSWERS = _own(Answer, Answer.prompt_id)
+REVISIONS = (select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(bindparam("answer_ids", expanding=True)))
+             .order_by(AnswerRevision.id))
+FEEDBACK = select(Feedback).where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True))).order_by(Feedback.id)
+VIGNETTE_RUNS = _own(VignetteRun, VignetteRun.vignette_id).order_by(VignetteRun.id)
+CHECK_ANSWERS = _own(CheckAnswer, CheckAnswer.check_id)
+NEW_FEEDBACK = (select(Answer.prompt_id).join(Feedback, Feedback.answer_id == Answer.id)
+                .where(Answer.user_id == bindparam("user_id"), Answer.module_slug == bindparam("slug"),
+                       col(Feedback.read_at).is_(None)))
+
+
 def load_work(session: Session, *, user_id: int, module: Module,
               blocks: list[Reflection | Vignette | Check]) -> dict[str, Work]:
     """State for each interactive block, keyed by block id: five queries at most."""
@@ -104,18 +121,15 @@ def load_work(session: Session, *, user_id: int, module: Module,
     work: dict[str, Work] = {}
 
     if reflections:
-        answers = {a.prompt_id: a for a in session.exec(select(Answer).where(
-            Answer.user_id == user_id, Answer.module_slug == module.slug,
-            col(Answer.prompt_id).in_([r.id for r in reflections])))}
+        answers = {a.prompt_id: a for a in session.exec(ANSWERS, params={
+            "user_id": user_id, "slug": module.slug, "block_ids": [r.id for r in reflections]})}
         answer_ids = [a.id for a in answers.values()]
         latest: dict[int, AnswerRevision] = {}
         feedback: dict[int, list[Feedback]] = {}
         if answer_ids:
-            for revision in session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(answer_ids))
-                                         .order_by(AnswerRevision.id)):
+            for revision in session.exec(REVISIONS, params={"answer_ids": answer_ids}):
                 latest[revision.answer_id] = revision
-            for item in session.exec(select(Feedback).where(col(Feedback.answer_id).in_(answer_ids))
-                                     .order_by(Feedback.id)):
+            for item in session.exec(FEEDBACK, params={"answer_ids": answer_ids}):
                 feedback.setdefault(item.answer_id, []).append(item)
         for prompt in reflections:
             answer = answers.get(prompt.id)
@@ -126,9 +140,8 @@ def load_work(session: Session, *, user_id: int, module: Module,
     if vignette_ids:
         latest_runs: dict[str, VignetteRun] = {}
         completed: set[str] = set()
-        for run in session.exec(select(VignetteRun).where(
-                VignetteRun.user_id == user_id, VignetteRun.module_slug == module.slug,
-                col(VignetteRun.vignette_id).in_(vignette_ids)).order_by(VignetteRun.id)):
+        for run in session.exec(VIGNETTE_RUNS, params={"user_id": user_id, "slug": module.slug,
+                                                        "block_ids": list(vignette_ids)}):
             latest_runs[run.vignette_id] = run
             if run.finished_at is not None:
                 completed.add(run.vignette_id)
@@ -142,9 +155,8 @@ def load_work(session: Session, *, user_id: int, module: Module,
                 work[prompt.id].refers_to = walk_of(vignette, latest_runs.get(vignette.id))
 
     if checks:
-        answered = {a.check_id: a for a in session.exec(select(CheckAnswer).where(
-            CheckAnswer.user_id == user_id, CheckAnswer.module_slug == module.slug,
-            col(CheckAnswer.check_id).in_([c.id for c in checks])))}
+        answered = {a.check_id: a for a in session.exec(CHECK_ANSWERS, params={
+            "user_id": user_id, "slug": module.slug, "block_ids": [c.id for c in checks]})}
         for check in checks:
             work[check.id] = CheckWork(check, answered.get(check.id))
     return work
@@ -162,8 +174,7 @@ def record_visit(session: Session, *, user_id: int, module_slug: str, section_id
 
 
 def prompts_with_new_feedback(session: Session, *, user_id: int, module_slug: str) -> set[str]:
-    return set(session.exec(select(Answer.prompt_id).join(Feedback, Feedback.answer_id == Answer.id).where(
-        Answer.user_id == user_id, Answer.module_slug == module_slug, col(Feedback.read_at).is_(None))).all())
+    return set(session.exec(NEW_FEEDBACK, params={"user_id": user_id, "slug": module_slug}).all())
 
 
 def unread_feedback_ids(work: dict[str, Work]) -> list[int]:
