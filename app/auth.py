@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.db import SessionDep, write_for
+from app.db import SessionDep, read_only, write_for
 from app.i18n import gettext as _
 from app.models import Role, User, UserSession
 from app.services.sessions import SessionPolicy, end_session_by_id, resume_session, touch_session
@@ -81,7 +81,8 @@ def load_auth(request: Request, session: SessionDep) -> None:
     if token:
         policy = SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
                                absolute=timedelta(hours=settings.session_max_hours))
-        resumed = resume_session(session, token=token, policy=policy)
+        with read_only(request, session):
+            resumed = resume_session(session, token=token, policy=policy)
         if resumed is not None and not resumed.live:
             with write_for(request, session) as writer:
                 end_session_by_id(writer, session_id=resumed.user_session.id)

@@ -66,9 +66,27 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """The request's session. Objects stay loaded after a commit: a page renders what it just saved
+    without reading it again, which on SQLite would take the write lock once more."""
     bind = request.app.state.engine if request.method in SAFE_METHODS else request.app.state.write_engine
-    with Session(bind) as session:
+    with Session(bind, expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def read_only(request: Request, session: Session) -> Iterator[None]:
+    """Reads that need no write lock, even in a request that writes (the login-session lookup).
+
+    A POST's transactions begin with SQLite's one write lock. These reads run in a plain read
+    transaction of their own instead, which ends here: the endpoint then takes the lock at its first
+    statement, and holds it only while it works, not for the whole request.
+    """
+    if request.method in SAFE_METHODS:
+        yield
+        return
+    session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+    yield
+    session.commit()  # nothing to write: it ends the read, so the next statement begins anew
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

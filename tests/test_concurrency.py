@@ -1,14 +1,17 @@
-"""Page views that write (a first visit, a session kept alive) wait for SQLite's lock instead of failing."""
+"""SQLite's one write lock: page views that write wait for it instead of failing, and saves hold it briefly."""
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 import threading
 import time
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from app.models import SectionVisit
-from tests.conftest import POSTGRES_URL
+from tests.conftest import FIXTURE_MODULES, POSTGRES_URL, csrf_from
 from tests.factories import login, make_user
 
 pytestmark = pytest.mark.skipif(bool(POSTGRES_URL), reason="about SQLite's write lock; PostgreSQL has row locks")
@@ -39,3 +42,45 @@ def test_a_first_visit_waits_for_another_workers_write(client, session, settings
     assert response.status_code == 200
     session.rollback()
     assert session.exec(select(SectionVisit).where(SectionVisit.user_id == student.id)).one()
+
+
+@contextmanager
+def transactions(engine) -> Iterator[list[list[str]]]:
+    """The statements run while the block runs, a list per transaction (from BEGIN to its end)."""
+    groups: list[list[str]] = []
+
+    def statement(conn, cursor, sql, *args):
+        words = sql.split()
+        if words[0] == "BEGIN":
+            groups.append([])
+        groups[-1].append(" ".join(words[:2]) if words[0] == "BEGIN" else words[0])
+
+    def end(word):
+        return lambda conn: groups[-1].append(word) if groups else None
+
+    listeners = [("before_cursor_execute", statement), ("commit", end("COMMIT")), ("rollback", end("ROLLBACK"))]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        yield groups
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+
+
+@pytest.mark.parametrize("settings", [{"modules_dir": FIXTURE_MODULES}], indirect=True)
+def test_an_autosave_holds_the_write_lock_only_while_it_saves(client, session):
+    """SQLite has one write lock for all workers: a save that held it for its whole request (login
+    lookup, rendering) would make every other student's save wait that long too."""
+    login(client, make_user(session))
+    page = client.get("/modules/proef/casus")
+    csrf_token = csrf_from(page.text)
+    with transactions(client.app.state.engine) as seen:
+        response = client.post("/modules/proef/prompts/proef-keuze/draft",
+                               data={"text": "Ik belde terug.", "version": "0"},
+                               headers={"HX-Request": "true", "X-CSRF-Token": csrf_token})
+    assert response.status_code == 200 and "Saved at" in response.text
+    assert seen == [
+        ["BEGIN DEFERRED", "SELECT", "COMMIT"],  # who is asking: no lock needed
+        ["BEGIN IMMEDIATE", "SELECT", "INSERT", "COMMIT"],  # the save itself; nothing read back after it
+    ]

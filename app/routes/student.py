@@ -13,7 +13,7 @@ from app.db import SessionDep
 from app.deps import CheckDep, ModuleDep, PromptDep, VignetteDep
 from app.routes.modules import reflection_work, section_page
 from app.services import checks, reflections, vignettes
-from app.services.workspace import CheckWork, VignetteWork, load_work
+from app.services.workspace import CheckWork, ReflectionWork, VignetteWork, load_work
 from app.templating import is_htmx, render
 
 router = APIRouter(prefix="/modules/{slug}", tags=["student"])
@@ -41,8 +41,8 @@ def autosave_reflection(request: Request, session: SessionDep, user: StudentUser
         work.text_override, work.error = text, str(error)
         return render(request, "modules/blocks/_reflection_status.html", {"work": work, "block": prompt},
                       status_code=422, private=True)
-    work = reflection_work(session, user, module, prompt.id)
     if result.conflict:
+        work = reflection_work(session, user, module, prompt.id)
         work.text_override, work.conflict_text = text, result.stored_text
         response = render(request, "modules/blocks/_reflection.html", {"work": work, "block": prompt,
                                                                        "module": module},
@@ -50,7 +50,8 @@ def autosave_reflection(request: Request, session: SessionDep, user: StudentUser
         response.headers["HX-Retarget"] = f"#prompt-{prompt.id}"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
-    work.saved_now = True
+    # The status line needs only the answer just saved: no reading it back (see app.db.get_session).
+    work = ReflectionWork(prompt, result.answer, saved_now=True)
     return render(request, "modules/blocks/_reflection_status.html", {"work": work, "block": prompt},
                   private=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from app.content.markdown import count_words
@@ -27,17 +28,28 @@ class SaveResult:
     stored_text: str = ""
 
 
+# The autosave runs this several times a minute per writing student: built once.
+ANSWER = select(Answer).where(Answer.user_id == bindparam("user_id"), Answer.module_slug == bindparam("slug"),
+                              Answer.prompt_id == bindparam("prompt_id"))
+
+
 def find_answer(session: Session, *, user_id: int, module_slug: str, prompt_id: str) -> Answer | None:
-    return session.exec(select(Answer).where(Answer.user_id == user_id, Answer.module_slug == module_slug,
-                                             Answer.prompt_id == prompt_id)).first()
+    return session.exec(ANSWER, params={"user_id": user_id, "slug": module_slug, "prompt_id": prompt_id}).first()
 
 
 def save_draft(session: Session, *, user_id: int, module: Module, prompt: Reflection, text: str,
                base_version: int) -> SaveResult:
-    """Store the working text if it is based on the stored version; otherwise report a conflict.
+    """Store the working text if it is based on the stored version; otherwise report a conflict."""
+    result = _apply_draft(session, user_id=user_id, module=module, prompt=prompt, text=text,
+                          base_version=base_version)
+    session.commit()
+    return result
 
-    The caller's transaction holds the write lock (see app.db), so check-then-write cannot race.
-    """
+
+def _apply_draft(session: Session, *, user_id: int, module: Module, prompt: Reflection, text: str,
+                 base_version: int) -> SaveResult:
+    """The draft's change, not yet committed. The transaction holds the write lock from its first
+    statement (see app.db), so check-then-write cannot race with another tab."""
     if len(text) > MAX_ANSWER_LENGTH:
         raise ReflectionError(_("Your text is longer than %(num)s characters.") % {"num": MAX_ANSWER_LENGTH})
     answer = find_answer(session, user_id=user_id, module_slug=module.slug, prompt_id=prompt.id)
@@ -53,8 +65,7 @@ def save_draft(session: Session, *, user_id: int, module: Module, prompt: Reflec
     answer.prompt_hash = prompt.prompt_hash
     answer.updated_at = utcnow()
     session.add(answer)
-    session.commit()
-    session.refresh(answer)
+    session.flush()
     return SaveResult(answer)
 
 
@@ -67,20 +78,18 @@ def submit(session: Session, *, user_id: int, module: Module, prompt: Reflection
     if words < prompt.min_words:
         raise ReflectionError(_("Your answer has %(words)s words; this question asks for at least %(min)s. "
                                 "It is saved, so you can continue later.") % {"words": words, "min": prompt.min_words})
-    result = save_draft(session, user_id=user_id, module=module, prompt=prompt, text=text, base_version=base_version)
-    if result.conflict:
-        return result
+    result = _apply_draft(session, user_id=user_id, module=module, prompt=prompt, text=text,
+                          base_version=base_version)
     answer = result.answer
-    latest = latest_revision(session, answer_id=answer.id)
-    if latest is not None and latest.text == answer.text and latest.prompt_hash == answer.prompt_hash:
-        return result  # already submitted exactly this
-    now = utcnow()
-    session.add(AnswerRevision(answer_id=answer.id, text=answer.text, module_version=answer.module_version,
-                               prompt_hash=answer.prompt_hash, submitted_at=now))
-    answer.submitted_at = now
-    session.add(answer)
+    latest = None if result.conflict else latest_revision(session, answer_id=answer.id)
+    if not result.conflict and not (latest is not None and latest.text == answer.text
+                                    and latest.prompt_hash == answer.prompt_hash):  # not yet submitted as is
+        now = utcnow()
+        session.add(AnswerRevision(answer_id=answer.id, text=answer.text, module_version=answer.module_version,
+                                   prompt_hash=answer.prompt_hash, submitted_at=now))
+        answer.submitted_at = now
+        session.add(answer)
     session.commit()
-    session.refresh(answer)
     return result
 
 
