@@ -86,6 +86,8 @@ def requests_for(scenario: str, info: dict, rng: random.Random):
             yield "GET", f"/modules/{module['slug']}/{rng.choice(module['sections'])}", {"Cookie": cookie(student)}, b""
         elif scenario == "dashboard":
             yield "GET", "/", {"Cookie": cookie(student)}, b""
+        elif scenario == "healthz":
+            yield "GET", "/healthz", {"Cookie": cookie(student)}, b""
         elif scenario == "static":
             yield "GET", "/static/nabij.css", {"Cookie": cookie(student)}, b""
         elif scenario == "review":
@@ -145,20 +147,29 @@ async def run(app, info, scenario: str, n: int, profile: bool) -> None:
         elapsed = time.perf_counter() - started
     print(f"{scenario}: {n} requests, {elapsed / n * 1000:.2f} ms each (in-process, one at a time)")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", "45")))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=["static", "section", "dashboard", "autosave", "review", "matrix"])
+    parser.add_argument("scenario", choices=["static", "healthz", "section", "dashboard", "autosave", "review", "matrix"])
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--no-threads", action="store_true",
+                        help="run sync code on the event loop, so that cProfile sees all of it (no thread hops)")
     parser.add_argument("--database", default=f"sqlite:///{PROJECT_ROOT / 'var/bench/profile.sqlite3'}")
     args = parser.parse_args()
     name = "pg" if "postgres" in args.database else "sqlite"
     app, info = build(args.database, PROJECT_ROOT / f"var/bench/profile-{name}.json", args.reseed)
     logging_off()
+    if args.no_threads:
+        import anyio.to_thread
+
+        async def run_here(func, *func_args, **_options):
+            return func(*func_args)
+
+        anyio.to_thread.run_sync = run_here
     asyncio.run(run(app, info, args.scenario, args.n, args.profile))
 
 

@@ -121,8 +121,12 @@ class Section:
     blocks: list[Block]
     line: int
 
+    def __post_init__(self) -> None:
+        self._interactive = [b for b in self.blocks if isinstance(b, Reflection | Vignette | Check)]
+
     def interactive(self) -> list[Reflection | Vignette | Check]:
-        return [b for b in self.blocks if isinstance(b, Reflection | Vignette | Check)]
+        # A parsed module never changes (a changed file is parsed anew): computed once, asked per page.
+        return self._interactive
 
 
 @dataclass
@@ -147,6 +151,8 @@ class Module:
     checks: dict[str, Check] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._sections = {section.id: section for section in self.sections}
+        self._section_of = {block.id: section for section in self.sections for block in section.interactive()}
         for section in self.sections:
             for block in section.interactive():
                 registry = {
@@ -161,17 +167,14 @@ class Module:
         return self.path.parent
 
     def section(self, section_id: str) -> Section | None:
-        return next((s for s in self.sections if s.id == section_id), None)
+        return self._sections.get(section_id)
 
     def section_index(self, section_id: str) -> int:
         return next(i for i, s in enumerate(self.sections) if s.id == section_id)
 
     def section_of(self, block_id: str) -> Section | None:
         """The section that holds a reflection, vignette or check."""
-        for section in self.sections:
-            if any(b.id == block_id for b in section.interactive()):
-                return section
-        return None
+        return self._section_of.get(block_id)
 
     def branching_vignettes(self) -> list[Vignette]:
         return [v for v in self.vignettes.values() if v.branching]

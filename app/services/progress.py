@@ -60,9 +60,12 @@ class ModuleProgress:
 
     def section_counts(self, section) -> tuple[int, int]:
         """(done, total) of the reflections, vignettes and checks in one section."""
-        done = self.prompts_submitted | self.vignettes_completed | self.checks_answered
         blocks = section.interactive()
-        return sum(block.id in done for block in blocks), len(blocks)
+        return sum(self._block_done(block.id) for block in blocks), len(blocks)
+
+    def _block_done(self, block_id: str) -> bool:
+        return block_id in self.prompts_submitted or block_id in self.vignettes_completed \
+            or block_id in self.checks_answered
 
     def _seen(self, when: datetime | None) -> datetime | None:
         if when is not None:
