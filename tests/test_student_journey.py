@@ -355,7 +355,7 @@ def test_the_module_page_uses_a_fixed_number_of_queries(client, session, student
         page = client.get(CASUS)
     assert "Feedback 19" in page.text
     assert len(much) == len(little), "\n".join(q.split("\n")[0][:90] for q in much)
-    assert len(much) <= 7
+    assert len(much) <= 6
 
 
 def test_the_module_page_never_parses_markdown_for_a_student(client, student, monkeypatch):

@@ -12,7 +12,6 @@ from app.services.workspace import (
     ReflectionWork,
     load_work,
     mark_feedback_read,
-    prompts_with_new_feedback,
     record_visit,
     unread_feedback_ids,
 )
@@ -72,9 +71,9 @@ def section_page(request: Request, session, user: User | None, module: Module, s
                 if unread:
                     mark_feedback_read(writer, feedback_ids=unread)  # shown as "new" this once
         progress.sections_visited.add(section.id)
-        new_feedback = prompts_with_new_feedback(session, user_id=user.id, module_slug=module.slug)
         context.update(works=works, progress=progress,
-                       feedback_sections={module.section_of(p).id for p in new_feedback if module.section_of(p)})
+                       feedback_sections={module.section_of(p).id for p in progress.prompts_with_new_feedback
+                                          if module.section_of(p)})
         return render(request, "modules/section.html", context, fragment="modules/_section.html",
                       status_code=status_code, private=True)
     return render(request, "modules/section.html", context, fragment="modules/_section.html",

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, literal, union_all
 from sqlmodel import Session, col, select
 
 from app.content.model import Module
-from app.models import Answer, CheckAnswer, SectionVisit, VignetteRun, aware
+from app.models import Answer, CheckAnswer, Feedback, SectionVisit, VignetteRun, aware
 
 
 @dataclass
@@ -24,6 +24,9 @@ class ModuleProgress:
     checks_answered: set[str] = field(default_factory=set)
     last_activity: datetime | None = None
     last_section: str | None = None  # the section visited most recently
+    # Lecturers' feedback the student has not seen yet: on which prompts, and how many items.
+    prompts_with_new_feedback: set[str] = field(default_factory=set)
+    new_feedback: int = 0
     _last_visit: datetime | None = None
 
     @property
@@ -82,14 +85,17 @@ def _done(kind: str, table, block_id, at, *done):
                    col(table.module_slug).in_(bindparam("slugs", expanding=True)), *done))
 
 
-# Everything that counts as done, from the four tables, in one statement built once: building a
-# statement costs more Python than running it, and each page of a student needs it.
+# Everything that counts as done, from the four tables, and the feedback not yet read, in one
+# statement built once: building a statement costs more Python than running it, and every page of a
+# student needs it.
 DONE = union_all(
     _done("sections_visited", SectionVisit, SectionVisit.section_id, SectionVisit.visited_at),
     _done("prompts_submitted", Answer, Answer.prompt_id, Answer.submitted_at, col(Answer.submitted_at).is_not(None)),
     _done("vignettes_completed", VignetteRun, VignetteRun.vignette_id, VignetteRun.finished_at,
           col(VignetteRun.finished_at).is_not(None)),
     _done("checks_answered", CheckAnswer, CheckAnswer.check_id, CheckAnswer.answered_at),
+    _done("new_feedback", Answer, Answer.prompt_id, Feedback.created_at, col(Feedback.read_at).is_(None))
+    .join(Feedback, Feedback.answer_id == Answer.id),
 )
 
 
@@ -110,7 +116,13 @@ def progress_matrix(session: Session, *, user_ids: list[int], modules: list[Modu
     rows = session.connection().execute(DONE, {"user_ids": list(user_ids), "slugs": list(by_slug)})
     for kind, user_id, slug, block_id, at in rows:
         progress = result.get((user_id, slug))
-        if progress is None or not _still_exists(kind, by_slug[slug], block_id):
+        if progress is None:
+            continue
+        if kind == "new_feedback":  # the lecturer's doing, not the student's: not progress, not activity
+            progress.prompts_with_new_feedback.add(block_id)
+            progress.new_feedback += 1
+            continue
+        if not _still_exists(kind, by_slug[slug], block_id):
             continue
         getattr(progress, kind).add(block_id)
         at = progress._seen(at)

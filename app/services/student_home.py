@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.content.catalogue import Catalogue
 from app.content.model import Module, Section
-from app.models import Answer, Feedback, User
+from app.models import User
 from app.services.dashboard import AssignedModule, student_assignments
 from app.services.progress import ModuleProgress, progress_matrix
 
@@ -50,9 +50,7 @@ def student_home(session: Session, *, user: User, catalogue: Catalogue) -> Stude
     assigned_slugs = {a.module.slug for a in assigned}
     started = [p for p in matrix.values() if p.started and p.last_activity]
     latest = max(started, key=lambda p: p.last_activity, default=None)
-    unread = Counter(session.exec(
-        select(Answer.module_slug).join(Feedback, Feedback.answer_id == Answer.id)
-        .where(Answer.user_id == user.id, col(Feedback.read_at).is_(None))).all())
+    unread = Counter({slug: progress.new_feedback for (_, slug), progress in matrix.items() if progress.new_feedback})
     return StudentHome(
         assigned=[(a, matrix[(user.id, a.module.slug)]) for a in assigned if (user.id, a.module.slug) in matrix],
         others=[(m, matrix[(user.id, m.slug)]) for m in modules if m.slug not in assigned_slugs],

@@ -106,9 +106,6 @@ REVISIONS = (select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(bind
 FEEDBACK = select(Feedback).where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True))).order_by(Feedback.id)
 VIGNETTE_RUNS = _own(VignetteRun, VignetteRun.vignette_id).order_by(VignetteRun.id)
 CHECK_ANSWERS = _own(CheckAnswer, CheckAnswer.check_id)
-NEW_FEEDBACK = (select(Answer.prompt_id).join(Feedback, Feedback.answer_id == Answer.id)
-                .where(Answer.user_id == bindparam("user_id"), Answer.module_slug == bindparam("slug"),
-                       col(Feedback.read_at).is_(None)))
 
 
 def load_work(session: Session, *, user_id: int, module: Module,
@@ -123,7 +120,8 @@ def load_work(session: Session, *, user_id: int, module: Module,
     if reflections:
         answers = {a.prompt_id: a for a in session.exec(ANSWERS, params={
             "user_id": user_id, "slug": module.slug, "block_ids": [r.id for r in reflections]})}
-        answer_ids = [a.id for a in answers.values()]
+        # Revisions, and so feedback, exist only for answers submitted at least once.
+        answer_ids = [a.id for a in answers.values() if a.submitted_at is not None]
         latest: dict[int, AnswerRevision] = {}
         feedback: dict[int, list[Feedback]] = {}
         if answer_ids:
@@ -171,10 +169,6 @@ def record_visit(session: Session, *, user_id: int, module_slug: str, section_id
             session.add(SectionVisit(user_id=user_id, module_slug=module_slug, section_id=section_id))
     except IntegrityError:  # a second tab recorded it first: that is the same fact
         pass
-
-
-def prompts_with_new_feedback(session: Session, *, user_id: int, module_slug: str) -> set[str]:
-    return set(session.exec(NEW_FEEDBACK, params={"user_id": user_id, "slug": module_slug}).all())
 
 
 def unread_feedback_ids(work: dict[str, Work]) -> list[int]:
