@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse
 from app import PROJECT_ROOT, i18n
 from app.i18n import gettext as _
 from app.services.classes import format_join_code
+from app.services.paging import page_url
 
 
 def page_context(request: Request) -> dict:
@@ -86,6 +87,7 @@ def static_url(path: str) -> str:
 
 templates.env.globals.update(
     static_url=static_url,
+    page_url=page_url,
     role_label=role_label,
     join_code=format_join_code,
     locale=lambda: i18n.current_locale.get(),

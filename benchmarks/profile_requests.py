@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/profile_requests.py section [--n 300] [--profile] [--database URL]
 
-Seeds the quick institution into var/bench/profile.sqlite3 the first time (or the database given),
+Seeds the quick institution (`--full`: the full one) into var/bench/ the first time (or the database given),
 then sends the same kind of request as the benchmark's scenario `n` times straight into the ASGI app
 and prints the mean time per request. `--profile` prints cProfile's top functions by cumulative time.
 Complements run.py: that measures a real server under load; this shows what one request costs.
@@ -33,9 +33,9 @@ from app import PROJECT_ROOT  # noqa: E402
 SECRET = "benchmark-secret-key-not-for-production-0123456789"
 
 
-def build(database_url: str, info_file: Path, reseed: bool):
+def build(database_url: str, info_file: Path, reseed: bool, full: bool):
     if reseed or not info_file.exists():
-        info = seeding.seed(database_url, quick=True, log=lambda *a: None)
+        info = seeding.seed(database_url, quick=not full, log=lambda *a: None)
         info_file.write_text(json.dumps(info))
     info = json.loads(info_file.read_text())
     os.environ.update(NABIJ_ENV="test", NABIJ_SECRET_KEY=SECRET, NABIJ_DATABASE_URL=database_url,
@@ -156,12 +156,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--full", action="store_true", help="the full institution (2,000 students), not the quick one")
     parser.add_argument("--no-threads", action="store_true",
                         help="run sync code on the event loop, so that cProfile sees all of it (no thread hops)")
-    parser.add_argument("--database", default=f"sqlite:///{PROJECT_ROOT / 'var/bench/profile.sqlite3'}")
+    parser.add_argument("--database", default=None, help="default: a SQLite file in var/bench/")
     args = parser.parse_args()
-    name = "pg" if "postgres" in args.database else "sqlite"
-    app, info = build(args.database, PROJECT_ROOT / f"var/bench/profile-{name}.json", args.reseed)
+    size = "full" if args.full else "quick"
+    database = args.database or f"sqlite:///{PROJECT_ROOT / f'var/bench/profile-{size}.sqlite3'}"
+    name = "pg" if "postgres" in database else "sqlite"
+    app, info = build(database, PROJECT_ROOT / f"var/bench/profile-{name}-{size}.json", args.reseed, args.full)
     logging_off()
     if args.no_threads:
         import anyio.to_thread
