@@ -86,12 +86,17 @@ def read_only(request: Request, session: Session) -> Iterator[None]:
     transaction of their own instead, which ends here: the endpoint then takes the lock at its first
     statement, and holds it only while it works, not for the whole request.
     """
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or not _single_writer(request):
         yield
         return
     session.connection(execution_options={"sqlite_begin": "DEFERRED"})
     yield
     session.commit()  # nothing to write: it ends the read, so the next statement begins anew
+
+
+def _single_writer(request: Request) -> bool:
+    """SQLite: one writer at a time for the whole database."""
+    return request.app.state.engine.dialect.name == "sqlite"
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -104,9 +109,10 @@ def write_for(request: Request, session: Session) -> Iterator[Session]:
     A page view reads in a deferred transaction; on SQLite that transaction cannot take the write
     lock later without failing at once when another worker writes. Page views therefore write in a
     short BEGIN IMMEDIATE transaction of their own, which waits for the lock; other requests
-    already hold it and write in their own session.
+    already hold it and write in their own session. PostgreSQL locks rows, not the database: there
+    the request's own session writes, and no second connection is taken.
     """
-    if request.method not in SAFE_METHODS:
+    if request.method not in SAFE_METHODS or not _single_writer(request):
         yield session
         session.commit()
         return

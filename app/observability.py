@@ -193,8 +193,9 @@ class InFlightLimit:
     """Admission control: at most `limit` requests per worker process past this point at once.
 
     Why: sync routes and sync dependencies each run in a thread of AnyIO's pool, one hop at a time,
-    and a request keeps its database connection (and on SQLite its write lock) from the first
-    query in `load_auth` until the session closes after the endpoint. A page view that writes
+    and a request keeps its database connection from the first query in `load_auth` until the
+    session closes after the endpoint (on SQLite, a POST also holds the write lock while its
+    endpoint works). A page view that writes
     (`app.db.write_for`: a session touch, a visit) takes a second connection while it holds the
     first. With more requests in flight than that allows, requests parked in a thread waiting for
     a connection or for SQLite's write lock starve the requests that hold them, which need a thread

@@ -176,4 +176,6 @@ def unread_feedback_ids(work: dict[str, Work]) -> list[int]:
 
 
 def mark_feedback_read(session: Session, *, feedback_ids: list[int]) -> None:
-    session.exec(update(Feedback).where(col(Feedback.id).in_(feedback_ids)).values(read_at=utcnow()))
+    # The page being rendered still shows them as new (this once): leave the loaded objects alone.
+    session.exec(update(Feedback).where(col(Feedback.id).in_(feedback_ids)).values(read_at=utcnow())
+                 .execution_options(synchronize_session=False))
