@@ -146,6 +146,10 @@ def test_answers_stay_hidden_until_k_students_have_submitted(client, session, ta
     assert "4 of the 5 students needed" in page.text
     assert "when 1 more student has submitted" in page.text
     assert 'name="ref"' not in page.text
+    for query in ("?page=2", "?page=abc"):  # whatever the page
+        other_page = client.get(review_url(course_class, module, prompt_id) + query)
+        assert other_page.status_code == 200 and "Hidden answer" not in other_page.text
+        assert 'name="ref"' not in other_page.text and "4 of the 5 students needed" in other_page.text
     assert client.get(review_url(course_class, module, prompt_id) + "/export.csv",
                       follow_redirects=False).status_code == 303
     overview = client.get(review_url(course_class, module)).text
@@ -348,6 +352,137 @@ def test_an_archived_class_can_be_read_but_takes_no_feedback(app, client, sessio
     assert response.status_code == 409
 
 
+# -- a big class: the answers in pages ----------------------------------------------------------
+
+def _thirty_answers(app, session, course_class, module, prompt_id) -> dict[str, Answer]:
+    """30 submitted answers ("Paged answer 00." ...), by their ref."""
+    answers = submit_all(session, add_students(session, course_class, 30), module, prompt_id,
+                         text="Paged answer {n:02d}.")
+    return {answer_ref(app.state.secret, class_id=course_class.id, answer_id=a.id): a for a in answers}
+
+
+def _side_panel(html: str) -> dict[str, str]:
+    return dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html))
+
+
+def test_a_big_class_is_read_25_answers_a_page_with_the_counts_over_all_answers(app, client, session, taught):
+    lecturer, course_class, module = taught
+    prompt_id = first_prompt(module)
+    by_ref = _thirty_answers(app, session, course_class, module, prompt_id)
+    url = review_url(course_class, module, prompt_id)
+
+    first = client.get(url).text
+    second = client.get(f"{url}?page=2").text
+    on_first, on_second = cards_on(first), cards_on(second)
+    assert len(on_first) == 25 and len(on_second) == 5
+    first_refs, second_refs = {ref for ref, _, _ in on_first}, {ref for ref, _, _ in on_second}
+    assert not first_refs & second_refs  # no answer on both pages
+    assert first_refs | second_refs == set(by_ref)  # together: every answer
+    assert sorted(text for *_, text in on_first + on_second) == [f"Paged answer {n:02d}." for n in range(30)]
+    assert cards_on(client.get(f"{url}?page=2").text) == on_second  # page 2 always holds the same answers
+
+    # The lecturer pages through, above and below the list; page 1 has no ?page=.
+    assert first.count(f'href="{url}?page=2" rel="next"') == 2 and "Answers 1–25 of 30" in first
+    assert second.count(f'href="{url}" rel="prev"') == 2 and "Answers 26–30 of 30" in second
+    assert "Page 2 of 2" in second
+
+    # The counts beside the prompt are over all 30 answers, not the page: marks and an older wording
+    # on page 2's answers only still count on page 1.
+    for ref in second_refs:
+        answer = by_ref[ref]
+        session.add(DiscussionMark(class_id=course_class.id, answer_id=answer.id))
+        revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer.id)).one()
+        revision.prompt_hash = "0000000000000000"
+        session.add(revision)
+    session.commit()
+    first = client.get(url).text
+    assert _side_panel(first) == {"Submitted": "30", "For an earlier version": "5", "Marked to discuss": "5"}
+    assert "earlier version of the question" not in first and 'aria-pressed="true"' not in first
+    assert client.get(f"{url}?page=2").text.count('aria-pressed="true"') == 5
+
+    # The exports hold all answers, whatever the page.
+    rows = list(csv.reader(io.StringIO(client.get(f"{url}/export.csv").content.decode("utf-8-sig"))))
+    assert sorted(row[2] for row in rows[1:]) == [f"Paged answer {n:02d}." for n in range(30)]
+    assert sum(row[4] == "yes" for row in rows[1:]) == 5
+    markdown = client.get(f"{url}/export.md").text
+    assert all(f"> Paged answer {n:02d}." in markdown for n in range(30))
+
+
+def test_a_page_number_that_does_not_exist_shows_the_nearest_page(app, client, session, taught):
+    lecturer, course_class, module = taught
+    prompt_id = first_prompt(module)
+    _thirty_answers(app, session, course_class, module, prompt_id)
+    url = review_url(course_class, module, prompt_id)
+    first, last = cards_on(client.get(url).text), cards_on(client.get(f"{url}?page=2").text)
+    for query, expected in [("abc", first), ("0", first), ("-3", first), ("", first), ("2.5", first),
+                            ("999", last), ("3", last)]:
+        response = client.get(f"{url}?page={query}")
+        assert response.status_code == 200, query
+        assert cards_on(response.text) == expected, query
+
+
+def test_without_javascript_feedback_and_marks_return_to_the_page_that_holds_the_answer(app, client, session, taught):
+    lecturer, course_class, module = taught
+    prompt_id = first_prompt(module)
+    by_ref = _thirty_answers(app, session, course_class, module, prompt_id)
+    url = review_url(course_class, module, prompt_id)
+    token = csrf(client, url)
+    on_first, on_second = refs_on(client.get(url).text), refs_on(client.get(f"{url}?page=2").text)
+    ref = on_second[3]
+
+    response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": "Seen on page two.", "csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"{url}?page=2#answer-{ref}"
+    landed = client.get(response.headers["location"].split("#")[0]).text
+    card = landed.split(f'id="answer-{ref}"')[1].split("</article>")[0]
+    assert "Seen on page two." in card and by_ref[ref].text in card
+
+    response = client.post(f"{url}/discuss", data={"ref": ref, "mark": "1", "csrf_token": token},
+                           follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"{url}?page=2#answer-{ref}"
+    response = client.post(f"{url}/discuss", data={"ref": on_first[0], "mark": "1", "csrf_token": token},
+                           follow_redirects=False)
+    assert response.headers["location"] == f"{url}#answer-{on_first[0]}"  # page 1: no ?page=
+    session.commit()
+    assert len(session.exec(select(DiscussionMark)).all()) == 2
+
+
+def test_invalid_feedback_without_javascript_shows_the_page_that_holds_the_answer_with_the_text(
+        app, client, session, taught):
+    lecturer, course_class, module = taught
+    prompt_id = first_prompt(module)
+    _thirty_answers(app, session, course_class, module, prompt_id)
+    url = review_url(course_class, module, prompt_id)
+    token = csrf(client, url)
+    on_second = refs_on(client.get(f"{url}?page=2").text)
+    ref = on_second[1]
+    typed = "A thought I do not want to lose. " * 160  # over 5,000 characters
+
+    response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": typed, "csrf_token": token})
+    assert response.status_code == 400
+    assert refs_on(response.text) == on_second and "Page 2 of 2" in response.text
+    card = response.text.split(f'id="answer-{ref}"')[1].split("</article>")[0]
+    assert typed.strip() in card and f'id="feedback-{ref}-error"' in card and "Use at most 5000 characters." in card
+    assert "Your feedback was not sent." in response.text
+    session.commit()
+    assert session.exec(select(Feedback)).first() is None
+
+
+def test_htmx_feedback_on_an_answer_of_a_later_page_swaps_its_card(app, client, session, taught):
+    lecturer, course_class, module = taught
+    prompt_id = first_prompt(module)
+    _thirty_answers(app, session, course_class, module, prompt_id)
+    url = review_url(course_class, module, prompt_id)
+    htmx = {"HX-Request": "true", "X-CSRF-Token": csrf(client, url)}
+    ref = refs_on(client.get(f"{url}?page=2").text)[4]
+    response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": "Well put."}, headers=htmx)
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith(f'<article class="review-answer" id="answer-{ref}"')
+    assert "Well put." in response.text and "page-nav" not in response.text
+    marked = client.post(f"{url}/discuss", data={"ref": ref, "mark": "1"}, headers=htmx)
+    assert marked.text.lstrip().startswith(f'<article class="review-answer review-answer--marked" id="answer-{ref}"')
+
+
 # -- exports ------------------------------------------------------------------------------------
 
 def test_a_prompt_exports_as_markdown_and_csv_with_pseudonyms_and_days_only(app, client, session, taught):
@@ -430,13 +565,16 @@ def test_the_review_of_a_prompt_uses_a_fixed_number_of_queries(app, client, sess
     client.get(url)  # warm up
     with count_queries(app.state.engine) as small:
         page = client.get(url)
-    assert len(refs_on(page.text)) == 30
+    assert len(refs_on(page.text)) == 25  # one page of them
     grow(270)
     with count_queries(app.state.engine) as large:
         page = client.get(url)
-    assert len(refs_on(page.text)) == 300
-    assert small.count == large.count, f"30 answers:\n{small}\n300 answers:\n{large}"
-    assert large.count <= 10, str(large)  # measured: 8 on SQLite (with BEGIN), 7 on PostgreSQL
+    assert len(refs_on(page.text)) == 25
+    with count_queries(app.state.engine) as later_page:
+        page = client.get(f"{url}?page=12")
+    assert len(refs_on(page.text)) == 25 and "Answers 276–300 of 300" in page.text
+    assert small.count == large.count == later_page.count, f"30 answers:\n{small}\n300 answers:\n{large}"
+    assert large.count <= 7, str(large)  # measured: 7 on SQLite (with BEGIN); 8 before pages
     with count_queries(app.state.engine) as overview:
         client.get(review_url(course_class, module))
     assert overview.count <= 12, str(overview)

@@ -19,6 +19,7 @@ from app.i18n import gettext as _
 from app.models import CourseClass
 from app.routes.classes import ClassDep
 from app.services import classes, review
+from app.services.paging import page_url
 from app.templating import is_htmx, render
 
 router = APIRouter(prefix="/classes/{class_id}/review", tags=["review"])
@@ -49,8 +50,15 @@ def _secret(request: Request) -> bytes:
     return request.app.state.secret
 
 
-def _prompt_url(course_class: CourseClass, module: Module, reflection: Reflection, anchor: str = "") -> str:
-    return f"/classes/{course_class.id}/review/{module.slug}/{reflection.id}" + (f"#answer-{anchor}" if anchor else "")
+def _prompt_path(course_class: CourseClass, module: Module, reflection: Reflection) -> str:
+    return f"/classes/{course_class.id}/review/{module.slug}/{reflection.id}"
+
+
+def _prompt_url(course_class: CourseClass, module: Module, reflection: Reflection, *, page: int = 1,
+                anchor: str = "") -> str:
+    """The review of a prompt, at `page` (page 1 has no `?page=`), scrolled to the answer `anchor`."""
+    return (page_url(_prompt_path(course_class, module, reflection), page)
+            + (f"#answer-{anchor}" if anchor else ""))
 
 
 def _neighbours(module: Module, reflection: Reflection) -> tuple[Reflection | None, Reflection | None]:
@@ -77,25 +85,29 @@ def review_assignment(request: Request, session: SessionDep, course_class: Class
                                                       "overview": overview}, private=True)
 
 
-def _prompt_page(request: Request, session, course_class, module, reflection, *, status_code: int = 200,
-                 typed: dict | None = None, errors: dict | None = None):
+def _prompt_page(request: Request, session, course_class, module, reflection, *, page: str | None = None,
+                 ref: str | None = None, status_code: int = 200, typed: dict | None = None,
+                 errors: dict | None = None):
+    """One page of the answers: `page`, or the page that holds the answer `ref` (after a form error)."""
     prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
-                                         prompt_id=reflection.id, viewer=request.state.user)
+                                         prompt_id=reflection.id, viewer=request.state.user, page=page, ref=ref)
     previous, following = _neighbours(module, reflection)
     context = {"course_class": course_class, "tab": "review", "review": prompt_review, "previous": previous,
-               "next": following, "typed": typed or {}, "errors": errors or {}}
+               "next": following, "typed": typed or {}, "errors": errors or {}, "page": prompt_review.page,
+               "page_path": _prompt_path(course_class, module, reflection), "page_query": {}}
     return render(request, "review/prompt.html", context, status_code=status_code, private=True)
 
 
 @router.get("/{slug}/{prompt_id}")
 def review_prompt(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
-                  reflection: PromptDep):
-    return _prompt_page(request, session, course_class, module, reflection)
+                  reflection: PromptDep, page: str | None = None):
+    # A string, not an int: `?page=abc` or `?page=999` shows the nearest page instead of an error.
+    return _prompt_page(request, session, course_class, module, reflection, page=page)
 
 
 def _export(request: Request, session, course_class, module, reflection, kind: str):
     prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
-                                         prompt_id=reflection.id)
+                                         prompt_id=reflection.id, per_page=None)  # all answers
     if not prompt_review.visible:
         return RedirectResponse(_prompt_url(course_class, module, reflection), status_code=303)
     if kind == "csv":
@@ -133,7 +145,7 @@ def _answer_fragment(request: Request, session, course_class, module, reflection
                      typed: dict | None = None, errors: dict | None = None):
     """The one answer card, for htmx to swap in place (form errors included, so it answers 200)."""
     prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
-                                         prompt_id=reflection.id, viewer=request.state.user)
+                                         prompt_id=reflection.id, viewer=request.state.user, ref=ref)
     answer = next((item for item in prompt_review.answers if item.ref == ref), None)
     if answer is None:
         raise HTTPException(404)
@@ -155,11 +167,12 @@ def give_feedback(request: Request, session: SessionDep, course_class: ClassDep,
         typed, errors = {ref: feedback}, {ref: error.message}
         if is_htmx(request):
             return _answer_fragment(request, session, course_class, module, reflection, ref, typed=typed, errors=errors)
-        return _prompt_page(request, session, course_class, module, reflection, status_code=400, typed=typed,
-                            errors=errors)
+        return _prompt_page(request, session, course_class, module, reflection, ref=ref, status_code=400,
+                            typed=typed, errors=errors)
     if is_htmx(request):
         return _answer_fragment(request, session, course_class, module, reflection, ref)
-    return RedirectResponse(_prompt_url(course_class, module, reflection, ref), status_code=303)
+    return RedirectResponse(_prompt_url(course_class, module, reflection, page=found.page, anchor=ref),
+                            status_code=303)
 
 
 @router.post("/{slug}/{prompt_id}/discuss")
@@ -171,4 +184,5 @@ def mark_for_discussion(request: Request, session: SessionDep, course_class: Cla
     review.set_discussion_mark(session, course_class=course_class, answer_id=found.answer_id, marked=mark == "1")
     if is_htmx(request):
         return _answer_fragment(request, session, course_class, module, reflection, ref)
-    return RedirectResponse(_prompt_url(course_class, module, reflection, ref), status_code=303)
+    return RedirectResponse(_prompt_url(course_class, module, reflection, page=found.page, anchor=ref),
+                            status_code=303)

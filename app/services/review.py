@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -24,10 +24,12 @@ from app.content.model import Module, Reflection, Step, Vignette
 from app.i18n import gettext as _
 from app.models import (Answer, AnswerRevision, CourseClass, DiscussionMark, Enrolment, Feedback, User,
                         VignetteRun, aware)
+from app.services.paging import Page, page_of, paginate
 from app.services.pseudonyms import answer_ref, class_pseudonyms, shuffle_key
 
 LOCAL_ZONE = ZoneInfo("Europe/Brussels")
 FEEDBACK_LIMIT = 5000
+ANSWERS_PER_PAGE = 25
 
 
 class ReviewError(ValueError):
@@ -77,15 +79,31 @@ class _Submitted:
     text: str
     prompt_hash: str
     submitted_at: datetime
+    marked: bool
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """Server-side only: the answer a ref stands for, and the page of the review that shows it."""
+
+    answer_id: int
+    revision_id: int
+    page: int
 
 
 @dataclass
 class PromptReview:
+    """One prompt's review. The counts are over all submitted answers; `answers` are the ones shown:
+    one page of them (`page`), or all of them for an export."""
+
     course_class: CourseClass
     module: Module
     reflection: Reflection
     submitted: int
     answers: list[ReviewedAnswer] = field(default_factory=list)
+    page: Page[ReviewedAnswer] | None = None
+    earlier_versions: int = 0
+    marked: int = 0
 
     @property
     def k(self) -> int:
@@ -99,29 +117,25 @@ class PromptReview:
     def needed(self) -> int:
         return max(0, self.k - self.submitted)
 
-    @property
-    def earlier_versions(self) -> int:
-        return sum(answer.earlier_version for answer in self.answers)
-
-    @property
-    def marked(self) -> int:
-        return sum(answer.marked for answer in self.answers)
-
 
 def _submitted_answers(session: Session, *, course_class: CourseClass, module: Module, prompt_id: str) -> list[_Submitted]:
-    """The latest shared revision of every submitted answer of a student in the class: one query."""
+    """The latest shared revision of every submitted answer of a student in the class, and whether it is
+    marked to discuss: one query. It starts from the class's students (`IN`, not a join), so the database
+    looks their answers up by (user, module, prompt) instead of reading every answer to the module."""
     later = aliased(AnswerRevision)
     latest_id = (select(func.max(later.id)).where(later.answer_id == Answer.id)
                  .correlate(Answer).scalar_subquery())
+    students = select(Enrolment.user_id).where(Enrolment.class_id == course_class.id)
     rows = session.exec(
         select(Answer.id, Answer.user_id, AnswerRevision.id, AnswerRevision.text, AnswerRevision.prompt_hash,
-               AnswerRevision.submitted_at)
-        .join(Enrolment, and_(Enrolment.user_id == Answer.user_id, Enrolment.class_id == course_class.id))
+               AnswerRevision.submitted_at, DiscussionMark.answer_id)
         .join(AnswerRevision, AnswerRevision.answer_id == Answer.id)
-        .where(Answer.module_slug == module.slug, Answer.prompt_id == prompt_id,
+        .outerjoin(DiscussionMark, and_(DiscussionMark.class_id == course_class.id,
+                                        DiscussionMark.answer_id == Answer.id))
+        .where(Answer.module_slug == module.slug, Answer.prompt_id == prompt_id, col(Answer.user_id).in_(students),
                col(Answer.submitted_at).is_not(None), AnswerRevision.id == latest_id)
     ).all()
-    return [_Submitted(*row) for row in rows]
+    return [_Submitted(*row[:6], marked=row[6] is not None) for row in rows]
 
 
 def _prompt_answer_ids(module: Module, prompt_id: str):
@@ -132,25 +146,51 @@ def _class_user_ids(session: Session, *, course_class: CourseClass) -> list[int]
     return list(session.exec(select(Enrolment.user_id).where(Enrolment.class_id == course_class.id)))
 
 
+def _shuffled(secret: bytes, *, course_class: CourseClass, prompt_id: str,
+              submitted: list[_Submitted]) -> list[_Submitted]:
+    """The review's order: a keyed shuffle, the same on every load, so a page always holds the same answers."""
+    return sorted(submitted, key=lambda item: shuffle_key(secret, class_id=course_class.id, prompt_id=prompt_id,
+                                                          answer_id=item.answer_id))
+
+
+def _index_of(secret: bytes, *, course_class: CourseClass, items: list[_Submitted], ref: str) -> int | None:
+    return next((index for index, item in enumerate(items)
+                 if answer_ref(secret, class_id=course_class.id, answer_id=item.answer_id) == ref), None)
+
+
 def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str,
-                  viewer: User | None = None) -> PromptReview:
-    """The answers to one prompt, shuffled, under pseudonyms; empty below the class's k. Four queries."""
+                  viewer: User | None = None, page: int | str | None = None, ref: str | None = None,
+                  per_page: int | None = ANSWERS_PER_PAGE) -> PromptReview:
+    """The answers to one prompt, shuffled, under pseudonyms; empty below the class's k. Three queries.
+
+    Shows page `page` (a missing, malformed or too-high number gives the nearest page), or the page that
+    holds the answer `ref` when it is given and found; `per_page=None` shows all answers (the exports).
+    Refs, pseudonyms and feedback are worked out for the answers shown only.
+    """
     reflection = module.reflections[prompt_id]
     submitted = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
     review = PromptReview(course_class, module, reflection, submitted=len(submitted))
     if not review.visible:
         return review
+    review.earlier_versions = sum(item.prompt_hash != reflection.prompt_hash for item in submitted)
+    review.marked = sum(item.marked for item in submitted)
+    ordered = _shuffled(secret, course_class=course_class, prompt_id=prompt_id, submitted=submitted)
+    size = per_page or len(ordered)
+    if ref is not None:
+        index = _index_of(secret, course_class=course_class, items=ordered, ref=ref)
+        if index is not None:
+            page = page_of(index, per_page=size)
+    shown = paginate(ordered, page=page, per_page=size)
     labels = class_pseudonyms(secret, class_id=course_class.id,
                               user_ids=_class_user_ids(session, course_class=course_class))
-    answer_ids = _prompt_answer_ids(module, prompt_id)
+    # A page asks only for its own answers' feedback; an export (all answers) for the prompt's.
+    answer_ids = [item.answer_id for item in shown.items] if per_page else _prompt_answer_ids(module, prompt_id)
     feedback_rows = session.exec(
         select(Feedback, User.display_name).outerjoin(User, User.id == Feedback.author_id)
         .where(Feedback.class_id == course_class.id, col(Feedback.answer_id).in_(answer_ids))
         .order_by(Feedback.created_at, Feedback.id)
     ).all()
-    marked = set(session.exec(select(DiscussionMark.answer_id).where(
-        DiscussionMark.class_id == course_class.id, col(DiscussionMark.answer_id).in_(answer_ids))))
-    latest_revision = {item.answer_id: item.revision_id for item in submitted}
+    latest_revision = {item.answer_id: item.revision_id for item in shown.items}
     feedback: dict[int, list[FeedbackItem]] = defaultdict(list)
     for row, author_name in feedback_rows:
         feedback[row.answer_id].append(FeedbackItem(
@@ -158,26 +198,30 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
             by_me=viewer is not None and row.author_id == viewer.id, seen=row.read_at is not None,
             on_earlier_submission=row.revision_id != latest_revision.get(row.answer_id),
             reply_text=row.reply_text, replied_on=local_day(row.replied_at)))
-    ordered = sorted(submitted, key=lambda item: shuffle_key(secret, class_id=course_class.id, prompt_id=prompt_id,
-                                                             answer_id=item.answer_id))
     review.answers = [
         ReviewedAnswer(ref=answer_ref(secret, class_id=course_class.id, answer_id=item.answer_id),
                        pseudonym=labels[item.user_id], submitted_on=local_day(item.submitted_at), text=item.text,
                        earlier_version=item.prompt_hash != reflection.prompt_hash,
-                       marked=item.answer_id in marked, feedback=feedback[item.answer_id])
-        for item in ordered
+                       marked=item.marked, feedback=feedback[item.answer_id])
+        for item in shown.items
     ]
+    review.page = replace(shown, items=review.answers)
     return review
 
 
 def resolve_ref(session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str,
-                ref: str) -> _Submitted | None:
-    """The answer a ref stands for, among this class's submitted answers to this prompt, above k only."""
+                ref: str) -> _Resolved | None:
+    """The answer a ref stands for, among this class's submitted answers to this prompt, above k only,
+    with the page of the review that shows it (to return to after a form without JavaScript)."""
     submitted = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
     if len(submitted) < course_class.min_group_size:
         return None
-    return next((item for item in submitted
-                 if answer_ref(secret, class_id=course_class.id, answer_id=item.answer_id) == ref), None)
+    ordered = _shuffled(secret, course_class=course_class, prompt_id=prompt_id, submitted=submitted)
+    index = _index_of(secret, course_class=course_class, items=ordered, ref=ref)
+    if index is None:
+        return None
+    found = ordered[index]
+    return _Resolved(found.answer_id, found.revision_id, page_of(index, per_page=ANSWERS_PER_PAGE))
 
 
 def give_feedback(session: Session, *, course_class: CourseClass, answer_id: int, revision_id: int, author: User,
