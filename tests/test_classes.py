@@ -5,17 +5,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import random
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from app.models import (Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Invitation, Role, SectionVisit,
-                        User, utcnow)
+from app.models import (Answer, Assignment, CheckAnswer, ClassLecturer, CourseClass, Enrolment, Extension, Invitation,
+                        Role, SectionVisit, User, VignetteRun, utcnow)
 from app.services import classes
 from app.services.dashboard import student_assignments
+from app.services.progress import progress_counts, progress_matrix
 from tests.conftest import csrf_from
 from tests.factories import csrf, login, make_class, make_user
 from tests.test_access_matrix import app_routes
@@ -398,6 +401,8 @@ def test_the_progress_matrix_uses_a_fixed_number_of_queries(app, client, session
     for module in published[:3]:
         assign(session, course_class, module)
     url = f"/classes/{course_class.id}/progress"
+    # By name: progress for one page of students; by progress or with a filter: for all of them.
+    views = ("", "?sort=-progress", "?show=not-started&sort=progress")
 
     def grow(count: int) -> None:
         students = add_students(session, course_class, count)
@@ -406,20 +411,175 @@ def test_the_progress_matrix_uses_a_fixed_number_of_queries(app, client, session
                          for s in students])
         session.commit()
 
+    def measure() -> dict:
+        counted = {}
+        for view in views:
+            client.get(url + view)
+            with count_queries(app.state.engine) as counter:
+                page = client.get(url + view)
+            counted[view] = (counter, page.text.count('<th scope="row">'))
+        return counted
+
     grow(30)
-    client.get(url)
-    with count_queries(app.state.engine) as small:
-        page = client.get(url)
-    assert page.text.count('<th scope="row">') == 30
+    small = measure()
     grow(270)
-    with count_queries(app.state.engine) as large:
-        page = client.get(url)
-    assert page.text.count('<th scope="row">') == 300
-    assert small.count == large.count, f"30 students:\n{small}\n300 students:\n{large}"
-    assert large.count <= 12, str(large)  # measured: 10 on SQLite (with BEGIN), 9 on PostgreSQL
+    large = measure()
+    assert small[""][1] == small["?sort=-progress"][1] == 30
+    assert large[""][1] == large["?sort=-progress"][1] == classes.PROGRESS_PER_PAGE
+    for view in views:
+        assert small[view][0].count == large[view][0].count, f"30 students:\n{small[view][0]}\n300 students:\n{large[view][0]}"
+        assert large[view][0].count <= 12, str(large[view][0])  # measured: 7 on SQLite (with BEGIN)
     with count_queries(app.state.engine) as export:
         client.get(f"{url}.csv")
-    assert export.count == large.count
+    assert export.count == large[""][0].count
+
+
+ROW_NAMES = re.compile(r'<th scope="row">([^<]+)</th>')
+
+
+def _pager_links(html: str) -> dict[str, str]:
+    """rel -> href of the page links (prev/next), unescaped."""
+    return {rel: href.replace("&amp;", "&") for href, rel in re.findall(r'<a href="([^"]+)" rel="(prev|next)"', html)}
+
+
+def _big_class(app, session, lecturer, count: int = 60):
+    """A class of `count` students; the five last by name have done something, nobody else has."""
+    course_class = make_class(session, lecturer=lecturer)
+    module = first_module(app)
+    assign(session, course_class, module)
+    students = add_students(session, course_class, count)
+    by_name = sorted(students, key=lambda s: (s.display_name.lower(), s.id))
+    busy = by_name[-5:]
+    submit_all(session, busy, module, first_prompt(module))
+    return course_class, module, by_name, busy
+
+
+def test_a_big_class_is_shown_fifty_students_a_page(app, client, session, lecturer):
+    course_class, module, by_name, busy = _big_class(app, session, lecturer)
+    url = f"/classes/{course_class.id}/progress"
+    first = client.get(url, headers=EN).text
+    assert ROW_NAMES.findall(first) == [s.display_name for s in by_name[:classes.PROGRESS_PER_PAGE]]
+    assert "60 students" in first and "Page 1 of 2" in first
+    links = _pager_links(first)
+    assert "prev" not in links and links["next"] == f"{url}?sort=name&show=all&page=2"
+    second = client.get(links["next"], headers=EN).text
+    assert ROW_NAMES.findall(second) == [s.display_name for s in by_name[classes.PROGRESS_PER_PAGE:]]
+    assert "Page 2 of 2" in second and "next" not in _pager_links(second)
+    assert _pager_links(second)["prev"] == f"{url}?sort=name&show=all"
+    # Z to A: the same students, the other way round, cut into the same sizes.
+    z_to_a = [ROW_NAMES.findall(client.get(f"{url}?sort=-name&page={n}").text) for n in (1, 2)]
+    assert [len(names) for names in z_to_a] == [50, 10]
+    assert z_to_a[0] + z_to_a[1] == [s.display_name for s in reversed(by_name)]
+    # The table header's sort links and the filter form start again at page 1.
+    assert 'href="/classes/%s/progress?sort=-name&amp;show=all" class="sort-link"' % course_class.id in second
+    form = second[second.index('<form method="get"'):second.index("</form>")]
+    assert 'name="page"' not in form
+
+
+def test_sorting_by_progress_orders_the_whole_class_before_paging(app, client, session, lecturer):
+    course_class, module, by_name, busy = _big_class(app, session, lecturer)
+    url = f"/classes/{course_class.id}/progress"
+    assert not set(s.display_name for s in busy) & set(ROW_NAMES.findall(client.get(url).text))  # on page 2 by name
+    most = client.get(f"{url}?sort=-progress").text
+    assert ROW_NAMES.findall(most)[:5] == [s.display_name for s in busy]
+    least = [ROW_NAMES.findall(client.get(f"{url}?sort=progress&page={n}").text) for n in (1, 2)]
+    assert least[1][-5:] == [s.display_name for s in busy]
+    assert sorted(least[0] + least[1]) == sorted(s.display_name for s in by_name)  # each student once
+
+
+def test_paging_keeps_the_filter_and_the_sort(app, client, session, lecturer):
+    course_class, module, by_name, busy = _big_class(app, session, lecturer, count=58)
+    url = f"/classes/{course_class.id}/progress"
+    first = client.get(f"{url}?show=not-started&sort=-name", headers=EN).text
+    assert "53 of 58 students" in first and "Page 1 of 2" in first
+    links = _pager_links(first)
+    assert links["next"] == f"{url}?sort=-name&show=not-started&page=2"
+    second = client.get(links["next"], headers=EN).text
+    names = ROW_NAMES.findall(first) + ROW_NAMES.findall(second)
+    assert names == [s.display_name for s in reversed(by_name) if s not in busy]
+    assert 'aria-sort="descending"' in second and "53 of 58 students" in second
+    # The htmx fragment the filter form swaps in carries the pager too.
+    fragment = client.get(f"{url}?show=not-started&sort=-name", headers={"HX-Request": "true", **EN}).text
+    assert fragment.lstrip().startswith('<div id="progress-table"') and 'rel="next"' in fragment
+    assert _pager_links(fragment)["next"] == links["next"]
+
+
+def test_a_wrong_page_number_shows_the_nearest_page(app, client, session, lecturer):
+    course_class, module, by_name, busy = _big_class(app, session, lecturer)
+    url = f"/classes/{course_class.id}/progress"
+    for page, expected in (("abc", by_name[:50]), ("0", by_name[:50]), ("-3", by_name[:50]), ("999", by_name[50:]),
+                           ("9" * 40, by_name[50:])):
+        response = client.get(f"{url}?page={page}")
+        assert response.status_code == 200, page
+        assert ROW_NAMES.findall(response.text) == [s.display_name for s in expected], page
+
+
+def test_the_csv_holds_every_student_not_one_page(app, client, session, lecturer):
+    course_class, module, by_name, busy = _big_class(app, session, lecturer)
+    url = f"/classes/{course_class.id}/progress.csv"
+    rows = list(csv.reader(io.StringIO(client.get(url).content.decode("utf-8-sig"))))[1:]
+    assert [row[0] for row in rows] == [s.display_name for s in by_name]
+    by_progress = list(csv.reader(io.StringIO(client.get(f"{url}?sort=-progress&page=2").content.decode("utf-8-sig"))))[1:]
+    assert len(by_progress) == 60 and [row[0] for row in by_progress[:5]] == [s.display_name for s in busy]
+    assert [row[3] for row in by_progress[:5]] == ["1"] * 5 and {row[3] for row in by_progress[5:]} == {"0"}
+    not_started = list(csv.reader(io.StringIO(client.get(f"{url}?show=not-started").content.decode("utf-8-sig"))))[1:]
+    assert len(not_started) == 55
+
+
+def test_the_class_overview_counts_progress_as_a_students_own_page_does(app, session):
+    """progress_counts (the lecturer's matrix) and progress_matrix (the student's pages) agree on every
+    pair, also with ids no longer in a module, vignettes ended twice, drafts and unfinished walks."""
+    rng = random.Random(7)
+    modules = app.state.catalogue.published()[:4]
+    course_class = make_class(session)
+    students = add_students(session, course_class, 40)
+    now = utcnow()
+    for n, student in enumerate(students):
+        for module in modules:
+            everything = n % 10 == 0  # some students finish every module
+            share = 1.0 if everything else rng.choice([0.0, 0.3, 0.7])
+            pick = (lambda ids: list(ids) if everything else [i for i in ids if rng.random() < share])
+            for section_id in pick(s.id for s in module.sections) + (["a-removed-section"] if n % 3 == 0 else []):
+                session.add(SectionVisit(user_id=student.id, module_slug=module.slug, section_id=section_id))
+            for prompt_id in pick(module.reflections) + (["a-removed-prompt"] if n % 4 == 0 else []):
+                session.add(Answer(user_id=student.id, module_slug=module.slug, prompt_id=prompt_id, text="x",
+                                   submitted_at=now))
+            drafts = [p for p in module.reflections if n % 5 == 1]
+            for prompt_id in drafts:
+                if session.exec(select(Answer).where(Answer.user_id == student.id, Answer.module_slug == module.slug,
+                                                     Answer.prompt_id == prompt_id)).first() is None:
+                    session.add(Answer(user_id=student.id, module_slug=module.slug, prompt_id=prompt_id, text="draft"))
+            for vignette_id in pick(module.vignettes) + (["a-removed-case"] if n % 6 == 0 else []):
+                for _ in range(1 + n % 2):  # ended once or twice
+                    session.add(VignetteRun(user_id=student.id, module_slug=module.slug, vignette_id=vignette_id,
+                                            finished_at=now))
+            for vignette_id in list(module.vignettes)[:1]:
+                session.add(VignetteRun(user_id=student.id, module_slug=module.slug, vignette_id=vignette_id))
+            for check_id in pick(module.checks) + (["a-removed-check"] if n % 7 == 0 else []):
+                session.add(CheckAnswer(user_id=student.id, module_slug=module.slug, check_id=check_id, selected="0",
+                                        correct=True))
+            session.flush()
+    session.commit()
+    ids = [student.id for student in students]
+    counts = progress_counts(session, user_ids=ids, modules=modules)
+    matrix = progress_matrix(session, user_ids=ids, modules=modules)
+    assert counts.keys() == matrix.keys()
+    seen = set()
+    for key, full in matrix.items():
+        lean = counts[key]
+        assert (lean.percent, lean.complete, lean.started, lean.prompts, lean.prompts_total) == \
+            (full.percent, full.complete, full.started, len(full.prompts_submitted), full.prompts_total), key
+        assert (lean.sections, lean.vignettes, lean.checks) == \
+            (len(full.sections_visited), len(full.vignettes_completed), len(full.checks_answered)), key
+        seen.add((full.complete, full.started, 0 < full.percent < 100))
+    assert {(True, True, False), (False, True, True), (False, False, False)} <= seen  # the cases occurred
+    # A module with no steps of some kind (here: none at all) binds empty lists of ids.
+    empty = replace(modules[0], slug="nothing-to-do", sections=[], reflections={}, vignettes={}, checks={})
+    lean, full = (progress_counts(session, user_ids=ids[:2], modules=[empty])[ids[0], empty.slug],
+                  progress_matrix(session, user_ids=ids[:2], modules=[empty])[ids[0], empty.slug])
+    assert (lean.percent, lean.complete, lean.started) == (full.percent, full.complete, full.started) == (0, True, False)
+    assert progress_counts(session, user_ids=[], modules=modules) == {}
+    assert progress_counts(session, user_ids=ids[:1], modules=[]) == {}
 
 
 # -- who reaches what ----------------------------------------------------------------------------

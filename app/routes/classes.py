@@ -407,16 +407,23 @@ def cancel_assignment(session: SessionDep, course_class: WritableClassDep, assig
 
 @router.get("/{class_id}/progress")
 def class_progress(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep,
-                   sort: str = "name", show: str = "all"):
-    progress = classes.class_progress(session, course_class=course_class, catalogue=catalogue, sort=sort, show=show)
-    context = _context(request, course_class, "progress", progress=progress, today=classes.utcnow().date())
+                   sort: str = "name", show: str = "all", page: str = "1"):
+    progress = classes.class_progress(session, course_class=course_class, catalogue=catalogue, sort=sort, show=show,
+                                      page=page[:12])
+    context = _context(request, course_class, "progress", progress=progress, today=classes.utcnow().date(),
+                       page=progress.page, page_path=_class_url(course_class, "/progress"),
+                       page_query={"sort": progress.sort, "show": progress.show},
+                       # Translated once per page, filled in per cell (hundreds of cells).
+                       reflections_label=_("%(done)s of %(total)s reflections"))
     return render(request, "classes/progress.html", context, fragment="classes/_progress_table.html", private=True)
 
 
 @router.get("/{class_id}/progress.csv")
 def class_progress_csv(session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep,
                        sort: str = "name", show: str = "all"):
-    progress = classes.class_progress(session, course_class=course_class, catalogue=catalogue, sort=sort, show=show)
+    """Every student the page's filter shows, in its order: not one page of them."""
+    progress = classes.class_progress(session, course_class=course_class, catalogue=catalogue, sort=sort, show=show,
+                                      per_page=None)
     filename = f"progress-class-{course_class.id}.csv"
     # The byte-order mark makes spreadsheet programs read names with accents correctly.
     return Response("\ufeff" + classes.progress_csv(progress), media_type="text/csv; charset=utf-8",

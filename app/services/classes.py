@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
@@ -16,7 +18,8 @@ from app.content.model import Module
 from app.i18n import gettext as _
 from app.models import (Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Invitation, Role, User,
                         utcnow)
-from app.services.progress import ModuleProgress, progress_matrix
+from app.services.paging import Page, paginate
+from app.services.progress import ProgressCounts, progress_counts
 
 # No 0/O, 1/I/L: codes are read aloud in class and typed from a projector.
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -332,64 +335,73 @@ def remove_extension(session: Session, *, assignment: Assignment, user_id: int) 
 
 PROGRESS_SORTS = ("name", "-name", "progress", "-progress")
 PROGRESS_FILTERS = ("all", "not-started", "late")
+PROGRESS_PER_PAGE = 50
 
 
-@dataclass(frozen=True)
 class ProgressCell:
-    assignment: Assignment
-    module: Module
-    progress: ModuleProgress
-    due_on: date          # with the student's extension, if any
-    extended: bool
-    today: date
+    """One student in one assigned module; everything the matrix shows is worked out once, here."""
 
-    @property
-    def is_open(self) -> bool:
-        return self.assignment.opens_on is None or self.assignment.opens_on <= self.today
+    __slots__ = ("assignment", "module", "progress", "due_on", "extended", "percent", "is_open", "late",
+                 "not_started")
 
-    @property
-    def late(self) -> bool:
-        return self.due_on < self.today and not self.progress.complete
-
-    @property
-    def not_started(self) -> bool:
-        return self.is_open and not self.progress.started
+    def __init__(self, assignment: Assignment, module: Module, progress: ProgressCounts, *, due_on: date,
+                 extended: bool, today: date) -> None:
+        self.assignment = assignment
+        self.module = module
+        self.progress = progress
+        self.due_on = due_on          # with the student's extension, if any
+        self.extended = extended
+        self.percent = progress.percent
+        self.is_open = assignment.opens_on is None or assignment.opens_on <= today
+        self.late = due_on < today and not progress.complete
+        self.not_started = self.is_open and not progress.started
 
 
-@dataclass(frozen=True)
+class StudentName(Protocol):
+    """What the matrix shows of a student: a User, or a row of these three columns."""
+    id: int
+    display_name: str
+    email: str
+
+
 class ProgressRow:
-    student: User
-    cells: list[ProgressCell]
+    __slots__ = ("student", "cells", "percent", "late", "not_started")
 
-    @property
-    def percent(self) -> int:
-        return round(sum(cell.progress.percent for cell in self.cells) / len(self.cells)) if self.cells else 0
-
-    @property
-    def late(self) -> bool:
-        return any(cell.late for cell in self.cells)
-
-    @property
-    def not_started(self) -> bool:
-        return any(cell.not_started for cell in self.cells)
+    def __init__(self, student: StudentName, cells: list[ProgressCell]) -> None:
+        self.student = student
+        self.cells = cells
+        self.percent = round(sum(cell.percent for cell in cells) / len(cells)) if cells else 0
+        self.late = any(cell.late for cell in cells)
+        self.not_started = any(cell.not_started for cell in cells)
 
 
 @dataclass(frozen=True)
 class ClassProgress:
     assigned: list[tuple[Assignment, Module]]
-    rows: list[ProgressRow]
-    students: int
+    page: Page[ProgressRow]  # the rows shown; page.total: how many match the filter, on all pages
+    students: int            # in the class
     sort: str
     show: str
 
+    @property
+    def rows(self) -> Sequence[ProgressRow]:
+        return self.page.items
+
 
 def class_progress(session: Session, *, course_class: CourseClass, catalogue: Catalogue, sort: str = "name",
-                   show: str = "all", today: date | None = None) -> ClassProgress:
-    """Students × assigned modules, in seven queries whatever the size of the class."""
+                   show: str = "all", page: int | str | None = None, per_page: int | None = PROGRESS_PER_PAGE,
+                   today: date | None = None) -> ClassProgress:
+    """Students × assigned modules, filtered and sorted over the whole class, then one page of them
+    (`per_page=None`: all). Four queries whatever the size of the class."""
     today = today or utcnow().date()
     sort = sort if sort in PROGRESS_SORTS else "name"
     show = show if show in PROGRESS_FILTERS else "all"
-    students = class_students(session, course_class=course_class)
+    # Only what the matrix shows of a student, in the order of class_students: no ORM objects for a
+    # whole lecture hall.
+    students = list(session.exec(select(User.id, User.display_name, User.email)
+                                 .join(Enrolment, Enrolment.user_id == User.id)
+                                 .where(Enrolment.class_id == course_class.id)
+                                 .order_by(func.lower(User.display_name), User.id)))
     assigned = [(assignment, catalogue.get(assignment.module_slug))
                 for assignment in class_assignments(session, course_class=course_class)]
     assigned = [(assignment, module) for assignment, module in assigned if module is not None]
@@ -397,17 +409,28 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
         select(Extension.assignment_id, Extension.user_id, Extension.due_on)
         .join(Assignment, Assignment.id == Extension.assignment_id)
         .where(Assignment.class_id == course_class.id))}
-    matrix = progress_matrix(session, user_ids=[student.id for student in students],
-                             modules=[module for _, module in assigned])
-    rows = []
-    for student in students:
-        cells = []
-        for assignment, module in assigned:
-            extension = granted.get((assignment.id, student.id))
-            cells.append(ProgressCell(assignment, module, matrix[(student.id, module.slug)],
-                                      due_on=extension or assignment.due_on, extended=extension is not None,
-                                      today=today))
-        rows.append(ProgressRow(student, cells))
+
+    def rows_of(some: Sequence[StudentName]) -> list[ProgressRow]:
+        counts = progress_counts(session, user_ids=[student.id for student in some],
+                                 modules=[module for _, module in assigned])
+        columns = [(assignment, module, module.slug, assignment.id, assignment.due_on)
+                   for assignment, module in assigned]
+        rows = []
+        for student in some:
+            user_id = student.id
+            cells = []
+            for assignment, module, slug, assignment_id, due_on in columns:
+                extension = granted.get((assignment_id, user_id))
+                cells.append(ProgressCell(assignment, module, counts[user_id, slug], due_on=extension or due_on,
+                                          extended=extension is not None, today=today))
+            rows.append(ProgressRow(student, cells))
+        return rows
+
+    if show == "all" and sort in ("name", "-name") and per_page:
+        # The names alone give the order: progress only for the students on the page.
+        cut = paginate(students if sort == "name" else students[::-1], page=page, per_page=per_page)
+        return ClassProgress(assigned, replace(cut, items=rows_of(cut.items)), len(students), sort, show)
+    rows = rows_of(students)
     if show == "late":
         rows = [row for row in rows if row.late]
     elif show == "not-started":
@@ -416,7 +439,8 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
         rows.sort(key=lambda row: row.percent, reverse=sort.startswith("-"))  # stable: by name within a percentage
     elif sort == "-name":
         rows.reverse()
-    return ClassProgress(assigned, rows, len(students), sort, show)
+    cut = paginate(rows, page=page, per_page=per_page or max(1, len(rows)))
+    return ClassProgress(assigned, cut, len(students), sort, show)
 
 
 def progress_csv(progress: ClassProgress) -> str:
@@ -430,7 +454,7 @@ def progress_csv(progress: ClassProgress) -> str:
     for row in progress.rows:
         line = [_csv_cell(row.student.display_name), _csv_cell(row.student.email)]
         for cell in row.cells:
-            line += [cell.progress.percent, len(cell.progress.prompts_submitted), cell.progress.prompts_total,
+            line += [cell.percent, cell.progress.prompts, cell.progress.prompts_total,
                      cell.due_on.isoformat(), "yes" if cell.late else "no"]
         writer.writerow(line)
     return buffer.getvalue()
