@@ -73,7 +73,7 @@ class Mode:
     mixed_seconds: float = 20.0
 
 
-QUICK = Mode("quick", True, workers=[1], duration=1.2, warmup=0.3, mixed_steps=[50, 100, 200, 400], mixed_seconds=2.0)
+QUICK = Mode("quick", True, workers=[1], duration=1.0, warmup=0.25, mixed_steps=[100, 200, 400], mixed_seconds=2.0)
 FULL = Mode("full", False, workers=[1, 2], duration=10.0, warmup=2.0,
             mixed_steps=[100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 4000], mixed_seconds=20.0)
 
