@@ -48,11 +48,19 @@ class Result:
     size: int = 0
 
 
+# Keep-alive connections are reopened after this many requests, as browsers and load balancers
+# recycle theirs. With several workers sharing one listening socket, the worker that accepts a new
+# connection serves all its requests; reopening lets the idle worker take its share, where eight
+# connections opened at once might otherwise all land on one.
+REQUESTS_PER_CONNECTION = 25
+
+
 class Connection:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used = 0
 
     async def _open(self) -> None:
         self.reader, self.writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port),
@@ -62,8 +70,12 @@ class Connection:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
+        self.used = 0
 
     async def send(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        if self.used >= REQUESTS_PER_CONNECTION:
+            self.close()
+        self.used += 1
         reused = self.writer is not None
         try:
             return await self._send(request)
