@@ -465,6 +465,7 @@ def test_a_big_class_is_shown_fifty_students_a_page(app, client, session, lectur
     second = client.get(links["next"], headers=EN).text
     assert ROW_NAMES.findall(second) == [s.display_name for s in by_name[classes.PROGRESS_PER_PAGE:]]
     assert "Page 2 of 2" in second and "next" not in _pager_links(second)
+    assert "Students 1–50 of 60" in first and "Students 51–60 of 60" in second  # where am I, above the table
     assert _pager_links(second)["prev"] == f"{url}?sort=name&show=all"
     # Z to A: the same students, the other way round, cut into the same sizes.
     z_to_a = [ROW_NAMES.findall(client.get(f"{url}?sort=-name&page={n}").text) for n in (1, 2)]
