@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from app.content.model import Module, Vignette
 from app.models import (Answer, AnswerRevision, CourseClass, DiscussionMark, Enrolment, Feedback, Role, User,
                         VignetteRun, utcnow)
-from app.services import classes, reflections
+from app.services import classes, reflections, review
 from app.services.pseudonyms import answer_ref, class_pseudonyms
 from tests.factories import csrf, login, make_class, make_user
 from tests.querycount import count_queries
@@ -495,7 +495,8 @@ def test_a_prompt_exports_as_markdown_and_csv_with_pseudonyms_and_days_only(app,
     session.commit()
     url = review_url(course_class, module, prompt_id)
     labels = class_pseudonyms(app.state.secret, class_id=course_class.id, user_ids=[s.id for s in students])
-    today = answers[0].submitted_at.date().isoformat()
+    # The day in the school's time zone: between 22:00 and midnight UTC it is already tomorrow there.
+    today = review.local_day(answers[0].submitted_at).isoformat()
 
     response = client.get(f"{url}/export.csv")
     assert response.headers["content-type"].startswith("text/csv")
