@@ -9,7 +9,7 @@ from sqlmodel import Session, func, select
 from app.config import Settings
 from app.content.catalogue import load_catalogue
 from app.db import make_engine
-from app.models import Role, User, utcnow
+from app.models import Role, User, school_today
 from app.services import accounts, classes
 
 DEMO_PASSWORD = "nabij-demo-2026"
@@ -40,7 +40,7 @@ def load_demo(settings: Settings) -> list[str] | None:
             for email, _, role in DEMO_USERS:
                 if role == Role.STUDENT:
                     classes.enrol(session, course_class=course_class, student=users[email])
-            today = utcnow().date()
+            today = school_today()
             modules = load_catalogue(settings.modules_dir).published()
             for weeks, module in enumerate(modules[:3], start=1):
                 classes.assign(session, course_class=course_class, module_slug=module.slug,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -16,6 +17,20 @@ def utcnow() -> datetime:
 def aware(value: datetime) -> datetime:
     """SQLite hands datetimes back without a zone; they are always stored in UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# Brussels and Amsterdam share one time zone. Times are stored in UTC; dates that people read (due
+# dates, "late", the day an answer was submitted) are days on the school's clock: at 00:30 there,
+# it is already the next day, while in UTC it is still the previous one.
+SCHOOL_ZONE = ZoneInfo("Europe/Brussels")
+
+
+def school_day(value: datetime) -> date:
+    return aware(value).astimezone(SCHOOL_ZONE).date()
+
+
+def school_today() -> date:
+    return school_day(utcnow())
 
 
 class Role(StrEnum):

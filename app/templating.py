@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
@@ -15,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from app import PROJECT_ROOT, i18n
 from app.i18n import gettext as _
+from app.models import SCHOOL_ZONE
 from app.services.classes import format_join_code
 from app.services.paging import page_url
 
@@ -41,8 +41,8 @@ environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True
 templates = Jinja2Templates(env=environment, context_processors=[page_context])
 
 
-# Brussels and Amsterdam share one time zone: students see times as on their own clock.
-LOCAL_TIME = ZoneInfo("Europe/Brussels")
+# Students see times as on their own clock (see app.models.SCHOOL_ZONE).
+LOCAL_TIME = SCHOOL_ZONE
 
 
 def _locale():

@@ -23,7 +23,6 @@ Everything stays on 127.0.0.1; every run is bounded in time and stops by itself.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random

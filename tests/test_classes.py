@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from app.models import (Answer, Assignment, CheckAnswer, ClassLecturer, CourseClass, Enrolment, Extension, Invitation,
-                        Role, SectionVisit, User, VignetteRun, utcnow)
+                        Role, SectionVisit, User, VignetteRun, school_today, utcnow)
 from app.services import classes
 from app.services.dashboard import student_assignments
 from app.services.progress import progress_counts, progress_matrix
@@ -41,7 +41,7 @@ def _post(client, url: str, data: dict | None = None, *, form_page: str | None =
 
 
 def _today():
-    return utcnow().date()
+    return school_today()
 
 
 def _reload(session, row):

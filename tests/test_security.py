@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.main import create_app
 from app.models import Role, User, UserSession, utcnow
 from app.services import classes
-from tests.conftest import csrf_from, make_settings
+from tests.conftest import csrf_from
 from tests.factories import PASSWORD, csrf, login, make_class, make_user
 
 EN = {"Accept-Language": "en"}

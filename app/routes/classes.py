@@ -11,7 +11,7 @@ from app.auth import LecturerUser
 from app.db import SessionDep
 from app.deps import CatalogueDep
 from app.i18n import gettext as _
-from app.models import Assignment, CourseClass, Role
+from app.models import Assignment, CourseClass, Role, school_today
 from app.services import classes, roster
 from app.services.classes import ClassError
 from app.services.dashboard import lecturer_classes
@@ -301,7 +301,7 @@ def create_assignment(request: Request, session: SessionDep, catalogue: Catalogu
         errors["module"] = _("This module is already assigned to the class; change its dates instead.")
     due, opens = _dates(due_on, opens_on, errors)
     if not errors:
-        if due < classes.utcnow().date():
+        if due < school_today():
             errors["due_on"] = _("The due date has passed. Choose a date from today on.")
         else:
             try:
@@ -410,7 +410,7 @@ def class_progress(request: Request, session: SessionDep, catalogue: CatalogueDe
                    sort: str = "name", show: str = "all", page: str = "1"):
     progress = classes.class_progress(session, course_class=course_class, catalogue=catalogue, sort=sort, show=show,
                                       page=page[:12])
-    context = _context(request, course_class, "progress", progress=progress, today=classes.utcnow().date(),
+    context = _context(request, course_class, "progress", progress=progress, today=school_today(),
                        page=progress.page, page_path=_class_url(course_class, "/progress"),
                        page_query={"sort": progress.sort, "show": progress.show},
                        # Translated once per page, filled in per cell (hundreds of cells).

@@ -17,7 +17,7 @@ from app.content.catalogue import Catalogue
 from app.content.model import Module
 from app.i18n import gettext as _
 from app.models import (Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Invitation, Role, User,
-                        utcnow)
+                        school_today, utcnow)
 from app.services.paging import Page, paginate
 from app.services.progress import ProgressCounts, progress_counts
 
@@ -393,7 +393,7 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
                    today: date | None = None) -> ClassProgress:
     """Students × assigned modules, filtered and sorted over the whole class, then one page of them
     (`per_page=None`: all). Four queries whatever the size of the class."""
-    today = today or utcnow().date()
+    today = today or school_today()
     sort = sort if sort in PROGRESS_SORTS else "name"
     show = show if show in PROGRESS_FILTERS else "all"
     # Only what the matrix shows of a student, in the order of class_students: no ORM objects for a

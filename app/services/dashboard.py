@@ -10,7 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from app.content.catalogue import Catalogue
 from app.content.model import Module
-from app.models import Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Role, User, utcnow
+from app.models import Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Role, User, school_today
 
 DUE_SOON_DAYS = 7
 
@@ -25,7 +25,7 @@ class AssignedModule:
 
     @property
     def status(self) -> str:
-        today = utcnow().date()
+        today = school_today()
         if self.opens_on and self.opens_on > today:
             return "not-open"
         if self.due_on < today:
@@ -55,7 +55,7 @@ def student_assignments(session: Session, *, user: User, catalogue: Catalogue) -
             assigned.append(AssignedModule(module, class_name, extended_to or assignment.due_on, assignment.opens_on,
                                            extended=extended_to is not None))
     # Open assignments first (by due date), then those that open later (by opening date).
-    today = utcnow().date()
+    today = school_today()
     assigned.sort(key=lambda item: (item.opens_on is not None and item.opens_on > today,
                                     item.opens_on if item.opens_on and item.opens_on > today else item.due_on,
                                     item.module.title))

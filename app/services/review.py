@@ -14,7 +14,6 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func
 from sqlalchemy.orm import aliased
@@ -23,11 +22,10 @@ from sqlmodel import Session, col, select
 from app.content.model import Module, Reflection, Step, Vignette
 from app.i18n import gettext as _
 from app.models import (Answer, AnswerRevision, CourseClass, DiscussionMark, Enrolment, Feedback, User,
-                        VignetteRun, aware)
+                        VignetteRun, school_day)
 from app.services.paging import Page, page_of, paginate
 from app.services.pseudonyms import answer_ref, class_pseudonyms, shuffle_key
 
-LOCAL_ZONE = ZoneInfo("Europe/Brussels")
 FEEDBACK_LIMIT = 5000
 ANSWERS_PER_PAGE = 25
 
@@ -41,7 +39,7 @@ class ReviewError(ValueError):
 
 def local_day(value: datetime | None) -> date | None:
     """Dates by the day only, in the school's time zone: no hour or minute narrows down who wrote it."""
-    return aware(value).astimezone(LOCAL_ZONE).date() if value is not None else None
+    return school_day(value) if value is not None else None
 
 
 # -- one prompt ---------------------------------------------------------------------------------
