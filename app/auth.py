@@ -11,13 +11,14 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.db import SessionDep, read_only, write_for
+from app.db import SessionDep, read_only, run_read, write_for
 from app.i18n import gettext as _
 from app.models import Role, User, UserSession
 from app.services.sessions import SessionPolicy, end_session_by_id, resume_session, touch_session
@@ -72,7 +73,7 @@ def _anonymous_csrf(request: Request) -> str:
     return hmac.new(request.app.state.secret, f"csrf:{seed}".encode(), hashlib.sha256).hexdigest()
 
 
-def load_auth(request: Request, session: SessionDep) -> None:
+async def load_auth(request: Request, session: SessionDep) -> None:
     """Runs for every route: sets request.state.user, .user_session and .csrf_token."""
     settings: Settings = request.app.state.settings
     request.state.user = None
@@ -81,19 +82,27 @@ def load_auth(request: Request, session: SessionDep) -> None:
     if token:
         policy = SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
                                absolute=timedelta(hours=settings.session_max_hours))
-        with read_only(request, session):
-            resumed = resume_session(session, token=token, policy=policy)
+        resumed = await run_read(request, _resume, request, session, token, policy)
         if resumed is not None and not resumed.live:
-            with write_for(request, session) as writer:
-                end_session_by_id(writer, session_id=resumed.user_session.id)
+            # Writes may wait for SQLite's write lock: never on the event loop.
+            await run_in_threadpool(_write, request, session, end_session_by_id, resumed.user_session.id)
         elif resumed is not None:
             if resumed.needs_touch:
-                with write_for(request, session) as writer:
-                    touch_session(writer, session_id=resumed.user_session.id)
+                await run_in_threadpool(_write, request, session, touch_session, resumed.user_session.id)
             request.state.user_session, request.state.user = resumed.user_session, resumed.user
             request.state.csrf_token = resumed.user_session.csrf_token
             return
     request.state.csrf_token = _anonymous_csrf(request)
+
+
+def _resume(request: Request, session, token: str, policy: SessionPolicy):
+    with read_only(request, session):
+        return resume_session(session, token=token, policy=policy)
+
+
+def _write(request: Request, session, operation, session_id: int) -> None:
+    with write_for(request, session) as writer:
+        operation(writer, session_id=session_id)
 
 
 DRAFT_PATH = re.compile(r"^/modules/(?P<slug>[a-z0-9-]+)/prompts/(?P<prompt>[a-z0-9-]+)(?:/draft)?$")

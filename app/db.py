@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
@@ -14,6 +15,7 @@ from sqlmodel import Session, create_engine
 from app.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -92,6 +94,21 @@ def read_only(request: Request, session: Session) -> Iterator[None]:
     session.connection(execution_options={"sqlite_begin": "DEFERRED"})
     yield
     session.commit()  # nothing to write: it ends the read, so the next statement begins anew
+
+
+async def run_read(request: Request, function: Callable[..., T], *args) -> T:
+    """A short read, such as the login lookup every request starts with.
+
+    On SQLite it runs right here on the event loop: it reads a local file, and in WAL mode a reader
+    never waits for a lock, while a hop through the thread pool costs more than the read (about
+    0.3 ms; see benchmarks/RESULTS.md). Its connection is always free at once: admission control
+    (app.observability.InFlightLimit) admits fewer requests than there are connections. On
+    PostgreSQL a read is a network round trip, which must not hold up the event loop: it goes to
+    the thread pool.
+    """
+    if _single_writer(request):
+        return function(*args)
+    return await run_in_threadpool(function, *args)
 
 
 def _single_writer(request: Request) -> bool:
