@@ -215,8 +215,6 @@ def test_saves_made_on_either_worker_persist_and_are_seen_by_the_other(server):
             response = fresh(server, "POST", path, cookies=cookies, headers={"HX-Request": "true",
                                                                              "X-CSRF-Token": csrf_token},
                              data={"text": text, "version": str(version)})
-            if response.status_code == 404 and attempt == 0:
-                pytest.skip("no reflection autosave route in this version of the app")
             assert response.status_code == 200, (worker(response), response.status_code, response.text[:300])
             saved_by.add(worker(response))
             version += 1
@@ -241,7 +239,7 @@ def _a_prompt() -> tuple[str, str]:
     for module in load_catalogue(PROJECT_ROOT / "modules").published():
         for prompt_id in module.reflections:
             return module.slug, prompt_id
-    pytest.skip("no published module has a reflection prompt")
+    raise AssertionError("the course has no published module with a reflection prompt")
 
 
 def test_the_login_throttle_counts_failures_on_all_workers_together(server):

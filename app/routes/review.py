@@ -17,7 +17,7 @@ from app.db import SessionDep
 from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import CourseClass
-from app.routes.classes import ClassDep
+from app.routes.classes import ClassDep, WritableClassDep
 from app.services import classes, review
 from app.services.paging import page_url
 from app.templating import is_htmx, render
@@ -155,10 +155,8 @@ def _answer_fragment(request: Request, session, course_class, module, reflection
 
 
 @router.post("/{slug}/{prompt_id}/feedback")
-def give_feedback(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
+def give_feedback(request: Request, session: SessionDep, course_class: WritableClassDep, module: AssignedModuleDep,
                   reflection: PromptDep, ref: Annotated[str, Form()] = "", feedback: Annotated[str, Form()] = ""):
-    if course_class.archived_at is not None:
-        raise HTTPException(409, _("This class is archived: it can be read but not changed."))
     found = _resolve(request, session, course_class, module, reflection, ref)
     try:
         review.give_feedback(session, course_class=course_class, answer_id=found.answer_id,
@@ -169,20 +167,20 @@ def give_feedback(request: Request, session: SessionDep, course_class: ClassDep,
             return _answer_fragment(request, session, course_class, module, reflection, ref, typed=typed, errors=errors)
         return _prompt_page(request, session, course_class, module, reflection, ref=ref, status_code=400,
                             typed=typed, errors=errors)
-    if is_htmx(request):
-        return _answer_fragment(request, session, course_class, module, reflection, ref)
-    return RedirectResponse(_prompt_url(course_class, module, reflection, page=found.page, anchor=ref),
-                            status_code=303)
+    return _answer_changed(request, session, course_class, module, reflection, ref, page=found.page)
 
 
 @router.post("/{slug}/{prompt_id}/discuss")
-def mark_for_discussion(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
-                        reflection: PromptDep, ref: Annotated[str, Form()] = "", mark: Annotated[str, Form()] = "1"):
-    if course_class.archived_at is not None:
-        raise HTTPException(409, _("This class is archived: it can be read but not changed."))
+def mark_for_discussion(request: Request, session: SessionDep, course_class: WritableClassDep,
+                        module: AssignedModuleDep, reflection: PromptDep, ref: Annotated[str, Form()] = "",
+                        mark: Annotated[str, Form()] = "1"):
     found = _resolve(request, session, course_class, module, reflection, ref)
     review.set_discussion_mark(session, course_class=course_class, answer_id=found.answer_id, marked=mark == "1")
+    return _answer_changed(request, session, course_class, module, reflection, ref, page=found.page)
+
+
+def _answer_changed(request: Request, session, course_class, module, reflection, ref: str, *, page: int):
+    """After feedback or a mark: the card again for htmx; without JavaScript, back to its page."""
     if is_htmx(request):
         return _answer_fragment(request, session, course_class, module, reflection, ref)
-    return RedirectResponse(_prompt_url(course_class, module, reflection, page=found.page, anchor=ref),
-                            status_code=303)
+    return RedirectResponse(_prompt_url(course_class, module, reflection, page=page, anchor=ref), status_code=303)

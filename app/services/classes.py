@@ -270,15 +270,9 @@ def check_dates(*, due_on: date, opens_on: date | None) -> None:
 def assign(session: Session, *, course_class: CourseClass, module_slug: str, due_on: date,
            opens_on: date | None = None) -> Assignment:
     """Assign a module to a class, or change the dates when it is assigned already."""
-    check_dates(due_on=due_on, opens_on=opens_on)
     existing = assignment_for_module(session, course_class=course_class, module_slug=module_slug)
     assignment = existing or Assignment(class_id=course_class.id, module_slug=module_slug, due_on=due_on)
-    assignment.due_on = due_on
-    assignment.opens_on = opens_on
-    session.add(assignment)
-    session.commit()
-    session.refresh(assignment)
-    return assignment
+    return update_assignment(session, assignment=assignment, due_on=due_on, opens_on=opens_on)
 
 
 def update_assignment(session: Session, *, assignment: Assignment, due_on: date, opens_on: date | None) -> Assignment:

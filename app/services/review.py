@@ -89,8 +89,24 @@ class _Resolved:
     page: int
 
 
+class KGate:
+    """Answers are shown only once k students have submitted, so that no one is recognised by a lone
+    answer (k is the class's minimum group size). Needs `submitted` and `k`."""
+
+    submitted: int
+    k: int
+
+    @property
+    def visible(self) -> bool:
+        return self.submitted >= self.k
+
+    @property
+    def needed(self) -> int:
+        return max(0, self.k - self.submitted)
+
+
 @dataclass
-class PromptReview:
+class PromptReview(KGate):
     """One prompt's review. The counts are over all submitted answers; `answers` are the ones shown:
     one page of them (`page`), or all of them for an export."""
 
@@ -106,14 +122,6 @@ class PromptReview:
     @property
     def k(self) -> int:
         return self.course_class.min_group_size
-
-    @property
-    def visible(self) -> bool:
-        return self.submitted >= self.k
-
-    @property
-    def needed(self) -> int:
-        return max(0, self.k - self.submitted)
 
 
 def _submitted_answers(session: Session, *, course_class: CourseClass, module: Module, prompt_id: str) -> list[_Submitted]:
@@ -284,21 +292,13 @@ def export_markdown(review: PromptReview) -> str:
 # -- one assignment -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class PromptSummary:
+class PromptSummary(KGate):
     reflection: Reflection
     submitted: int
     k: int
     feedback: int
     replies: int
     marked: int
-
-    @property
-    def visible(self) -> bool:
-        return self.submitted >= self.k
-
-    @property
-    def needed(self) -> int:
-        return max(0, self.k - self.submitted)
 
 
 @dataclass(frozen=True)
