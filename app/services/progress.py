@@ -104,12 +104,14 @@ DONE = union_all(
 )
 
 
+# Where each kind of done step is registered in a module (runs once per row of DONE).
+_REGISTRY = {"prompts_submitted": "reflections", "vignettes_completed": "vignettes", "checks_answered": "checks"}
+
+
 def _still_exists(kind: str, module: Module, block_id: str) -> bool:
     if kind == "sections_visited":
         return module.section(block_id) is not None
-    blocks = {"prompts_submitted": module.reflections, "vignettes_completed": module.vignettes,
-              "checks_answered": module.checks}[kind]
-    return block_id in blocks
+    return block_id in getattr(module, _REGISTRY[kind])
 
 
 def progress_matrix(session: Session, *, user_ids: list[int], modules: list[Module]) -> dict[tuple[int, str], ModuleProgress]:
