@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install migrate demo check-modules bench clean chromium
+.PHONY: run test install migrate demo check-modules bench clean chromium html-checker
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Nabij needs Python 3.11 or newer")'
@@ -30,7 +30,7 @@ run: demo
 	$(BIN)/nabij serve --port $(PORT)
 
 ## The whole test suite (set NABIJ_TEST_DATABASE_URL to run it on PostgreSQL).
-test: $(STAMP) chromium
+test: $(STAMP) chromium html-checker
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Browser tests use Debian's Chromium (never a downloaded browser). Installed with apt when we are root.
@@ -41,6 +41,13 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "could not install chromium with apt: the browser tests will be skipped"; \
 	else echo "no /usr/bin/chromium and no way to install it here: the browser tests will be skipped"; fi
+
+# The W3C Nu HTML checker (npm vnu-jar) for tests/test_html_validity.py; it runs on the machine's Java.
+html-checker:
+	@if command -v npm >/dev/null 2>&1; then \
+	  (cd tests/html && npm ci --silent --no-audit --no-fund --ignore-scripts) \
+	  || echo "npm ci in tests/html failed: the HTML validity test will be skipped"; \
+	else echo "no npm on this machine: the HTML validity test will be skipped"; fi
 
 check-modules: $(STAMP)
 	$(BIN)/nabij modules check modules

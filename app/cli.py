@@ -31,10 +31,11 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
     settings = get_settings()
     _or_exit(settings.secret)
     _or_exit(lambda: ensure_current(settings))
-    # One JSON line per log record (app/observability.py). uvicorn's own access log stays off: it
+    _announce_base_url(settings, host, port)
+    # One line per log record (app/observability.py). uvicorn's own access log stays off: it
     # would print raw URLs, password-reset tokens included; Nabij logs route templates instead.
     options: dict = {"host": host, "port": port, "proxy_headers": True, "log_level": "info",
-                     "log_config": logging_config("INFO"), "access_log": False}
+                     "log_config": logging_config("INFO", settings.effective_log_format), "access_log": False}
     if reload:
         from app import PROJECT_ROOT
 
@@ -53,9 +54,48 @@ def migrate() -> None:
     """Bring the database schema up to date (safe to run repeatedly)."""
     from app.migrations import upgrade
 
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import make_engine
+    from app.migrations import current_revision, head_revision
+
     settings = get_settings()
+
+    def was_at() -> str | None:
+        engine = make_engine(settings)
+        try:
+            return current_revision(engine)
+        except SQLAlchemyError:
+            return None
+        finally:
+            engine.dispose()
+
+    before = was_at()
     _or_exit(lambda: upgrade(settings))
-    click.echo("database is up to date")
+    head = head_revision(settings)
+    if before is None:
+        click.echo(f"database created at the latest revision ({head})")
+    elif before != head:
+        click.echo(f"database migrated from revision {before} to {head}")
+    else:
+        click.echo(f"database is up to date (revision {head})")
+
+
+def _announce_base_url(settings, host: str, port: int) -> None:
+    """Links in mails and on class pages use NABIJ_BASE_URL. Unset in development, it follows the
+    address served here (so `make run PORT=8101` links to :8101); in production it must be set."""
+    import os
+
+    listening = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if "NABIJ_BASE_URL" not in os.environ:
+        if settings.is_production:
+            click.echo(f"warning: NABIJ_BASE_URL is not set: links in mails will point to {settings.base_url}; "
+                       "set it to the address people use (e.g. https://nabij.school.be)", err=True)
+        else:
+            os.environ["NABIJ_BASE_URL"] = listening  # the workers read their settings from the environment
+            get_settings.cache_clear()
+    click.echo(f"Nabij serves on {listening}" + (f" (public address {os.environ['NABIJ_BASE_URL']})"
+                                                  if os.environ.get("NABIJ_BASE_URL", listening) != listening else ""))
 
 
 @main.command()

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     smtp_from: str = "Nabij <no-reply@localhost>"
     smtp_starttls: bool = True
 
+    # Log lines on standard error: "auto" is readable lines in development, JSON in production.
+    log_format: Literal["auto", "json", "console"] = "auto"
+
     metrics_token: SecretStr | None = None
     default_locale: Literal["nl", "en"] = "nl"
 
@@ -62,6 +65,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def effective_log_format(self) -> str:
+        if self.log_format != "auto":
+            return self.log_format
+        return "json" if self.is_production else "console"
 
     @property
     def effective_database_url(self) -> str:

@@ -135,7 +135,8 @@ def test_json_lines_are_one_line_even_with_a_traceback():
     assert entry["message"] == "failed\non two lines" and "ValueError" in entry["exception"]
 
 
-def test_serve_turns_uvicorns_raw_url_access_log_off(monkeypatch, tmp_path):
+def _serve(monkeypatch, tmp_path, *args, env: dict | None = None):
+    """Run `nabij serve` with uvicorn replaced: the options it would start uvicorn with, and its output."""
     import uvicorn
 
     from app.cli import main
@@ -146,19 +147,74 @@ def test_serve_turns_uvicorns_raw_url_access_log_off(monkeypatch, tmp_path):
     monkeypatch.setattr("app.migrations.ensure_current", lambda *args, **kwargs: None)
     monkeypatch.setenv("NABIJ_SECRET_KEY", "x" * 40)
     monkeypatch.setenv("NABIJ_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("NABIJ_BASE_URL", "")  # recorded, so that what serve sets is undone after the test
+    monkeypatch.delenv("NABIJ_BASE_URL")
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(main, ["serve", "--workers", "2", "--port", "8123"])
+        result = CliRunner().invoke(main, ["serve", *args])
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     (options,) = calls
+    return options, result
+
+
+def test_serve_turns_uvicorns_raw_url_access_log_off(monkeypatch, tmp_path):
+    options, _ = _serve(monkeypatch, tmp_path, "--workers", "2", "--port", "8123",
+                        env={"NABIJ_ENV": "production", "NABIJ_BASE_URL": "https://nabij.school.test"})
     assert options["access_log"] is False and options["workers"] == 2
     config = options["log_config"]
-    assert config == logging_config("INFO")
+    assert config == logging_config("INFO", "json")
     assert config["loggers"]["uvicorn.access"]["propagate"] is False
     assert config["root"]["level"] == "INFO"
-    assert config["formatters"]["json"]["()"].endswith("JsonLineFormatter")
+    assert config["formatters"]["line"]["()"].endswith("JsonLineFormatter")
+
+
+def test_development_logs_readable_lines_and_production_json(monkeypatch, tmp_path):
+    options, _ = _serve(monkeypatch, tmp_path)
+    assert options["log_config"]["formatters"]["line"]["()"].endswith("ConsoleLineFormatter")
+    options, _ = _serve(monkeypatch, tmp_path, env={"NABIJ_ENV": "development", "NABIJ_LOG_FORMAT": "json"})
+    assert options["log_config"]["formatters"]["line"]["()"].endswith("JsonLineFormatter")
+
+    from app.observability import ConsoleLineFormatter
+    record = logging.LogRecord("nabij.access", logging.INFO, __file__, 1, "%s %s %s %.1fms",
+                               ("GET", "/modules/{slug}", 200, 3.24), None)
+    line = ConsoleLineFormatter().format(record)
+    assert line.endswith("INFO  GET /modules/{slug} 200 3.2ms") and "{" not in line.split()[0]
+
+
+def test_make_run_on_another_port_links_to_that_port(monkeypatch, tmp_path):
+    import os
+
+    from app.config import get_settings
+
+    _, result = _serve(monkeypatch, tmp_path, "--port", "8101")
+    assert "http://127.0.0.1:8101" in result.output
+    assert os.environ["NABIJ_BASE_URL"] == "http://127.0.0.1:8101"
+    assert get_settings().base_url == "http://127.0.0.1:8101"  # what mails and class pages use
+
+
+def test_production_without_a_base_url_warns_at_start(monkeypatch, tmp_path):
+    _, result = _serve(monkeypatch, tmp_path, env={"NABIJ_ENV": "production"})
+    assert "NABIJ_BASE_URL is not set" in result.stderr
+
+
+def test_migrate_says_what_it_did(monkeypatch, tmp_path):
+    from app.cli import main
+    from app.config import get_settings
+
+    monkeypatch.setenv("NABIJ_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("NABIJ_SECRET_KEY", "x" * 40)
+    get_settings.cache_clear()
+    try:
+        first = CliRunner().invoke(main, ["migrate"])
+        second = CliRunner().invoke(main, ["migrate"])
+    finally:
+        get_settings.cache_clear()
+    assert first.exit_code == 0 and "database created at the latest revision" in first.output
+    assert second.exit_code == 0 and "database is up to date" in second.output
 
 
 # -- headers for tests and benchmarks --------------------------------------------------------------
