@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install migrate demo check-modules bench clean chromium html-checker
+.PHONY: run test install migrate demo check-modules bench clean chromium html-checker fuzz
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Nabij needs Python 3.11 or newer")'
@@ -26,7 +26,9 @@ demo: migrate
 	$(BIN)/nabij demo
 
 ## Serve on http://127.0.0.1:8000 with demo data (created on first run).
+## The background-job worker runs beside the server; Ctrl-C stops both.
 run: demo
+	@$(BIN)/nabij worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/nabij serve --port $(PORT)
 
 ## The whole test suite (set NABIJ_TEST_DATABASE_URL to run it on PostgreSQL).
@@ -48,6 +50,11 @@ html-checker:
 	  (cd tests/html && npm ci --silent --no-audit --no-fund --ignore-scripts) \
 	  || echo "npm ci in tests/html failed: the HTML validity test will be skipped"; \
 	else echo "no npm on this machine: the HTML validity test will be skipped"; fi
+
+## The fuzzers at full strength: 10,000 generated modules and 10,000 hostile requests (on the test
+## database: SQLite, or PostgreSQL with NABIJ_TEST_DATABASE_URL). `make test` runs a few hundred of each.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:cacheprovider -q tests/test_fuzz_modules.py tests/test_fuzz_requests.py
 
 check-modules: $(STAMP)
 	$(BIN)/nabij modules check modules

@@ -8,7 +8,7 @@ import re
 import secrets
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
@@ -32,10 +32,12 @@ def cookie_names(settings: Settings) -> tuple[str, str]:
     return f"{prefix}nabij_session", f"{prefix}nabij_csrf"
 
 
-def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+def set_session_cookie(response: Response, settings: Settings, token: str, *, remember: bool = False) -> None:
+    """A browser-session cookie (gone when the browser closes: the next person on a shared computer
+    does not find the previous one logged in), unless the user ticked "remember me" on their own device."""
     response.set_cookie(cookie_names(settings)[0], token, httponly=True, samesite="lax",
                         secure=settings.is_production, path="/",
-                        max_age=settings.session_max_hours * 3600)
+                        max_age=settings.session_max_hours * 3600 if remember else None)
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:
@@ -78,12 +80,14 @@ async def load_auth(request: Request, session: SessionDep) -> None:
     settings: Settings = request.app.state.settings
     request.state.user = None
     request.state.user_session = None
+    request.state.ended_user_id = None  # whose session just ended, for the text carried through login
     token = request.cookies.get(cookie_names(settings)[0])
     if token:
         policy = SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
                                absolute=timedelta(hours=settings.session_max_hours))
         resumed = await run_read(request, _resume, request, session, token, policy)
         if resumed is not None and not resumed.live:
+            request.state.ended_user_id = resumed.user.id
             # Writes may wait for SQLite's write lock: never on the event loop.
             await run_in_threadpool(_write, request, session, end_session_by_id, resumed.user_session.id)
         elif resumed is not None:
@@ -111,15 +115,56 @@ DRAFT_PATH = re.compile(r"^/modules/(?P<slug>[a-z0-9-]+)/prompts/(?P<prompt>[a-z
 class DraftLoginRequired(Exception):
     """A reflection arrived after the session ended: keep the text and ask to log in again."""
 
-    def __init__(self, *, slug: str, prompt_id: str, text: str, version: str) -> None:
+    def __init__(self, *, slug: str, prompt_id: str, text: str, version: str, owner_id: int | None = None) -> None:
         super().__init__(slug)
         self.slug, self.prompt_id, self.text, self.version = slug, prompt_id, text, version
+        self.owner_id = owner_id  # the account whose session ended, when known
+
+
+# The ONE list of endpoints that other sites may POST to (an LMS launching Nabij). They are exempt from
+# both checks below, the Origin check and the CSRF token, and must protect themselves (LTI: a signed,
+# single-use id_token and state). Exact paths; add to it only with a reason beside the entry.
+CROSS_SITE_POST_PATHS = frozenset({
+    "/lti/login",   # LTI 1.3 third-party-initiated login: the platform POSTs from its own origin
+    "/lti/launch",  # LTI 1.3 launch: the id_token arrives as a cross-site form post
+})
+CROSS_SITE_FETCH = frozenset({"cross-site", "same-site"})
+
+
+def _same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another site (Origin, Sec-Fetch-Site).
+
+    A request with neither header comes from a program or an old browser: it passes here and still
+    needs the CSRF token. `same-site` (another host of the same site) counts as another site.
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site.lower() in CROSS_SITE_FETCH:
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    # Host and port only: behind a TLS proxy that is not (yet) trusted, the scheme seen here is http while
+    # the browser's Origin says https; that is still this site.
+    given = urlsplit(origin.strip().lower()).netloc
+    own = {request.headers.get("host", "").lower(), urlsplit(request.app.state.settings.base_url.lower()).netloc}
+    return bool(given) and given in own
+
+
+def _tokens_match(given: object, expected: str) -> bool:
+    """Compared as bytes: a token with characters outside ASCII is simply wrong, never an error."""
+    if not isinstance(given, str) or not expected:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
 
 
 async def csrf_protect(request: Request) -> None:
-    """Every state-changing request carries the token: a form field, or htmx's header."""
-    if request.method in SAFE_METHODS:
+    """Every state-changing request comes from Nabij's own pages and carries the token (a form
+    field, or htmx's header); see CROSS_SITE_POST_PATHS for the only exceptions."""
+    if request.method in SAFE_METHODS or request.url.path in CROSS_SITE_POST_PATHS:
         return
+    if not _same_origin(request):
+        raise HTTPException(403, _("This form was sent from another website. Nabij only accepts forms "
+                                   "from its own pages: open Nabij and try again there."))
     form = None
     given = request.headers.get("X-CSRF-Token")
     content_type = request.headers.get("content-type", "")
@@ -128,14 +173,15 @@ async def csrf_protect(request: Request) -> None:
         if given is None:
             given = form.get("csrf_token")
     expected = getattr(request.state, "csrf_token", "")
-    if isinstance(given, str) and expected and hmac.compare_digest(given, expected):
+    if _tokens_match(given, expected):
         return
     draft = DRAFT_PATH.match(request.url.path)
     if draft and request.state.user is None and form is not None and isinstance(form.get("text"), str):
         # The session ended while the student was writing. Nothing is saved here; the text goes back
         # to the browser on the login page, and is saved only after the student logs in.
         raise DraftLoginRequired(slug=draft["slug"], prompt_id=draft["prompt"], text=form["text"],
-                                 version=str(form.get("version", "0")))
+                                 version=str(form.get("version", "0")),
+                                 owner_id=getattr(request.state, "ended_user_id", None))
     raise HTTPException(403, _("Your form had expired or did not come from Nabij. Reload the page and try again."))
 
 

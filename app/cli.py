@@ -34,7 +34,9 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
     _announce_base_url(settings, host, port)
     # One line per log record (app/observability.py). uvicorn's own access log stays off: it
     # would print raw URLs, password-reset tokens included; Nabij logs route templates instead.
-    options: dict = {"host": host, "port": port, "proxy_headers": True, "log_level": "info",
+    # proxy_headers off: Nabij reads X-Forwarded-For/-Proto itself, from NABIJ_TRUSTED_PROXIES only
+    # (app/proxies.py); uvicorn's own handling would believe FORWARDED_ALLOW_IPS instead.
+    options: dict = {"host": host, "port": port, "proxy_headers": False, "log_level": "info",
                      "log_config": logging_config("INFO", settings.effective_log_format), "access_log": False}
     if reload:
         from app import PROJECT_ROOT
@@ -94,8 +96,16 @@ def _announce_base_url(settings, host: str, port: int) -> None:
         else:
             os.environ["NABIJ_BASE_URL"] = listening  # the workers read their settings from the environment
             get_settings.cache_clear()
-    click.echo(f"Nabij serves on {listening}" + (f" (public address {os.environ['NABIJ_BASE_URL']})"
-                                                  if os.environ.get("NABIJ_BASE_URL", listening) != listening else ""))
+    import logging
+    import logging.config
+
+    from app.observability import logging_config
+
+    # Through the log, so that in JSON mode this line is JSON like every other line.
+    logging.config.dictConfig(logging_config("INFO", settings.effective_log_format))
+    public = os.environ.get("NABIJ_BASE_URL", listening)
+    logging.getLogger("nabij").info("Nabij serves on %s%s", listening,
+                                    f" (public address {public})" if public != listening else "")
 
 
 @main.command()
@@ -180,10 +190,79 @@ def user_create(email: str, role: str, name: str, password_stdin: bool) -> None:
         engine.dispose()
 
 
+@user.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def user_erase(email: str, yes: bool) -> None:
+    """Erase an account and all its data at once (on request; app/services/erasure.py)."""
+    from sqlmodel import Session
+
+    from app.db import make_engine, writer
+    from app.services import accounts, erasure
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        _or_exit(lambda: _ensure_schema(settings, engine))
+        with Session(writer(engine)) as session:
+            found = accounts.find_by_email(session, email)
+            if found is None:
+                _fail(f"no account with the address {email}")
+            if not yes:
+                click.confirm(f"Erase {found.email} and everything they wrote? This cannot be undone.", abort=True)
+            erasure.erase_user(session, user_id=found.id)
+            click.echo(f"erased {found.email}")
+    finally:
+        engine.dispose()
+
+
 def _ensure_schema(settings, engine) -> None:
     from app.migrations import ensure_current
 
     ensure_current(settings, engine)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only show what would be deleted.")
+def purge(dry_run: bool) -> None:
+    """Delete what the retention rules say has been kept long enough (the nightly job does this too)."""
+    from sqlmodel import Session
+
+    from app import jobs
+    from app.db import make_engine, writer
+    from app.services import retention
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        _or_exit(lambda: _ensure_schema(settings, engine))
+        with Session(writer(engine)) as session:
+            if dry_run:
+                result = retention.plan(session, settings=settings)
+                click.echo("would delete (dry run, nothing changed):")
+            else:
+                jobs.bind(settings)
+                retention.warn_lecturers(session, settings=settings)
+                result = retention.purge(session, settings=settings)
+                click.echo("deleted:")
+            for line in result.lines():
+                click.echo(f"  {line}")
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@click.option("--workers", default=2, show_default=True, help="Jobs run at the same time (threads).")
+def worker(workers: int) -> None:
+    """Run background jobs (mail, nightly purge, large exports) until Ctrl-C; see app/jobs.py."""
+    from app.jobs import run_worker
+    from app.migrations import ensure_current
+
+    settings = get_settings()
+    _or_exit(settings.secret)
+    _or_exit(lambda: ensure_current(settings))
+    click.echo(f"worker: running background jobs ({workers} at a time); stop with Ctrl-C")
+    run_worker(settings, workers=workers)
 
 
 @main.command()
@@ -308,11 +387,12 @@ def _class_command(function):
 
 
 def _class_by_id(session, value: str):
+    from app.forms import parse_int
     from app.models import CourseClass
 
-    if not value.strip().isdigit():
+    if parse_int(value.strip()) is None:
         raise _CliError(f"CLASS must be a class id (the number `nabij class create` printed), not {value!r}.")
-    course_class = session.get(CourseClass, int(value))
+    course_class = session.get(CourseClass, parse_int(value.strip()))
     if course_class is None:
         raise _CliError(f"there is no class with id {value}.")
     return course_class

@@ -37,11 +37,20 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=120, ge=5)
     session_max_hours: int = Field(default=12, ge=1)
 
-    # Throttling of failed logins, join codes and reset requests.
+    # Throttling of failed logins, join codes and reset requests (app/services/throttle.py): this many
+    # per account or device, and throttle_address_attempts per address (a lecture hall shares one),
+    # before each further attempt waits longer; a failure counts for the window.
     throttle_max_attempts: int = Field(default=5, ge=1)
     throttle_window_minutes: int = Field(default=15, ge=1)
+    throttle_address_attempts: int = Field(default=100, ge=1)
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (app/proxies.py).
+    trusted_proxies: str = "127.0.0.1,::1"
 
     password_reset_minutes: int = Field(default=60, ge=5)
+
+    # Retention (app/services/retention.py, docs/privacy.md): answers of a class archived this many months
+    # ago are purged by the nightly job; its lecturers are warned a month ahead.
+    retention_months_after_archive: int = Field(default=12, ge=1, le=120)
 
     # Mail: SMTP when a host is set, otherwise files in var/outbox/.
     smtp_host: str = ""

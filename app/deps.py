@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 
 from app.content.catalogue import Catalogue
 from app.content.model import Check, Module, Reflection, Section, Vignette
+
+
+# A row id in a URL. Anything else, or a number beyond what the id columns hold, is a page that does not
+# exist: 404 (see app.errors), never a database error.
+MAX_DB_ID = 2**31 - 1
+DbId = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
 
 
 async def get_catalogue(request: Request) -> Catalogue:

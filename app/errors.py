@@ -11,7 +11,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.i18n import gettext as _
 from fastapi.responses import RedirectResponse
 
-from app.auth import DraftLoginRequired, LoginRequired, login_url
+from sqlalchemy.exc import DBAPIError
+
+from app.auth import DRAFT_PATH, DraftLoginRequired, LoginRequired, login_url
+from app.storage import is_storage_error
 from app.templating import is_htmx, render
 
 log = logging.getLogger("nabij.errors")
@@ -49,6 +52,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            return error_page(request, 404)  # /classes/abc or /classes/99999999999: no such page
         return error_page(request, 422, _("Check the form and try again."))
 
     def session_ended(request: Request):
@@ -70,11 +75,36 @@ def install_error_handlers(app: FastAPI) -> None:
         module = request.app.state.catalogue.get(exc.slug)
         section = module.section_of(exc.prompt_id) if module else None
         target = f"/modules/{exc.slug}/{section.id}#prompt-{exc.prompt_id}" if section else "/"
-        pending = {"slug": exc.slug, "prompt_id": exc.prompt_id, "text": exc.text, "version": exc.version}
+        pending = {"slug": exc.slug, "prompt_id": exc.prompt_id, "text": exc.text, "version": exc.version,
+                   "owner": ""}
+        if exc.owner_id is not None:  # bound to the account whose session ended (app.routes.auth.login)
+            from app.services.sessions import pending_owner_token
+
+            pending["owner"] = pending_owner_token(request.app.state.secret, user_id=exc.owner_id,
+                                                   slug=exc.slug, prompt_id=exc.prompt_id)
         return render(request, "auth/login.html", {"next": target, "email": "", "pending": pending,
                                                    "notice": _("Your session had ended. Log in again: "
                                                                "your text below is then saved as a draft.")},
                       status_code=401, private=True)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError):
+        if not is_storage_error(exc):
+            return await server_error(request, exc)
+        # A full disk or a read-only database: nothing the visitor can fix by retrying now. Say so; the
+        # autosave's browser copy keeps the text (static/nabij.js shows its own message on 503).
+        route = getattr(request.scope.get("route"), "path_format", "<unmatched>")
+        log.error("database not writable on %s %s: %s", request.method, route, str(exc.orig).splitlines()[0][:200])
+        detail = _("The server could not store your text; it is kept in this browser. "
+                   "Try again later, or copy your text somewhere safe.") if DRAFT_PATH.match(request.url.path) \
+            else _("Nabij could not store this: the server cannot write to its database right now. "
+                   "Try again later; if it keeps happening, tell your IT staff.")
+        request.state.user = None  # the failed transaction expired it; the page must not load it again
+        response = error_page(request, 503, detail)
+        response.headers["Retry-After"] = "60"
+        if is_htmx(request):
+            response.headers["HX-Reswap"] = "none"
+        return response
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):

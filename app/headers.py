@@ -14,8 +14,16 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 
 
 class SecurityHeaders:
+    """The fixed headers, and `Cache-Control: no-store` on everything answered to a logged-in visitor.
+
+    A page for a logged-in user carries their name and CSRF token: no shared cache and no back/forward
+    cache may keep it, error pages included. Only static files and responses that call themselves
+    `public` (module images) keep their caching.
+    """
+
     def __init__(self, app: ASGIApp, *, production: bool) -> None:
         self.app = app
+        self.session_cookie = (f"{'__Host-' if production else ''}nabij_session=").encode()
         self.fixed = [
             ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
             ("X-Content-Type-Options", "nosniff"),
@@ -31,11 +39,17 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        cookie = next((value for name, value in scope["headers"] if name == b"cookie"), b"")
+        has_session = self.session_cookie in cookie and not scope["path"].startswith("/static/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in self.fixed:
                     headers.setdefault(name, value)
+                user = scope.get("state", {}).get("user")
+                if (has_session or user is not None) and "public" not in headers.get("cache-control", ""):
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -7,6 +7,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 
@@ -50,6 +51,11 @@ class User(SQLModel, table=True):
     locale: str | None = Field(default=None, max_length=5)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     password_changed_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    # When the owner proved the address is theirs (confirmation link, institution sign-in, LMS launch).
+    # Only verified students count towards a class's k (docs/privacy.md).
+    email_verified_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # The owner asked to erase the account; the nightly job erases it from then (cancel clears it).
+    erasure_due_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class UserSession(SQLModel, table=True):
@@ -100,6 +106,8 @@ class CourseClass(SQLModel, table=True):
     join_code: str | None = Field(default=None, max_length=20, unique=True)
     # Answers to a prompt are shown to lecturers only when at least this many students submitted.
     min_group_size: int = Field(default=5, ge=3)
+    # One pseudonym per student across all prompts of the class (off: a new pseudonym per prompt).
+    shared_pseudonyms: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     archived_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
@@ -165,10 +173,18 @@ class SectionVisit(SQLModel, table=True):
 class Answer(SQLModel, table=True):
     """A student's reflection on one prompt: the working text, saved as they type."""
 
-    __table_args__ = (UniqueConstraint("user_id", "module_slug", "prompt_id", name="uq_answer_user_prompt"),)
+    # One answer per student, class and prompt: a student in two classes with the same module writes
+    # once per class. class_id is None for text written outside any class (never in a review).
+    __table_args__ = (UniqueConstraint("user_id", "class_id", "module_slug", "prompt_id",
+                                       name="uq_answer_user_class_prompt"),
+                      Index("ix_answer_class_id", "class_id", "module_slug", "prompt_id"),
+                      Index("uq_answer_no_class_prompt", "user_id", "module_slug", "prompt_id", unique=True,
+                            sqlite_where=sql_text("class_id IS NULL"), postgresql_where=sql_text("class_id IS NULL")))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    # The class the answer was written for (docs/privacy.md): only that class's review shows it.
+    class_id: int | None = Field(default=None, foreign_key="course_class.id", ondelete="CASCADE")
     module_slug: str = Field(max_length=60, index=True)
     prompt_id: str = Field(max_length=60)
     text: str = Field(default="", sa_type=Text)
@@ -248,6 +264,25 @@ class DiscussionMark(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
+class ExternalIdentity(SQLModel, table=True):
+    """An identity at an institution's provider (OIDC issuer, LTI platform) that signs in as this user.
+
+    Keyed on (issuer, subject), never on email. Data-minimal: besides the key only when it was first and
+    last used, and whether the released affiliation makes the person eligible to become a lecturer."""
+
+    __tablename__ = "external_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_external_identity_issuer_subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=255)
+    subject: str = Field(max_length=255)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    # Staff affiliation released by the institution: may be made a lecturer (never automatically).
+    lecturer_eligible: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
 __all__ = [
     "Answer",
     "AnswerRevision",
@@ -255,6 +290,7 @@ __all__ = [
     "CheckAnswer",
     "DiscussionMark",
     "Extension",
+    "ExternalIdentity",
     "Feedback",
     "Invitation",
     "SectionVisit",

@@ -22,11 +22,21 @@ from app.services.paging import page_url
 def page_context(request: Request) -> dict:
     """What every page needs: who is logged in, their CSRF token, a one-off message."""
     state = request.state
+    user = getattr(state, "user", None)
     return {
-        "current_user": getattr(state, "user", None),
+        "current_user": user,
         "csrf_token": getattr(state, "csrf_token", ""),
         "flash": getattr(state, "flash", None),
+        # The namespace of this account's drafts in the browser (static/nabij.js), never a user id.
+        "draft_owner": _draft_owner(request, user),
     }
+
+
+def _draft_owner(request: Request, user) -> str:
+    from app.services.sessions import draft_owner
+
+    secret = getattr(request.app.state, "secret", None)
+    return draft_owner(secret, user_id=user.id) if user is not None and secret else ""
 
 
 environment = Environment(

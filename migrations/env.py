@@ -33,9 +33,11 @@ def run_migrations_online() -> None:
     if url:
         settings = settings.model_copy(update={"database_url": url})
     engine = make_engine(settings)
-    with engine.connect() as connection:
-        _run(connection)
-    engine.dispose()
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:
+        engine.dispose()  # also when the migration fails (e.g. a revision this code does not know)
 
 
 def _run(connection) -> None:

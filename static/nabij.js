@@ -116,7 +116,10 @@
     if (xhr && xhr.status === 409) return; // the server swapped in the conflict view
     if (xhr && xhr.status === 422) return; // the server's own message is shown
     remember(textarea);
-    setStatus(textarea, xhr && xhr.status === 401 ? textarea.dataset.msgExpired : textarea.dataset.msgFailed, "error");
+    const message = xhr && xhr.status === 401 ? textarea.dataset.msgExpired
+      : xhr && xhr.status === 503 && textarea.dataset.msgStorage ? textarea.dataset.msgStorage  // disk full, read-only
+      : textarea.dataset.msgFailed;
+    setStatus(textarea, message, "error");
     scheduleRetry(textarea);
   });
 

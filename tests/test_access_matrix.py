@@ -14,6 +14,9 @@ STUDENT = "student"  # students only: others get 404
 # Lecturers and administrators; students get 404. Class pages are walked in a class the lecturer
 # teaches (an administrator: one they do not teach); tests/test_classes.py checks the 404s across classes.
 LECTURER = "lecturer"
+# The class's own lecturers only (issue 12): an administrator who does not teach the class gets 404
+# on its progress matrix and review, like a student.
+CLASS_LECTURER = "class-lecturer"
 
 ACCESS = {
     ("GET", "/healthz"): PUBLIC,
@@ -28,6 +31,12 @@ ACCESS = {
     ("POST", "/logout"): PUBLIC,
     ("GET", "/signup"): PUBLIC,
     ("POST", "/signup"): PUBLIC,
+    ("GET", "/signup/confirm/{token}"): PUBLIC,
+    ("POST", "/signup/confirm/{token}"): PUBLIC,
+    ("POST", "/signup/confirm/resend"): STUDENT,
+    ("POST", "/invitations/accept"): STUDENT,
+    ("GET", "/join"): STUDENT,
+    ("POST", "/join"): STUDENT,
     ("GET", "/password/forgot"): PUBLIC,
     ("POST", "/password/forgot"): PUBLIC,
     ("GET", "/password/reset/{token}"): PUBLIC,
@@ -68,15 +77,15 @@ ACCESS = {
     ("GET", "/classes/{class_id}/assignments/{assignment_id}"): LECTURER,
     ("POST", "/classes/{class_id}/assignments/{assignment_id}"): LECTURER,
     ("POST", "/classes/{class_id}/assignments/{assignment_id}/extensions"): LECTURER,
-    ("GET", "/classes/{class_id}/progress"): LECTURER,
-    ("GET", "/classes/{class_id}/progress.csv"): LECTURER,
-    ("GET", "/classes/{class_id}/review"): LECTURER,
-    ("GET", "/classes/{class_id}/review/{slug}"): LECTURER,
-    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}"): LECTURER,
-    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}/export.md"): LECTURER,
-    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}/export.csv"): LECTURER,
-    ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/feedback"): LECTURER,
-    ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/discuss"): LECTURER,
+    ("GET", "/classes/{class_id}/progress"): CLASS_LECTURER,
+    ("GET", "/classes/{class_id}/progress.csv"): CLASS_LECTURER,
+    ("GET", "/classes/{class_id}/review"): CLASS_LECTURER,
+    ("GET", "/classes/{class_id}/review/{slug}"): CLASS_LECTURER,
+    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}"): CLASS_LECTURER,
+    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}/export.md"): CLASS_LECTURER,
+    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}/export.csv"): CLASS_LECTURER,
+    ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/feedback"): CLASS_LECTURER,
+    ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/discuss"): CLASS_LECTURER,
     ("GET", "/preview"): LECTURER,
     ("GET", "/preview/{slug}"): LECTURER,
     ("GET", "/preview/{slug}/{section_id}"): LECTURER,
@@ -178,8 +187,10 @@ def test_role_route_matrix(app, session, role):
                 assert response.status_code == 404, where
             elif level == STUDENT and role != Role.STUDENT:
                 assert response.status_code == 404, where
-            elif level == LECTURER and role == Role.STUDENT:
+            elif level in (LECTURER, CLASS_LECTURER) and role == Role.STUDENT:
                 assert response.status_code == 404, where
+            elif level == CLASS_LECTURER and role == Role.ADMIN:
+                assert response.status_code == 404, where  # not one of the class's lecturers
             elif "999999" in path:
                 assert response.status_code == 404, where  # an id that is not theirs
             else:

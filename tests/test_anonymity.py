@@ -76,6 +76,10 @@ def test_no_review_page_partial_export_or_log_line_reveals_a_student(app, client
     _pad_id_sequences(session, module)
     lecturer = make_user(session, role=Role.LECTURER, name="Lena Lector")
     course_class = make_class(session, lecturer=lecturer)
+    # Issue 12: answers come in whole rounds of k; with k = 3 all six students' answers are shown.
+    course_class.min_group_size = 3
+    session.add(course_class)
+    session.commit()
     assign(session, course_class, module)
     students = []
     for name, email in STUDENTS:
@@ -144,6 +148,8 @@ def test_no_review_page_partial_export_or_log_line_reveals_a_student(app, client
             fetch("POST", f"{url}/feedback", data={"ref": refs[0], "feedback": "Plain feedback.", "csrf_token": token})
             fetch("POST", f"{url}/feedback", data={"ref": refs[1], "feedback": "Htmx feedback."},
                   headers={"HX-Request": "true", "X-CSRF-Token": token})
+            # Issue 12: replies are shown in rounds of k (3 here), so three answers get feedback.
+            fetch("POST", f"{url}/feedback", data={"ref": refs[5], "feedback": "Third feedback.", "csrf_token": token})
             fetch("POST", f"{url}/feedback", data={"ref": refs[2], "feedback": "", "csrf_token": token})
             fetch("POST", f"{url}/feedback", data={"ref": refs[2], "feedback": ""},
                   headers={"HX-Request": "true", "X-CSRF-Token": token})
@@ -152,7 +158,7 @@ def test_no_review_page_partial_export_or_log_line_reveals_a_student(app, client
                   headers={"HX-Request": "true", "X-CSRF-Token": token})
         session.commit()
         feedback_rows = session.exec(select(Feedback).where(Feedback.class_id == course_class.id)).all()
-        assert len(feedback_rows) == 2 * len(prompt_urls)
+        assert len(feedback_rows) == 3 * len(prompt_urls)
         ids |= {row.id for row in feedback_rows}
         for row in feedback_rows:  # the students reply, through the student service
             owner = session.exec(select(Answer.user_id).where(Answer.id == row.answer_id)).one()

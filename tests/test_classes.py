@@ -133,7 +133,8 @@ def test_roster_errors_are_listed_by_line_and_nothing_is_imported(client, sessio
     assert "Line 1: colleague@school.test belongs to a lecturer or administrator account." in account_problem.text
 
 
-def test_a_roster_enrols_existing_students_and_invites_the_others(client, session, lecturer, settings):
+def test_a_roster_invites_everyone_and_existing_students_accept_logged_in(client, session, lecturer, settings):
+    """Issue 12: nobody is enrolled without knowing; an existing account gets an invitation too."""
     course_class = make_class(session, lecturer=lecturer)
     existing = make_user(session, email="sara@school.test", name="Sara El Amrani")
     csv_file = "Naam;E-mail\nSara El Amrani;SARA@school.test\nJonas Peeters;jonas@school.test\nNoor Janssens;noor@school.test\n"
@@ -143,24 +144,38 @@ def test_a_roster_enrols_existing_students_and_invites_the_others(client, sessio
                            follow_redirects=False)
     assert response.status_code == 303
     page = client.get(response.headers["location"]).text
-    assert "1 student with an account was added to the class." in page
-    assert "2 invitations were sent by email." in page
+    assert "3 invitations were sent by email." in page
     assert "Jonas Peeters" in page and "noor@school.test" in page
-    assert session.get(Enrolment, (course_class.id, existing.id)) is not None
+    assert session.get(Enrolment, (course_class.id, existing.id)) is None
     invitations = session.exec(select(Invitation).order_by(Invitation.email)).all()
-    assert [i.email for i in invitations] == ["jonas@school.test", "noor@school.test"]
+    assert [i.email for i in invitations] == ["jonas@school.test", "noor@school.test", "sara@school.test"]
     mails = sorted((settings.var_dir / "outbox").glob("*.eml"))
-    assert len(mails) == 2
+    assert len(mails) == 3
     tokens = [re.search(r"/signup\?invite=([\w-]+)", mail.read_text()).group(1) for mail in mails]
     hashes = {hashlib.sha256(token.encode()).hexdigest() for token in tokens}
     assert hashes == {i.token_hash for i in invitations}  # only the hash is stored
     assert all(token not in i.token_hash for token in tokens for i in invitations)
     assert "http://127.0.0.1:8000/signup?invite=" in mails[0].read_text()
 
-    # Importing the same roster again sends fresh links and enrols no one twice.
+    # Sara, logged in, opens her link and accepts; only then is she in the class.
+    sara_mail = next(m.read_text() for m in mails if "sara@school.test" in m.read_text())
+    link = re.search(r"http://127\.0\.0\.1:8000(/signup\?invite=[\w-]+)", sara_mail).group(1)
+    session.commit()
+    with TestClient(client.app, headers=EN) as sara:
+        assert sara.get(link, follow_redirects=False).headers["location"].startswith("/login?next=/signup")
+        login(sara, existing)
+        offer = sara.get(link)
+        assert "You are invited to the class" in offer.text
+        accepted = sara.post("/invitations/accept", data={"invite": link.split("=", 1)[1],
+                                                          "csrf_token": csrf_from(offer.text)}, follow_redirects=False)
+        assert accepted.status_code == 303
+    session.commit()
+    assert session.get(Enrolment, (course_class.id, existing.id)) is not None
+
+    # Importing the same roster again sends fresh links to those not in the class and enrols no one twice.
     client.post(f"/classes/{course_class.id}/students/import",
                 data={"roster_text": csv_file, "csrf_token": csrf(client, "/classes")})
-    assert len(list((settings.var_dir / "outbox").glob("*.eml"))) == 4
+    assert len(list((settings.var_dir / "outbox").glob("*.eml"))) == 5
     assert len(session.exec(select(Enrolment).where(Enrolment.class_id == course_class.id)).all()) == 1
 
 
@@ -362,7 +377,9 @@ def test_the_progress_matrix_shows_completion_prompts_and_lateness_but_no_text(a
     assert page.headers["Cache-Control"] == "no-store"
     html = page.text
     assert "A private reflection" not in html
-    assert f"1 of {len(module.reflections)} reflections" in html
+    # Issue 12: no per-prompt counts beside a name; whether all reflections are in, per round of k.
+    assert f"1 of {len(module.sections)} sections read" in html
+    assert "reflections not all in" in html and f"of {len(module.reflections)} reflections" not in html
     assert html.count("late</span>") == 3  # due yesterday, nobody complete
     names = [ada.display_name, bram.display_name, cas.display_name]
     assert [n for n in re.findall(r'<th scope="row">([^<]+)</th>', html)] == names
@@ -385,12 +402,14 @@ def test_progress_exports_as_csv(app, client, session, lecturer):
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:2] == ["name", "email"]
+    # Issue 12: the CSV holds what the matrix shows, no per-prompt counts.
     assert rows[0][2:] == [f"{module.title}: {label}" for label in
-                           ("completion %", "prompts submitted", "prompts total", "due", "late")]
+                           ("started", "sections read", "sections total", "checks done", "checks total",
+                            "all reflections submitted", "due", "late")]
     bram_row = next(row for row in rows if row[0] == bram.display_name)
     assert bram_row[1] == bram.email
-    assert bram_row[3:5] == ["1", str(len(module.reflections))] and bram_row[6] == "yes"
-    assert int(bram_row[2]) > 0
+    assert bram_row[2:5] == ["yes", "1", str(len(module.sections))]
+    assert bram_row[7] == "no" and bram_row[9] == "yes"
     assert "A private reflection" not in response.text
     assert [row[0] for row in rows[1:]] == [ada.display_name, bram.display_name, cas.display_name]
 
@@ -451,6 +470,10 @@ def _big_class(app, session, lecturer, count: int = 60):
     by_name = sorted(students, key=lambda s: (s.display_name.lower(), s.id))
     busy = by_name[-5:]
     submit_all(session, busy, module, first_prompt(module))
+    # Issue 12: a submission alone does not show in the matrix (answers show per round of k); reading does.
+    session.add_all([SectionVisit(user_id=s.id, module_slug=module.slug, section_id=module.sections[0].id)
+                     for s in busy])
+    session.commit()
     return course_class, module, by_name, busy
 
 

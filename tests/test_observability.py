@@ -145,6 +145,7 @@ def _serve(monkeypatch, tmp_path, *args, env: dict | None = None):
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setattr("app.migrations.ensure_current", lambda *args, **kwargs: None)
+    monkeypatch.setattr("logging.config.dictConfig", lambda config: None)  # keep the test's own logging
     monkeypatch.setenv("NABIJ_SECRET_KEY", "x" * 40)
     monkeypatch.setenv("NABIJ_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("NABIJ_BASE_URL", "")  # recorded, so that what serve sets is undone after the test
@@ -185,13 +186,14 @@ def test_development_logs_readable_lines_and_production_json(monkeypatch, tmp_pa
     assert line.endswith("INFO  GET /modules/{slug} 200 3.2ms") and "{" not in line.split()[0]
 
 
-def test_make_run_on_another_port_links_to_that_port(monkeypatch, tmp_path):
+def test_make_run_on_another_port_links_to_that_port(monkeypatch, tmp_path, caplog):
     import os
 
     from app.config import get_settings
 
-    _, result = _serve(monkeypatch, tmp_path, "--port", "8101")
-    assert "http://127.0.0.1:8101" in result.output
+    with caplog.at_level(logging.INFO, logger="nabij"):
+        _serve(monkeypatch, tmp_path, "--port", "8101")
+    assert any("http://127.0.0.1:8101" in record.getMessage() for record in caplog.records)
     assert os.environ["NABIJ_BASE_URL"] == "http://127.0.0.1:8101"
     assert get_settings().base_url == "http://127.0.0.1:8101"  # what mails and class pages use
 

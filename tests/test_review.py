@@ -16,7 +16,8 @@ from app.content.model import Module, Vignette
 from app.models import (Answer, AnswerRevision, CourseClass, DiscussionMark, Enrolment, Feedback, Role, User,
                         VignetteRun, utcnow)
 from app.services import classes, reflections, review
-from app.services.pseudonyms import answer_ref, class_pseudonyms
+from app.services.pseudonyms import answer_ref, class_pseudonyms, prompt_scope
+from app.services.writing import writing_class_id
 from tests.factories import csrf, login, make_class, make_user
 from tests.querycount import count_queries
 
@@ -44,11 +45,12 @@ def _fresh(session: Session) -> None:
 
 
 def add_students(session: Session, course_class: CourseClass, count: int, *, prefix: str = "Student") -> list[User]:
-    """Enrolled student accounts, made in bulk (no password hashing: they never log in)."""
+    """Enrolled student accounts with a confirmed address, made in bulk (no password hashing: they never log in)."""
     _fresh(session)
     batch = uuid.uuid4().hex[:8]
     users = [User(email=f"{prefix.lower()}-{batch}-{n}@school.test", display_name=f"{prefix} {batch} {n}",
-                  role=Role.STUDENT.value, password_hash="not-a-password-hash") for n in range(count)]
+                  role=Role.STUDENT.value, password_hash="not-a-password-hash", email_verified_at=utcnow())
+             for n in range(count)]
     session.add_all(users)
     session.flush()
     session.add_all([Enrolment(class_id=course_class.id, user_id=user.id) for user in users])
@@ -58,11 +60,13 @@ def add_students(session: Session, course_class: CourseClass, count: int, *, pre
 
 def submit(session: Session, user: User, module: Module, prompt_id: str, text: str, *,
            prompt_hash: str | None = None) -> Answer:
-    """A submitted answer with its revision, as the student service stores it."""
+    """A submitted answer with its revision, as the student service stores it (for the class the student
+    writes for in the module)."""
     _fresh(session)
     reflection = module.reflections[prompt_id]
     now = utcnow()
-    answer = Answer(user_id=user.id, module_slug=module.slug, prompt_id=prompt_id, text=text, version=1,
+    class_id = writing_class_id(session, user_id=user.id, module_slug=module.slug)
+    answer = Answer(user_id=user.id, class_id=class_id, module_slug=module.slug, prompt_id=prompt_id, text=text, version=1,
                     module_version=module.version, prompt_hash=prompt_hash or reflection.prompt_hash, submitted_at=now)
     session.add(answer)
     session.flush()
@@ -76,7 +80,8 @@ def submit_all(session: Session, users: list[User], module: Module, prompt_id: s
     _fresh(session)
     reflection = module.reflections[prompt_id]
     now = utcnow()
-    answers = [Answer(user_id=user.id, module_slug=module.slug, prompt_id=prompt_id, text=text.format(n=n), version=1,
+    answers = [Answer(user_id=user.id, class_id=writing_class_id(session, user_id=user.id, module_slug=module.slug),
+                      module_slug=module.slug, prompt_id=prompt_id, text=text.format(n=n), version=1,
                       module_version=module.version, prompt_hash=reflection.prompt_hash, submitted_at=now)
                for n, user in enumerate(users)]
     session.add_all(answers)
@@ -143,17 +148,18 @@ def test_answers_stay_hidden_until_k_students_have_submitted(client, session, ta
     page = client.get(review_url(course_class, module, prompt_id))
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert "Hidden answer" not in page.text
-    assert "4 of the 5 students needed" in page.text
-    assert "when 1 more student has submitted" in page.text
+    # Issue 12: no live count of submissions (it would change with each one); rounds are explained.
+    assert "No answers to this question are shown yet." in page.text
+    assert "once at least 5 students of this class have submitted since the last round" in page.text
     assert 'name="ref"' not in page.text
     for query in ("?page=2", "?page=abc"):  # whatever the page
         other_page = client.get(review_url(course_class, module, prompt_id) + query)
         assert other_page.status_code == 200 and "Hidden answer" not in other_page.text
-        assert 'name="ref"' not in other_page.text and "4 of the 5 students needed" in other_page.text
+        assert 'name="ref"' not in other_page.text and "No answers to this question are shown yet." in other_page.text
     assert client.get(review_url(course_class, module, prompt_id) + "/export.csv",
                       follow_redirects=False).status_code == 303
     overview = client.get(review_url(course_class, module)).text
-    assert "1 more needed" in overview
+    assert "waiting for the first round" in overview
 
     submit(session, students[4], module, prompt_id, "Hidden answer number 4")
     page = client.get(review_url(course_class, module, prompt_id)).text
@@ -187,6 +193,10 @@ def test_the_latest_revision_is_shown_with_a_flag_for_an_earlier_prompt_version(
     session.add(AnswerRevision(answer_id=answers[0].id, text="Second, better text", module_version=module.version,
                                prompt_hash=module.reflections[prompt_id].prompt_hash))
     session.commit()
+    # Issue 12: a resubmission is shown with the next round, not the moment it is made.
+    page = client.get(review_url(course_class, module, prompt_id)).text
+    assert "First text 0" in page and "Second, better text" not in page
+    submit_all(session, add_students(session, course_class, 5), module, prompt_id, text="Next round {n}")
     page = client.get(review_url(course_class, module, prompt_id)).text
     assert "Second, better text" in page and "First text 0" not in page
     assert page.count("earlier version of the question") == 1
@@ -197,17 +207,20 @@ def test_the_latest_revision_is_shown_with_a_flag_for_an_earlier_prompt_version(
 def test_answers_are_shuffled_not_in_the_order_of_accounts(client, session, taught):
     lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
-    students = add_students(session, course_class, 24)
+    students = add_students(session, course_class, 25)  # whole rounds of 5
     submit_all(session, students, module, prompt_id, text="Ordered answer {n:02d}.")
     page = client.get(review_url(course_class, module, prompt_id)).text
     shown = [int(n) for n in re.findall(r"Ordered answer (\d\d)\.", page)]
-    assert sorted(shown) == list(range(24))
+    assert sorted(shown)[:24] == list(range(24))
     assert shown != sorted(shown) and shown != sorted(shown, reverse=True)
     again = [int(n) for n in re.findall(r"Ordered answer (\d\d)\.", client.get(review_url(course_class, module, prompt_id)).text)]
     assert again == shown  # stable while the lecturer works through them
 
 
-def test_a_student_keeps_one_pseudonym_across_prompts_and_has_another_in_another_class(app, client, session, taught):
+def test_a_student_has_a_new_pseudonym_per_prompt_unless_the_class_keeps_one_and_another_in_another_class(
+        app, client, session, taught):
+    """Issue 12: pseudonyms per prompt by default (one across prompts lets a lecturer line up a
+    student's answers); a class may keep one across prompts. Each class writes its own answers."""
     lecturer, course_class, module = taught
     other_class = make_class(session, lecturer=lecturer, name="SW2B")
     assign(session, other_class, module)
@@ -217,23 +230,34 @@ def test_a_student_keeps_one_pseudonym_across_prompts_and_has_another_in_another
     shared = make_user(session, name="Shared Student")
     for course in (course_class, other_class):
         classes.enrol(session, course_class=course, student=shared)
+    answers = {}
     for prompt_id in prompts:
         for student in classmates + others:
             submit(session, student, module, prompt_id, f"Filler {student.id} {prompt_id}")
-        submit(session, shared, module, prompt_id, f"The shared student answers {prompt_id}.")
+        for course in (course_class, other_class):  # once per class
+            answer = submit(session, shared, module, prompt_id, f"The shared student answers {prompt_id}.")
+            answer.class_id = course.id
+            session.add(answer)
+            session.commit()
+            answers[course.id, prompt_id] = answer
 
     def pseudonym_of_shared(course, prompt_id) -> str:
         cards = cards_on(client.get(review_url(course, module, prompt_id)).text)
         return next(label for _ref, label, text in cards if text == f"The shared student answers {prompt_id}.")
 
     first = pseudonym_of_shared(course_class, prompts[0])
-    assert first == pseudonym_of_shared(course_class, prompts[1])
+    assert first != pseudonym_of_shared(course_class, prompts[1])
     elsewhere = pseudonym_of_shared(other_class, prompts[0])
-    assert elsewhere == pseudonym_of_shared(other_class, prompts[1])
     assert first != elsewhere
+    course_class = session.get(CourseClass, course_class.id)
+    course_class.shared_pseudonyms = True
+    session.add(course_class)
+    session.commit()
+    kept = pseudonym_of_shared(course_class, prompts[0])
+    assert kept == pseudonym_of_shared(course_class, prompts[1])
     expected = class_pseudonyms(app.state.secret, class_id=course_class.id,
                                 user_ids=[s.id for s in classmates] + [shared.id])
-    assert first == expected[shared.id]
+    assert kept == expected[shared.id]
 
 
 def test_only_modules_assigned_to_the_class_are_reviewed(app, client, session, taught):
@@ -271,14 +295,26 @@ def test_feedback_reaches_the_student_and_their_reply_shows_under_the_same_pseud
     reflections.reply_to_feedback(session, user_id=students[2].id, feedback_id=feedback.id,
                                   text="That I wanted to fix it too quickly.")
     page = client.get(url).text
-    label = class_pseudonyms(app.state.secret, class_id=course_class.id, user_ids=[s.id for s in students])[students[2].id]
     card = page.split(f'id="answer-{ref}"')[1].split("</article>")[0]
     assert "Reflection text 2" in card and "What did you notice in yourself?" in card
+    # Issue 12: a lone reply would tell who just replied (ask a student in class to reply, watch which
+    # card changes): replies are shown in rounds of k, like answers.
+    assert "That I wanted to fix it too quickly." not in card
+    assert "Your feedback" in card
+    for n, answer in enumerate(answers):
+        if n != 2:
+            revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer.id)).one()
+            other = review.give_feedback(session, course_class=course_class, answer_id=answer.id,
+                                         revision_id=revision.id, author=lecturer, text="And you?")
+            reflections.reply_to_feedback(session, user_id=students[n].id, feedback_id=other.id, text=f"Reply {n}")
+    page = client.get(url).text
+    label = class_pseudonyms(app.state.secret, class_id=course_class.id, user_ids=[s.id for s in students],
+                             scope=prompt_scope(module.slug, prompt_id))[students[2].id]
+    card = page.split(f'id="answer-{ref}"')[1].split("</article>")[0]
     assert "That I wanted to fix it too quickly." in card
     assert f"Reply from {label}" in card
-    assert "Your feedback" in card
     overview = client.get(review_url(course_class, module)).text
-    assert re.search(r"<td class=\"num\">1</td>\s*<td class=\"num\">1</td>", overview)  # feedback 1, replies 1
+    assert re.search(r"<td class=\"num\">5</td>\s*<td class=\"num\">5</td>", overview)  # feedback 5, replies 5
 
 
 def test_empty_feedback_returns_the_form_with_a_message(app, client, session, taught):
@@ -396,7 +432,7 @@ def test_a_big_class_is_read_25_answers_a_page_with_the_counts_over_all_answers(
         session.add(revision)
     session.commit()
     first = client.get(url).text
-    assert _side_panel(first) == {"Submitted": "30", "For an earlier version": "5", "Marked to discuss": "5"}
+    assert _side_panel(first) == {"Shown": "30", "For an earlier version": "5", "Marked to discuss": "5"}
     assert "earlier version of the question" not in first and 'aria-pressed="true"' not in first
     assert client.get(f"{url}?page=2").text.count('aria-pressed="true"') == 5
 
@@ -494,7 +530,8 @@ def test_a_prompt_exports_as_markdown_and_csv_with_pseudonyms_and_days_only(app,
     session.add(DiscussionMark(class_id=course_class.id, answer_id=answers[2].id))
     session.commit()
     url = review_url(course_class, module, prompt_id)
-    labels = class_pseudonyms(app.state.secret, class_id=course_class.id, user_ids=[s.id for s in students])
+    labels = class_pseudonyms(app.state.secret, class_id=course_class.id, user_ids=[s.id for s in students],
+                              scope=prompt_scope(module.slug, prompt_id))
     # The day in the school's time zone: between 22:00 and midnight UTC it is already tomorrow there.
     today = review.local_day(answers[0].submitted_at).isoformat()
 
@@ -528,21 +565,23 @@ def test_choice_distributions_show_from_k_students_using_each_students_latest_wa
     lecturer, course_class, module = taught
     vignette = module.branching_vignettes()[0]
     first_step = vignette.steps[vignette.start]
-    students = add_students(session, course_class, 5)
+    students = add_students(session, course_class, 10)
     for student in students[:4]:
         finish_walk(session, student, module, vignette, [0])
     page = client.get(review_url(course_class, module)).text
-    assert vignette.title in page and "1 more is needed" in page
+    assert vignette.title in page and "The choices are shown in rounds" in page
     assert first_step.choices[0].label_html not in page
 
-    finish_walk(session, students[4], module, vignette, [1])
     finish_walk(session, students[0], module, vignette, [1])  # a second walk: the latest one counts
+    for student in students[4:9]:
+        finish_walk(session, student, module, vignette, [1])
+    finish_walk(session, students[9], module, vignette, [0])  # closes the second round of 5
     page = client.get(review_url(course_class, module)).text
-    assert "Based on the latest walk of 5 students." in page
+    assert "Based on the latest walk of 10 students." in page
     table = page.split("Choice 1: the situation")[1].split("</table>")[0]
     counts = re.findall(r'<td class="num">(\d+)</td>', table)
-    assert counts[:2] == ["3", "2"]
-    assert "60%" in table and "40%" in table
+    assert counts[:2] == ["4", "6"]
+    assert "40%" in table and "60%" in table
 
 
 # -- performance ------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_autosave_then_reload_finds_the_draft(client, session, student):
     response = autosave(client, "Ik belde terug omdat ze alleen was.", 0, token(client))
     assert response.status_code == 200
     assert "Saved at" in response.text
-    assert 'id="version-proef-keuze" hx-swap-oob="true"' in response.text and 'value="1"' in response.text
+    assert 'id="version-proef-keuze" data-hx-swap-oob="true"' in response.text and 'value="1"' in response.text
     page = client.get(CASUS).text
     assert "Ik belde terug omdat ze alleen was.</textarea>" in page
     assert 'name="version" value="1" id="version-proef-keuze"' in page
@@ -90,7 +90,9 @@ def test_a_failed_save_is_reported_and_never_marked_saved(app, session, monkeypa
 
     monkeypatch.setattr(reflections, "save_draft", database_down)
     response = autosave(client, "Tekst die niet bewaard kon worden.", 0, token(client))
-    assert response.status_code == 500
+    # A failing disk is a storage error: 503, and the message that the browser keeps the text (issue 14).
+    assert response.status_code == 503
+    assert "The server could not store your text; it is kept in this browser." in response.text
     assert "Saved at" not in response.text
     assert stored(session) is None
     monkeypatch.undo()
@@ -161,10 +163,13 @@ def test_expired_session_while_typing_keeps_the_text_through_login(client, sessi
     assert response.status_code == 401
     assert "Lang verhaal dat niet verloren mag gaan.</textarea>" in response.text
     assert stored(session) is None  # nothing saved without a session
+    # Issue 12: the carried text is bound to the account whose session ended.
+    owner = re.search(r'name="pending_owner" value="([^"]+)"', response.text).group(1)
     relogin = client.post("/login", data={
         "email": student.email, "password": "correct horse battery staple", "csrf_token": csrf_from(response.text),
         "next": "/modules/proef/casus#prompt-proef-keuze", "pending_slug": "proef", "pending_prompt": "proef-keuze",
-        "pending_version": "0", "pending_text": "Lang verhaal dat niet verloren mag gaan."}, follow_redirects=False)
+        "pending_version": "0", "pending_text": "Lang verhaal dat niet verloren mag gaan.", "pending_owner": owner},
+        follow_redirects=False)
     assert relogin.status_code == 303
     assert relogin.headers["location"] == "/modules/proef/casus#prompt-proef-keuze"
     assert stored(session).text == "Lang verhaal dat niet verloren mag gaan."

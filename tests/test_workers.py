@@ -65,6 +65,7 @@ def server_env(database_url: str, var_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NABIJ_")}
     env.update({
         "NABIJ_ENV": "test",
+        "NABIJ_LOG_FORMAT": "json",  # what production writes; development's readable lines are for people
         "NABIJ_SECRET_KEY": TEST_SECRET,
         "NABIJ_DATABASE_URL": database_url,
         "NABIJ_VAR_DIR": str(var_dir),
@@ -74,7 +75,7 @@ def server_env(database_url: str, var_dir: Path) -> dict[str, str]:
         "NABIJ_DB_MAX_OVERFLOW": str(MAX_OVERFLOW),
         "NABIJ_METRICS_TOKEN": METRICS_TOKEN,
         "PYTHONUNBUFFERED": "1",
-        "FORWARDED_ALLOW_IPS": "127.0.0.1",  # the test's X-Forwarded-For stands for distinct clients
+        "NABIJ_TRUSTED_PROXIES": "127.0.0.1",  # the test's X-Forwarded-For stands for distinct clients
     })
     return env
 

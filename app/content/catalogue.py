@@ -47,7 +47,7 @@ def load_catalogue(directory: Path) -> Catalogue:
     catalogue = Catalogue()
     owners: dict[str, tuple[Path, str]] = {}
     for path in module_files(directory):
-        module, problems = parse_module(path)
+        module, problems = _parse_safely(path)
         if module is not None and not problems:
             problems = _clashes(module, owners, catalogue)
         catalogue.problems.extend(problems)
@@ -58,6 +58,17 @@ def load_catalogue(directory: Path) -> Catalogue:
         if module is not None:
             catalogue.parsed[path] = module
     return catalogue
+
+
+def _parse_safely(path: Path) -> tuple[Module | None, list[Problem]]:
+    """One file's module and problems. Whatever goes wrong in one file stays that file's one problem:
+    it never stops the check, or the server, from handling every other module."""
+    try:
+        return parse_module(path)
+    except Exception as error:  # noqa: BLE001 - the point is that nothing escapes
+        log.debug("parsing %s failed", path, exc_info=True)
+        return None, [Problem(path, 1, f"deze module kon niet gecontroleerd worden ({type(error).__name__}); "
+                                       "meld dit aan de beheerders van Nabij, met dit bestand")]
 
 
 def _clashes(module: Module, owners: dict[str, tuple[Path, str]], catalogue: Catalogue) -> list[Problem]:

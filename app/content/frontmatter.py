@@ -27,6 +27,10 @@ REQUIRED_MESSAGES = {
 }
 
 
+MAX_FRONT_MATTER_CHARS = 20_000
+MAX_NESTING = 20
+
+
 class FrontMatter(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -52,8 +56,14 @@ class FrontMatter(BaseModel):
 
 def parse_front_matter(text: str, first_line: int) -> tuple[FrontMatter | None, list[tuple[int, str]]]:
     """Validate front matter text that starts at 1-based `first_line` of the file."""
+    if len(text) > MAX_FRONT_MATTER_CHARS:
+        return None, [(first_line, f"voorpagina is te lang (maximaal {MAX_FRONT_MATTER_CHARS} tekens)")]
+    if _nesting_depth(text) > MAX_NESTING:
+        return None, [(first_line, f"voorpagina: de YAML is te diep genest (maximaal {MAX_NESTING} niveaus)")]
     try:
         data = yaml.safe_load(text) if text.strip() else None
+    except RecursionError:
+        return None, [(first_line, f"voorpagina: de YAML is te diep genest (maximaal {MAX_NESTING} niveaus)")]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = first_line + (mark.line if mark else 0)
@@ -76,6 +86,22 @@ def parse_front_matter(text: str, first_line: int) -> tuple[FrontMatter | None, 
                 message = REQUIRED_MESSAGES.get(item["type"], item["msg"])
             problems.append((key_line(text, key, first_line), f"voorpagina: '{key}' {message}"))
         return None, problems
+
+
+def _nesting_depth(text: str) -> int:
+    """An upper bound of how deep the YAML nests: open flow brackets, or indentation steps (linear).
+
+    PyYAML builds nested values recursively; thousands of levels would exhaust the stack.
+    """
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    indents = {len(line) - len(line.lstrip(" -")) for line in text.split("\n") if line.strip()}
+    return max(deepest, len(indents))
 
 
 def key_line(text: str, key: str, first_line: int) -> int:

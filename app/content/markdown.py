@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from copy import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,7 +23,18 @@ WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 @cache
 def markdown() -> MarkdownIt:
     """Lecturer Markdown: raw HTML off (js-default), plus directives and front matter."""
-    return MarkdownIt("js-default").use(colon_fence_plugin).use(front_matter_plugin)
+    md = MarkdownIt("js-default").use(colon_fence_plugin).use(front_matter_plugin)
+    md.add_render_rule("heading_open", _section_heading)
+    md.add_render_rule("heading_close", _section_heading)
+    return md
+
+
+def _section_heading(self, tokens, idx, options, env) -> str:
+    """A section's `##` title is the page's h1, so the `###` under it is an h2 (and so on): the
+    outline has no skipped level, which screen-reader users navigate by."""
+    token = copy(tokens[idx])
+    token.tag = f"h{max(2, int(token.tag[1]) - 1)}"
+    return self.renderToken([token], 0, options, env)
 
 
 @cache
@@ -148,14 +160,37 @@ def _resolve(target: str, ctx: LinkContext, line: int, *, is_image: bool) -> str
             return None
         return f"/modules/{ctx.slug}/{anchor}"
     relative = unquote(parts.path)
-    candidate = (ctx.folder / relative).resolve()
-    if not candidate.is_relative_to(ctx.folder.resolve()):
+    if not usable_file_name(relative):
+        ctx.problems.append((line, f"{what} '{target}' is geen geldige bestandsnaam (geen stuurtekens, "
+                                   f"elk deel van het pad hoogstens {MAX_NAME_BYTES} bytes)"))
+        return None
+    try:
+        candidate = (ctx.folder / relative).resolve()
+        inside = candidate.is_relative_to(ctx.folder.resolve())
+        exists = inside and candidate.is_file()
+    except (OSError, ValueError, RuntimeError):  # a name the file system refuses, a symlink loop
+        ctx.problems.append((line, f"{what} '{target}' kan niet gelezen worden als bestand in {ctx.folder.name}/"))
+        return None
+    if not inside:
         ctx.problems.append((line, f"{what} '{target}' wijst buiten de modulemap"))
         return None
-    if not candidate.is_file():
+    if not exists:
         ctx.problems.append((line, f"{what} '{target}' bestaat niet in {ctx.folder.name}/"))
         return None
     return ctx.media_url(candidate.relative_to(ctx.folder.resolve()).as_posix())
+
+
+MAX_NAME_BYTES = 255  # what file systems allow per path component
+
+
+def usable_file_name(relative: str) -> bool:
+    """A relative path any file system can look up: no control characters, no over-long component.
+
+    Shared by the module checker and the media route, so what one accepts the other can serve.
+    """
+    if not relative or len(relative) > 4 * MAX_NAME_BYTES or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in relative):
+        return False
+    return all(len(part.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES for part in relative.split("/"))
 
 
 def render(tokens: list[Token], env: dict) -> str:

@@ -27,7 +27,10 @@ from app.content.model import (
     Vignette,
 )
 
-HEADING_ID = re.compile(r"\s*\{#([^}]*)\}\s*$")
+# Caps that keep checking a module fast and its messages clear (a real module is some 30 KB,
+# its longest line a few hundred characters).
+MAX_FILE_BYTES = 2_000_000
+MAX_LINE_CHARS = 5_000
 DIRECTIVE = re.compile(r"^\{([\w-]+)\}\s*(.*)$")
 OPTION = re.compile(r"^:([\w-]+):\s*(.*)$")
 CHECK_MARKER = re.compile(r"^\[( |x|X)\]\s+")
@@ -69,9 +72,19 @@ class ModuleParser:
 
     def parse(self) -> tuple[Module | None, list[Problem]]:
         try:
+            size = self.path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                return None, [Problem(self.path, 1, f"bestand is te groot ({size / 1_000_000:.1f} MB; maximaal "
+                                                    f"{MAX_FILE_BYTES // 1_000_000} MB): verdeel het over meer modules")]
             text = self.path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             return None, [Problem(self.path, 1, "bestand is geen UTF-8-tekst")]
+        except OSError as error:
+            return None, [Problem(self.path, 1, f"bestand kan niet gelezen worden ({error.strerror or error})")]
+        long_line = _first_long_line(text)
+        if long_line:
+            return None, [Problem(self.path, long_line, f"regel is te lang (maximaal {MAX_LINE_CHARS} tekens): "
+                                                        "zet een witregel of een regeleinde tussen de zinnen")]
         module = self._parse_text(text)
         problems = sorted({Problem(self.path, line, msg) for line, msg in self.problems},
                           key=lambda p: (p.line, p.message))
@@ -110,9 +123,9 @@ class ModuleParser:
 
     def _heading(self, inline: Token) -> tuple[str, str]:
         title = inline.content
-        match = HEADING_ID.search(title)
-        if match:
-            return title[: match.start()].strip(), match.group(1).strip()
+        explicit = heading_id(title)
+        if explicit is not None:
+            return explicit
         return title.strip(), slugify(title)
 
     def _section_ids(self, tokens: list[Token]) -> set[str]:
@@ -256,7 +269,7 @@ class ModuleParser:
         min_words = 0
         if "min-words" in d.options:
             raw = d.options["min-words"]
-            if raw.isdigit() and int(raw) <= 5000:
+            if raw.isascii() and raw.isdigit() and int(raw) <= 5000:
                 min_words = int(raw)
             else:
                 self.problems.append((d.option_lines["min-words"], f"':min-words:' moet een geheel getal zijn, niet '{raw}'"))
@@ -448,14 +461,7 @@ class ModuleParser:
         for step in steps.values():
             if step.id not in reachable:
                 self.problems.append((step.line, f"stap '{step.id}' is onbereikbaar: geen enkele keuze leidt ernaartoe"))
-        finishing = {s.id for s in steps.values() if s.is_ending}
-        changed = True
-        while changed:
-            changed = False
-            for step in steps.values():
-                if step.id not in finishing and any(c.target in finishing for c in step.choices):
-                    finishing.add(step.id)
-                    changed = True
+        finishing = _can_finish(steps)
         for step in steps.values():
             if step.id in reachable and step.choices and step.id not in finishing:
                 self.problems.append((step.line, f"vanaf stap '{step.id}' is geen einde bereikbaar (een lus zonder uitweg)"))
@@ -493,6 +499,49 @@ def _reachable(steps: dict[str, Step], start: str) -> set[str]:
         seen.add(step_id)
         todo.extend(c.target for c in steps[step_id].choices)
     return seen
+
+
+def _can_finish(steps: dict[str, Step]) -> set[str]:
+    """Steps from which some path leads to an ending: one walk backwards from the endings (linear)."""
+    leads_here: dict[str, list[str]] = {}
+    for step in steps.values():
+        for choice in step.choices:
+            leads_here.setdefault(choice.target, []).append(step.id)
+    finishing = {s.id for s in steps.values() if s.is_ending}
+    todo = list(finishing)
+    while todo:
+        for source in leads_here.get(todo.pop(), ()):
+            if source not in finishing:
+                finishing.add(source)
+                todo.append(source)
+    return finishing
+
+
+def heading_id(title: str) -> tuple[str, str] | None:
+    """`Titel {#id}` as (title, id); None without an explicit id. No regex: linear in the title's length."""
+    end = title.rstrip()
+    if not end.endswith("}"):
+        return None
+    start = end.rfind("{#")
+    if start < 0 or "}" in end[start + 2:-1]:
+        return None
+    return end[:start].strip(), end[start + 2:-1].strip()
+
+
+def _first_long_line(text: str) -> int:
+    """The 1-based number of the first line over MAX_LINE_CHARS, or 0."""
+    if len(text) <= MAX_LINE_CHARS:
+        return 0
+    start = 0
+    number = 1
+    while True:
+        end = text.find("\n", start)
+        stop = len(text) if end < 0 else end
+        if stop - start > MAX_LINE_CHARS:
+            return number
+        if end < 0:
+            return 0
+        start, number = end + 1, number + 1
 
 
 def _count_words(text: str, front_matter: Token) -> int:

@@ -14,7 +14,7 @@ from app.db import SessionDep
 from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.locale_middleware import LANGUAGE_COOKIE
-from app.services import accounts, export, passwords
+from app.services import accounts, erasure, export, passwords
 from app.services.sessions import count_sessions, end_all_sessions, end_session_by_id, start_session
 from app.templating import notice_text, render
 
@@ -23,11 +23,15 @@ router = APIRouter(tags=["account"])
 NOTICES = {
     "password-changed": lambda: _("Your password was changed."),
     "sessions-ended": lambda: _("You were logged out everywhere else."),
+    "erasure-cancelled": lambda: _("Your account will not be erased."),
+    "class-left": lambda: _("You left the class."),
+    "erasure-requested": lambda: _("Your account will be erased in 14 days. Until then you can cancel here."),
 }
 
 
 def _account_page(request: Request, session, user, *, status_code: int = 200, **extra):
     context = {"user": user, "other_sessions": count_sessions(session, user_id=user.id) - 1,
+               "my_classes": erasure.enrolled_classes(session, user_id=user.id),
                "errors": {}, "notice": notice_text(NOTICES, request.query_params.get("notice"))}
     context.update(extra)
     return render(request, "account/index.html", context, status_code=status_code, private=True)
@@ -86,7 +90,8 @@ def choose_language(request: Request, session: SessionDep, lang: Annotated[str, 
 
 @router.get("/account/my-data.json")
 def export_json(request: Request, session: SessionDep, user: CurrentUser):
-    data = export.student_data(session, user=user, catalogue=request.app.state.catalogue)
+    data = export.student_data(session, user=user, catalogue=request.app.state.catalogue,
+                               secret=request.app.state.secret)
     return Response(json.dumps(data, ensure_ascii=False, indent=2), media_type="application/json",
                     headers={"Content-Disposition": 'attachment; filename="nabij-mijn-gegevens.json"',
                              "Cache-Control": "no-store"})
@@ -94,7 +99,31 @@ def export_json(request: Request, session: SessionDep, user: CurrentUser):
 
 @router.get("/account/my-data.zip")
 def export_zip(request: Request, session: SessionDep, user: CurrentUser):
-    data = export.student_data(session, user=user, catalogue=request.app.state.catalogue)
+    data = export.student_data(session, user=user, catalogue=request.app.state.catalogue,
+                               secret=request.app.state.secret)
     return Response(export.zip_bytes(data), media_type="application/zip",
                     headers={"Content-Disposition": 'attachment; filename="nabij-mijn-gegevens.zip"',
                              "Cache-Control": "no-store"})
+
+
+@router.post("/account/erase")
+def request_erasure(request: Request, session: SessionDep, user: CurrentUser,
+                    password: Annotated[str, Form()] = ""):
+    """Erase my account: the password again (re-authentication), then 14 days to change one's mind."""
+    if not passwords.verify_password(user.password_hash, password):
+        return _account_page(request, session, user, status_code=400,
+                             errors={"erase_password": _("This is not your current password.")})
+    erasure.request_erasure(session, user=user)
+    return RedirectResponse("/account?notice=erasure-requested", status_code=303)
+
+
+@router.post("/account/erase/cancel")
+def cancel_erasure(session: SessionDep, user: CurrentUser):
+    erasure.cancel_erasure(session, user=user)
+    return RedirectResponse("/account?notice=erasure-cancelled", status_code=303)
+
+
+@router.post("/account/classes/{class_id}/leave")
+def leave_class(session: SessionDep, user: CurrentUser, class_id: int, keep_answers: Annotated[str, Form()] = ""):
+    erasure.leave_class(session, user=user, class_id=class_id, keep_answers=bool(keep_answers))
+    return RedirectResponse("/account?notice=class-left", status_code=303)

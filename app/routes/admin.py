@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from app.auth import AdminUser
 from app.db import SessionDep
+from app.deps import DbId
 from app.forms import too_long
 from app.i18n import gettext as _
 from app.models import Role, User
@@ -67,7 +68,7 @@ def create_user(request: Request, session: SessionDep, admin: AdminUser,
 
 
 @router.post("/users/{user_id}/role")
-def change_role(session: SessionDep, admin: AdminUser, user_id: int, role: Annotated[str, Form()] = ""):
+def change_role(session: SessionDep, admin: AdminUser, user_id: DbId, role: Annotated[str, Form()] = ""):
     user = _user_or_404(session, user_id)
     if role in {r.value for r in Role} and user.id != admin.id:
         user.role = role
@@ -78,7 +79,7 @@ def change_role(session: SessionDep, admin: AdminUser, user_id: int, role: Annot
 
 
 @router.post("/users/{user_id}/active")
-def set_active(session: SessionDep, admin: AdminUser, user_id: int, active: Annotated[str, Form()] = ""):
+def set_active(session: SessionDep, admin: AdminUser, user_id: DbId, active: Annotated[str, Form()] = ""):
     user = _user_or_404(session, user_id)
     if user.id == admin.id:
         raise HTTPException(400, _("You cannot deactivate your own account."))

@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse
 
-from app.auth import OptionalUser, clear_session_cookie, cookie_names, safe_next, set_session_cookie
+from app.auth import OptionalUser, StudentUser, clear_session_cookie, cookie_names, safe_next, set_session_cookie
 from app.config import Settings
 from app.db import SessionDep
-from app.forms import too_long
+from app.devices import browser_id, client_address, current_device, limits, remember_device
+from app.forms import parse_int, too_long
 from app.i18n import gettext as _
 from app.i18n import ngettext
 from app.locale_middleware import LANGUAGE_COOKIE
 from app.models import Role
-from app.services import accounts, classes, roster, throttle
+from app.services import accounts, classes, password_reset, passwords, roster, throttle
 from app.services.mail import send_mail
 from app.services.sessions import end_session, start_session
 from app.templating import notice_text, render
@@ -27,6 +28,7 @@ NOTICES = {
     "logged-out": lambda: _("You are logged out."),
     "password-reset": lambda: _("Your password was changed. Log in with your new password."),
     "expired": lambda: _("Your session had ended. Log in again to continue where you were."),
+    "invitation": lambda: _("You have an account already: log in to accept the invitation to the class."),
 }
 
 
@@ -36,10 +38,6 @@ def _settings(request: Request) -> Settings:
 
 def _window(settings: Settings) -> dict:
     return {"limit": settings.throttle_max_attempts, "window": timedelta(minutes=settings.throttle_window_minutes)}
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _try_again(reason: str, seconds: int) -> str:
@@ -53,10 +51,11 @@ def _throttled(request: Request, template: str, context: dict, wait: int):
     return response
 
 
-def _logged_in(request: Request, session, user, target: str) -> RedirectResponse:
+def _logged_in(request: Request, session, user, target: str, *, remember: bool = False) -> RedirectResponse:
     token = start_session(session, user=user, user_agent=request.headers.get("user-agent", ""))
     response = RedirectResponse(safe_next(target), status_code=303)
-    set_session_cookie(response, _settings(request), token)
+    set_session_cookie(response, _settings(request), token, remember=remember)
+    remember_device(request, response, user.id)  # a known device from now on (app/services/throttle.py)
     if user.locale:
         response.set_cookie(LANGUAGE_COOKIE, user.locale, max_age=365 * 86400, samesite="lax",
                             secure=_settings(request).is_production)
@@ -75,33 +74,48 @@ def login_form(request: Request, user: OptionalUser, next: str = "/", notice: st
 def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_length=254)] = "",
           password: Annotated[str, Form(max_length=256)] = "", next: Annotated[str, Form(max_length=500)] = "/",
           pending_slug: Annotated[str, Form()] = "", pending_prompt: Annotated[str, Form()] = "",
-          pending_version: Annotated[str, Form()] = "0", pending_text: Annotated[str | None, Form()] = None):
-    settings = _settings(request)
+          pending_version: Annotated[str, Form()] = "0", pending_text: Annotated[str | None, Form()] = None,
+          pending_owner: Annotated[str, Form(max_length=80)] = "", remember: Annotated[str, Form()] = ""):
     email = accounts.normalise_email(email)
-    keys = [f"login:account:{email}", f"login:address:{_client(request)}"]
+    device = current_device(request)
+    known = accounts.find_by_email(session, email) if device is not None and device.accounts else None
+    attempt = {"email": email, "address": client_address(request), "device": device,
+               "user_id": known.id if known else None, "limits": limits(request)}
     pending = None
     if pending_text is not None and pending_slug and pending_prompt:
-        pending = {"slug": pending_slug, "prompt_id": pending_prompt, "version": pending_version, "text": pending_text}
-    context = {"next": safe_next(next), "email": email, "pending": pending}
-    wait = throttle.retry_after(session, keys, **_window(settings))
+        pending = {"slug": pending_slug, "prompt_id": pending_prompt, "version": pending_version, "text": pending_text,
+                   "owner": pending_owner}
+    context = {"next": safe_next(next), "email": email, "pending": pending, "remember": remember == "1"}
+    wait = throttle.login_wait(session, **attempt)
     if wait:
         context["error"] = _try_again(_("Too many failed attempts."), wait)
         return _throttled(request, "auth/login.html", context, wait)
     user = accounts.authenticate(session, email=email, password=password)
     if user is None:
-        throttle.record(session, keys)
+        throttle.login_failed(session, **attempt)
         context["error"] = _("That email address and password do not match an active account.")
         return render(request, "auth/login.html", context, status_code=400)
-    throttle.clear(session, keys[0])
-    if pending is not None and user.role == Role.STUDENT:
-        conflict = _save_pending_draft(request, session, user, pending)
+    throttle.login_succeeded(session, email=email, device=device, user_id=user.id)
+    if pending is not None and user.role == Role.STUDENT and _pending_is_theirs(request, user, pending):
+        conflict = _save_pending_draft(request, session, user, pending, remember=remember == "1")
         if conflict is not None:
             return conflict
-    return _logged_in(request, session, user, next)
+    # Text carried from another account's ended session is never saved here: that browser keeps its
+    # copy under the other account (static/nabij.js), restored when that student logs in again.
+    return _logged_in(request, session, user, next, remember=remember == "1")
 
 
-def _save_pending_draft(request: Request, session, user, pending: dict):
-    """Save the text that arrived after the session had ended; on a conflict, show both texts."""
+def _pending_is_theirs(request: Request, user, pending: dict) -> bool:
+    from app.services.sessions import pending_owner_id
+
+    owner = pending_owner_id(request.app.state.secret, token=pending.get("owner", ""), slug=pending["slug"],
+                             prompt_id=pending["prompt_id"])
+    return owner == user.id
+
+
+def _save_pending_draft(request: Request, session, user, pending: dict, *, remember: bool = False):
+    """Save the text that arrived after the session had ended; on a conflict, show both texts; a text
+    that cannot be saved (too long) is shown again with the reason, never dropped (issue 14 item 6)."""
     from app.routes.modules import section_page
     from app.services import reflections
     from app.services.sessions import resume_session_by_token
@@ -110,22 +124,24 @@ def _save_pending_draft(request: Request, session, user, pending: dict):
     prompt = module.reflections.get(pending["prompt_id"]) if module else None
     if prompt is None:
         return None
-    version = int(pending["version"]) if pending["version"].isdigit() else -1
+    version = parse_int(pending["version"])
+    version = -1 if version is None else version
     try:
         result = reflections.save_draft(session, user_id=user.id, module=module, prompt=prompt,
                                         text=pending["text"], base_version=version)
-    except reflections.ReflectionError:
-        return None
-    if not result.conflict:
-        return None
+    except reflections.ReflectionError as error:
+        status_code, adjust = 422, {"text_override": pending["text"], "error": str(error)}
+    else:
+        if not result.conflict:
+            return None
+        status_code, adjust = 409, {"text_override": pending["text"], "conflict_text": result.stored_text}
     token = start_session(session, user=user, user_agent=request.headers.get("user-agent", ""))
     # This response is already the logged-in page: its forms must carry the new session's token.
     request.state.user, request.state.user_session = user, resume_session_by_token(session, token=token)
     request.state.csrf_token = request.state.user_session.csrf_token
-    response = section_page(request, session, user, module, module.section_of(prompt.id), status_code=409,
-                            adjust={prompt.id: {"text_override": pending["text"],
-                                                "conflict_text": result.stored_text}})
-    set_session_cookie(response, _settings(request), token)
+    response = section_page(request, session, user, module, module.section_of(prompt.id), status_code=status_code,
+                            adjust={prompt.id: adjust})
+    set_session_cookie(response, _settings(request), token, remember=remember)
     return response
 
 
@@ -136,6 +152,8 @@ def logout(request: Request, session: SessionDep):
         end_session(session, token=token)
     response = RedirectResponse("/login?notice=logged-out", status_code=303)
     clear_session_cookie(response, _settings(request))
+    # Shared computers: what this browser kept for the account (unsaved drafts) goes with the session.
+    response.headers["Clear-Site-Data"] = '"storage"'
     return response
 
 
@@ -154,7 +172,15 @@ def _invitation_context(session, token: str) -> tuple[dict, dict]:
 
 
 @router.get("/signup")
-def signup_form(request: Request, session: SessionDep, code: str = "", invite: str = ""):
+def signup_form(request: Request, session: SessionDep, user: OptionalUser, code: str = "", invite: str = ""):
+    if invite and user is not None:
+        return _invitation_page(request, session, user, invite[:100])
+    if invite:
+        opened = roster.open_invitation(session, token=invite[:100])
+        if opened is not None and accounts.find_by_email(session, opened[0].email) is not None:
+            # The link was mailed to this address, which has an account: log in to accept it.
+            return RedirectResponse(f"/login?next=/signup%3Finvite%3D{invite[:100]}&notice=invitation",
+                                    status_code=303)
     values, errors = {"join_code": code[:20]}, {}
     if invite:
         extra, errors = _invitation_context(session, invite[:100])
@@ -169,8 +195,8 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
     values = {"join_code": join_code.strip(), "display_name": display_name.strip(),
               "email": accounts.normalise_email(email)}
     errors = too_long({**values, "password": password}, SIGNUP_LIMITS)
-    keys = [f"join:address:{_client(request)}"]
-    wait = throttle.retry_after(session, keys, **_window(_settings(request)))
+    attempt = {"address": client_address(request), "browser": browser_id(request), "limits": limits(request)}
+    wait = throttle.join_wait(session, **attempt)
     if wait:
         errors["join_code"] = _try_again(_("Too many wrong class codes."), wait)
         return _throttled(request, "auth/signup.html", {"values": values, "errors": errors}, wait)
@@ -179,7 +205,7 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
         # A roster invitation stands in for the class code.
         opened = roster.open_invitation(session, token=invite[:100])
         if opened is None:
-            throttle.record(session, keys)
+            throttle.join_failed(session, code=invite[:100], **attempt)
             extra, invite_errors = _invitation_context(session, invite[:100])
             values.update(extra)
             errors.update(invite_errors)
@@ -190,26 +216,146 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
     else:
         course_class = classes.class_by_join_code(session, values["join_code"])
         if course_class is None:
-            throttle.record(session, keys)
+            throttle.join_failed(session, code=values["join_code"], **attempt)
             errors.setdefault("join_code", _("This class code is not valid. Check it with your lecturer."))
     if not values["display_name"]:
         errors["display_name"] = _("Fill in your name.")
     if not accounts.looks_like_email(values["email"]):
         errors.setdefault("email", _("Fill in a valid email address, like name@school.be."))
     if not errors:
-        try:
-            user = accounts.create_user(session, email=values["email"], display_name=values["display_name"],
-                                        role=Role.STUDENT, password=password)
-        except accounts.AccountError as error:
-            errors[error.field] = error.message
+        problem = passwords.password_problem(password, email=values["email"], name=values["display_name"])
+        if problem:
+            errors["password"] = problem
     if errors:
         return render(request, "auth/signup.html", {"values": values, "errors": errors}, status_code=400,
                       private=bool(invite))
+    settings = _settings(request)
+    existing = accounts.find_by_email(session, values["email"])
+    if existing is not None:
+        # The same page as for a new account, and a mail to the owner instead: a sign-up form must not
+        # tell who has an account (issue 14 item 7). The hash evens out the time a new account takes.
+        passwords.hash_password(password)
+        _mail_existing_owner(settings, existing)
+        return _check_your_mail(request, values["email"])
+    # An invitation link was mailed to its address: signing up through it with that address proves it.
+    proven = invitation is not None and invitation.email == values["email"]
+    user = accounts.create_user(session, email=values["email"], display_name=values["display_name"],
+                                role=Role.STUDENT, password=password, verified=proven)
     if invitation is not None:
         roster.accept_invitation(session, invitation=invitation, course_class=course_class, student=user)
     else:
         classes.enrol(session, course_class=course_class, student=user)
+    if proven:
+        return _logged_in(request, session, user, "/")
+    _mail_confirmation(request, settings, user)
+    return _check_your_mail(request, values["email"])
+
+
+def _check_your_mail(request: Request, email: str):
+    return render(request, "auth/check_mail.html", {"email": email}, private=True)
+
+
+def _mail_confirmation(request: Request, settings: Settings, user) -> None:
+    token = accounts.confirmation_token(request.app.state.secret, user=user)
+    link = f"{settings.base_url.rstrip('/')}/signup/confirm/{token}"
+    body = _("Hello %(name)s,\n\nWelcome to Nabij. Open this link to confirm that this address is yours; "
+             "you are then logged in:\n\n%(link)s\n\nThe link works for %(days)s days. Until you confirm, "
+             "your answers are kept but not yet shown to your lecturers.\n\n"
+             "If you did not sign up, you can ignore this message.") % {
+        "name": user.display_name, "link": link, "days": accounts.CONFIRM_VALID_DAYS}
+    _send(settings, to=user.email, subject=_("Confirm your Nabij account"), body=body)
+
+
+def _mail_existing_owner(settings: Settings, user) -> None:
+    base = settings.base_url.rstrip("/")
+    body = _("Hello %(name)s,\n\nSomeone (probably you) tried to create a Nabij account with this address, "
+             "but you already have one. Log in here:\n\n%(login)s\n\nForgot your password? Choose a new "
+             "one here:\n\n%(forgot)s\n\nTo join a class, log in and use \"Join a class\" with the class "
+             "code. If it was not you, you can ignore this message: nothing was changed.") % {
+        "name": user.display_name, "login": f"{base}/login", "forgot": f"{base}/password/forgot"}
+    _send(settings, to=user.email, subject=_("You already have a Nabij account"), body=body)
+
+
+def _send(settings: Settings, *, to: str, subject: str, body: str) -> None:
+    import smtplib
+
+    try:
+        send_mail(settings, to=to, subject=subject, body=body)
+    except (OSError, smtplib.SMTPException):
+        import logging
+
+        logging.getLogger("nabij.auth").warning("a sign-up mail could not be sent")
+
+
+@router.post("/signup/confirm/resend")
+def resend_confirmation(request: Request, session: SessionDep, user: StudentUser):
+    if user.email_verified_at is None:
+        _mail_confirmation(request, _settings(request), user)
+    return RedirectResponse("/?notice=confirmation-sent", status_code=303)
+
+
+@router.get("/signup/confirm/{token}")
+def confirm_form(request: Request, session: SessionDep, token: str):
+    """A page with a button, not a confirmation on GET: mail scanners open links too."""
+    user = accounts.user_for_confirmation(session, secret=request.app.state.secret, token=token[:100])
+    return render(request, "auth/confirm.html", {"token": token[:100], "invalid": user is None}, private=True,
+                  status_code=200 if user is not None else 400)
+
+
+@router.post("/signup/confirm/{token}")
+def confirm_submit(request: Request, session: SessionDep, token: str):
+    user = accounts.user_for_confirmation(session, secret=request.app.state.secret, token=token[:100])
+    if user is None:
+        return render(request, "auth/confirm.html", {"token": token[:100], "invalid": True}, private=True,
+                      status_code=400)
+    accounts.confirm_email(session, user=user)
     return _logged_in(request, session, user, "/")
+
+
+def _invitation_page(request: Request, session, user, token: str, *, status_code: int = 200):
+    opened = roster.open_invitation(session, token=token)
+    context = {"token": token, "invitation": None, "course_class": None, "wrong_account": False}
+    if opened is not None:
+        invitation, course_class = opened
+        context.update(invitation=invitation, course_class=course_class,
+                       wrong_account=invitation.email != user.email or user.role != Role.STUDENT)
+    return render(request, "auth/invitation.html", context, status_code=status_code, private=True)
+
+
+@router.post("/invitations/accept")
+def accept_invitation(request: Request, session: SessionDep, user: StudentUser,
+                      invite: Annotated[str, Form(max_length=100)] = ""):
+    """A logged-in student accepts an invitation that was mailed to their own address."""
+    opened = roster.open_invitation(session, token=invite)
+    if opened is None or opened[0].email != user.email:
+        return _invitation_page(request, session, user, invite, status_code=400)
+    invitation, course_class = opened
+    roster.accept_invitation(session, invitation=invitation, course_class=course_class, student=user)
+    accounts.confirm_email(session, user=user)  # the link reached this address
+    return RedirectResponse("/?notice=joined", status_code=303)
+
+
+@router.get("/join")
+def join_form(request: Request, user: StudentUser, code: str = ""):
+    return render(request, "auth/join.html", {"join_code": code[:20], "error": None}, private=True)
+
+
+@router.post("/join")
+def join_class(request: Request, session: SessionDep, user: StudentUser,
+               join_code: Annotated[str, Form(max_length=20)] = ""):
+    """"Join a class" for a student who already has an account: the class code, as at sign-up."""
+    attempt = {"address": client_address(request), "browser": browser_id(request), "limits": limits(request)}
+    wait = throttle.join_wait(session, **attempt)
+    if wait:
+        context = {"join_code": join_code, "error": _try_again(_("Too many wrong class codes."), wait)}
+        return _throttled(request, "auth/join.html", context, wait)
+    course_class = classes.class_by_join_code(session, join_code)
+    if course_class is None:
+        throttle.join_failed(session, code=join_code, **attempt)
+        return render(request, "auth/join.html", {"join_code": join_code, "error": _(
+            "This class code is not valid. Check it with your lecturer.")}, status_code=400, private=True)
+    classes.enrol(session, course_class=course_class, student=user)
+    return RedirectResponse("/?notice=joined", status_code=303)
 
 
 @router.get("/password/forgot")
@@ -218,26 +364,20 @@ def forgot_form(request: Request):
 
 
 @router.post("/password/forgot")
-def forgot_submit(request: Request, session: SessionDep, email: Annotated[str, Form(max_length=254)] = ""):
+def forgot_submit(request: Request, session: SessionDep, background: BackgroundTasks,
+                  email: Annotated[str, Form(max_length=254)] = ""):
     settings = _settings(request)
     email = accounts.normalise_email(email)
-    keys = [f"reset:address:{_client(request)}", f"reset:account:{email}"]
-    wait = throttle.retry_after(session, keys, **_window(settings))
+    rules = limits(request)
+    checks = [(f"reset:address:{client_address(request)}", rules.per_address), (f"reset:account:{email}", rules.per_account)]
+    wait = throttle.longest_wait(session, checks)
     if wait:
         error = _try_again(_("Too many requests."), wait)
         return _throttled(request, "auth/forgot.html", {"email": email, "error": error}, wait)
-    throttle.record(session, keys)
-    user = accounts.find_by_email(session, email)
-    if user is not None and user.is_active:
-        token = accounts.start_password_reset(session, user=user,
-                                              valid_for=timedelta(minutes=settings.password_reset_minutes))
-        link = f"{settings.base_url.rstrip('/')}/password/reset/{token}"
-        body = _("Hello %(name)s,\n\nSomeone (probably you) asked to choose a new Nabij password. "
-                 "Open this link within %(minutes)s minutes:\n\n%(link)s\n\n"
-                 "If you did not ask for this, you can ignore this message.") % {
-            "name": user.display_name, "minutes": settings.password_reset_minutes, "link": link}
-        send_mail(settings, to=user.email, subject=_("Choose a new Nabij password"), body=body)
-    # The same answer whether or not the account exists: no way to find out who has one.
+    throttle.record(session, [key for key, _rule in checks])
+    # The same work whether or not the account exists (app/services/password_reset.py): no answer, and
+    # no difference in time, tells anyone who has an account.
+    password_reset.queue_reset_mail(settings, email, background=background, engine=request.app.state.write_engine)
     return render(request, "auth/forgot.html", {"sent": True, "minutes": settings.password_reset_minutes})
 
 
@@ -262,4 +402,7 @@ def reset_submit(request: Request, session: SessionDep, token: str,
         return render(request, "auth/reset.html", {"token": token, "error": error.message}, status_code=400,
                       private=True)
     end_all_sessions(session, user_id=user.id)
-    return RedirectResponse("/login?notice=password-reset", status_code=303)
+    throttle.password_was_reset(session, email=user.email)
+    response = RedirectResponse("/login?notice=password-reset", status_code=303)
+    remember_device(request, response, user.id)  # this browser proved the mailbox: it may log in
+    return response

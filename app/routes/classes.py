@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.auth import LecturerUser
 from app.db import SessionDep
-from app.deps import CatalogueDep
+from app.deps import CatalogueDep, DbId
+from app.forms import parse_int
 from app.i18n import gettext as _
 from app.models import Assignment, CourseClass, Role, school_today
 from app.services import classes, roster
@@ -39,7 +40,7 @@ NOTICES = {
 
 # -- dependencies -------------------------------------------------------------------------------
 
-def taught_class_or_404(class_id: int, session: SessionDep, user: LecturerUser) -> CourseClass:
+def taught_class_or_404(class_id: DbId, session: SessionDep, user: LecturerUser) -> CourseClass:
     """The class, if the user teaches it (administrators: every class); otherwise 404, as if it did not exist."""
     course_class = classes.taught_class(session, user=user, class_id=class_id)
     if course_class is None:
@@ -48,6 +49,19 @@ def taught_class_or_404(class_id: int, session: SessionDep, user: LecturerUser) 
 
 
 ClassDep = Annotated[CourseClass, Depends(taught_class_or_404)]
+
+
+def lectured_class_or_404(class_id: DbId, session: SessionDep, user: LecturerUser) -> CourseClass:
+    """The class, only if the user is one of its lecturers: the progress matrix and the review are for
+    the people who teach the class. An administrator manages every class, but reads these pages only
+    after adding themselves as a lecturer (and then appears in the class's lecturer list)."""
+    course_class = classes.taught_class(session, user=user, class_id=class_id, as_lecturer=True)
+    if course_class is None:
+        raise HTTPException(404)
+    return course_class
+
+
+LecturedClassDep = Annotated[CourseClass, Depends(lectured_class_or_404)]
 
 
 def writable_class(course_class: ClassDep) -> CourseClass:
@@ -60,7 +74,7 @@ def writable_class(course_class: ClassDep) -> CourseClass:
 WritableClassDep = Annotated[CourseClass, Depends(writable_class)]
 
 
-def assignment_or_404(assignment_id: int, session: SessionDep, course_class: ClassDep) -> Assignment:
+def assignment_or_404(assignment_id: DbId, session: SessionDep, course_class: ClassDep) -> Assignment:
     assignment = classes.class_assignment(session, course_class=course_class, assignment_id=assignment_id)
     if assignment is None:
         raise HTTPException(404)
@@ -151,7 +165,7 @@ def change_join_code(request: Request, session: SessionDep, course_class: Writab
 
 def _students_page(request: Request, session, course_class: CourseClass, *, status_code: int = 200, **extra):
     counts = {key: request.query_params.get(key, "") for key in ("enrolled", "invited", "reinvited", "already", "unsent")}
-    imported = {key: int(value) for key, value in counts.items() if value.isdigit()}
+    imported = {key: number for key, value in counts.items() if (number := parse_int(value)) is not None}
     context = _context(request, course_class, "students",
                        students=classes.class_students(session, course_class=course_class),
                        invitations=classes.pending_invitations(session, course_class=course_class),
@@ -189,7 +203,7 @@ def import_roster(request: Request, session: SessionDep, user: LecturerUser, cou
 
 
 @router.post("/{class_id}/invitations/{invitation_id}/withdraw")
-def withdraw_invitation(session: SessionDep, course_class: WritableClassDep, invitation_id: int):
+def withdraw_invitation(session: SessionDep, course_class: WritableClassDep, invitation_id: DbId):
     if not classes.withdraw_invitation(session, course_class=course_class, invitation_id=invitation_id):
         raise HTTPException(404)
     return _redirect(_class_url(course_class, "/students", notice="invitation-withdrawn"))
@@ -201,7 +215,8 @@ def _settings_page(request: Request, session, course_class: CourseClass, *, valu
                    status_code: int = 200, **extra):
     values = values or {"name": course_class.name, "programme": course_class.programme,
                         "academic_year": course_class.academic_year,
-                        "min_group_size": str(course_class.min_group_size)}
+                        "min_group_size": str(course_class.min_group_size),
+                        "shared_pseudonyms": course_class.shared_pseudonyms}
     context = _context(request, course_class, "settings", values=values,
                        lecturers=classes.class_lecturers(session, course_class=course_class),
                        **{"lecturer_email": "", "min_k": classes.MIN_GROUP_SIZE, "max_k": classes.MAX_GROUP_SIZE,
@@ -217,8 +232,10 @@ def class_settings(request: Request, session: SessionDep, course_class: ClassDep
 @router.post("/{class_id}/settings")
 def save_settings(request: Request, session: SessionDep, course_class: WritableClassDep,
                   name: Annotated[str, Form()] = "", programme: Annotated[str, Form()] = "",
-                  academic_year: Annotated[str, Form()] = "", min_group_size: Annotated[str, Form()] = ""):
+                  academic_year: Annotated[str, Form()] = "", min_group_size: Annotated[str, Form()] = "",
+                  shared_pseudonyms: Annotated[str, Form()] = ""):
     values = {"name": name.strip(), "programme": programme.strip(), "academic_year": academic_year.strip()}
+    shared = shared_pseudonyms == "1"
     errors = classes.class_field_errors(**values)
     size = None
     try:
@@ -226,9 +243,10 @@ def save_settings(request: Request, session: SessionDep, course_class: WritableC
     except ClassError as error:
         errors[error.field] = error.message
     if errors:
-        return _settings_page(request, session, course_class, values={**values, "min_group_size": min_group_size},
+        return _settings_page(request, session, course_class, values={**values, "min_group_size": min_group_size,
+                                                                      "shared_pseudonyms": shared},
                               errors=errors, status_code=400)
-    classes.update_class(session, course_class=course_class, min_group_size=size, **values)
+    classes.update_class(session, course_class=course_class, min_group_size=size, shared_pseudonyms=shared, **values)
     return _redirect(_class_url(course_class, "/settings", notice="saved"))
 
 
@@ -245,7 +263,7 @@ def add_lecturer(request: Request, session: SessionDep, course_class: WritableCl
 
 @router.post("/{class_id}/lecturers/{lecturer_id}/remove")
 def remove_lecturer(request: Request, session: SessionDep, user: LecturerUser, course_class: WritableClassDep,
-                    lecturer_id: int):
+                    lecturer_id: DbId):
     try:
         removed = classes.remove_lecturer(session, course_class=course_class, user_id=lecturer_id)
     except ClassError as error:
@@ -371,7 +389,7 @@ def grant_extension(request: Request, session: SessionDep, catalogue: CatalogueD
                     extension_due_on: Annotated[str, Form()] = ""):
     extension_values = {"student": student, "extension_due_on": extension_due_on}
     errors = {}
-    if not student.isdigit():
+    if parse_int(student) is None:
         errors["student"] = _("Choose a student.")
     try:
         due = classes.parse_date(extension_due_on, field="extension_due_on", required=True)
@@ -379,7 +397,7 @@ def grant_extension(request: Request, session: SessionDep, catalogue: CatalogueD
         errors[error.field] = error.message
     if not errors:
         try:
-            classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=int(student),
+            classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=parse_int(student),
                                     due_on=due)
         except ClassError as error:
             errors[error.field] = error.message
@@ -390,7 +408,7 @@ def grant_extension(request: Request, session: SessionDep, catalogue: CatalogueD
 
 
 @router.post("/{class_id}/assignments/{assignment_id}/extensions/{user_id}/remove")
-def remove_extension(session: SessionDep, course_class: WritableClassDep, assignment: AssignmentDep, user_id: int):
+def remove_extension(session: SessionDep, course_class: WritableClassDep, assignment: AssignmentDep, user_id: DbId):
     if not classes.is_enrolled(session, course_class=course_class, user_id=user_id):
         raise HTTPException(404)
     classes.remove_extension(session, assignment=assignment, user_id=user_id)
@@ -406,7 +424,7 @@ def cancel_assignment(session: SessionDep, course_class: WritableClassDep, assig
 # -- progress -----------------------------------------------------------------------------------
 
 @router.get("/{class_id}/progress")
-def class_progress(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep,
+def class_progress(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: LecturedClassDep,
                    sort: str = "name", show: str = "all", page: str = "1"):
     progress = classes.class_progress(session, course_class=course_class, catalogue=catalogue, sort=sort, show=show,
                                       page=page[:12])
@@ -414,12 +432,13 @@ def class_progress(request: Request, session: SessionDep, catalogue: CatalogueDe
                        page=progress.page, page_path=_class_url(course_class, "/progress"),
                        page_query={"sort": progress.sort, "show": progress.show},
                        # Translated once per page, filled in per cell (hundreds of cells).
-                       reflections_label=_("%(done)s of %(total)s reflections"))
+                       sections_label=_("%(done)s of %(total)s sections read"),
+                       checks_label=_("%(done)s of %(total)s checks done"))
     return render(request, "classes/progress.html", context, fragment="classes/_progress_table.html", private=True)
 
 
 @router.get("/{class_id}/progress.csv")
-def class_progress_csv(session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep,
+def class_progress_csv(session: SessionDep, catalogue: CatalogueDep, course_class: LecturedClassDep,
                        sort: str = "name", show: str = "all"):
     """Every student the page's filter shows, in its order: not one page of them."""
     progress = classes.class_progress(session, course_class=course_class, catalogue=catalogue, sort=sort, show=show,

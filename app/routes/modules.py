@@ -2,6 +2,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
 from app.auth import OptionalUser
+from app.content.markdown import usable_file_name
 from app.content.model import Module, Section
 from app.content.navigation import section_navigation
 from app.db import SessionDep, write_for
@@ -37,9 +38,15 @@ def read_module(request: Request, session: SessionDep, module: ModuleDep, user: 
 
 @router.get("/{slug}/media/{path:path}")
 def read_media(module: ModuleDep, path: str):
+    if not usable_file_name(path):  # a NUL or an over-long name: no file by that name can exist
+        raise HTTPException(404)
     folder = module.folder.resolve()
-    target = (folder / path).resolve()
-    if not target.is_relative_to(folder) or not target.is_file() or target.suffix == ".md":
+    try:
+        target = (folder / path).resolve()
+        found = target.is_relative_to(folder) and target.is_file() and target.suffix != ".md"
+    except (OSError, ValueError, RuntimeError):
+        found = False
+    if not found:
         raise HTTPException(404)
     return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
 

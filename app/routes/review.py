@@ -17,12 +17,21 @@ from app.db import SessionDep
 from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import CourseClass
-from app.routes.classes import ClassDep, WritableClassDep
+from app.routes.classes import LecturedClassDep as ClassDep
+from app.routes.classes import writable_class
 from app.services import classes, review
 from app.services.paging import page_url
 from app.templating import is_htmx, render
 
 router = APIRouter(prefix="/classes/{class_id}/review", tags=["review"])
+
+
+def writable_reviewed_class(course_class: ClassDep) -> CourseClass:
+    """A class this user lectures (administrators only as one of its lecturers), not archived."""
+    return writable_class(course_class)
+
+
+WritableClassDep = Annotated[CourseClass, Depends(writable_reviewed_class)]
 
 
 def assigned_module_or_404(slug: str, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep) -> Module:

@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse
 from app.auth import StudentUser
 from app.content.model import Module
 from app.db import SessionDep
-from app.deps import CheckDep, ModuleDep, PromptDep, VignetteDep
+from app.deps import CheckDep, DbId, ModuleDep, PromptDep, VignetteDep
+from app.forms import parse_int
 from app.routes.modules import reflection_work, section_page
 from app.services import checks, reflections, vignettes
 from app.services.workspace import CheckWork, ReflectionWork, VignetteWork, load_work
@@ -25,7 +26,8 @@ def _back_to(module: Module, block_id: str, anchor: str) -> RedirectResponse:
 
 
 def _version(raw: str) -> int:
-    return int(raw) if raw.isdigit() else -1
+    number = parse_int(raw)
+    return -1 if number is None else number
 
 
 @router.post("/prompts/{prompt_id}/draft")
@@ -134,7 +136,7 @@ def mark_vignette_read(request: Request, session: SessionDep, user: StudentUser,
 @router.post("/checks/{check_id}")
 def answer_check(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, check: CheckDep,
                  option: Annotated[list[str] | None, Form()] = None):
-    selected = [int(v) for v in option or [] if v.isdigit()]
+    selected = [n for v in option or [] if (n := parse_int(v)) is not None]
     recorded = checks.answer_check(session, user_id=user.id, module_slug=module.slug, check=check, selected=selected)
     status_code = 200 if recorded else 422
     if not is_htmx(request):
@@ -153,7 +155,7 @@ feedback_router = APIRouter(tags=["student"])
 
 
 @feedback_router.post("/feedback/{feedback_id}/reply")
-def reply_to_feedback(request: Request, session: SessionDep, user: StudentUser, feedback_id: int,
+def reply_to_feedback(request: Request, session: SessionDep, user: StudentUser, feedback_id: DbId,
                       reply: Annotated[str, Form()] = ""):
     from app.models import Answer, Feedback
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, or_, select
 
@@ -27,14 +28,18 @@ def normalise_email(email: str) -> str:
 
 def looks_like_email(email: str) -> bool:
     local, _, domain = email.partition("@")
-    return bool(local) and "." in domain and " " not in email and len(email) <= 254
+    # No spaces, line breaks or other control characters: an address goes into mail headers.
+    return bool(local) and "." in domain and len(email) <= 254 and not any(c.isspace() or ord(c) < 32 or 127 <= ord(c) < 160 for c in email)
 
 
 def find_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == normalise_email(email))).first()
 
 
-def create_user(session: Session, *, email: str, display_name: str, role: Role | str, password: str) -> User:
+def create_user(session: Session, *, email: str, display_name: str, role: Role | str, password: str,
+                verified: bool = True) -> User:
+    """A new account. Accounts made by an admin, a roster import or the demo are verified (the school
+    vouches for the address); a sign-up passes verified=False until its owner opens the confirmation link."""
     from app.i18n import gettext as _
 
     email = normalise_email(email)
@@ -49,7 +54,8 @@ def create_user(session: Session, *, email: str, display_name: str, role: Role |
     if problem:
         raise AccountError("password", problem)
     user = User(email=email, display_name=display_name.strip(), role=role.value,
-                password_hash=passwords.hash_password(password))
+                password_hash=passwords.hash_password(password),
+                email_verified_at=utcnow() if verified else None)
     session.add(user)
     session.commit()
     session.refresh(user)
@@ -115,6 +121,47 @@ def search_users(session: Session, *, query: str = "", limit: int = 200) -> list
         pattern = f"%{query.strip().lower()}%"
         statement = statement.where(or_(func.lower(User.display_name).like(pattern), col(User.email).like(pattern)))
     return list(session.exec(statement).all())
+
+
+# -- confirming an address ------------------------------------------------------------------------
+# A sign-up counts towards a class's k only once its owner opened the link mailed to the address
+# (docs/privacy.md): a lecturer cannot fill a class with accounts of their own making. The token is
+# signed, not stored: HMAC(secret, user id, address, expiry), so it stops working when the address
+# changes, and confirming twice does nothing.
+
+CONFIRM_VALID_DAYS = 7
+
+
+def confirmation_token(secret: bytes, *, user: User, now: datetime | None = None) -> str:
+    expires = int(((now or utcnow()) + timedelta(days=CONFIRM_VALID_DAYS)).timestamp())
+    return f"{user.id}.{expires}.{_confirm_mac(secret, user.id, user.email, expires)}"
+
+
+def _confirm_mac(secret: bytes, user_id: int, email: str, expires: int) -> str:
+    return hmac.new(secret, f"confirm:{user_id}:{email}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def user_for_confirmation(session: Session, *, secret: bytes, token: str) -> User | None:
+    """The account a confirmation link is for, if the link is genuine, not expired and the account active."""
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(token) > 100:
+        return None
+    user_id, expires = int(parts[0]), int(parts[1])
+    if expires < utcnow().timestamp():
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    if not hmac.compare_digest(parts[2], _confirm_mac(secret, user.id, user.email, expires)):
+        return None
+    return user
+
+
+def confirm_email(session: Session, *, user: User) -> None:
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        session.add(user)
+        session.commit()
 
 
 def _hash(token: str) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from app.content.model import Check
+from app.forms import parse_int
 from app.models import CheckAnswer, utcnow
 
 
 def parse_selection(raw: str) -> frozenset[int]:
-    return frozenset(int(part) for part in raw.split(",") if part.strip().isdigit())
+    return frozenset(n for part in raw.split(",") if (n := parse_int(part.strip())) is not None)
 
 
 def answer_check(session: Session, *, user_id: int, module_slug: str, check: Check,

@@ -19,7 +19,7 @@ from app.i18n import gettext as _
 from app.models import (Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Invitation, Role, User,
                         school_today, utcnow)
 from app.services.paging import Page, paginate
-from app.services.progress import ProgressCounts, progress_counts
+from app.services.progress import ProgressCounts, percent_done, progress_counts
 
 # No 0/O, 1/I/L: codes are read aloud in class and typed from a projector.
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -64,6 +64,10 @@ def class_field_errors(*, name: str, programme: str = "", academic_year: str = "
     values = {"name": name.strip(), "programme": programme.strip(), "academic_year": academic_year.strip()}
     errors = {field: _("Use at most %(num)s characters.") % {"num": limit}
               for field, limit in LIMITS.items() if len(values[field]) > limit}
+    for field, value in values.items():
+        if field not in errors and any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+            # The name goes into mail subjects, where a line break is refused.
+            errors[field] = _("Write it on one line, without line breaks.")
     if not values["name"]:
         errors["name"] = _("Give the class a name.")
     return errors
@@ -86,11 +90,13 @@ def create_class(session: Session, *, name: str, lecturer: User, programme: str 
 
 
 def update_class(session: Session, *, course_class: CourseClass, name: str, programme: str, academic_year: str,
-                 min_group_size: int) -> CourseClass:
+                 min_group_size: int, shared_pseudonyms: bool | None = None) -> CourseClass:
     course_class.name = name.strip()
     course_class.programme = programme.strip()
     course_class.academic_year = academic_year.strip()
     course_class.min_group_size = min_group_size
+    if shared_pseudonyms is not None:
+        course_class.shared_pseudonyms = shared_pseudonyms
     session.add(course_class)
     session.commit()
     session.refresh(course_class)
@@ -110,11 +116,14 @@ def parse_group_size(value: str) -> int:
     return size
 
 
-def taught_class(session: Session, *, user: User, class_id: int) -> CourseClass | None:
-    """The class if this user teaches it (administrators reach every class), else None."""
-    if user.role == Role.ADMIN:
+def taught_class(session: Session, *, user: User, class_id: int, as_lecturer: bool = False) -> CourseClass | None:
+    """The class if this user teaches it (administrators reach every class to manage it), else None.
+
+    `as_lecturer`: only if the user is one of the class's lecturers, administrators included (for the
+    review and the progress matrix, which an administrator reads only as a lecturer of the class)."""
+    if user.role == Role.ADMIN and not as_lecturer:
         return session.get(CourseClass, class_id)
-    if user.role != Role.LECTURER:
+    if user.role not in (Role.LECTURER, Role.ADMIN):
         return None
     return session.exec(select(CourseClass).join(ClassLecturer, ClassLecturer.class_id == CourseClass.id)
                         .where(CourseClass.id == class_id, ClassLecturer.user_id == user.id)).first()
@@ -325,7 +334,10 @@ def remove_extension(session: Session, *, assignment: Assignment, user_id: int) 
 
 
 # -- progress overview --------------------------------------------------------------------------
-# Names appear here (progress is not content); reflection texts and per-prompt times never do.
+# Names appear here (progress is not content), so the matrix shows only what a lecturer needs to act
+# on, and nothing that changes faster than the review: started, sections read, checks done, whether
+# all reflections are in (as released in rounds of k, the same moment the review shows them), late.
+# No per-prompt detail, no times, no vignette walks (docs/privacy.md, section 1).
 
 PROGRESS_SORTS = ("name", "-name", "progress", "-progress")
 PROGRESS_FILTERS = ("all", "not-started", "late")
@@ -336,19 +348,26 @@ class ProgressCell:
     """One student in one assigned module; everything the matrix shows is worked out once, here."""
 
     __slots__ = ("assignment", "module", "progress", "due_on", "extended", "percent", "is_open", "late",
-                 "not_started")
+                 "not_started", "started", "reflections_done", "complete")
 
     def __init__(self, assignment: Assignment, module: Module, progress: ProgressCounts, *, due_on: date,
-                 extended: bool, today: date) -> None:
+                 extended: bool, today: date, reflections_done: bool = False) -> None:
         self.assignment = assignment
         self.module = module
         self.progress = progress
         self.due_on = due_on          # with the student's extension, if any
         self.extended = extended
-        self.percent = progress.percent
+        self.reflections_done = reflections_done  # every prompt's answer released in a round of k
+        # Started: a section read or a check answered (a submission alone never shows here).
+        self.started = bool(progress.sections or progress.checks)
+        sections, checks, prompts = len(module.sections), len(module.checks), len(module.reflections)
+        total = sections + checks + prompts
+        done = progress.sections + progress.checks + (prompts if reflections_done else 0)
+        self.complete = reflections_done and progress.sections >= sections and progress.checks >= checks
+        self.percent = percent_done(done, total, self.complete)
         self.is_open = assignment.opens_on is None or assignment.opens_on <= today
-        self.late = due_on < today and not progress.complete
-        self.not_started = self.is_open and not progress.started
+        self.late = due_on < today and not reflections_done
+        self.not_started = self.is_open and not self.started
 
 
 class StudentName(Protocol):
@@ -376,26 +395,71 @@ class ClassProgress:
     students: int            # in the class
     sort: str
     show: str
+    verified: int = 0        # students whose address is confirmed: only they count towards k
 
     @property
     def rows(self) -> Sequence[ProgressRow]:
         return self.page.items
 
 
+def released_reflections(session: Session, *, course_class: CourseClass,
+                         modules: Sequence[Module]) -> set[tuple[int, str]]:
+    """The (student, module) pairs whose answers to every prompt of the module are in the class's
+    review, released in rounds of k exactly as the review releases them: one query."""
+    from app.models import Answer, AnswerRevision
+    from app.services.kgate import k_of, rounds
+
+    if not modules:
+        return set()
+    first = func.min(AnswerRevision.submitted_at)
+    rows = session.exec(
+        select(Answer.id, Answer.user_id, Answer.module_slug, Answer.prompt_id, first, User.email_verified_at)
+        .join(AnswerRevision, AnswerRevision.answer_id == Answer.id)
+        .join(User, User.id == Answer.user_id)
+        .where(Answer.class_id == course_class.id, col(Answer.module_slug).in_([m.slug for m in modules]),
+               col(User.email_verified_at).is_not(None))
+        .group_by(Answer.id, Answer.user_id, Answer.module_slug, Answer.prompt_id, User.email_verified_at)).all()
+    by_prompt: dict[tuple[str, str], list] = {}
+    owner: dict[int, int] = {}
+    for answer_id, user_id, slug, prompt_id, first_at, verified_at in rows:
+        owner[answer_id] = user_id
+        by_prompt.setdefault((slug, prompt_id), []).append((answer_id, max(_aware(first_at), _aware(verified_at))))
+    k = k_of(course_class)
+    released: dict[str, dict[int, int]] = {}  # slug -> user -> prompts released
+    for (slug, _prompt_id), entries in by_prompt.items():
+        for answer_id in rounds(entries, k).closed_at:
+            per_user = released.setdefault(slug, {})
+            per_user[owner[answer_id]] = per_user.get(owner[answer_id], 0) + 1
+    done = set()
+    for module in modules:
+        wanted = len(module.reflections)
+        for user_id, count in released.get(module.slug, {}).items():
+            if wanted and count >= wanted:
+                done.add((user_id, module.slug))
+    return done
+
+
+def _aware(value):
+    from app.models import aware
+
+    return aware(value)
+
+
 def class_progress(session: Session, *, course_class: CourseClass, catalogue: Catalogue, sort: str = "name",
                    show: str = "all", page: int | str | None = None, per_page: int | None = PROGRESS_PER_PAGE,
                    today: date | None = None) -> ClassProgress:
     """Students × assigned modules, filtered and sorted over the whole class, then one page of them
-    (`per_page=None`: all). Four queries whatever the size of the class."""
+    (`per_page=None`: all). Five queries whatever the size of the class."""
     today = today or school_today()
     sort = sort if sort in PROGRESS_SORTS else "name"
     show = show if show in PROGRESS_FILTERS else "all"
     # Only what the matrix shows of a student, in the order of class_students: no ORM objects for a
     # whole lecture hall.
-    students = list(session.exec(select(User.id, User.display_name, User.email)
+    students = list(session.exec(select(User.id, User.display_name, User.email, User.email_verified_at)
                                  .join(Enrolment, Enrolment.user_id == User.id)
                                  .where(Enrolment.class_id == course_class.id)
                                  .order_by(func.lower(User.display_name), User.id)))
+    verified = sum(student.email_verified_at is not None for student in students)
     assigned = [(assignment, catalogue.get(assignment.module_slug))
                 for assignment in class_assignments(session, course_class=course_class)]
     assigned = [(assignment, module) for assignment, module in assigned if module is not None]
@@ -403,6 +467,7 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
         select(Extension.assignment_id, Extension.user_id, Extension.due_on)
         .join(Assignment, Assignment.id == Extension.assignment_id)
         .where(Assignment.class_id == course_class.id))}
+    done = released_reflections(session, course_class=course_class, modules=[module for _, module in assigned])
 
     def rows_of(some: Sequence[StudentName]) -> list[ProgressRow]:
         counts = progress_counts(session, user_ids=[student.id for student in some],
@@ -416,14 +481,15 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
             for assignment, module, slug, assignment_id, due_on in columns:
                 extension = granted.get((assignment_id, user_id))
                 cells.append(ProgressCell(assignment, module, counts[user_id, slug], due_on=extension or due_on,
-                                          extended=extension is not None, today=today))
+                                          extended=extension is not None, today=today,
+                                          reflections_done=(user_id, slug) in done))
             rows.append(ProgressRow(student, cells))
         return rows
 
     if show == "all" and sort in ("name", "-name") and per_page:
         # The names alone give the order: progress only for the students on the page.
         cut = paginate(students if sort == "name" else students[::-1], page=page, per_page=per_page)
-        return ClassProgress(assigned, replace(cut, items=rows_of(cut.items)), len(students), sort, show)
+        return ClassProgress(assigned, replace(cut, items=rows_of(cut.items)), len(students), sort, show, verified)
     rows = rows_of(students)
     if show == "late":
         rows = [row for row in rows if row.late]
@@ -434,22 +500,28 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
     elif sort == "-name":
         rows.reverse()
     cut = paginate(rows, page=page, per_page=per_page or max(1, len(rows)))
-    return ClassProgress(assigned, cut, len(students), sort, show)
+    return ClassProgress(assigned, cut, len(students), sort, show, verified)
+
+
+PROGRESS_CSV_COLUMNS = ("started", "sections read", "sections total", "checks done", "checks total",
+                        "all reflections submitted", "due", "late")
 
 
 def progress_csv(progress: ClassProgress) -> str:
+    """The same facts as the matrix, no more: no per-prompt counts, no times."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["name", "email"]
     for _assignment, module in progress.assigned:
-        header += [f"{module.title}: {label}" for label in
-                   ("completion %", "prompts submitted", "prompts total", "due", "late")]
+        header += [f"{module.title}: {label}" for label in PROGRESS_CSV_COLUMNS]
     writer.writerow(header)
+    yes_no = {True: "yes", False: "no"}
     for row in progress.rows:
         line = [_csv_cell(row.student.display_name), _csv_cell(row.student.email)]
         for cell in row.cells:
-            line += [cell.percent, cell.progress.prompts, cell.progress.prompts_total,
-                     cell.due_on.isoformat(), "yes" if cell.late else "no"]
+            line += [yes_no[cell.started], cell.progress.sections, len(cell.module.sections), cell.progress.checks,
+                     len(cell.module.checks), yes_no[cell.reflections_done] if cell.module.reflections else "",
+                     cell.due_on.isoformat(), yes_no[cell.late]]
         writer.writerow(line)
     return buffer.getvalue()
 

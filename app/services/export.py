@@ -10,8 +10,12 @@ from collections import defaultdict
 from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
-from app.models import Answer, AnswerRevision, CheckAnswer, Feedback, User, VignetteRun, aware, utcnow
+from app.models import (Answer, AnswerRevision, Assignment, CheckAnswer, ClassLecturer, CourseClass, Enrolment,
+                        Extension, ExternalIdentity, Feedback, PasswordReset, SectionVisit, User, UserSession,
+                        VignetteRun, aware, utcnow)
+from app.services import pseudonyms
 from app.services.checks import parse_selection
+from app.services.markdown_text import escape_markdown
 from app.services.vignettes import decode_path
 
 
@@ -19,7 +23,32 @@ def _when(value) -> str | None:
     return aware(value).isoformat() if value else None
 
 
-def student_data(session: Session, *, user: User, catalogue: Catalogue) -> dict:
+# Every table that holds a user id, and where the export puts its rows (tests/test_privacy_export.py fails
+# when a table with a user id is neither here nor in NOT_EXPORTED, with its reason).
+EXPORTED_TABLES = {
+    "user": "account",
+    "user_session": "sessions",
+    "password_reset": "password_resets",
+    "enrolment": "classes",
+    "class_lecturer": "teaching",
+    "extension": "extensions",
+    "section_visit": "section_visits",
+    "answer": "modules",
+    "answer_revision": "modules",
+    "feedback": "modules",
+    "discussion_mark": "discussion_marks",
+    "vignette_run": "modules",
+    "check_answer": "modules",
+    "external_identity": "external_identities",
+}
+NOT_EXPORTED = {
+    # (table, column): reason
+    ("feedback", "author_id"): "feedback a lecturer wrote is exported with the student's answer it belongs "
+                               "to; giving it to the lecturer too would hand them the answers, outside the review",
+}
+
+
+def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: bytes | None = None) -> dict:
     modules: dict[str, dict] = defaultdict(lambda: {"reflections": [], "vignettes": [], "checks": []})
     answers = list(session.exec(select(Answer).where(Answer.user_id == user.id).order_by(Answer.id)))
     ids = [a.id for a in answers]
@@ -28,15 +57,20 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue) -> dict:
         for revision in session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(ids))
                                      .order_by(AnswerRevision.id)):
             revisions[revision.answer_id].append({"text": revision.text, "submitted_at": _when(revision.submitted_at),
-                                                  "module_version": revision.module_version})
+                                                  "module_version": revision.module_version,
+                                                  "prompt_hash": revision.prompt_hash})
         for item in session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(Feedback.id)):
             feedback[item.answer_id].append({"feedback": item.text, "given_at": _when(item.created_at),
-                                             "your_reply": item.reply_text, "replied_at": _when(item.replied_at)})
+                                             "read_at": _when(item.read_at),
+                                             "your_reply": item.reply_text, "replied_at": _when(item.replied_at),
+                                             "reply_read_at": _when(item.reply_read_at)})
     for answer in answers:
         module = catalogue.get(answer.module_slug)
         prompt = module.reflections.get(answer.prompt_id) if module else None
         modules[answer.module_slug]["reflections"].append({
             "prompt_id": answer.prompt_id, "prompt_title": prompt.title if prompt else None,
+            "class_id": answer.class_id, "module_version": answer.module_version, "prompt_hash": answer.prompt_hash,
+            "created_at": _when(answer.created_at), "submitted_at": _when(answer.submitted_at),
             "current_text": answer.text, "last_saved_at": _when(answer.updated_at),
             "submissions": revisions[answer.id], "feedback": feedback[answer.id]})
     for run in session.exec(select(VignetteRun).where(VignetteRun.user_id == user.id).order_by(VignetteRun.id)):
@@ -58,7 +92,10 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue) -> dict:
             "answered_at": _when(row.answered_at)})
     return {
         "exported_at": utcnow().isoformat(),
-        "account": {"name": user.display_name, "email": user.email, "role": user.role},
+        "account": {"name": user.display_name, "email": user.email, "role": user.role, "language": user.locale,
+                    "created_at": _when(user.created_at), "email_verified_at": _when(user.email_verified_at),
+                    "password_changed_at": _when(user.password_changed_at)},
+        **_about_you(session, user=user, answers=answers, secret=secret),
         "modules": [{"slug": slug, "title": catalogue.get(slug).title if catalogue.get(slug) else slug, **content}
                     for slug, content in sorted(modules.items())],
     }
@@ -70,13 +107,16 @@ def markdown_files(data: dict) -> dict[str, str]:
     for module in data["modules"]:
         lines = [f"# {module['title']}", ""]
         for reflection in module["reflections"]:
-            lines += [f"## {reflection['prompt_title'] or reflection['prompt_id']}", "", reflection["current_text"], ""]
+            # Written text goes in as text, never as Markdown structure (app/services/markdown_text.py).
+            lines += [f"## {reflection['prompt_title'] or reflection['prompt_id']}", "",
+                      escape_markdown(reflection["current_text"]), ""]
             for number, submission in enumerate(reflection["submissions"], start=1):
-                lines += [f"### Ingediend ({number}) · {submission['submitted_at']}", "", submission["text"], ""]
+                lines += [f"### Ingediend ({number}) · {submission['submitted_at']}", "",
+                          escape_markdown(submission["text"]), ""]
             for item in reflection["feedback"]:
-                lines += [f"### Feedback · {item['given_at']}", "", item["feedback"], ""]
+                lines += [f"### Feedback · {item['given_at']}", "", escape_markdown(item["feedback"]), ""]
                 if item["your_reply"]:
-                    lines += ["#### Jouw reactie", "", item["your_reply"], ""]
+                    lines += ["#### Jouw reactie", "", escape_markdown(item["your_reply"]), ""]
         for walk in module["vignettes"]:
             lines += [f"## Casus: {walk['title'] or walk['vignette_id']}", ""]
             lines += [f"{n}. {choice}" for n, choice in enumerate(walk["choices"], start=1)] + [""]
@@ -91,3 +131,53 @@ def zip_bytes(data: dict) -> bytes:
             archive.writestr(name, content)
         archive.writestr("nabij.json", json.dumps(data, ensure_ascii=False, indent=2))
     return buffer.getvalue()
+
+
+def _about_you(session: Session, *, user: User, answers: list[Answer], secret: bytes | None) -> dict:
+    """Everything else with the user's id: classes, sessions, visits, extensions, marks, own pseudonyms."""
+    from app.models import DiscussionMark
+
+    classes = []
+    for enrolment, course_class in session.exec(
+            select(Enrolment, CourseClass).join(CourseClass, CourseClass.id == Enrolment.class_id)
+            .where(Enrolment.user_id == user.id).order_by(Enrolment.class_id)):
+        classes.append({"class_id": course_class.id, "name": course_class.name, "enrolled_at": _when(enrolment.created_at),
+                        "archived_at": _when(course_class.archived_at)})
+    teaching = [{"class_id": c.id, "name": c.name} for c in session.exec(
+        select(CourseClass).join(ClassLecturer, ClassLecturer.class_id == CourseClass.id)
+        .where(ClassLecturer.user_id == user.id).order_by(CourseClass.id))]
+    extensions = [{"class_id": a.class_id, "module": a.module_slug, "due_on": e.due_on.isoformat()}
+                  for e, a in session.exec(select(Extension, Assignment).join(Assignment, Assignment.id == Extension.assignment_id)
+                                           .where(Extension.user_id == user.id))]
+    visits = [{"module": v.module_slug, "section": v.section_id, "visited_at": _when(v.visited_at)}
+              for v in session.exec(select(SectionVisit).where(SectionVisit.user_id == user.id)
+                                    .order_by(SectionVisit.module_slug, SectionVisit.section_id))]
+    sessions_ = [{"created_at": _when(s.created_at), "last_seen_at": _when(s.last_seen_at), "user_agent": s.user_agent}
+                 for s in session.exec(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id))]
+    resets = [{"created_at": _when(r.created_at), "expires_at": _when(r.expires_at), "used_at": _when(r.used_at)}
+              for r in session.exec(select(PasswordReset).where(PasswordReset.user_id == user.id).order_by(PasswordReset.id))]
+    identities = [{"issuer": i.issuer, "subject": i.subject, "created_at": _when(i.created_at),
+                   "last_seen_at": _when(i.last_seen_at)}
+                  for i in session.exec(select(ExternalIdentity).where(ExternalIdentity.user_id == user.id))]
+    by_id = {a.id: a for a in answers}
+    marks = []
+    if by_id:
+        for mark in session.exec(select(DiscussionMark).where(col(DiscussionMark.answer_id).in_(list(by_id)))):
+            answer = by_id[mark.answer_id]
+            marks.append({"class_id": mark.class_id, "module": answer.module_slug, "prompt_id": answer.prompt_id,
+                          "marked_at": _when(mark.created_at)})
+    own_pseudonyms = []
+    if secret is not None:
+        shared = {c.id: c.shared_pseudonyms for c in session.exec(
+            select(CourseClass).where(col(CourseClass.id).in_([a.class_id for a in answers if a.class_id])))}
+        for answer in answers:
+            if answer.class_id is None or answer.submitted_at is None:
+                continue
+            scope = "" if shared.get(answer.class_id) else pseudonyms.prompt_scope(answer.module_slug, answer.prompt_id)
+            own_pseudonyms.append({"class_id": answer.class_id, "module": answer.module_slug,
+                                   "prompt_id": answer.prompt_id,
+                                   "pseudonym": pseudonyms.pseudonym(secret, class_id=answer.class_id,
+                                                                     user_id=user.id, scope=scope)})
+    return {"classes": classes, "teaching": teaching, "extensions": extensions, "section_visits": visits,
+            "sessions": sessions_, "password_resets": resets, "external_identities": identities,
+            "discussion_marks": marks, "pseudonyms": own_pseudonyms}

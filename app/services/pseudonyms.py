@@ -1,9 +1,11 @@
 """Pseudonyms and opaque references for anonymised review: pure functions of a secret key.
 
-A student's pseudonym in a class is derived from HMAC(secret, "pseudonym:{class_id}:{user_id}"):
-stable within a class (a lecturer can follow one pseudonymous student across prompts), different
-across classes, and not derivable from the roster or its order without the secret. Nothing here
-touches the database; callers pass the ids they already have.
+A student's pseudonym is derived from HMAC(secret, "pseudonym:{class_id}:{user_id}") plus, by default,
+the prompt ("…:{scope}" with scope "module/prompt"): a new pseudonym per prompt, so answers to
+different prompts cannot be put side by side to narrow down who wrote them. A class may choose one
+pseudonym across prompts (scope ""), at the cost explained in its settings. Different across classes,
+and not derivable from the roster or its order without the secret. Nothing here touches the
+database; callers pass the ids they already have.
 """
 
 from __future__ import annotations
@@ -51,16 +53,20 @@ def _label(digest: bytes, length: int = CODE_LENGTH) -> str:
     return f"{word} {_code(digest, length)}"
 
 
-def pseudonym_digest(secret: bytes, *, class_id: int, user_id: int) -> bytes:
-    return _digest(secret, f"pseudonym:{class_id}:{user_id}")
+def pseudonym_digest(secret: bytes, *, class_id: int, user_id: int, scope: str = "") -> bytes:
+    return _digest(secret, f"pseudonym:{class_id}:{user_id}" + (f":{scope}" if scope else ""))
 
 
-def pseudonym(secret: bytes, *, class_id: int, user_id: int) -> str:
+def pseudonym(secret: bytes, *, class_id: int, user_id: int, scope: str = "") -> str:
     """The label of one student in one class, before collisions within the class are resolved."""
-    return _label(pseudonym_digest(secret, class_id=class_id, user_id=user_id))
+    return _label(pseudonym_digest(secret, class_id=class_id, user_id=user_id, scope=scope))
 
 
-def class_pseudonyms(secret: bytes, *, class_id: int, user_ids: Iterable[int]) -> dict[int, str]:
+def prompt_scope(module_slug: str, prompt_id: str) -> str:
+    return f"{module_slug}/{prompt_id}"
+
+
+def class_pseudonyms(secret: bytes, *, class_id: int, user_ids: Iterable[int], scope: str = "") -> dict[int, str]:
     """A distinct label for every student of a class.
 
     Pass all students of the class (not only those on one page), so a student's label is the same on
@@ -68,7 +74,8 @@ def class_pseudonyms(secret: bytes, *, class_id: int, user_ids: Iterable[int]) -
     their own digests: the outcome depends only on the set of colliding students, never on their
     ids' order or on when they enrolled.
     """
-    digests = {user_id: pseudonym_digest(secret, class_id=class_id, user_id=user_id) for user_id in set(user_ids)}
+    digests = {user_id: pseudonym_digest(secret, class_id=class_id, user_id=user_id, scope=scope)
+               for user_id in set(user_ids)}
     labels: dict[int, str] = {}
     pending = dict.fromkeys(digests, CODE_LENGTH)
     while pending:

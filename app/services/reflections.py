@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam
 from sqlmodel import Session, select
+
+from app.services.writing import WRITING_CLASS
 
 from app.content.markdown import count_words
 from app.content.model import Module, Reflection
@@ -28,13 +30,31 @@ class SaveResult:
     stored_text: str = ""
 
 
-# The autosave runs this several times a minute per writing student: built once.
+# The autosave runs this several times a minute per writing student: built once. The answer is the
+# one for the class the student writes for in this module (app.services.writing), in the same query.
 ANSWER = select(Answer).where(Answer.user_id == bindparam("user_id"), Answer.module_slug == bindparam("slug"),
-                              Answer.prompt_id == bindparam("prompt_id"))
+                              Answer.prompt_id == bindparam("prompt_id"),
+                              Answer.class_id.is_not_distinct_from(WRITING_CLASS))
+
+
+# The same, with the class id even when there is no answer yet (for the first save): one query, a
+# one-row select of the writing class joined to the answer, if any.
+_WRITING_ROW = select(WRITING_CLASS.label("class_id")).subquery("writing")
+ANSWER_AND_CLASS = (select(_WRITING_ROW.c.class_id, Answer).select_from(_WRITING_ROW)
+                    .outerjoin(Answer, and_(Answer.user_id == bindparam("user_id"),
+                                            Answer.module_slug == bindparam("slug"),
+                                            Answer.prompt_id == bindparam("prompt_id"),
+                                            Answer.class_id.is_not_distinct_from(_WRITING_ROW.c.class_id))))
 
 
 def find_answer(session: Session, *, user_id: int, module_slug: str, prompt_id: str) -> Answer | None:
     return session.exec(ANSWER, params={"user_id": user_id, "slug": module_slug, "prompt_id": prompt_id}).first()
+
+
+def _answer_and_class(session: Session, *, user_id: int, module_slug: str, prompt_id: str) -> tuple[int | None, Answer | None]:
+    row = session.exec(ANSWER_AND_CLASS, params={"user_id": user_id, "slug": module_slug,
+                                                 "prompt_id": prompt_id}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def save_draft(session: Session, *, user_id: int, module: Module, prompt: Reflection, text: str,
@@ -52,9 +72,9 @@ def _apply_draft(session: Session, *, user_id: int, module: Module, prompt: Refl
     statement (see app.db), so check-then-write cannot race with another tab."""
     if len(text) > MAX_ANSWER_LENGTH:
         raise ReflectionError(_("Your text is longer than %(num)s characters.") % {"num": MAX_ANSWER_LENGTH})
-    answer = find_answer(session, user_id=user_id, module_slug=module.slug, prompt_id=prompt.id)
+    class_id, answer = _answer_and_class(session, user_id=user_id, module_slug=module.slug, prompt_id=prompt.id)
     if answer is None:
-        answer = Answer(user_id=user_id, module_slug=module.slug, prompt_id=prompt.id)
+        answer = Answer(user_id=user_id, module_slug=module.slug, prompt_id=prompt.id, class_id=class_id)
     if answer.version != base_version:
         return SaveResult(answer, conflict=answer.text != text, stored_text=answer.text)
     if answer.id is not None and answer.text == text:

@@ -1,8 +1,9 @@
-"""Anonymised review: what the students of a class submitted, under pseudonyms, only above k.
+"""Anonymised review: what the students of a class submitted for it, under pseudonyms, in rounds of k.
 
 Everything a review page, partial or export shows comes from here, and nothing here hands a name,
 email address or database id to a template: answers are referred to by `answer_ref` tokens, students
-by their pseudonym in the class, times by the day only. Each function uses a fixed number of queries,
+by a pseudonym (per prompt unless the class chose one across prompts), times by the day their round
+closed. See docs/privacy.md, section 1, for the property these functions are built to. Each function uses a fixed number of queries,
 whatever the number of students.
 """
 
@@ -22,9 +23,11 @@ from sqlmodel import Session, col, select
 from app.content.model import Module, Reflection, Step, Vignette
 from app.i18n import gettext as _
 from app.models import (Answer, AnswerRevision, CourseClass, DiscussionMark, Enrolment, Feedback, User,
-                        VignetteRun, school_day)
+                        VignetteRun, aware, school_day)
+from app.services.kgate import K_FLOOR, Released, k_of, released_count, rounds, small_cells
+from app.services.markdown_text import quote_markdown
 from app.services.paging import Page, page_of, paginate
-from app.services.pseudonyms import answer_ref, class_pseudonyms, shuffle_key
+from app.services.pseudonyms import answer_ref, class_pseudonyms, prompt_scope, shuffle_key
 
 FEEDBACK_LIMIT = 5000
 ANSWERS_PER_PAGE = 25
@@ -50,7 +53,6 @@ class FeedbackItem:
     given_on: date
     author_name: str | None
     by_me: bool
-    seen: bool
     on_earlier_submission: bool
     reply_text: str | None
     replied_on: date | None
@@ -76,7 +78,7 @@ class _Submitted:
     revision_id: int
     text: str
     prompt_hash: str
-    submitted_at: datetime
+    round_closed_at: datetime
     marked: bool
 
 
@@ -90,8 +92,9 @@ class _Resolved:
 
 
 class KGate:
-    """Answers are shown only once k students have submitted, so that no one is recognised by a lone
-    answer (k is the class's minimum group size). Needs `submitted` and `k`."""
+    """Answers are shown in rounds of at least k students (k: the class's minimum group size, never
+    below 3), so that no one is recognised by a lone answer or by the moment an answer appeared.
+    Needs `submitted` (the answers released so far) and `k`."""
 
     submitted: int
     k: int
@@ -107,8 +110,8 @@ class KGate:
 
 @dataclass
 class PromptReview(KGate):
-    """One prompt's review. The counts are over all submitted answers; `answers` are the ones shown:
-    one page of them (`page`), or all of them for an export."""
+    """One prompt's review. `submitted` counts the released answers (whole rounds); `answers` are the
+    ones shown: one page of them (`page`), or all of them for an export."""
 
     course_class: CourseClass
     module: Module
@@ -118,38 +121,67 @@ class PromptReview(KGate):
     page: Page[ReviewedAnswer] | None = None
     earlier_versions: int = 0
     marked: int = 0
+    waiting: bool = False  # some answers wait for the next round (how many is never shown)
 
     @property
     def k(self) -> int:
-        return self.course_class.min_group_size
+        return k_of(self.course_class)
 
 
-def _submitted_answers(session: Session, *, course_class: CourseClass, module: Module, prompt_id: str) -> list[_Submitted]:
-    """The latest shared revision of every submitted answer of a student in the class, and whether it is
-    marked to discuss: one query. It starts from the class's students (`IN`, not a join), so the database
-    looks their answers up by (user, module, prompt) instead of reading every answer to the module."""
-    later = aliased(AnswerRevision)
-    latest_id = (select(func.max(later.id)).where(later.answer_id == Answer.id)
-                 .correlate(Answer).scalar_subquery())
-    students = select(Enrolment.user_id).where(Enrolment.class_id == course_class.id)
+def _entries(session: Session, *, course_class: CourseClass, module: Module, prompt_id: str):
+    """Every answer written for this class to this prompt by a student with a verified address, with the
+    moment it entered the review (its first submission, or the verification if that came later) and
+    whether it is marked to discuss: one query."""
+    first = func.min(AnswerRevision.submitted_at)
     rows = session.exec(
-        select(Answer.id, Answer.user_id, AnswerRevision.id, AnswerRevision.text, AnswerRevision.prompt_hash,
-               AnswerRevision.submitted_at, DiscussionMark.answer_id)
+        select(Answer.id, Answer.user_id, first, User.email_verified_at, DiscussionMark.answer_id)
         .join(AnswerRevision, AnswerRevision.answer_id == Answer.id)
+        .join(User, User.id == Answer.user_id)
         .outerjoin(DiscussionMark, and_(DiscussionMark.class_id == course_class.id,
                                         DiscussionMark.answer_id == Answer.id))
-        .where(Answer.module_slug == module.slug, Answer.prompt_id == prompt_id, col(Answer.user_id).in_(students),
-               col(Answer.submitted_at).is_not(None), AnswerRevision.id == latest_id)
+        .where(Answer.class_id == course_class.id, Answer.module_slug == module.slug, Answer.prompt_id == prompt_id,
+               col(User.email_verified_at).is_not(None))
+        .group_by(Answer.id, Answer.user_id, User.email_verified_at, DiscussionMark.answer_id)
     ).all()
-    return [_Submitted(*row[:6], marked=row[6] is not None) for row in rows]
+    return [(answer_id, user_id, max(aware(first_at), aware(verified_at)), marked is not None)
+            for answer_id, user_id, first_at, verified_at, marked in rows]
 
 
-def _prompt_answer_ids(module: Module, prompt_id: str):
-    return select(Answer.id).where(Answer.module_slug == module.slug, Answer.prompt_id == prompt_id)
+def _submitted_answers(session: Session, *, course_class: CourseClass, module: Module,
+                       prompt_id: str) -> tuple[list[_Submitted], Released]:
+    """The released answers of the class to this prompt, each with the latest revision submitted up to
+    the latest round (a later resubmission waits for the next round): two queries."""
+    entries = _entries(session, course_class=course_class, module=module, prompt_id=prompt_id)
+    released = rounds([(answer_id, entered_at) for answer_id, _user, entered_at, _m in entries], k_of(course_class))
+    if not released:
+        return [], released
+    latest: dict[int, AnswerRevision] = {}
+    for revision in session.exec(select(AnswerRevision)
+                                 .where(col(AnswerRevision.answer_id).in_(list(released.closed_at)))
+                                 .order_by(AnswerRevision.id)):
+        if aware(revision.submitted_at) <= released.cutoff:
+            latest[revision.answer_id] = revision
+    submitted = [
+        _Submitted(answer_id, user_id, latest[answer_id].id, latest[answer_id].text, latest[answer_id].prompt_hash,
+                   released.closed_at[answer_id], marked)
+        for answer_id, user_id, _entered, marked in entries if answer_id in released and answer_id in latest]
+    return submitted, released
 
 
 def _class_user_ids(session: Session, *, course_class: CourseClass) -> list[int]:
     return list(session.exec(select(Enrolment.user_id).where(Enrolment.class_id == course_class.id)))
+
+
+def _labels(session: Session, secret: bytes, *, course_class: CourseClass, module: Module, prompt_id: str,
+            submitted: list[_Submitted]) -> dict[int, str]:
+    """Pseudonyms: per prompt by default (collisions resolved among the released authors, so labels
+    change only with a round); one per class when the class chose so (among all its students)."""
+    authors = {item.user_id for item in submitted}
+    if course_class.shared_pseudonyms:
+        return class_pseudonyms(secret, class_id=course_class.id,
+                                user_ids=authors | set(_class_user_ids(session, course_class=course_class)))
+    return class_pseudonyms(secret, class_id=course_class.id, user_ids=authors,
+                            scope=prompt_scope(module.slug, prompt_id))
 
 
 def _shuffled(secret: bytes, *, course_class: CourseClass, prompt_id: str,
@@ -167,15 +199,16 @@ def _index_of(secret: bytes, *, course_class: CourseClass, items: list[_Submitte
 def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str,
                   viewer: User | None = None, page: int | str | None = None, ref: str | None = None,
                   per_page: int | None = ANSWERS_PER_PAGE) -> PromptReview:
-    """The answers to one prompt, shuffled, under pseudonyms; empty below the class's k. Three queries.
+    """The released answers to one prompt, shuffled, under pseudonyms, dated by their round; empty
+    before the first round. Four queries (five with one pseudonym across prompts).
 
     Shows page `page` (a missing, malformed or too-high number gives the nearest page), or the page that
     holds the answer `ref` when it is given and found; `per_page=None` shows all answers (the exports).
-    Refs, pseudonyms and feedback are worked out for the answers shown only.
+    Replies to feedback are released in rounds of k too; whether a student read feedback is never shown.
     """
     reflection = module.reflections[prompt_id]
-    submitted = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
-    review = PromptReview(course_class, module, reflection, submitted=len(submitted))
+    submitted, released = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
+    review = PromptReview(course_class, module, reflection, submitted=len(submitted), waiting=released.pending > 0)
     if not review.visible:
         return review
     review.earlier_versions = sum(item.prompt_hash != reflection.prompt_hash for item in submitted)
@@ -187,26 +220,33 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
         if index is not None:
             page = page_of(index, per_page=size)
     shown = paginate(ordered, page=page, per_page=size)
-    labels = class_pseudonyms(secret, class_id=course_class.id,
-                              user_ids=_class_user_ids(session, course_class=course_class))
-    # A page asks only for its own answers' feedback; an export (all answers) for the prompt's.
-    answer_ids = [item.answer_id for item in shown.items] if per_page else _prompt_answer_ids(module, prompt_id)
+    labels = _labels(session, secret, course_class=course_class, module=module, prompt_id=prompt_id,
+                     submitted=submitted)
+    # All feedback on the released answers: replies are released in rounds over the whole prompt.
     feedback_rows = session.exec(
         select(Feedback, User.display_name).outerjoin(User, User.id == Feedback.author_id)
-        .where(Feedback.class_id == course_class.id, col(Feedback.answer_id).in_(answer_ids))
+        .where(Feedback.class_id == course_class.id, col(Feedback.answer_id).in_([i.answer_id for i in submitted]))
         .order_by(Feedback.created_at, Feedback.id)
     ).all()
+    author_of = {item.answer_id: item.user_id for item in submitted}
+    replies = rounds([(row.id, row.replied_at, author_of[row.answer_id]) for row, _name in feedback_rows
+                      if row.replied_at is not None], review.k)
+    on_page = {item.answer_id for item in shown.items}
     latest_revision = {item.answer_id: item.revision_id for item in shown.items}
     feedback: dict[int, list[FeedbackItem]] = defaultdict(list)
     for row, author_name in feedback_rows:
+        if row.answer_id not in on_page:
+            continue
+        reply = row.id in replies
         feedback[row.answer_id].append(FeedbackItem(
             text=row.text, given_on=local_day(row.created_at), author_name=author_name,
-            by_me=viewer is not None and row.author_id == viewer.id, seen=row.read_at is not None,
+            by_me=viewer is not None and row.author_id == viewer.id,
             on_earlier_submission=row.revision_id != latest_revision.get(row.answer_id),
-            reply_text=row.reply_text, replied_on=local_day(row.replied_at)))
+            reply_text=row.reply_text if reply else None,
+            replied_on=local_day(replies.closed_at[row.id]) if reply else None))
     review.answers = [
         ReviewedAnswer(ref=answer_ref(secret, class_id=course_class.id, answer_id=item.answer_id),
-                       pseudonym=labels[item.user_id], submitted_on=local_day(item.submitted_at), text=item.text,
+                       pseudonym=labels[item.user_id], submitted_on=local_day(item.round_closed_at), text=item.text,
                        earlier_version=item.prompt_hash != reflection.prompt_hash,
                        marked=item.marked, feedback=feedback[item.answer_id])
         for item in shown.items
@@ -217,10 +257,10 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
 
 def resolve_ref(session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str,
                 ref: str) -> _Resolved | None:
-    """The answer a ref stands for, among this class's submitted answers to this prompt, above k only,
-    with the page of the review that shows it (to return to after a form without JavaScript)."""
-    submitted = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
-    if len(submitted) < course_class.min_group_size:
+    """The answer a ref stands for, among this class's released answers to this prompt, with the page of
+    the review that shows it (to return to after a form without JavaScript)."""
+    submitted, _released = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
+    if len(submitted) < k_of(course_class):
         return None
     ordered = _shuffled(secret, course_class=course_class, prompt_id=prompt_id, submitted=submitted)
     index = _index_of(secret, course_class=course_class, items=ordered, ref=ref)
@@ -285,7 +325,7 @@ def export_markdown(review: PromptReview) -> str:
             lines += [f"_{earlier}_", ""]
         if answer.marked:
             lines += [f"_{marked}_", ""]
-        lines += [f"> {line}" if line.strip() else ">" for line in answer.text.strip().splitlines()] + [""]
+        lines += [quote_markdown(answer.text), ""]  # the student's text as text (app/services/markdown_text.py)
     return "\n".join(lines)
 
 
@@ -304,23 +344,23 @@ class PromptSummary(KGate):
 @dataclass(frozen=True)
 class ChoiceCount:
     label_html: str
-    count: int
-    share: int  # percent of the students who chose at this step
+    count: int | None  # None: fewer than k (see kgate.small_cells)
+    share: int | None  # percent of the students who chose at this step
 
 
 @dataclass(frozen=True)
 class StepDistribution:
     step: Step
     number: int
-    students: int
+    students: int | None  # None: fewer than k reached this step (its choices are not shown)
     choices: list[ChoiceCount]
 
 
 @dataclass(frozen=True)
 class EndingCount:
     step: Step
-    count: int
-    share: int
+    count: int | None
+    share: int | None
 
 
 @dataclass
@@ -348,33 +388,43 @@ class AssignmentReview:
     vignettes: list[VignetteDistribution]
 
 
-def _share(count: int, total: int) -> int:
+def _share(count: int | None, total: int) -> int | None:
+    if count is None:
+        return None
     return round(100 * count / total) if total else 0
 
 
 def assignment_review(session: Session, *, course_class: CourseClass, module: Module) -> AssignmentReview:
-    """Per prompt: how many submitted (and feedback given); per branching vignette: the choices. Four queries."""
-    in_class = and_(Enrolment.user_id == Answer.user_id, Enrolment.class_id == course_class.id)
+    """Per prompt: how many answers were released (whole rounds) and the feedback given; per branching
+    vignette: the choices, gated. Four queries."""
+    verified = and_(User.id == Answer.user_id, col(User.email_verified_at).is_not(None))
     submitted = dict(session.exec(
-        select(Answer.prompt_id, func.count()).join(Enrolment, in_class)
-        .where(Answer.module_slug == module.slug, col(Answer.submitted_at).is_not(None))
+        select(Answer.prompt_id, func.count()).join(User, verified)
+        .where(Answer.class_id == course_class.id, Answer.module_slug == module.slug,
+               col(Answer.submitted_at).is_not(None))
         .group_by(Answer.prompt_id)).all())
-    feedback_counts = {prompt_id: (given, replies) for prompt_id, given, replies in session.exec(
-        select(Answer.prompt_id, func.count(Feedback.id), func.count(Feedback.reply_text))
-        .select_from(Feedback).join(Answer, Answer.id == Feedback.answer_id)
-        .where(Feedback.class_id == course_class.id, Answer.module_slug == module.slug)
-        .group_by(Answer.prompt_id)).all()}
+    given_on: Counter[str] = Counter()
+    replied: dict[str, list] = defaultdict(list)
+    for prompt_id, feedback_id, replied_at, author_id in session.exec(
+            select(Answer.prompt_id, Feedback.id, Feedback.replied_at, Answer.user_id)
+            .select_from(Feedback).join(Answer, Answer.id == Feedback.answer_id)
+            .where(Feedback.class_id == course_class.id, Answer.module_slug == module.slug)).all():
+        given_on[prompt_id] += 1
+        if replied_at is not None:
+            replied[prompt_id].append((feedback_id, replied_at, author_id))
     marks = dict(session.exec(
         select(Answer.prompt_id, func.count()).select_from(DiscussionMark)
         .join(Answer, Answer.id == DiscussionMark.answer_id)
         .where(DiscussionMark.class_id == course_class.id, Answer.module_slug == module.slug)
         .group_by(Answer.prompt_id)).all())
-    k = course_class.min_group_size
+    k = k_of(course_class)
     prompts = []
     for reflection in module.reflections.values():
-        count = submitted.get(reflection.id, 0)
+        # Rounds of k release answers (and replies) in order, so the released count is a multiple of k.
+        count = released_count(submitted.get(reflection.id, 0), k)
         visible = count >= k
-        given, replies = feedback_counts.get(reflection.id, (0, 0)) if visible else (0, 0)
+        given = given_on[reflection.id] if visible else 0
+        replies = len(rounds(replied[reflection.id], k)) if visible else 0
         prompts.append(PromptSummary(reflection, count, k, given, replies,
                                      marks.get(reflection.id, 0) if visible else 0))
     return AssignmentReview(course_class, module, prompts,
@@ -382,24 +432,36 @@ def assignment_review(session: Session, *, course_class: CourseClass, module: Mo
 
 
 def vignette_distributions(session: Session, *, course_class: CourseClass, module: Module) -> list[VignetteDistribution]:
-    """Each student's latest finished walk through each branching vignette, counted per step: one query."""
+    """Each student's latest walk through each branching vignette, counted per step: one query.
+
+    Only walks finished after the student joined this class count (a new class learns nothing of what
+    its students did before), students enter in rounds of k like answers, and cells below k are
+    shown as "fewer than 3" (with a second cell hidden where one could be worked out)."""
     vignettes = module.branching_vignettes()
     if not vignettes:
         return []
     rows = session.exec(
-        select(VignetteRun.user_id, VignetteRun.vignette_id, VignetteRun.path, VignetteRun.ending_id)
+        select(VignetteRun.user_id, VignetteRun.vignette_id, VignetteRun.path, VignetteRun.ending_id,
+               VignetteRun.finished_at)
         .join(Enrolment, and_(Enrolment.user_id == VignetteRun.user_id, Enrolment.class_id == course_class.id))
+        .join(User, User.id == VignetteRun.user_id)
         .where(VignetteRun.module_slug == module.slug, col(VignetteRun.vignette_id).in_([v.id for v in vignettes]),
-               col(VignetteRun.finished_at).is_not(None))
+               col(VignetteRun.finished_at).is_not(None), VignetteRun.finished_at >= Enrolment.created_at,
+               col(User.email_verified_at).is_not(None))
         .order_by(VignetteRun.finished_at, VignetteRun.id)
     ).all()
-    latest: dict[tuple[str, int], tuple[str, str | None]] = {}
-    for user_id, vignette_id, path, ending_id in rows:
-        latest[(vignette_id, user_id)] = (path, ending_id)  # ordered by time: the last one wins
-    k = course_class.min_group_size
+    k = k_of(course_class)
+    runs_of: dict[str, dict[int, list[tuple]]] = defaultdict(dict)
+    for user_id, vignette_id, path, ending_id, finished_at in rows:  # ordered by time
+        runs_of[vignette_id].setdefault(user_id, []).append((aware(finished_at), path, ending_id))
     result = []
     for vignette in vignettes:
-        runs = [run for (vignette_id, _), run in latest.items() if vignette_id == vignette.id]
+        walks = runs_of.get(vignette.id, {})
+        released = rounds([(user_id, runs[0][0]) for user_id, runs in walks.items()], k)
+        runs = []
+        for user_id in released.closed_at:
+            upto = [run for run in walks[user_id] if run[0] <= released.cutoff]
+            runs.append(upto[-1][1:])  # the latest walk released with the round
         distribution = VignetteDistribution(vignette, students=len(runs), k=k)
         result.append(distribution)
         if not distribution.visible:
@@ -419,11 +481,17 @@ def vignette_distributions(session: Session, *, course_class: CourseClass, modul
                 continue
             number += 1
             total = reached[step.id]
+            if 0 < total < K_FLOOR:
+                distribution.steps.append(StepDistribution(step, number, None, []))
+                continue
+            cells = small_cells([chosen[(step.id, index)] for index in range(len(step.choices))], K_FLOOR)
             distribution.steps.append(StepDistribution(step, number, total, [
-                ChoiceCount(choice.label_html, chosen[(step.id, index)], _share(chosen[(step.id, index)], total))
+                ChoiceCount(choice.label_html, cells[index], _share(cells[index], total))
                 for index, choice in enumerate(step.choices)]))
-        distribution.endings = [EndingCount(step, endings[step.id], _share(endings[step.id], len(runs)))
-                                for step in vignette.steps.values() if step.is_ending]
+        ending_steps = [step for step in vignette.steps.values() if step.is_ending]
+        cells = small_cells([endings[step.id] for step in ending_steps], K_FLOOR)
+        distribution.endings = [EndingCount(step, cells[index], _share(cells[index], len(runs)))
+                                for index, step in enumerate(ending_steps)]
     return result
 
 

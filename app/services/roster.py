@@ -56,7 +56,7 @@ class ParsedRoster:
 
 @dataclass
 class ImportResult:
-    enrolled: list[str] = field(default_factory=list)       # existing student accounts, now in the class
+    enrolled: list[str] = field(default_factory=list)       # (no longer used: existing accounts are invited)
     already: list[str] = field(default_factory=list)        # were in the class already
     invited: list[str] = field(default_factory=list)        # new invitations sent
     reinvited: list[str] = field(default_factory=list)      # invitations sent again, with a new link
@@ -64,11 +64,14 @@ class ImportResult:
 
 
 def decode_upload(data: bytes) -> str:
-    """Spreadsheets save CSV as UTF-8 (often with a BOM) or, on older Windows, as Windows-1252."""
+    """Spreadsheets save CSV as UTF-8 (often with a BOM) or, on older Windows, as Windows-1252.
+    Control characters go as in every form field (app/inputs.py): an upload is not a form field."""
+    from app.inputs import clean_text
+
     try:
-        return data.decode("utf-8-sig")
+        return clean_text(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return clean_text(data.decode("cp1252", errors="replace"))
 
 
 def _dialect(text: str) -> str:
@@ -177,7 +180,8 @@ def invitation_link(settings: Settings, token: str) -> str:
 
 def import_roster(session: Session, *, course_class: CourseClass, lines: list[RosterLine], settings: Settings,
                   lecturer_name: str, mailer: Callable = send_mail) -> ImportResult:
-    """Enrol existing student accounts; invite everyone else by mail. Call after `check_accounts`."""
+    """Invite everyone on the roster by mail, existing accounts too (they accept logged in); nobody is
+    enrolled without accepting. Call after `check_accounts`."""
     result = ImportResult()
     emails = [line.email for line in lines]
     users = {user.email: user for user in session.exec(select(User).where(col(User.email).in_(emails)))} if emails else {}
@@ -187,14 +191,11 @@ def import_roster(session: Session, *, course_class: CourseClass, lines: list[Ro
     outgoing: list[tuple[RosterLine, str]] = []
     for line in lines:
         user = users.get(line.email)
-        if user is not None:
-            if user.id in enrolled:
-                result.already.append(line.email)
-            else:
-                session.add(Enrolment(class_id=course_class.id, user_id=user.id))
-                enrolled.add(user.id)
-                result.enrolled.append(line.email)
+        if user is not None and user.id in enrolled:
+            result.already.append(line.email)
             continue
+        # Existing accounts are invited too: nobody is put in a class without knowing (issue 12). They
+        # accept with the same link, logged in.
         token = secrets.token_urlsafe(32)
         invitation = invitations.get(line.email)
         if invitation is None:
@@ -213,15 +214,15 @@ def import_roster(session: Session, *, course_class: CourseClass, lines: list[Ro
     session.commit()
     for line, token in outgoing:
         body = _("Hello %(name)s,\n\n%(lecturer)s invites you to the class '%(class)s' on Nabij. "
-                 "Open this link to create your account; you are then in the class at once:\n\n%(link)s\n\n"
-                 "The link works for %(days)s days. If you already have a Nabij account, log in and ask "
-                 "your lecturer for the class code instead.") % {
+                 "Open this link to join the class: you create your account there, or, if you already have "
+                 "one, you log in and accept the invitation:\n\n%(link)s\n\n"
+                 "The link works for %(days)s days. Until you accept, you are not in the class.") % {
             "name": line.name, "lecturer": lecturer_name, "class": course_class.name,
             "link": invitation_link(settings, token), "days": INVITATION_VALID_DAYS}
         try:
             mailer(settings, to=line.email, subject=_("Your invitation to %(class)s on Nabij")
                    % {"class": course_class.name}, body=body)
-        except (OSError, smtplib.SMTPException):
+        except (OSError, smtplib.SMTPException, ValueError):  # ValueError: a header the mail library refuses
             log.warning("an invitation mail could not be sent (class %s)", course_class.id)
             result.unsent.append(line.email)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -92,3 +93,26 @@ def end_all_sessions(session: Session, *, user_id: int, except_id: int | None = 
 
 def count_sessions(session: Session, *, user_id: int) -> int:
     return session.exec(select(func.count()).select_from(UserSession).where(UserSession.user_id == user_id)).one()
+
+
+# -- drafts on shared computers ------------------------------------------------------------------
+
+def draft_owner(secret: bytes, *, user_id: int) -> str:
+    """The key under which this account's unsaved drafts live in a browser's storage: per account
+    (another student on the same computer never sees or saves them), and no user id in the page."""
+    return hmac.new(secret, f"draft-owner:{user_id}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def pending_owner_token(secret: bytes, *, user_id: int, slug: str, prompt_id: str) -> str:
+    """Binds the text carried through the login page (after a session ended) to the account whose
+    session it was: signed, so that it is saved into that account only."""
+    mac = hmac.new(secret, f"pending:{user_id}:{slug}:{prompt_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{user_id}.{mac}"
+
+
+def pending_owner_id(secret: bytes, *, token: str, slug: str, prompt_id: str) -> int | None:
+    user_id, _, _mac = token.partition(".")
+    if not user_id.isdigit() or len(token) > 80:
+        return None
+    expected = pending_owner_token(secret, user_id=int(user_id), slug=slug, prompt_id=prompt_id)
+    return int(user_id) if hmac.compare_digest(token, expected) else None

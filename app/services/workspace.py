@@ -14,6 +14,7 @@ from app.content.model import Check, Module, Reflection, Vignette
 from app.models import Answer, AnswerRevision, CheckAnswer, Feedback, SectionVisit, VignetteRun, aware, utcnow
 from app.services.checks import parse_selection
 from app.services.vignettes import Walk, walk_of
+from app.services.writing import WRITING_CLASS
 
 
 @dataclass
@@ -100,7 +101,8 @@ def _own(model, block_column):
                                col(block_column).in_(bindparam("block_ids", expanding=True)))
 
 
-ANSWERS = _own(Answer, Answer.prompt_id)
+# A student's answers for the class they write for in this module (app.services.writing).
+ANSWERS = _own(Answer, Answer.prompt_id).where(Answer.class_id.is_not_distinct_from(WRITING_CLASS))
 REVISIONS = (select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(bindparam("answer_ids", expanding=True)))
              .order_by(AnswerRevision.id))
 FEEDBACK = select(Feedback).where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True))).order_by(Feedback.id)

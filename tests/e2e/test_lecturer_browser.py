@@ -1,18 +1,33 @@
 """Lecturers and students together in real browsers: a class, a code, an assignment, anonymised review."""
 
+import re
+import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from app.models import CourseClass, Role, utcnow
-from app.services import classes, reflections
+from app.models import Answer, AnswerRevision, CourseClass, Role, User, utcnow
+from app.services import classes, reflections, review
 from tests.conftest import FIXTURE_MODULES
 from tests.e2e.conftest import log_in, screenshot
 from tests.factories import make_class, make_user
 
 pytestmark = pytest.mark.parametrize("live_server", [{"modules_dir": FIXTURE_MODULES}], indirect=True)
+
+
+def confirmation_link(live_server, address: str) -> str:
+    """The link in the confirmation mail, read from the outbox as the student reads their mail."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        for mail in sorted((live_server.settings.var_dir / "outbox").glob("*")):
+            text = mail.read_text(errors="replace")
+            if address in text and (match := re.search(r"https?://\S+/signup/confirm/\S+", text)):
+                return live_server.url + urlsplit(match.group(0)).path
+        time.sleep(0.2)
+    raise AssertionError(f"no confirmation mail for {address} in the outbox")
 
 
 def test_lecturer_creates_a_class_student_joins_with_the_code_lecturer_assigns(live_server, new_page):
@@ -35,6 +50,9 @@ def test_lecturer_creates_a_class_student_joins_with_the_code_lecturer_assigns(l
     student.fill("#field-email", "noor@student.test")
     student.fill("#field-password", "een zin die ik onthoud")
     student.locator("form[action='/signup'] button[type=submit]").click()
+    expect(student.locator("main")).to_contain_text("noor@student.test")  # "check your mail"
+    student.goto(confirmation_link(live_server, "noor@student.test"))
+    student.locator("form[action^='/signup/confirm/'] button[type=submit]").click()
     student.wait_for_url(f"{live_server.url}/")
     assignments = student.locator("section[aria-labelledby=assigned-title]")
     expect(assignments).not_to_contain_text("Proefmodule")
@@ -92,6 +110,20 @@ def test_lecturer_reviews_anonymously_gives_feedback_and_sees_the_reply(live_ser
     feedback.locator("textarea").fill("Ze zou zeggen dat ik er was toen het nodig was.")
     feedback.locator("button[type=submit]").click()
     expect(student.locator("#prompt-proef-keuze .feedback__reply")).to_contain_text("toen het nodig was")
+
+    # Replies reach the lecturer in rounds of k, like answers: the others get feedback and reply too.
+    with live_server.session() as session:
+        lecturer = session.exec(select(User).where(User.email == "docent@school.test")).one()
+        course_class = session.get(CourseClass, class_id)
+        others = session.exec(select(Answer).join(User, User.id == Answer.user_id)
+                              .where(Answer.class_id == class_id, User.email != "student0@school.test")).all()
+        for other in others:
+            revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == other.id)).first()
+            feedback = review.give_feedback(session, course_class=course_class, answer_id=other.id,
+                                            revision_id=revision.id, author=lecturer, text="Wat zou je team zeggen?")
+            reflections.reply_to_feedback(session, user_id=other.user_id, feedback_id=feedback.id,
+                                          text="Dat ik het goed heb aangepakt.")
+        session.commit()
 
     page.reload()
     answer = page.locator(".review-answer", has_text="Antwoord nummer 0")

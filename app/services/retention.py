@@ -1,0 +1,140 @@
+"""Retention and purge: what Nabij deletes on its own, and when (docs/privacy.md).
+
+* answers (with their revisions, feedback and discussion marks) of a class archived
+  ``NABIJ_RETENTION_MONTHS_AFTER_ARCHIVE`` months ago (default 12); its lecturers are mailed a month ahead,
+  so they can export what they still need;
+* throttle events (they hold IP addresses and e-mail addresses in their keys) after a day;
+* sessions (with their user agents) a week after they expired; reset tokens a week after they expired;
+* invitations that were never used, once they expired.
+
+`purge` runs nightly as a job (`nightly_purge`, in `nabij worker` and `make run`); `nabij purge --dry-run`
+shows what would go. Every step deletes by a date condition only, so running it twice does nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_
+from sqlmodel import Session, col, select
+
+from app import jobs
+from app.config import Settings
+from app.models import (Answer, AnswerRevision, ClassLecturer, CourseClass, DiscussionMark, Feedback, Invitation,
+                        PasswordReset, ThrottleEvent, User, UserSession, aware, utcnow)
+
+log = logging.getLogger("nabij.retention")
+
+THROTTLE_KEEP = timedelta(days=1)
+EXPIRED_KEEP = timedelta(days=7)
+WARN_AHEAD = timedelta(days=30)
+DAYS_PER_MONTH = 30
+
+
+def invitation_valid_days() -> int:
+    from app.services.roster import INVITATION_VALID_DAYS
+
+    return INVITATION_VALID_DAYS
+
+
+def archive_cutoff(settings: Settings, now: datetime) -> datetime:
+    return now - timedelta(days=DAYS_PER_MONTH * settings.retention_months_after_archive)
+
+
+@dataclass
+class PurgePlan:
+    archived_classes: list[int] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        return [f"{name}: {count}" for name, count in self.counts.items()]
+
+
+def _conditions(settings: Settings, now: datetime):
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    lifetime = timedelta(hours=settings.session_max_hours)
+    return {
+        "throttle events": (ThrottleEvent, col(ThrottleEvent.created_at) < now - THROTTLE_KEEP),
+        # A session has expired when it was idle too long or lived too long; it is kept a week after that.
+        "sessions": (UserSession, or_(col(UserSession.last_seen_at) < now - idle - EXPIRED_KEEP,
+                                      col(UserSession.created_at) < now - lifetime - EXPIRED_KEEP)),
+        "reset tokens": (PasswordReset, col(PasswordReset.expires_at) < now - EXPIRED_KEEP),
+        "unused invitations": (Invitation, (col(Invitation.accepted_at).is_(None))
+                               & (col(Invitation.created_at) < now - timedelta(days=invitation_valid_days()))),
+    }
+
+
+def plan(session: Session, *, settings: Settings, now: datetime | None = None) -> PurgePlan:
+    now = now or utcnow()
+    result = PurgePlan()
+    result.archived_classes = list(session.exec(select(CourseClass.id).where(
+        col(CourseClass.archived_at).is_not(None), col(CourseClass.archived_at) < archive_cutoff(settings, now))))
+    answers = 0
+    if result.archived_classes:
+        answers = session.exec(select(func.count()).select_from(Answer).where(
+            col(Answer.class_id).in_(result.archived_classes))).one()
+    result.counts["answers of archived classes"] = answers
+    for name, (model, condition) in _conditions(settings, now).items():
+        result.counts[name] = session.exec(select(func.count()).select_from(model).where(condition)).one()
+    return result
+
+
+def purge(session: Session, *, settings: Settings, now: datetime | None = None) -> PurgePlan:
+    now = now or utcnow()
+    result = plan(session, settings=settings, now=now)
+    if result.archived_classes:
+        answer_ids = select(Answer.id).where(col(Answer.class_id).in_(result.archived_classes))
+        session.exec(delete(DiscussionMark).where(col(DiscussionMark.answer_id).in_(answer_ids)))
+        session.exec(delete(Feedback).where(col(Feedback.answer_id).in_(answer_ids)))
+        session.exec(delete(AnswerRevision).where(col(AnswerRevision.answer_id).in_(answer_ids)))
+        session.exec(delete(Answer).where(col(Answer.class_id).in_(result.archived_classes)))
+    for _name, (model, condition) in _conditions(settings, now).items():
+        session.exec(delete(model).where(condition))
+    session.commit()
+    log.info("purge: %s", ", ".join(result.lines()))
+    return result
+
+
+def classes_to_warn(session: Session, *, settings: Settings, now: datetime | None = None) -> list[CourseClass]:
+    """Archived classes whose answers go within a month (and not yet gone)."""
+    now = now or utcnow()
+    cutoff = archive_cutoff(settings, now)
+    return list(session.exec(select(CourseClass).where(
+        col(CourseClass.archived_at).is_not(None), col(CourseClass.archived_at) >= cutoff,
+        col(CourseClass.archived_at) < cutoff + WARN_AHEAD)))
+
+
+def warn_lecturers(session: Session, *, settings: Settings, now: datetime | None = None) -> int:
+    """Mail each class's lecturers once, a month before its answers are purged; the number of mails."""
+    from app.i18n import gettext as _
+    from app.services.mail import send_mail
+
+    sent = 0
+    for course_class in classes_to_warn(session, settings=settings, now=now):
+        if not jobs.huey.storage.put_if_empty(f"retention-warned:{course_class.id}", b"1"):
+            continue  # warned before (the job runs nightly)
+        purge_on = (aware(course_class.archived_at)
+                    + timedelta(days=DAYS_PER_MONTH * settings.retention_months_after_archive)).date()
+        lecturers = session.exec(select(User).join(ClassLecturer, ClassLecturer.user_id == User.id)
+                                 .where(ClassLecturer.class_id == course_class.id))
+        for lecturer in lecturers:
+            body = _("Hello %(name)s,\n\nThe class '%(class)s' was archived. On %(date)s Nabij deletes its "
+                     "students' answers and feedback, as the retention rules say. If you still need anything, "
+                     "export it from the class's review pages before then.") % {
+                "name": lecturer.display_name, "class": course_class.name, "date": purge_on.isoformat()}
+            send_mail(settings, to=lecturer.email, subject=_("Answers of %(class)s will be deleted on %(date)s")
+                      % {"class": course_class.name, "date": purge_on.isoformat()}, body=body)
+            sent += 1
+    return sent
+
+
+@jobs.periodic_task(jobs.crontab(hour="3", minute="15"))
+def nightly_purge() -> None:
+    """The nightly job (03:15 UTC): warn a month ahead, then purge what is due."""
+    settings = jobs.settings()
+    with jobs.session() as session:
+        warn_lecturers(session, settings=settings)
+    with jobs.session() as session:
+        purge(session, settings=settings)
