@@ -17,6 +17,9 @@ LECTURER = "lecturer"
 # The class's own lecturers only (issue 12): an administrator who does not teach the class gets 404
 # on its progress matrix and review, like a student.
 CLASS_LECTURER = "class-lecturer"
+# The class's own students only (leaving a class): the walk's actor is never enrolled in the
+# walked class, so everyone gets 404; tests/test_erasure.py covers a student leaving.
+ENROLLED = "enrolled"
 
 ACCESS = {
     ("GET", "/healthz"): PUBLIC,
@@ -53,6 +56,9 @@ ACCESS = {
     ("POST", "/modules/{slug}/checks/{check_id}"): STUDENT,
     ("POST", "/feedback/{feedback_id}/reply"): STUDENT,
     ("POST", "/account/password"): USER,
+    ("POST", "/account/classes/{class_id}/leave"): ENROLLED,
+    ("POST", "/account/erase"): USER,
+    ("POST", "/account/erase/cancel"): USER,
     ("POST", "/account/sessions/end-others"): USER,
     ("GET", "/admin/users"): ADMIN,
     ("GET", "/admin/users/new"): ADMIN,
@@ -184,6 +190,8 @@ def test_role_route_matrix(app, session, role):
             elif role is None:
                 assert _is_login_redirect(response), where
             elif level == ADMIN and role != Role.ADMIN:
+                assert response.status_code == 404, where
+            elif level == ENROLLED:
                 assert response.status_code == 404, where
             elif level == STUDENT and role != Role.STUDENT:
                 assert response.status_code == 404, where

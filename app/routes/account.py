@@ -6,7 +6,7 @@ from typing import Annotated
 
 import json
 
-from fastapi import APIRouter, Form, Request
+from fastapi import HTTPException, APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentSession, CurrentUser, safe_next, set_session_cookie
@@ -125,5 +125,6 @@ def cancel_erasure(session: SessionDep, user: CurrentUser):
 
 @router.post("/account/classes/{class_id}/leave")
 def leave_class(session: SessionDep, user: CurrentUser, class_id: int, keep_answers: Annotated[str, Form()] = ""):
-    erasure.leave_class(session, user=user, class_id=class_id, keep_answers=bool(keep_answers))
+    if not erasure.leave_class(session, user=user, class_id=class_id, keep_answers=bool(keep_answers)):
+        raise HTTPException(status_code=404)  # not a class of this student: as if it did not exist
     return RedirectResponse("/account?notice=class-left", status_code=303)

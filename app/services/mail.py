@@ -29,6 +29,7 @@ def send_mail(settings: Settings, *, to: str, subject: str, body: str, session: 
     """Queue a mail; returns its message id. With `session`, it is queued when that session commits."""
     message = {"id": uuid.uuid4().hex, "to": to, "subject": subject, "body": body,
                "created": f"{utcnow():%Y%m%dT%H%M%S%f}"}
+    compose(settings, message)  # a header the mail library refuses fails here, in the caller, not in the job
     jobs.bind(settings)
     if session is not None:
         jobs.after_commit(session, deliver_mail, message)
@@ -48,13 +49,19 @@ def deliver_mail(message: dict) -> bool:
     return True
 
 
-def deliver(settings: Settings, message_data: dict) -> None:
+def compose(settings: Settings, message_data: dict) -> EmailMessage:
+    """The message as it goes out; raises ValueError for a header with a line break."""
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = message_data["to"]
     message["Subject"] = message_data["subject"]
     message["Message-ID"] = f"<{message_data['id']}@nabij>"
     message.set_content(message_data["body"], cte="8bit")  # links stay whole, also in the outbox files
+    return message
+
+
+def deliver(settings: Settings, message_data: dict) -> None:
+    message = compose(settings, message_data)
     if settings.smtp_host:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as smtp:
             if settings.smtp_starttls:
