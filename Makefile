@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install migrate demo check-modules bench clean chromium html-checker fuzz
+.PHONY: run test lint install migrate demo check-modules bench clean chromium html-checker fuzz oidc-provider
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Nabij needs Python 3.11 or newer")'
@@ -32,7 +32,7 @@ run: demo
 	$(BIN)/nabij serve --port $(PORT)
 
 ## The whole test suite (set NABIJ_TEST_DATABASE_URL to run it on PostgreSQL).
-test: $(STAMP) chromium html-checker
+test: $(STAMP) chromium html-checker oidc-provider
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Browser tests use Debian's Chromium (never a downloaded browser). Installed with apt when we are root.
@@ -50,6 +50,19 @@ html-checker:
 	  (cd tests/html && npm ci --silent --no-audit --no-fund --ignore-scripts) \
 	  || echo "npm ci in tests/html failed: the HTML validity test will be skipped"; \
 	else echo "no npm on this machine: the HTML validity test will be skipped"; fi
+
+# panva's oidc-provider (npm, OpenID Certified) as the institution's provider for tests/test_oidc*.py; on Node.js.
+oidc-provider:
+	@if command -v npm >/dev/null 2>&1; then \
+	  (cd tests/oidc && npm ci --silent --no-audit --no-fund --ignore-scripts) \
+	  || echo "npm ci in tests/oidc failed: the OIDC provider tests will be skipped"; \
+	else echo "no npm on this machine: the OIDC provider tests will be skipped"; fi
+
+## Lint and types: ruff (rules and formatting) and mypy on app/; `make test` runs this first.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## The fuzzers at full strength: 10,000 generated modules and 10,000 hostile requests (on the test
 ## database: SQLite, or PostgreSQL with NABIJ_TEST_DATABASE_URL). `make test` runs a few hundred of each.

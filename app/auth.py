@@ -95,6 +95,7 @@ async def load_auth(request: Request, session: SessionDep) -> None:
                 await run_in_threadpool(_write, request, session, touch_session, resumed.user_session.id)
             request.state.user_session, request.state.user = resumed.user_session, resumed.user
             request.state.csrf_token = resumed.user_session.csrf_token
+            request.state.unread_notifications = resumed.unread_notifications
             return
     request.state.csrf_token = _anonymous_csrf(request)
 
@@ -182,7 +183,25 @@ async def csrf_protect(request: Request) -> None:
         raise DraftLoginRequired(slug=draft["slug"], prompt_id=draft["prompt"], text=form["text"],
                                  version=str(form.get("version", "0")),
                                  owner_id=getattr(request.state, "ended_user_id", None))
-    raise HTTPException(403, _("Your form had expired or did not come from Nabij. Reload the page and try again."))
+    raise HTTPException(403, _("Your form had expired or did not come from Nabij. Reload the page and try again."),
+                        headers=_fresh_token_for_the_same_account(request, expected))
+
+
+def _fresh_token_for_the_same_account(request: Request, expected: str) -> dict[str, str] | None:
+    """A page open since before the student logged in again (in another tab) holds the old session's
+    token, and every autosave would fail for ever. Its script may have the new token, but only when the
+    page belongs to the account now logged in (its drafts' owner key says so): another student logging in
+    on this computer must never receive the first one's text. Only our own script can send these headers
+    (a cross-site form cannot) and read the answer."""
+    from app.services.sessions import draft_owner
+
+    user = request.state.user
+    page_owner = request.headers.get("X-Draft-Owner", "")
+    if user is None or not expected or not request.headers.get("HX-Request") or not page_owner:
+        return None
+    if not hmac.compare_digest(page_owner, draft_owner(request.app.state.secret, user_id=user.id)):
+        return None
+    return {"X-CSRF-Refresh": expected}
 
 
 class LoginRequired(Exception):

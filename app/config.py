@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     modules_dir: Path = PROJECT_ROOT / "modules"
     var_dir: Path = PROJECT_ROOT / "var"
     secret_key: SecretStr | None = None
+    # Reflections, revisions and feedback are stored encrypted (app/crypto.py) under a key derived from
+    # this, or from secret_key when it is unset; previous: comma-separated keys still readable during
+    # `nabij rotate-data-key` (docs/deploy.md).
+    data_key: SecretStr | None = None
+    data_key_previous: SecretStr | None = None
     base_url: str = "http://127.0.0.1:8000"
 
     # Database pool; the worker thread pool is sized from it (see app.main).
@@ -62,6 +67,20 @@ class Settings(BaseSettings):
 
     # Log lines on standard error: "auto" is readable lines in development, JSON in production.
     log_format: Literal["auto", "json", "console"] = "auto"
+
+    # Institution sign-in with OpenID Connect (app/services/oidc.py, docs/sso.md). Off while the issuer
+    # or the client id is empty.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    oidc_name: str = "SURFconext"
+    oidc_scopes: str = "openid profile email"
+    oidc_role_claim: str = "eduperson_affiliation"
+    oidc_student_values: str = "student"
+    oidc_staff_values: str = "employee,faculty,staff"
+    oidc_id_claim: str = "sub"
+    # False hides the password form for everyone but admins (who use /login?admin=1).
+    password_login: bool = True
 
     metrics_token: SecretStr | None = None
     default_locale: Literal["nl", "en"] = "nl"
@@ -106,9 +125,10 @@ class Settings(BaseSettings):
 def _development_secret(var_dir: Path) -> bytes:
     path = var_dir / "secret_key"
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        from app.storage import private_dir, private_file
+
+        private_dir(var_dir)
+        private_file(path).write_text(secrets.token_urlsafe(48))  # created 0600: never readable by others
     return path.read_text().strip().encode()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -20,10 +21,15 @@ T = TypeVar("T")
 
 def make_engine(settings: Settings) -> Engine:
     """An engine for the configured database, with SQLite tuned for concurrent use."""
+    from app import crypto
+    from app.storage import private_dir, private_sqlite_files
+
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite":
         if url.database:
-            settings.var_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(settings.var_dir)  # 0700: it holds the database, the outbox, the job queue
+            if url.database != ":memory:" and not url.database.startswith("file:"):
+                private_sqlite_files(Path(url.database).expanduser(), settings.var_dir)  # 0600
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -32,13 +38,16 @@ def make_engine(settings: Settings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        crypto.attach(engine, settings)  # the data key for encrypted texts (app/crypto.py)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
     )
+    crypto.attach(engine, settings)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -67,4 +67,11 @@ def babel_locale(locale: str) -> Locale:
     return Locale.parse({"nl": "nl_NL", "en": "en_GB"}[locale])
 
 
+def format_number(value: int) -> str:
+    """A whole number as the reader's language writes it (50.000 in Dutch, 50,000 in English)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale=babel_locale(current_locale.get()))
+
+
 _ = gettext

@@ -91,6 +91,11 @@ def configure(settings: Settings, *, engine: Engine | None = None, catalogue=Non
     if catalogue is not None:
         _context["catalogue"] = catalogue
     if engine is not None:
+        previous = _engines.get(settings.effective_database_url)
+        if previous is not None and previous is not engine:
+            # Another app's engine for the same database (a restart, the next test): close its pooled
+            # connections now rather than leaving them to the garbage collector.
+            previous.dispose()
         _engines[settings.effective_database_url] = engine
     immediate = settings.env == "test"
     huey._immediate = immediate
@@ -119,6 +124,12 @@ def bind(settings: Settings) -> None:
         configure(settings)
     elif huey.immediate:
         _context["settings"] = settings
+
+
+def close_engines() -> None:
+    """Close the jobs' own database connections (between tests, and before a process exits)."""
+    while _engines:
+        _engines.popitem()[1].dispose()
 
 
 def settings() -> Settings:

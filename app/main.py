@@ -13,6 +13,7 @@ from app import PROJECT_ROOT, jobs, observability
 from app.auth import CsrfCookieMiddleware, csrf_protect, load_auth
 from app.config import ConfigError, Settings, get_settings
 from app.content.catalogue import load_catalogue, log_broken
+from app.crypto import keyring_from_settings
 from app.db import make_engine, writer
 from app.errors import install_error_handlers
 from app.headers import SecurityHeaders
@@ -21,6 +22,13 @@ from app.locale_middleware import LocaleMiddleware
 from app.migrations import ensure_current
 from app.proxies import ProxyHeaders, TrustedProxies
 from app.routes import all_routers
+from app.routes import dialogue as dialogue_routes
+from app.routes import notifications as notification_routes
+from app.routes import search as search_routes
+from app.routes import safeguarding as safeguarding_routes
+from app.routes import oidc as oidc_routes
+from app.lti.frames import LtiFrames
+from app.routes import lti as lti_routes
 
 log = logging.getLogger("nabij")
 
@@ -32,10 +40,11 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         trusted_proxies = TrustedProxies.parse(settings.trusted_proxies)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    keyring_from_settings(settings)  # the data key too (app/crypto.py): a bad one is one line, now
     engine = make_engine(settings)
     if check_schema:
         try:
-            ensure_current(settings, engine)
+            ensure_current(settings, engine)  # also: the stored texts decrypt with the data key
         except ConfigError:
             engine.dispose()
             raise
@@ -49,7 +58,10 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
         yield
-        engine.dispose()
+        if settings.env != "test":
+            # In tests the app outlives one client (and the test's own session may still hold a
+            # connection): the test fixture disposes the engine once everything is done with it.
+            engine.dispose()
 
     app = FastAPI(title="Nabij", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(load_auth), Depends(csrf_protect)])
@@ -62,7 +74,16 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     for router in all_routers:
         app.include_router(router)
+    app.include_router(lti_routes.router)  # LTI 1.3 tool (app/lti, docs/lti.md)
+    app.include_router(oidc_routes.router)  # institution sign-in (docs/sso.md)
+    app.include_router(notification_routes.router)  # notifications, calendar feed, all my feedback (issue 21)
+    notification_routes.install_nav_count()
+    app.include_router(search_routes.router)  # search and the whole-module print page (issue 21)
+    app.include_router(safeguarding_routes.router)  # break-glass reveal, access log for admins (issue 13)
+    app.include_router(dialogue_routes.router)  # the dialogue under feedback (issue 21)
     install_error_handlers(app)
+    # Inside SecurityHeaders: pages of a session launched in an LMS frame may be framed by that LMS.
+    app.add_middleware(LtiFrames, settings=settings, secret=secret)
     app.add_middleware(CsrfCookieMiddleware, settings=settings)
     app.add_middleware(InputNormaliser)  # control characters in any input: one rule (app/inputs.py)
     app.add_middleware(LocaleMiddleware, default=settings.default_locale)

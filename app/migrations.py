@@ -19,6 +19,8 @@ def alembic_config(settings: Settings) -> Config:
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     config.set_main_option("file_template", "%%(year)d-%%(month).2d-%%(day).2d_%%(slug)s")
     config.set_main_option("sqlalchemy.url", settings.effective_database_url.replace("%", "%%"))
+    # The whole settings, not only the URL: a data migration encrypts with this installation's data key.
+    config.attributes["settings"] = settings
     return config
 
 
@@ -69,6 +71,7 @@ def ensure_current(settings: Settings, engine: Engine | None = None) -> None:
 
     Every failure is one ConfigError line that says what is wrong and what to do.
     """
+    from app.crypto import check_stored_keys
     from app.storage import write_problem
 
     own_engine = engine is None
@@ -90,6 +93,8 @@ def ensure_current(settings: Settings, engine: Engine | None = None) -> None:
         if problem is not None:
             raise ConfigError(f"the database cannot be written to ({problem}): free disk space, or make the "
                               "database (and, for SQLite, its folder) writable for this user, then start again")
+        # Texts written with another data key: say so now, not on every page that shows one (app/crypto.py).
+        check_stored_keys(engine)
     finally:
         if own_engine:
             engine.dispose()

@@ -13,8 +13,9 @@ from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
 from app import PROJECT_ROOT, i18n
+from app.content.markdown import WORD_PATTERN_FOR_BROWSERS
 from app.i18n import gettext as _
-from app.models import SCHOOL_ZONE
+from app.models import SCHOOL_ZONE, school_day
 from app.services.classes import format_join_code
 from app.services.paging import page_url
 
@@ -60,7 +61,12 @@ def _locale():
 
 
 def _date(value: date | datetime | None, style: str = "long") -> str:
-    return format_date(value, style, locale=_locale()) if value else ""
+    """A day as the school counts it: a moment is first taken to the school's clock (app.models.school_day),
+    so 23:30 UTC on 1 March shows as 2 March, as due dates and "late" count it."""
+    if not value:
+        return ""
+    day = school_day(value) if isinstance(value, datetime) else value
+    return format_date(day, style, locale=_locale())
 
 
 def _datetime(value: datetime | None, style: str = "medium") -> str:
@@ -75,6 +81,31 @@ def _time(value: datetime | None) -> str:
 def _csrf_field(context) -> Markup:
     token = context.get("csrf_token", "")
     return Markup('<input type="hidden" name="csrf_token" value="%s">') % escape(token)
+
+
+@pass_context
+def _privacy_guard_rules(context, module=None) -> Markup:
+    """The privacy guard's rules, and the module's own names, as JSON for static/privacy-guard.js
+    (app/services/privacy_guard.py): once per response however many reflection forms it has (one module
+    per page); data, not code, so the CSP allows it."""
+    import json
+
+    from app.services.privacy_guard import module_words, rules_json
+
+    state = getattr(context.get("request"), "state", None)
+    if state is not None:
+        if getattr(state, "privacy_guard_rules_sent", False):
+            return Markup("")
+        state.privacy_guard_rules_sent = True
+    known = json.dumps(module_words(module.path) if module is not None else [], ensure_ascii=False)
+    return Markup('<script type="application/json" class="privacy-guard-rules">%s</script>'
+                  '<script type="application/json" class="privacy-guard-known">%s</script>'
+                  % (_script_json(rules_json()), _script_json(known)))
+
+
+def _script_json(data: str) -> str:
+    # Inside <script>, "</script>" or "<!--" in a string would end or change the element.
+    return data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def level_label(level: str) -> str:
@@ -103,6 +134,8 @@ templates.env.globals.update(
     locale=lambda: i18n.current_locale.get(),
     csrf_field=_csrf_field,
     level_label=level_label,
+    privacy_guard_rules=_privacy_guard_rules,
+    word_pattern=WORD_PATTERN_FOR_BROWSERS,
 )
 templates.env.filters.update(
     date=_date,
@@ -132,3 +165,24 @@ def render(request: Request, name: str, context: dict | None = None, *, fragment
     if private:
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def confirm_first(request: Request, *, title: str, explanation: str, action: str, fields: dict[str, str],
+                  button: str, back: str) -> HTMLResponse:
+    """The page between a destructive button and its effect: what will happen, confirm or go back.
+
+    The form posts the same fields again with ``confirmed=1``; it works without JavaScript, and a
+    misclick costs one page instead of a class code, an assignment or an account."""
+    context = {"title": title, "explanation": explanation, "action": action, "fields": fields,
+               "button": button, "back": back}
+    return render(request, "partials/confirm.html", context, private=True)
+
+
+def public_base_url(request: Request) -> str:
+    """Where people reach this server, for links shown or mailed: NABIJ_BASE_URL in production; in
+    development the address this request came in on, so `make run PORT=8101` or a laptop's LAN address
+    shows links that work."""
+    settings = request.app.state.settings
+    if settings.is_production:
+        return settings.base_url.rstrip("/")
+    return str(request.base_url).rstrip("/")

@@ -28,7 +28,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    settings = get_settings()
+    settings = config.attributes.get("settings") or get_settings()
     url = config.get_main_option("sqlalchemy.url")
     if url:
         settings = settings.model_copy(update={"database_url": url})

@@ -14,6 +14,7 @@ from sqlmodel import Session, SQLModel
 
 from app import PROJECT_ROOT
 from app.config import Settings
+from app import jobs
 from app.db import make_engine
 from app.main import create_app
 from app.migrations import upgrade
@@ -58,10 +59,12 @@ def settings(tmp_path, migrated_template, request) -> Settings:
     overrides = getattr(request, "param", {}) or {}
     if POSTGRES_URL:
         yield make_settings(tmp_path, database_url=POSTGRES_URL, **overrides)
+        jobs.close_engines()
         _truncate_all(make_settings(tmp_path, database_url=POSTGRES_URL))
         return
     shutil.copy(migrated_template, tmp_path / "nabij.sqlite3")
     yield make_settings(tmp_path, **overrides)
+    jobs.close_engines()
 
 
 def _truncate_all(settings: Settings) -> None:

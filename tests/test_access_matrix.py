@@ -20,9 +20,33 @@ CLASS_LECTURER = "class-lecturer"
 # The class's own students only (leaving a class): the walk's actor is never enrolled in the
 # walked class, so everyone gets 404; tests/test_erasure.py covers a student leaving.
 ENROLLED = "enrolled"
+# Anyone, but only with a signed link an administrator handed out (LTI dynamic registration): without
+# one, everybody gets the same 403 page, logged in or not.
+SIGNED_LINK = "signed-link"
 
 ACCESS = {
     ("GET", "/healthz"): PUBLIC,
+    # Institution sign-in (issue 15): without a configured provider these answer with a clear page.
+    ("GET", "/auth/oidc/login"): PUBLIC,
+    ("GET", "/auth/oidc/callback"): PUBLIC,
+    ("GET", "/auth/oidc/logout"): PUBLIC,
+    ("POST", "/auth/oidc/link"): PUBLIC,
+    # LTI 1.3 (issue 16): the LMS posts to login and launch from its own origin.
+    ("GET", "/lti/jwks"): PUBLIC,
+    ("GET", "/lti/login"): PUBLIC,
+    ("POST", "/lti/login"): PUBLIC,
+    ("POST", "/lti/launch"): PUBLIC,
+    ("GET", "/lti/register"): SIGNED_LINK,
+    ("POST", "/lti/deep-link"): LECTURER,
+    ("GET", "/lti/classes/{class_id}"): CLASS_LECTURER,
+    ("POST", "/lti/classes/{class_id}/sync"): CLASS_LECTURER,
+    ("GET", "/admin/lti"): ADMIN,
+    ("POST", "/admin/lti"): ADMIN,
+    ("POST", "/admin/lti/rotate-key"): ADMIN,
+    ("POST", "/admin/lti/{platform_id}/remove"): ADMIN,
+    ("GET", "/admin/users/{user_id}/identities"): ADMIN,
+    ("POST", "/admin/users/{user_id}/identities"): ADMIN,
+    ("POST", "/admin/users/{user_id}/identities/{identity_id}/unlink"): ADMIN,
     ("GET", "/"): PUBLIC,
     ("GET", "/modules"): PUBLIC,
     ("GET", "/toegankelijkheid"): PUBLIC,
@@ -55,11 +79,32 @@ ACCESS = {
     ("POST", "/modules/{slug}/vignettes/{vignette_id}/read"): STUDENT,
     ("POST", "/modules/{slug}/checks/{check_id}"): STUDENT,
     ("POST", "/feedback/{feedback_id}/reply"): STUDENT,
+    ("GET", "/my/reflections"): STUDENT,
+    ("GET", "/my/reflections/print"): STUDENT,
+    ("GET", "/my/reflections/portfolio.zip"): STUDENT,
     ("POST", "/account/password"): USER,
     ("POST", "/account/classes/{class_id}/leave"): ENROLLED,
     ("POST", "/account/erase"): USER,
     ("POST", "/account/erase/cancel"): USER,
     ("POST", "/account/sessions/end-others"): USER,
+    # Notifications, calendar feed, all my feedback (issue 21). Unsubscribe and feed: signed or secret URLs.
+    ("GET", "/notifications"): USER,
+    ("POST", "/notifications/read"): USER,
+    ("POST", "/notifications/{notification_id}/open"): USER,
+    ("GET", "/notifications/settings"): USER,
+    ("POST", "/notifications/settings"): USER,
+    ("GET", "/notifications/unsubscribe/{token}"): PUBLIC,
+    ("POST", "/notifications/unsubscribe/{token}"): PUBLIC,
+    ("POST", "/calendar/feed"): USER,
+    ("POST", "/calendar/feed/revoke"): USER,
+    ("GET", "/calendar/{token}.ics"): PUBLIC,
+    ("GET", "/my/feedback"): STUDENT,
+    ("GET", "/search"): PUBLIC,
+    ("POST", "/my/feedback/{feedback_id}/messages"): STUDENT,
+    ("POST", "/my/feedback/messages/{message_id}"): STUDENT,
+    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}/dialogue"): CLASS_LECTURER,
+    ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/dialogue"): CLASS_LECTURER,
+    ("GET", "/print/modules/{slug}"): PUBLIC,
     ("GET", "/admin/users"): ADMIN,
     ("GET", "/admin/users/new"): ADMIN,
     ("POST", "/admin/users/new"): ADMIN,
@@ -72,6 +117,9 @@ ACCESS = {
     ("POST", "/classes/new"): LECTURER,
     ("GET", "/classes/{class_id}"): LECTURER,
     ("POST", "/classes/{class_id}/join-code"): LECTURER,
+    ("GET", "/classes/{class_id}/join"): LECTURER,
+    ("POST", "/classes/{class_id}/students/{user_id}/remove"): LECTURER,
+    ("GET", "/classes/{class_id}/join-code.svg"): LECTURER,
     ("GET", "/classes/{class_id}/students"): LECTURER,
     ("POST", "/classes/{class_id}/students/import"): LECTURER,
     ("GET", "/classes/{class_id}/settings"): LECTURER,
@@ -92,6 +140,15 @@ ACCESS = {
     ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}/export.csv"): CLASS_LECTURER,
     ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/feedback"): CLASS_LECTURER,
     ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/discuss"): CLASS_LECTURER,
+    ("POST", "/classes/{class_id}/review/completion"): CLASS_LECTURER,
+    # Break-glass reveal (issue 13): asked from the review; decided by a second person. Without an answer's
+    # ref the ask answers 400; a request id that is not theirs, 404; the access log of a class: admins.
+    ("GET", "/classes/{class_id}/review/{slug}/{prompt_id}/reveal"): CLASS_LECTURER,
+    ("POST", "/classes/{class_id}/review/{slug}/{prompt_id}/reveal"): CLASS_LECTURER,
+    ("GET", "/safeguarding"): LECTURER,
+    ("GET", "/safeguarding/{request_id}"): LECTURER,
+    ("POST", "/safeguarding/{request_id}/decide"): LECTURER,
+    ("GET", "/admin/classes/{class_id}/access-log"): ADMIN,
     ("GET", "/preview"): LECTURER,
     ("GET", "/preview/{slug}"): LECTURER,
     ("GET", "/preview/{slug}/{section_id}"): LECTURER,
@@ -127,7 +184,7 @@ def make_class_world(session, app, *, actor, target) -> dict[str, int]:
     Taught by the actor when they are a lecturer; otherwise by someone else (admins reach it anyway)."""
     from datetime import timedelta
 
-    from app.models import Invitation, utcnow
+    from app.models import ExternalIdentity, Invitation, utcnow
     from app.services import classes
     from tests.factories import make_class
 
@@ -142,9 +199,11 @@ def make_class_world(session, app, *, actor, target) -> dict[str, int]:
     invitation = Invitation(class_id=course_class.id, email="invited@school.test", display_name="Invited Person",
                             token_hash="0" * 64)
     session.add(invitation)
+    identity = ExternalIdentity(issuer="https://idp.school.test", subject=f"s-{target.id}", user_id=target.id)
+    session.add(identity)
     session.commit()
     return {"class_id": course_class.id, "assignment_id": assignment.id, "invitation_id": invitation.id,
-            "lecturer_id": co_lecturer.id}
+            "lecturer_id": co_lecturer.id, "identity_id": identity.id}
 
 
 def fill(path: str, app, target_user_id: int, world: dict[str, int] | None = None) -> str:
@@ -157,7 +216,9 @@ def fill(path: str, app, target_user_id: int, world: dict[str, int] | None = Non
             .replace("{prompt_id}", next(iter(module.reflections)))
             .replace("{vignette_id}", next(v.id for v in module.vignettes.values() if not v.branching))
             .replace("{check_id}", next(iter(module.checks)))
-            .replace("{feedback_id}", "999999"))
+            .replace("{feedback_id}", "999999").replace("{notification_id}", "999999")
+            .replace("{platform_id}", "999999").replace("{message_id}", "999999")
+            .replace("{request_id}", "999999"))
 
 
 def _is_login_redirect(response) -> bool:
@@ -187,6 +248,8 @@ def test_role_route_matrix(app, session, role):
             elif level == PUBLIC:
                 assert not _is_login_redirect(response), where
                 assert response.status_code != 403, where
+            elif level == SIGNED_LINK:
+                assert response.status_code == 403, where
             elif role is None:
                 assert _is_login_redirect(response), where
             elif level == ADMIN and role != Role.ADMIN:

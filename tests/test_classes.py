@@ -73,23 +73,51 @@ def test_the_join_code_can_be_renewed_closed_and_opened_again(client, session, l
     course_class = make_class(session, lecturer=lecturer)
     old_code = course_class.join_code
     url = f"/classes/{course_class.id}/join-code"
-    assert _post(client, url, {"action": "rotate"}).status_code == 303
+
+    # A new code first says what it does; only the confirmation changes it.
+    asked = _post(client, url, {"action": "rotate"})
+    assert asked.status_code == 200 and "The current code stops working at once" in asked.text
+    assert 'name="confirmed" value="1"' in asked.text
+    _reload(session, course_class)
+    assert course_class.join_code == old_code
+
+    assert _post(client, url, {"action": "rotate", "confirmed": "1"}).status_code == 303
     _reload(session, course_class)
     assert course_class.join_code and course_class.join_code != old_code
     assert classes.class_by_join_code(session, old_code) is None
     assert classes.class_by_join_code(session, course_class.join_code).id == course_class.id
 
-    fragment = client.post(url, data={"action": "close"},
-                           headers={"HX-Request": "true", "X-CSRF-Token": csrf(client, "/classes")})
-    assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<section class="panel join-code"')
-    assert "nobody can join" in fragment.text
+    assert "Nobody can join with a code any more" in _post(client, url, {"action": "close"}).text
+    closed = client.post(url, data={"action": "close", "confirmed": "1", "csrf_token": csrf(client, "/classes")})
+    assert "nobody can join" in closed.text
     _reload(session, course_class)
     assert course_class.join_code is None
 
-    _post(client, url, {"action": "rotate"})
+    _post(client, url, {"action": "rotate"})  # opening a closed code needs no confirmation
     _reload(session, course_class)
     assert course_class.join_code is not None
     assert _post(client, url, {"action": "bogus"}).status_code == 400
+
+
+def test_the_class_page_gives_a_join_link_a_qr_code_and_a_projector_page(client, session, lecturer):
+    course_class = make_class(session, lecturer=lecturer)
+    code = course_class.join_code
+    overview = client.get(f"/classes/{course_class.id}").text
+    assert f'value="http://testserver/signup?code={code}"' in overview  # the address this request came in on
+    projector = client.get(f"/classes/{course_class.id}/join").text
+    assert f"http://testserver/signup?code={code}" in projector and f"/classes/{course_class.id}/join-code.svg" in projector
+    qr = client.get(f"/classes/{course_class.id}/join-code.svg")
+    assert qr.headers["content-type"].startswith("image/svg+xml") and b"<svg" in qr.content and b"<script" not in qr.content
+
+
+def test_a_join_link_takes_a_logged_in_student_to_join(app, session):
+    course_class = make_class(session)
+    student = make_user(session)
+    with TestClient(app, headers=EN) as visitor:
+        login(visitor, student)
+        response = visitor.get(f"/signup?code={course_class.join_code}", follow_redirects=False)
+        assert response.headers["location"] == f"/join?code={course_class.join_code}"
+        assert f'value="{course_class.join_code}"' in visitor.get(response.headers["location"]).text
 
 
 def test_a_closed_code_stops_signups(app, session):
@@ -102,6 +130,19 @@ def test_a_closed_code_stops_signups(app, session):
         response = visitor.post("/signup", data={"join_code": code, "display_name": "Sam", "email": "sam@school.test",
                                                  "password": "a long passphrase", "csrf_token": csrf_from(page.text)})
     assert response.status_code == 400 and "not valid" in response.text
+
+
+def test_joining_and_asking_for_a_new_link_say_what_happened_on_the_dashboard(app, session):
+    course_class = make_class(session, name="Groep B")
+    student = make_user(session, email="sam@school.test")  # not yet confirmed
+    with TestClient(app, headers=EN) as visitor:
+        login(visitor, student)
+        form = visitor.get("/join")
+        joined = visitor.post("/join", data={"join_code": course_class.join_code, "csrf_token": csrf_from(form.text)})
+        assert "You joined the class. Its assignments are below." in joined.text
+        assert "You joined the class." not in visitor.get("/").text  # once, after the redirect
+        resent = visitor.post("/signup/confirm/resend", data={"csrf_token": csrf_from(joined.text)})
+        assert "We sent you a new link to confirm your email address." in resent.text
 
 
 # -- roster import and invitations --------------------------------------------------------------
@@ -262,7 +303,11 @@ def test_an_archived_class_is_read_only_and_closed_to_joining(app, client, sessi
     course_class = make_class(session, lecturer=lecturer)
     module = first_module(app)
     assignment = assign(session, course_class, module)
-    response = _post(client, f"/classes/{course_class.id}/archive", {"action": "archive"})
+    asked = _post(client, f"/classes/{course_class.id}/archive", {"action": "archive"})
+    assert asked.status_code == 200 and "The class becomes read-only" in asked.text
+    _reload(session, course_class)
+    assert course_class.archived_at is None
+    response = _post(client, f"/classes/{course_class.id}/archive", {"action": "archive", "confirmed": "1"})
     assert response.status_code == 303
     _reload(session, course_class)
     assert course_class.archived_at is not None and course_class.join_code is None
@@ -308,7 +353,10 @@ def test_a_module_is_assigned_edited_and_cancelled(app, client, session, lecture
     assert (assignment.due_on.isoformat(), assignment.opens_on.isoformat()) == (new_due, opens)
     assert _post(client, edit, {"due_on": "tomorrow"}, form_page=edit).status_code == 400
 
-    assert _post(client, f"{edit}/cancel", form_page=edit).status_code == 303
+    asked = _post(client, f"{edit}/cancel", form_page=edit)
+    assert asked.status_code == 200 and "What students already wrote is kept." in asked.text
+    assert session.exec(select(Assignment)).first() is not None
+    assert _post(client, f"{edit}/cancel", {"confirmed": "1"}, form_page=edit).status_code == 303
     session.commit()
     assert session.exec(select(Assignment)).first() is None
 
@@ -709,3 +757,33 @@ def test_drafts_can_be_previewed_but_not_assigned(app, client, session, lecturer
     refused = _post(client, url, {"module": module.slug, "due_on": (_today() + timedelta(days=7)).isoformat()},
                     form_page=url)
     assert refused.status_code == 400 and "Choose a published module." in refused.text
+
+
+def test_a_lecturer_removes_a_student_and_the_review_does_not_change(app, client, session, lecturer):
+    from app.models import Enrolment
+    from tests.test_review import add_students, assign, first_module, first_prompt, review_url, submit
+
+    course_class = make_class(session, lecturer=lecturer)
+    module = first_module(app)
+    assign(session, course_class, module)
+    students = add_students(session, course_class, 5)
+    prompt_id = first_prompt(module)
+    for student in students:
+        submit(session, student, module, prompt_id, f"Antwoord van iemand {student.id}")
+    review_before = client.get(review_url(course_class, module, prompt_id)).text
+    leaving = students[0]
+    url = f"/classes/{course_class.id}/students/{leaving.id}/remove"
+    asked = _post(client, url, {}, form_page=f"/classes/{course_class.id}/students")
+    assert "stay in the review as they are" in asked.text
+    assert _post(client, url, {"confirmed": "1"}, form_page=f"/classes/{course_class.id}/students").status_code == 303
+    session.expire_all()
+    assert session.get(Enrolment, (course_class.id, leaving.id)) is None
+    assert leaving.email not in client.get(f"/classes/{course_class.id}/students").text
+    # Removing a named student must not make "their" answers vanish: that would name the author.
+    assert _answers_on(client.get(review_url(course_class, module, prompt_id)).text) == _answers_on(review_before)
+
+
+def _answers_on(html: str) -> list[str]:
+    import re
+
+    return sorted(re.findall(r"Antwoord van iemand \d+", html))

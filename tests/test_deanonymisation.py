@@ -5,13 +5,17 @@ that the change points to no fewer than k candidates (often: that nothing change
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
-from app.models import AnswerRevision, CourseClass, Enrolment, Role, User
+from app.models import Answer, AnswerRevision, CourseClass, Enrolment, Role, User, UserSession, utcnow
 from app.services import classes, review
-from tests.factories import login, make_class, make_user
+from tests.conftest import FIXTURE_MODULES, csrf_from
+from tests.factories import PASSWORD, login, make_class, make_user
+from tests.test_student_journey import fresh
 from tests.test_review import (add_students, assign, cards_on, first_module, first_prompt, review_url, submit,
                                submit_all)
 
@@ -109,3 +113,51 @@ def test_6_an_admin_reads_a_review_only_as_a_lecturer_of_the_class(app, client, 
     classes.add_lecturer(session, course_class=session.get(CourseClass, course_class.id), email=admin.email)
     assert client.get(review_url(course_class, module)).status_code == 200
     assert admin.display_name in client.get(f"/classes/{course_class.id}/settings").text
+
+
+
+@pytest.mark.parametrize("settings", [{"modules_dir": FIXTURE_MODULES}], indirect=True)
+def test_4_on_a_shared_computer_the_next_student_gets_nothing_of_the_previous_one(client, session, settings):
+    """The server's half of the shared-computer case (the browser's half: tests/e2e/test_student_browser.py)."""
+    sam = make_user(session, email="sam@student.test", name="Sam")
+    noor = make_user(session, email="noor@student.test", name="Noor")
+
+    # A login without "remember me" is a browser-session cookie: closing the browser ends it.
+    page = client.get("/login")
+    response = client.post("/login", data={"email": sam.email, "password": PASSWORD,
+                                           "csrf_token": csrf_from(page.text), "next": "/"}, follow_redirects=False)
+    session_cookie = next(value for value in response.headers.get_list("set-cookie")
+                          if value.startswith("nabij_session=")).lower()
+    assert "max-age" not in session_cookie and "expires" not in session_cookie
+
+    # The drafts' namespace in the browser is per account and names nobody.
+    sam_owner = re.search(r'data-draft-owner="([^"]+)"', client.get("/").text).group(1)
+    assert re.fullmatch(r"[0-9a-f]{20}", sam_owner) and sam_owner != str(sam.id)
+
+    # Sam's session ends while typing: the login page keeps the text, bound to Sam's account.
+    casus = client.get("/modules/proef/casus").text
+    fresh(session)
+    for row in session.exec(select(UserSession).where(UserSession.user_id == sam.id)):
+        row.last_seen_at = utcnow() - timedelta(days=1)
+        session.add(row)
+    session.commit()
+    ended = client.post("/modules/proef/prompts/proef-keuze", data={
+        "text": "Wat Sam over Sanne schreef.", "version": "0", "action": "save", "csrf_token": csrf_from(casus)})
+    assert ended.status_code == 401
+    owner = re.search(r'name="pending_owner" value="([^"]+)"', ended.text).group(1)
+
+    # Noor sits down and logs in on that page: nothing of Sam's is saved into Noor's account or shown to Noor.
+    landed = client.post("/login", data={
+        "email": noor.email, "password": PASSWORD, "csrf_token": csrf_from(ended.text),
+        "next": "/modules/proef/casus#prompt-proef-keuze", "pending_slug": "proef", "pending_prompt": "proef-keuze",
+        "pending_version": "0", "pending_text": "Wat Sam over Sanne schreef.", "pending_owner": owner})
+    fresh(session)
+    assert session.exec(select(Answer)).all() == []
+    assert "Wat Sam over Sanne schreef." not in landed.text
+    noor_page = client.get("/modules/proef/casus").text
+    assert "Wat Sam over Sanne schreef." not in noor_page
+    assert re.search(r'data-draft-owner="([^"]+)"', noor_page).group(1) != sam_owner
+
+    # Logging out asks the browser to clear what it kept (the drafts) along with the session.
+    logout = client.post("/logout", data={"csrf_token": csrf_from(noor_page)}, follow_redirects=False)
+    assert logout.headers["Clear-Site-Data"] == '"storage"'

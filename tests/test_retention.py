@@ -10,7 +10,7 @@ from sqlmodel import select
 from app import jobs
 from app.cli import main
 from app.config import get_settings
-from app.models import (Answer, AnswerRevision, Invitation, PasswordReset, ThrottleEvent, UserSession, utcnow)
+from app.models import (AccessLog, Answer, AnswerRevision, Invitation, PasswordReset, ThrottleEvent, UserSession, utcnow)
 from app.services import retention
 from tests.conftest import TEST_SECRET
 from tests.factories import make_class, make_user
@@ -36,7 +36,12 @@ def _old_data(session):
                      PasswordReset(token_hash="s" * 64, user_id=student.id, expires_at=now + timedelta(hours=1)),
                      Invitation(class_id=current.id, email="x@school.test", display_name="X", token_hash="i" * 64,
                                 created_at=now - timedelta(days=retention.invitation_valid_days() + 1)),
-                     Invitation(class_id=current.id, email="y@school.test", display_name="Y", token_hash="j" * 64)])
+                     Invitation(class_id=current.id, email="y@school.test", display_name="Y", token_hash="j" * 64),
+                     # The access log goes with the answers it is about (issue 13).
+                     AccessLog(key="read:old", kind="read", lecturer_id=lecturer.id, class_id=archived.id,
+                               module_slug="m", prompt_id="p", day=now.date()),
+                     AccessLog(key="read:now", kind="read", lecturer_id=lecturer.id, class_id=current.id,
+                               module_slug="m", prompt_id="p", day=now.date())])
     session.commit()
     session.add(AnswerRevision(answer_id=old.id, text="oud", module_version="v", prompt_hash="h"))
     session.commit()
@@ -46,11 +51,12 @@ def _old_data(session):
 def test_the_purge_deletes_what_is_due_and_keeps_the_rest(app, session, settings):
     old, kept = _old_data(session)
     result = retention.purge(session, settings=settings)
-    assert result.counts == {"answers of archived classes": 1, "throttle events": 1, "sessions": 1,
-                             "reset tokens": 1, "unused invitations": 1}
+    assert result.counts == {"answers of archived classes": 1, "access log of archived classes": 1,
+                             "throttle events": 1, "sessions": 1, "reset tokens": 1, "unused invitations": 1}
     session.expire_all()
     assert [a.text for a in session.exec(select(Answer))] == ["nu"]
     assert session.exec(select(AnswerRevision)).all() == []
+    assert [row.key for row in session.exec(select(AccessLog))] == ["read:now"]
     assert [e.key for e in session.exec(select(ThrottleEvent))] == ["login:address:10.0.0.2"]
     assert len(session.exec(select(UserSession)).all()) == 1
     assert len(session.exec(select(PasswordReset)).all()) == 1

@@ -118,7 +118,7 @@ def refs_on(html: str) -> list[str]:
 
 
 CARD = re.compile(r'<article class="review-answer[^"]*" id="answer-([0-9a-f]{16})".*?'
-                  r'class="review-answer__pseudonym"[^>]*>([^<]+)<.*?class="review-answer__text">([^<]*)<', re.S)
+                  r'class="review-answer__pseudonym"[^>]*>([^<]+)<.*?class="review-answer__text"[^>]*>([^<]*)<', re.S)
 
 
 def cards_on(html: str) -> list[tuple[str, str, str]]:
@@ -540,7 +540,8 @@ def test_a_prompt_exports_as_markdown_and_csv_with_pseudonyms_and_days_only(app,
     assert f'filename="{prompt_id}-anonymised.csv"' in response.headers["content-disposition"]
     assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == ["pseudonym", "date", "text", "earlier_version", "discuss"]
+    # Then one column per criterion of the prompt's rubric (issue 20: exports include levels).
+    assert rows[0] == ["pseudonym", "date", "text", "earlier_version", "discuss", "level:diepgang"]
     assert sorted(row[0] for row in rows[1:]) == sorted(labels.values())
     assert {row[1] for row in rows[1:]} == {today}
     by_label = {row[0]: row for row in rows[1:]}

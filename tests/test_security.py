@@ -145,8 +145,12 @@ def test_deactivating_an_account_ends_its_sessions_at_once(app, session):
     with TestClient(app, headers=EN) as admin_client, TestClient(app, headers=EN) as student_client:
         login(admin_client, admin)
         login(student_client, student)
+        asked = admin_client.post(f"/admin/users/{student.id}/active",
+                                  data={"active": "0", "csrf_token": csrf(admin_client, "/admin/users")})
+        assert "can no longer log in" in asked.text  # first what it does, then the confirmation
+        assert student_client.get("/account", follow_redirects=False).status_code == 200
         admin_client.post(f"/admin/users/{student.id}/active",
-                          data={"active": "0", "csrf_token": csrf(admin_client, "/admin/users")})
+                          data={"active": "0", "confirmed": "1", "csrf_token": csrf(admin_client, "/admin/users")})
         assert student_client.get("/account", follow_redirects=False).status_code == 303
         page = student_client.get("/login")
         response = student_client.post("/login", data={"email": student.email, "password": PASSWORD,
@@ -331,14 +335,24 @@ def test_student_signs_up_with_a_join_code_and_is_enrolled(client, session):
     assert "Sam Student" in client.get("/").text
 
 
-def test_signup_errors_keep_what_was_typed_except_the_password(client, session):
+def test_signup_errors_keep_what_was_typed_except_a_rejected_password(client, session):
     page = client.get("/signup")
     response = client.post("/signup", data={"join_code": "WRONG-CODE", "display_name": "Sam Student",
                                             "email": "sam@school.test", "password": "a long passphrase",
                                             "csrf_token": csrf_from(page.text)})
     assert response.status_code == 400
     assert 'value="Sam Student"' in response.text and 'value="sam@school.test"' in response.text
-    assert "a long passphrase" not in response.text
+    # Fixing the class code does not mean typing the password again; the page is never stored.
+    assert 'value="a long passphrase"' in response.text and response.headers["Cache-Control"] == "no-store"
+    course_class = make_class(session)
+    rejected = client.post("/signup", data={"join_code": course_class.join_code, "display_name": "Sam Student",
+                                            "email": "sam@school.test", "password": "password12",
+                                            "csrf_token": csrf_from(page.text)})
+    assert rejected.status_code == 400 and 'id="field-password-error"' in rejected.text
+    assert "password12" not in rejected.text
+    empty = client.post("/signup", data={"join_code": "", "display_name": "Sam", "email": "sam@school.test",
+                                         "password": "a long passphrase", "csrf_token": csrf_from(page.text)})
+    assert "Fill in the class code you got from your lecturer." in empty.text and "not valid" not in empty.text
     assert 'aria-describedby="field-join_code-help field-join_code-error"' in response.text
     assert 'id="field-join_code-error"' in response.text
 
@@ -414,6 +428,32 @@ def test_admin_creates_a_lecturer_in_the_web_ui(client, session):
     assert response.status_code == 303
     assert session.exec(select(User).where(User.email == "lies@school.test")).one().role == "lecturer"
     assert "Lies Lector" in client.get("/admin/users?q=lies").text
+
+
+def test_admin_creates_an_account_whose_owner_chooses_the_password_by_mail(client, session, settings):
+    login(client, make_user(session, role=Role.ADMIN, name="Ada Admin"))
+    response = client.post("/admin/users/new", data={
+        "display_name": "Lies Lector", "email": "lies@school.test", "role": "lecturer", "password": "",
+        "csrf_token": csrf(client, "/admin/users/new")})
+    assert "mailed a link to choose a password" in response.text
+    mail = next((settings.var_dir / "outbox").glob("*.eml")).read_text()
+    assert "lies@school.test" in mail and "Ada Admin" in mail
+    link = re.search(r"http\S+/password/reset/(\S+)", mail).group(0)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    with TestClient(client.app, headers=EN) as owner:
+        page = owner.get("/" + path)
+        assert page.status_code == 200 and 'name="password"' in page.text
+
+
+def test_the_new_account_form_shows_every_problem_at_once(client, session):
+    admin = make_user(session, role=Role.ADMIN)
+    login(client, admin)
+    response = client.post("/admin/users/new", data={
+        "display_name": "", "email": admin.email, "role": "lecturer", "password": "kort",
+        "csrf_token": csrf(client, "/admin/users/new")})
+    assert response.status_code == 400
+    for field in ("display_name", "email", "password"):
+        assert f'id="field-{field}-error"' in response.text, field
 
 
 def test_admin_changes_a_role(client, session):

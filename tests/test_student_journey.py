@@ -142,13 +142,18 @@ def test_submit_then_edit_keeps_every_revision(client, session, student):
     assert answer.submitted_at is not None and answer.module_version == "1.0"
 
 
-def test_submitting_below_the_minimum_keeps_the_text_and_says_why(client, session, student):
+def test_submitting_below_the_minimum_keeps_the_text_and_says_why_beside_it(client, session, student):
     response = client.post(SAVE, data={"text": "Te kort", "version": "0", "action": "submit",
-                                       "csrf_token": token(client)})
-    assert response.status_code == 422
-    assert "Te kort</textarea>" in response.text
-    assert "at least 3" in response.text
-    assert stored(session) is None or stored(session).submitted_at is None
+                                       "csrf_token": token(client)}, follow_redirects=False)
+    # Back on the answer's own page (not the POST address), scrolled to the answer.
+    assert response.status_code == 303
+    assert response.headers["location"] == "/modules/proef/casus?not-submitted=proef-keuze#prompt-proef-keuze"
+    page = client.get(response.headers["location"]).text
+    assert "Te kort</textarea>" in page
+    assert page.count("this question asks for at least 3") == 1 and "It is saved" not in page  # one message
+    assert re.search(r'<p class="field__error" id="error-proef-keuze" role="alert" tabindex="-1" data-focus>', page)
+    assert stored(session).text == "Te kort" and stored(session).submitted_at is None  # kept as a draft
+    assert "this question asks for" not in client.get(CASUS).text  # said once, after the submit
 
 
 def test_expired_session_while_typing_keeps_the_text_through_login(client, session, student):

@@ -6,8 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.content.model import Module, Problem
+from app.content.model import REFLECTION_LEVELS, Module, Problem
 from app.content.parser import parse_module
+from app.content.rubrics import RubricSet, load_rubrics
 
 log = logging.getLogger("nabij.modules")
 
@@ -20,6 +21,7 @@ class Catalogue:
     problems: list[Problem] = field(default_factory=list)
     broken: dict[Path, list[Problem]] = field(default_factory=dict)
     parsed: dict[Path, Module] = field(default_factory=dict)  # including broken ones, for reports
+    rubrics: RubricSet = field(default_factory=RubricSet)
 
     def get(self, slug: str) -> Module | None:
         return self.modules.get(slug)
@@ -44,12 +46,13 @@ def module_files(directory: Path) -> list[Path]:
 
 def load_catalogue(directory: Path) -> Catalogue:
     """Parse every module; modules with problems are left out and reported."""
-    catalogue = Catalogue()
+    catalogue = Catalogue(rubrics=load_rubrics(directory))
+    catalogue.problems.extend(catalogue.rubrics.problems)
     owners: dict[str, tuple[Path, str]] = {}
     for path in module_files(directory):
         module, problems = _parse_safely(path)
         if module is not None and not problems:
-            problems = _clashes(module, owners, catalogue)
+            problems = _clashes(module, owners, catalogue) + _rubric_problems(module, catalogue.rubrics)
         catalogue.problems.extend(problems)
         if problems:
             catalogue.broken[path] = problems
@@ -87,8 +90,33 @@ def _clashes(module: Module, owners: dict[str, tuple[Path, str]], catalogue: Cat
     return problems
 
 
+def _rubric_problems(module: Module, rubrics: RubricSet) -> list[Problem]:
+    """Every `:rubric:` names a rubric that exists (and parses); exemplars name a level of it."""
+    problems = []
+    known = ", ".join(sorted(rubrics.rubrics)) or "geen: voeg er een toe in modules/_rubrics/"
+    for reflection in module.reflections.values():
+        if reflection.rubric and rubrics.get(reflection.rubric) is None:
+            problems.append(Problem(module.path, reflection.rubric_line or reflection.line,
+                                    f"':rubric:' verwijst naar '{reflection.rubric}', maar die rubric bestaat niet "
+                                    f"of heeft fouten (beschikbaar: {known})"))
+    for note in module.lecturer_notes:
+        reflection = module.reflections.get(note.prompt_id) if note.prompt_id else None
+        rubric = rubrics.get(reflection.rubric) if reflection else None
+        if reflection is not None and reflection.rubric and rubric is None:
+            continue  # the unknown rubric is the problem already reported
+        allowed = rubric.level_ids() if rubric else set(REFLECTION_LEVELS)
+        for exemplar in note.exemplars:
+            if exemplar.level and exemplar.level not in allowed:
+                problems.append(Problem(module.path, exemplar.line,
+                                        f"voorbeeldantwoord met onbekend niveau '{exemplar.level}' "
+                                        f"(kies uit: {', '.join(sorted(allowed))})"))
+    return problems
+
+
 def log_broken(catalogue: Catalogue) -> None:
     """One clear line per module that is not served."""
+    for problem in catalogue.rubrics.problems:
+        log.warning("rubric not used: %s; run `nabij modules check`", problem)
     for path, problems in catalogue.broken.items():
         first = problems[0]
         more = f" (+{len(problems) - 1} meer)" if len(problems) > 1 else ""

@@ -30,4 +30,5 @@ def check_directory(directory: Path) -> dict:
             "words": module.words,
             "errors": errors,
         })
+    # Rubric problems (modules/_rubrics) are among the errors, with their own path and line.
     return {"modules": modules, "errors": [p.as_dict() for p in catalogue.problems]}

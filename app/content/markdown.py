@@ -17,7 +17,13 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
+# What counts as a word, for the minimum length of a reflection: letters and digits, joined by an
+# apostrophe or hyphen ("cliënt", "zo'n", "ex-partner"); dashes, dots and emoji alone are not words.
+# The browser counts with the same rule while the student types (sent as data-word-pattern, with the
+# flags "gu"): Python's [^\W_] is exactly the letters and digits, which JavaScript spells \p{L}\p{N}.
+# tests/test_first_lesson.py runs both on the same texts.
 WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+WORD_PATTERN_FOR_BROWSERS = r"[\p{L}\p{N}]+(?:['’\-][\p{L}\p{N}]+)*"
 
 
 @cache

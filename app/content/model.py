@@ -48,6 +48,9 @@ class Reflection:
     refers_to: str | None
     prompt_hash: str
     line: int
+    # The rubric it is assessed with (modules/_rubrics/<id>.md), and the line of `:rubric:`.
+    rubric: str | None = None
+    rubric_line: int = 0
     kind: Literal["reflection"] = "reflection"
 
 
@@ -111,6 +114,26 @@ class Check:
         return frozenset(i for i, option in enumerate(self.options) if option.correct)
 
 
+@dataclass(frozen=True)
+class Exemplar:
+    level: str
+    html: str
+    line: int
+
+
+@dataclass
+class LecturerNote:
+    """A `:::{lecturer}` block: exemplar answers, discussion points, pitfalls. Kept on the Module, never in
+    a Section's blocks, so no student template can reach it by walking a section."""
+
+    prompt_id: str | None  # None: about the whole section
+    section_id: str
+    html: str
+    exemplars: list[Exemplar]
+    line: int
+    for_line: int = 0
+
+
 Block = HtmlBlock | Note | Reflection | Vignette | Check
 
 
@@ -149,6 +172,8 @@ class Module:
     reflections: dict[str, Reflection] = field(default_factory=dict)
     vignettes: dict[str, Vignette] = field(default_factory=dict)
     checks: dict[str, Check] = field(default_factory=dict)
+    # Lecturer-only material (see LecturerNote): shown in the preview and the review, never to students.
+    lecturer_notes: list[LecturerNote] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._sections = {section.id: section for section in self.sections}
@@ -175,6 +200,12 @@ class Module:
     def section_of(self, block_id: str) -> Section | None:
         """The section that holds a reflection, vignette or check."""
         return self._section_of.get(block_id)
+
+    def notes_for(self, prompt_id: str) -> list[LecturerNote]:
+        return [note for note in self.lecturer_notes if note.prompt_id == prompt_id]
+
+    def section_notes(self, section_id: str) -> list[LecturerNote]:
+        return [note for note in self.lecturer_notes if note.prompt_id is None and note.section_id == section_id]
 
     def branching_vignettes(self) -> list[Vignette]:
         return [v for v in self.vignettes.values() if v.branching]

@@ -16,7 +16,9 @@ from app.content.model import (
     REFLECTION_LEVELS,
     Check,
     Choice,
+    Exemplar,
     HtmlBlock,
+    LecturerNote,
     Module,
     Note,
     Option,
@@ -37,14 +39,16 @@ CHECK_MARKER = re.compile(r"^\[( |x|X)\]\s+")
 RESERVED_SECTION_IDS = frozenset({"media"})
 
 OPTIONS = {
-    "reflection": {"id", "level", "min-words", "guidance", "refers-to"},
+    "reflection": {"id", "level", "min-words", "guidance", "refers-to", "rubric"},
     "vignette": {"id", "start"},
     "check": {"id"},
     "note": set(),
     "step": set(),
     "ending": set(),
+    "lecturer": {"for"},
+    "exemplar": {"level"},
 }
-TOP_LEVEL = ("reflection", "vignette", "check", "note")
+TOP_LEVEL = ("reflection", "vignette", "check", "note", "lecturer")
 
 
 @dataclass
@@ -67,6 +71,11 @@ class ModuleParser:
         self.env: dict = {}
         self.seen_vignettes: set[str] = set()
         self.ids: dict[str, int] = {}
+        # Lecturer-only blocks, collected apart from the sections' blocks (see model.LecturerNote).
+        self.lecturer_notes: list[LecturerNote] = []
+        self.current_section = ""
+        self.last_reflection: str | None = None
+        self.reflection_ids: set[str] = set()
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -116,7 +125,7 @@ class ModuleParser:
             estimated_minutes=front.estimated_minutes, learning_goals=front.learning_goals,
             authors=front.authors, version=front.version, license=front.license,
             order=front.order, draft=front.draft, intro_html=intro, sections=sections,
-            path=self.path, words=_count_words(text, tokens[0]),
+            path=self.path, words=_count_words(text, tokens[0]), lecturer_notes=self.lecturer_notes,
         )
 
     # -- sections ----------------------------------------------------------------------------
@@ -156,6 +165,9 @@ class ModuleParser:
             current.append(token)
             i += 1
         intro_html = self._blocks_html_only(intro_tokens, 0, where="de inleiding")
+        for note in self.lecturer_notes:
+            self.problems.append((note.line, "een {lecturer}-blok hoort in een sectie, niet in de inleiding"))
+        self.lecturer_notes.clear()
         seen: dict[str, int] = {}
         for (title, section_id, line), body in zip(headings, bodies, strict=True):
             if not mdx.ID_PATTERN.match(section_id):
@@ -167,7 +179,9 @@ class ModuleParser:
             seen[section_id] = line
             if not title:
                 self.problems.append((line, "sectie zonder titel"))
+            self.current_section, self.last_reflection = section_id, None
             sections.append(Section(section_id, title, self._blocks(body, 0), line))
+        self._check_lecturer_targets()
         return intro_html, sections
 
     def _blocks_html_only(self, tokens: list[Token], offset: int, where: str) -> str:
@@ -216,7 +230,7 @@ class ModuleParser:
             return None
         name, argument = match.group(1), match.group(2).strip()
         if name not in OPTIONS:
-            self.problems.append((line, f"onbekend blok '{{{name}}}': gebruik reflection, vignette, check of note"))
+            self.problems.append((line, f"onbekend blok '{{{name}}}': gebruik reflection, vignette, check, note of lecturer"))
             return None
         lines = token.content.split("\n")
         options: dict[str, str] = {}
@@ -273,6 +287,12 @@ class ModuleParser:
                 min_words = int(raw)
             else:
                 self.problems.append((d.option_lines["min-words"], f"':min-words:' moet een geheel getal zijn, niet '{raw}'"))
+        rubric = d.options.get("rubric") or None
+        if rubric is not None and not mdx.ID_PATTERN.match(rubric):
+            self.problems.append((d.option_lines["rubric"], f"':rubric:' moet het id van een rubric zijn (de bestandsnaam in modules/_rubrics zonder .md), niet '{rubric}'"))
+            rubric = None
+        if "rubric" in d.options and not d.options["rubric"]:
+            self.problems.append((d.option_lines["rubric"], "':rubric:' is leeg: noem een rubric, bv. ':rubric: hatton-smith'"))
         refers_to = d.options.get("refers-to") or None
         if refers_to is not None and refers_to not in self.seen_vignettes:
             self.problems.append((d.option_lines["refers-to"], f"':refers-to:' verwijst naar '{refers_to}', maar er staat geen casus met dat id eerder in de module"))
@@ -284,11 +304,50 @@ class ModuleParser:
             guidance_html = mdx.render(guidance_tokens, self.env)
         if block_id is None:
             return None
+        self.last_reflection = block_id
+        self.reflection_ids.add(block_id)
         return Reflection(
             id=block_id, title=d.argument, prompt_html=prompt_html, guidance_html=guidance_html,
             level=level, min_words=min_words, refers_to=refers_to,
             prompt_hash=prompt_hash(d.argument, d.body), line=d.line,
+            rubric=rubric, rubric_line=d.option_lines.get("rubric", 0),
         )
+
+    def _lecturer(self, d: Directive) -> None:
+        """Lecturer-only material: kept apart, so it never becomes one of the section's blocks."""
+        prompt_id = d.options.get("for") or self.last_reflection
+        body: list[Token] = []
+        exemplars: list[Exemplar] = []
+        for group in mdx.top_level_groups(self._parse_body(d)):
+            if group[0].type != "colon_fence":
+                body.extend(group)
+                continue
+            sub = self._directive(group[0], d.body_offset)
+            if sub is None:
+                continue
+            if sub.name != "exemplar":
+                self.problems.append((sub.line, f"blok '{{{sub.name}}}' hoort niet in een {{lecturer}}-blok; alleen {{exemplar}}"))
+                continue
+            level = sub.options.get("level", "")
+            if not level:
+                self.problems.append((sub.line, "{exemplar} heeft een ':level:' nodig: het niveau dat dit voorbeeldantwoord haalt"))
+            if not sub.body.strip():
+                self.problems.append((sub.line, "{exemplar} is leeg: schrijf het voorbeeldantwoord"))
+            inner = self._blocks(self._parse_body(sub), sub.body_offset, allowed=())
+            exemplars.append(Exemplar(level, "".join(b.html for b in inner if isinstance(b, HtmlBlock)),
+                                      sub.option_lines.get("level", sub.line)))
+        mdx.check_and_rewrite_links(body, self.links, d.body_offset)
+        if not d.body.strip():
+            self.problems.append((d.line, "{lecturer} is leeg: schrijf voorbeeldantwoorden, discussiepunten of valkuilen"))
+        self.lecturer_notes.append(LecturerNote(prompt_id=prompt_id, section_id=self.current_section,
+                                                html=mdx.render(body, self.env), exemplars=exemplars, line=d.line,
+                                                for_line=d.option_lines.get("for", d.line)))
+        return None
+
+    def _check_lecturer_targets(self) -> None:
+        for note in self.lecturer_notes:
+            if note.prompt_id is not None and note.prompt_id not in self.reflection_ids:
+                self.problems.append((note.for_line, f"':for:' verwijst naar '{note.prompt_id}', maar er staat geen reflectievraag met dat id in deze module"))
 
     def _note(self, d: Directive) -> Note:
         blocks = self._blocks(self._parse_body(d), d.body_offset, allowed=())
@@ -546,8 +605,25 @@ def _first_long_line(text: str) -> int:
 
 def _count_words(text: str, front_matter: Token) -> int:
     body = text.split("\n")[front_matter.map[1]:] if front_matter.map else text.split("\n")
-    kept = [ln for ln in body if not ln.lstrip().startswith(":::") and not OPTION.match(ln.strip())]
+    kept = [ln for ln in _without_lecturer_blocks(body)
+            if not ln.lstrip().startswith(":::") and not OPTION.match(ln.strip())]
     return mdx.count_words("\n".join(kept))
+
+
+def _without_lecturer_blocks(lines: list[str]) -> list[str]:
+    """Students never read {lecturer} blocks: they do not count towards a module's words (study time)."""
+    kept, fence = [], None
+    for line in lines:
+        stripped = line.strip()
+        if fence is None:
+            match = re.match(r"^(:{3,})\{lecturer\}", stripped)
+            if match:
+                fence = match.group(1)
+                continue
+            kept.append(line)
+        elif stripped == fence:
+            fence = None
+    return kept
 
 
 def prompt_hash(title: str, body: str) -> str:

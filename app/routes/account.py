@@ -14,7 +14,7 @@ from app.db import SessionDep
 from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.locale_middleware import LANGUAGE_COOKIE
-from app.services import accounts, erasure, export, passwords
+from app.services import access_log, accounts, erasure, export, passwords
 from app.services.sessions import count_sessions, end_all_sessions, end_session_by_id, start_session
 from app.templating import notice_text, render
 
@@ -32,6 +32,8 @@ NOTICES = {
 def _account_page(request: Request, session, user, *, status_code: int = 200, **extra):
     context = {"user": user, "other_sessions": count_sessions(session, user_id=user.id) - 1,
                "my_classes": erasure.enrolled_classes(session, user_id=user.id),
+               # Who read this student's answers (issue 13): shown to them alone.
+               "access_entries": access_log.for_student(session, user=user, catalogue=request.app.state.catalogue),
                "errors": {}, "notice": notice_text(NOTICES, request.query_params.get("notice"))}
     context.update(extra)
     return render(request, "account/index.html", context, status_code=status_code, private=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -13,14 +14,15 @@ from app.deps import DbId
 from app.forms import too_long
 from app.i18n import gettext as _
 from app.models import Role, User
-from app.services import accounts
+from app.services import accounts, password_reset
 from app.services.sessions import end_all_sessions
-from app.templating import notice_text, render
+from app.templating import confirm_first, notice_text, render
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 NOTICES = {
     "created": lambda: _("The account was created."),
+    "invited": lambda: _("The account was created, and its owner was mailed a link to choose a password."),
     "role": lambda: _("The role was changed."),
     "deactivated": lambda: _("The account was deactivated and logged out everywhere."),
     "activated": lambda: _("The account was activated again."),
@@ -52,18 +54,23 @@ def new_user_form(request: Request, admin: AdminUser):
 def create_user(request: Request, session: SessionDep, admin: AdminUser,
                 email: Annotated[str, Form()] = "", display_name: Annotated[str, Form()] = "",
                 role: Annotated[str, Form()] = "lecturer", password: Annotated[str, Form()] = ""):
+    """A new account; without a password, its owner gets a link to choose one (the usual way)."""
     values = {"email": email.strip(), "display_name": display_name.strip(), "role": role}
     errors = too_long({**values, "password": password}, {"email": 254, "display_name": 120, "password": 256})
     if role not in {r.value for r in Role}:
         errors["role"] = _("Choose a role.")
-    if not errors:
-        try:
-            accounts.create_user(session, email=email, display_name=display_name, role=role, password=password)
-        except accounts.AccountError as error:
-            errors[error.field] = error.message
+    for field, problem in accounts.new_account_problems(session, email=email, display_name=display_name,
+                                                        password=password or None).items():
+        errors.setdefault(field, problem)
     if errors:
         return render(request, "admin/user_new.html", {"values": values, "errors": errors, "roles": list(Role)},
                       status_code=400, private=True)
+    user = accounts.create_user(session, email=email, display_name=display_name, role=role,
+                                password=password or secrets.token_urlsafe(32))
+    if not password:
+        password_reset.send_welcome_mail(session, settings=request.app.state.settings, user=user,
+                                         created_by=admin.display_name)
+        return RedirectResponse("/admin/users?notice=invited", status_code=303)
     return RedirectResponse("/admin/users?notice=created", status_code=303)
 
 
@@ -79,10 +86,17 @@ def change_role(session: SessionDep, admin: AdminUser, user_id: DbId, role: Anno
 
 
 @router.post("/users/{user_id}/active")
-def set_active(session: SessionDep, admin: AdminUser, user_id: DbId, active: Annotated[str, Form()] = ""):
+def set_active(request: Request, session: SessionDep, admin: AdminUser, user_id: DbId,
+               active: Annotated[str, Form()] = "", confirmed: Annotated[str, Form()] = ""):
     user = _user_or_404(session, user_id)
     if user.id == admin.id:
         raise HTTPException(400, _("You cannot deactivate your own account."))
+    if active != "1" and user.is_active and confirmed != "1":
+        return confirm_first(request, title=_("Deactivate %(name)s?") % {"name": user.display_name},
+                             explanation=_("%(email)s is logged out everywhere and can no longer log in. Nothing is "
+                                           "deleted: you can activate the account again.") % {"email": user.email},
+                             action=f"/admin/users/{user.id}/active", fields={"active": "0"},
+                             button=_("Deactivate"), back="/admin/users")
     user.is_active = active == "1"
     session.add(user)
     session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse
@@ -17,7 +18,7 @@ from app.i18n import gettext as _
 from app.i18n import ngettext
 from app.locale_middleware import LANGUAGE_COOKIE
 from app.models import Role
-from app.services import accounts, classes, password_reset, passwords, roster, throttle
+from app.services import accounts, classes, oidc, password_reset, passwords, roster, throttle
 from app.services.mail import send_mail
 from app.services.sessions import end_session, start_session
 from app.templating import notice_text, render
@@ -95,6 +96,11 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
         throttle.login_failed(session, **attempt)
         context["error"] = _("That email address and password do not match an active account.")
         return render(request, "auth/login.html", context, status_code=400)
+    if not _password_login_allowed(request, user):
+        # NABIJ_PASSWORD_LOGIN=false: the institution's sign-in is the way in; passwords are for admins.
+        context["error"] = _("At this school you sign in through %(provider)s. Use the button above.") % {
+            "provider": oidc.config_from(_settings(request)).name}
+        return render(request, "auth/login.html", context, status_code=403)
     throttle.login_succeeded(session, email=email, device=device, user_id=user.id)
     if pending is not None and user.role == Role.STUDENT and _pending_is_theirs(request, user, pending):
         conflict = _save_pending_draft(request, session, user, pending, remember=remember == "1")
@@ -103,6 +109,11 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
     # Text carried from another account's ended session is never saved here: that browser keeps its
     # copy under the other account (static/nabij.js), restored when that student logs in again.
     return _logged_in(request, session, user, next, remember=remember == "1")
+
+
+def _password_login_allowed(request: Request, user) -> bool:
+    settings = _settings(request)
+    return settings.password_login or user.role == Role.ADMIN or not oidc.config_from(settings).enabled
 
 
 def _pending_is_theirs(request: Request, user, pending: dict) -> bool:
@@ -175,6 +186,13 @@ def _invitation_context(session, token: str) -> tuple[dict, dict]:
 def signup_form(request: Request, session: SessionDep, user: OptionalUser, code: str = "", invite: str = ""):
     if invite and user is not None:
         return _invitation_page(request, session, user, invite[:100])
+    settings = _settings(request)
+    if not settings.password_login and oidc.config_from(settings).enabled and not invite:
+        # Accounts come from the institution: the class code goes along with its sign-in.
+        return RedirectResponse(f"/auth/oidc/login?join_code={quote(code[:20])}", status_code=303)
+    if code and user is not None and user.role == Role.STUDENT:
+        # A join link opened by a student who already has an account: join, do not sign up again.
+        return RedirectResponse(f"/join?code={quote(code[:20])}", status_code=303)
     if invite:
         opened = roster.open_invitation(session, token=invite[:100])
         if opened is not None and accounts.find_by_email(session, opened[0].email) is not None:
@@ -214,8 +232,10 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
             invitation, course_class = opened
             values.update(invite=invite, invite_class=course_class.name)
     else:
-        course_class = classes.class_by_join_code(session, values["join_code"])
-        if course_class is None:
+        course_class = classes.class_by_join_code(session, values["join_code"]) if values["join_code"] else None
+        if not values["join_code"]:
+            errors["join_code"] = _("Fill in the class code you got from your lecturer.")
+        elif course_class is None:
             throttle.join_failed(session, code=values["join_code"], **attempt)
             errors.setdefault("join_code", _("This class code is not valid. Check it with your lecturer."))
     if not values["display_name"]:
@@ -227,8 +247,11 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
         if problem:
             errors["password"] = problem
     if errors:
-        return render(request, "auth/signup.html", {"values": values, "errors": errors}, status_code=400,
-                      private=bool(invite))
+        # A password that passed its own check is kept, so fixing the name does not mean typing it again
+        # (the page is never cached).
+        kept = {**values, "password": "" if "password" in errors else password}
+        return render(request, "auth/signup.html", {"values": kept, "errors": errors}, status_code=400,
+                      private=True)
     settings = _settings(request)
     existing = accounts.find_by_email(session, values["email"])
     if existing is not None:
@@ -349,6 +372,9 @@ def join_class(request: Request, session: SessionDep, user: StudentUser,
     if wait:
         context = {"join_code": join_code, "error": _try_again(_("Too many wrong class codes."), wait)}
         return _throttled(request, "auth/join.html", context, wait)
+    if not join_code.strip():
+        return render(request, "auth/join.html", {"join_code": "", "error": _(
+            "Fill in the class code you got from your lecturer.")}, status_code=400, private=True)
     course_class = classes.class_by_join_code(session, join_code)
     if course_class is None:
         throttle.join_failed(session, code=join_code, **attempt)

@@ -13,10 +13,10 @@ from app.deps import CatalogueDep, DbId
 from app.forms import parse_int
 from app.i18n import gettext as _
 from app.models import Assignment, CourseClass, Role, school_today
-from app.services import classes, roster
+from app.services import classes, erasure, join_links, roster
 from app.services.classes import ClassError
 from app.services.dashboard import lecturer_classes
-from app.templating import is_htmx, notice_text, render
+from app.templating import confirm_first, is_htmx, notice_text, public_base_url, render
 
 router = APIRouter(prefix="/classes", tags=["classes"])
 
@@ -35,6 +35,7 @@ NOTICES = {
     "extension-granted": lambda: _("The extension was granted."),
     "extension-removed": lambda: _("The extension was removed."),
     "invitation-withdrawn": lambda: _("The invitation was withdrawn; its link no longer works."),
+    "student-removed": lambda: _("The student was removed from the class."),
 }
 
 
@@ -137,27 +138,56 @@ def class_overview(request: Request, session: SessionDep, catalogue: CatalogueDe
     assignments = [(a, catalogue.get(a.module_slug)) for a in classes.class_assignments(session, course_class=course_class)]
     students = len(classes.class_students(session, course_class=course_class))
     context = _context(request, course_class, "overview", assignments=assignments, students=students,
-                       signup_url=f"{request.app.state.settings.base_url.rstrip('/')}/signup",
+                       join_url=_join_url(request, course_class),
                        can_assign=bool(_assignable(session, catalogue, course_class)))
     return render(request, "classes/overview.html", context, private=True)
 
 
+def _join_url(request: Request, course_class: CourseClass) -> str | None:
+    if not course_class.join_code:
+        return None
+    return join_links.join_url(public_base_url(request), course_class.join_code)
+
+
+@router.get("/{class_id}/join")
+def projector_page(request: Request, course_class: ClassDep):
+    """The code, the link and a QR code, large, for the projector in the first lesson."""
+    return render(request, "classes/projector.html",
+                  {"course_class": course_class, "join_url": _join_url(request, course_class)}, private=True)
+
+
+@router.get("/{class_id}/join-code.svg")
+def join_qr_code(request: Request, course_class: ClassDep):
+    url = _join_url(request, course_class)
+    if url is None:
+        raise HTTPException(404, _("This class has no open class code."))
+    svg = join_links.qr_svg(url, title=_("QR code to join %(class)s") % {"class": course_class.name})
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
 @router.post("/{class_id}/join-code")
 def change_join_code(request: Request, session: SessionDep, course_class: WritableClassDep,
-                     action: Annotated[str, Form()] = ""):
+                     action: Annotated[str, Form()] = "", confirmed: Annotated[str, Form()] = ""):
+    if action not in ("rotate", "close"):
+        raise HTTPException(400, _("Choose whether to renew or close the class code."))
+    if action == "rotate" and course_class.join_code and confirmed != "1":
+        return confirm_first(request, title=_("A new class code for %(class)s?") % {"class": course_class.name},
+                             explanation=_("The current code stops working at once: students who have not joined "
+                                           "yet need the new one. Students already in the class stay in it."),
+                             action=f"/classes/{course_class.id}/join-code", fields={"action": "rotate"},
+                             button=_("Make a new code"), back=_class_url(course_class))
+    if action == "close" and confirmed != "1":
+        return confirm_first(request, title=_("Close the class code of %(class)s?") % {"class": course_class.name},
+                             explanation=_("Nobody can join with a code any more until you open it again with a "
+                                           "new code. Students already in the class stay in it."),
+                             action=f"/classes/{course_class.id}/join-code", fields={"action": "close"},
+                             button=_("Close the code"), back=_class_url(course_class))
     if action == "rotate":
         classes.rotate_join_code(session, course_class=course_class)
         notice = "code-rotated"
-    elif action == "close":
+    else:
         classes.close_join_code(session, course_class=course_class)
         notice = "code-closed"
-    else:
-        raise HTTPException(400, _("Choose whether to renew or close the class code."))
-    if is_htmx(request):
-        context = _context(request, course_class, "overview",
-                           signup_url=f"{request.app.state.settings.base_url.rstrip('/')}/signup",
-                           notice=NOTICES[notice]())
-        return render(request, "classes/_join_code.html", context, private=True)
     return _redirect(_class_url(course_class, notice=notice))
 
 
@@ -200,6 +230,26 @@ def import_roster(request: Request, session: SessionDep, user: LecturerUser, cou
               "already": len(result.already), "unsent": len(result.unsent)}
     query = "&".join(f"{key}={value}" for key, value in counts.items())
     return _redirect(_class_url(course_class, f"/students?{query}"))
+
+
+@router.post("/{class_id}/students/{user_id}/remove")
+def remove_student(request: Request, session: SessionDep, course_class: WritableClassDep, user_id: DbId,
+                   confirmed: Annotated[str, Form()] = ""):
+    student = next((s for s in classes.class_students(session, course_class=course_class) if s.id == user_id),
+                   None)
+    if student is None:
+        raise HTTPException(404)
+    if confirmed != "1":
+        return confirm_first(request, title=_("Remove %(name)s from %(class)s?") % {
+                                 "name": student.display_name, "class": course_class.name},
+                             explanation=_("They no longer see the class's assignments and leave its progress "
+                                           "overview; their extensions go. Answers they already submitted stay in "
+                                           "the review as they are: making them disappear would show which "
+                                           "answers were theirs. They can join again with the class code."),
+                             action=f"/classes/{course_class.id}/students/{student.id}/remove", fields={},
+                             button=_("Remove from the class"), back=_class_url(course_class, "/students"))
+    erasure.leave_class(session, user=student, class_id=course_class.id, keep_answers=True)
+    return _redirect(_class_url(course_class, "/students", notice="student-removed"))
 
 
 @router.post("/{class_id}/invitations/{invitation_id}/withdraw")
@@ -276,7 +326,15 @@ def remove_lecturer(request: Request, session: SessionDep, user: LecturerUser, c
 
 
 @router.post("/{class_id}/archive")
-def archive_class(session: SessionDep, course_class: ClassDep, action: Annotated[str, Form()] = ""):
+def archive_class(request: Request, session: SessionDep, course_class: ClassDep, action: Annotated[str, Form()] = "",
+                  confirmed: Annotated[str, Form()] = ""):
+    if action == "archive" and course_class.archived_at is None and confirmed != "1":
+        return confirm_first(request, title=_("Archive %(class)s?") % {"class": course_class.name},
+                             explanation=_("The class becomes read-only: students can no longer submit or join, "
+                                           "and nothing can be assigned. You can still read and export everything, "
+                                           "and restore the class later from its settings."),
+                             action=f"/classes/{course_class.id}/archive", fields={"action": "archive"},
+                             button=_("Archive the class"), back=_class_url(course_class, "/settings"))
     if action == "archive" and course_class.archived_at is None:
         classes.archive_class(session, course_class=course_class)
         return _redirect(_class_url(course_class, notice="archived"))
@@ -309,8 +367,8 @@ def new_assignment_form(request: Request, session: SessionDep, catalogue: Catalo
 @router.post("/{class_id}/assignments/new")
 def create_assignment(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: WritableClassDep,
                       module: Annotated[str, Form()] = "", opens_on: Annotated[str, Form()] = "",
-                      due_on: Annotated[str, Form()] = ""):
-    values = {"module": module, "opens_on": opens_on, "due_on": due_on}
+                      due_on: Annotated[str, Form()] = "", due_time: Annotated[str, Form()] = ""):
+    values = {"module": module, "opens_on": opens_on, "due_on": due_on, "due_time": due_time}
     errors = {}
     chosen = catalogue.get(module)
     if chosen is None or chosen.draft:
@@ -318,6 +376,7 @@ def create_assignment(request: Request, session: SessionDep, catalogue: Catalogu
     elif classes.assignment_for_module(session, course_class=course_class, module_slug=module) is not None:
         errors["module"] = _("This module is already assigned to the class; change its dates instead.")
     due, opens = _dates(due_on, opens_on, errors)
+    at = _due_time(due_time, errors)
     if not errors:
         if due < school_today():
             errors["due_on"] = _("The due date has passed. Choose a date from today on.")
@@ -329,8 +388,16 @@ def create_assignment(request: Request, session: SessionDep, catalogue: Catalogu
     if errors:
         return _new_assignment_page(request, session, catalogue, course_class, values=values, errors=errors,
                                     status_code=400)
-    classes.assign(session, course_class=course_class, module_slug=module, due_on=due, opens_on=opens)
+    classes.assign(session, course_class=course_class, module_slug=module, due_on=due, opens_on=opens, due_time=at)
     return _redirect(_class_url(course_class, notice="assigned"))
+
+
+def _due_time(value: str, errors: dict):
+    try:
+        return classes.parse_time(value)
+    except ClassError as error:
+        errors[error.field] = error.message
+        return None
 
 
 def _dates(due_on: str, opens_on: str, errors: dict):
@@ -349,7 +416,8 @@ def _dates(due_on: str, opens_on: str, errors: dict):
 def _assignment_page(request: Request, session, catalogue, course_class, assignment, *, values: dict | None = None,
                      extension_values: dict | None = None, errors: dict | None = None, status_code: int = 200):
     values = values or {"opens_on": assignment.opens_on.isoformat() if assignment.opens_on else "",
-                        "due_on": assignment.due_on.isoformat()}
+                        "due_on": assignment.due_on.isoformat(),
+                        "due_time": assignment.due_time.strftime("%H:%M") if assignment.due_time else ""}
     context = _context(request, course_class, "overview", assignment=assignment,
                        module=catalogue.get(assignment.module_slug), values=values,
                        extension_values=extension_values or {},
@@ -368,13 +436,15 @@ def read_assignment(request: Request, session: SessionDep, catalogue: CatalogueD
 @router.post("/{class_id}/assignments/{assignment_id}")
 def update_assignment(request: Request, session: SessionDep, catalogue: CatalogueDep,
                       course_class: WritableClassDep, assignment: AssignmentDep,
-                      opens_on: Annotated[str, Form()] = "", due_on: Annotated[str, Form()] = ""):
-    values = {"opens_on": opens_on, "due_on": due_on}
+                      opens_on: Annotated[str, Form()] = "", due_on: Annotated[str, Form()] = "",
+                      due_time: Annotated[str, Form()] = ""):
+    values = {"opens_on": opens_on, "due_on": due_on, "due_time": due_time}
     errors: dict = {}
     due, opens = _dates(due_on, opens_on, errors)
+    at = _due_time(due_time, errors)
     if not errors:
         try:
-            classes.update_assignment(session, assignment=assignment, due_on=due, opens_on=opens)
+            classes.update_assignment(session, assignment=assignment, due_on=due, opens_on=opens, due_time=at)
         except ClassError as error:
             errors[error.field] = error.message
     if errors:
@@ -416,7 +486,19 @@ def remove_extension(session: SessionDep, course_class: WritableClassDep, assign
 
 
 @router.post("/{class_id}/assignments/{assignment_id}/cancel")
-def cancel_assignment(session: SessionDep, course_class: WritableClassDep, assignment: AssignmentDep):
+def cancel_assignment(request: Request, session: SessionDep, catalogue: CatalogueDep,
+                      course_class: WritableClassDep, assignment: AssignmentDep,
+                      confirmed: Annotated[str, Form()] = ""):
+    if confirmed != "1":
+        module = catalogue.get(assignment.module_slug)
+        title = module.title if module else assignment.module_slug
+        return confirm_first(request, title=_("Withdraw %(module)s from %(class)s?") % {
+                                 "module": title, "class": course_class.name},
+                             explanation=_("Students no longer see it as an assignment of this class, and its "
+                                           "extensions are removed. What students already wrote is kept."),
+                             action=f"/classes/{course_class.id}/assignments/{assignment.id}/cancel", fields={},
+                             button=_("Withdraw the assignment"),
+                             back=_class_url(course_class, f"/assignments/{assignment.id}"))
     classes.cancel_assignment(session, assignment=assignment)
     return _redirect(_class_url(course_class, notice="cancelled"))
 

@@ -9,6 +9,7 @@ from app.db import SessionDep, write_for
 from app.deps import ModuleDep, SectionDep
 from app.models import Role, User
 from app.services import progress as progress_service
+from app.services import reflections
 from app.services.workspace import (
     ReflectionWork,
     load_work,
@@ -70,6 +71,10 @@ def section_page(request: Request, session, user: User | None, module: Module, s
         for block_id, changes in (adjust or {}).items():
             for name, value in changes.items():
                 setattr(works[block_id], name, value)
+        not_submitted = works.get(request.query_params.get("not-submitted", ""))
+        if isinstance(not_submitted, ReflectionWork) and not not_submitted.submit_problem:
+            # Back from a submit that was too short: say why beside the answer (it was kept as a draft).
+            not_submitted.submit_problem = reflections.submission_problem(not_submitted.prompt, not_submitted.text)
         unread = unread_feedback_ids(works)
         if section.id not in progress.sections_visited or unread:
             with write_for(request, session) as writer:
@@ -78,13 +83,27 @@ def section_page(request: Request, session, user: User | None, module: Module, s
                 if unread:
                     mark_feedback_read(writer, feedback_ids=unread)  # shown as "new" this once
         progress.sections_visited.add(section.id)
-        context.update(works=works, progress=progress,
-                       feedback_sections={module.section_of(p).id for p in progress.prompts_with_new_feedback
-                                          if module.section_of(p)})
+        context.update(works=works, progress=progress, feedback_sections=feedback_sections(module, progress))
         return render(request, "modules/section.html", context, fragment="modules/_section.html",
                       status_code=status_code, private=True)
     return render(request, "modules/section.html", context, fragment="modules/_section.html",
                   status_code=status_code)
+
+
+def feedback_sections(module: Module, progress) -> set[str]:
+    return {module.section_of(p).id for p in progress.prompts_with_new_feedback if module.section_of(p)}
+
+
+def page_updates(session, user: User, module: Module, block_id: str) -> dict:
+    """What else on the section page changes when a block's state changes (htmx, swapped in by id):
+    the contents' progress, and the student's path shown beside reflections on the same case."""
+    progress = progress_service.module_progress(session, user_id=user.id, module=module)
+    section = module.section_of(block_id)
+    referring = [block for block in section.interactive()
+                 if getattr(block, "refers_to", None) == block_id] if section else []
+    works = load_work(session, user_id=user.id, module=module, blocks=referring) if referring else {}
+    return {"progress": progress, "feedback_sections": feedback_sections(module, progress), "section": section,
+            "paths": [(block, works[block.id]) for block in referring if works[block.id].refers_to]}
 
 
 def reflection_work(session, user: User, module: Module, prompt_id: str) -> ReflectionWork:

@@ -4,11 +4,18 @@ from app.auth import OptionalUser
 from app.i18n import current_locale
 from app.db import SessionDep
 from app.deps import CatalogueDep
-from app.services.dashboard import lecturer_classes
+from app.services.dashboard import lecturer_classes, safeguarding_reveals
 from app.services.student_home import student_home
-from app.templating import render
+from app.services.todo import lecturer_todo, student_todo
+from app.i18n import gettext as _
+from app.templating import notice_text, render
 
 router = APIRouter()
+
+HOME_NOTICES = {
+    "joined": lambda: _("You joined the class. Its assignments are below."),
+    "confirmation-sent": lambda: _("We sent you a new link to confirm your email address."),
+}
 
 
 @router.get("/modules")
@@ -20,11 +27,15 @@ def read_catalogue(request: Request, catalogue: CatalogueDep):
 def read_home(request: Request, session: SessionDep, catalogue: CatalogueDep, user: OptionalUser):
     if user is None:
         return render(request, "pages/home.html", {"modules": catalogue.published()[:3]})
+    notice = notice_text(HOME_NOTICES, request.query_params.get("notice"))
     if user.role == "student":
-        return render(request, "pages/dashboard.html", {"home": student_home(session, user=user, catalogue=catalogue)},
-                      private=True)
-    return render(request, "pages/lecturer_home.html", {"classes": lecturer_classes(session, user=user)},
-                  private=True)
+        home = student_home(session, user=user, catalogue=catalogue)
+        return render(request, "pages/dashboard.html",
+                      {"home": home, "notice": notice, "todo": student_todo(home),
+                       "reveals": safeguarding_reveals(session, user=user, catalogue=catalogue)}, private=True)
+    return render(request, "pages/lecturer_home.html",
+                  {"classes": lecturer_classes(session, user=user), "notice": notice,
+                   "todo": lecturer_todo(session, user=user, catalogue=catalogue)}, private=True)
 
 
 @router.get("/toegankelijkheid")

@@ -19,7 +19,7 @@ from app.i18n import gettext as _
 from app.models import CourseClass
 from app.routes.classes import LecturedClassDep as ClassDep
 from app.routes.classes import writable_class
-from app.services import classes, review
+from app.services import access_log, assessment, classes, review
 from app.services.paging import page_url
 from app.templating import is_htmx, render
 
@@ -59,6 +59,21 @@ def _secret(request: Request) -> bytes:
     return request.app.state.secret
 
 
+def _rubric(request: Request, reflection: Reflection):
+    return request.app.state.catalogue.rubrics.get(reflection.rubric)
+
+
+async def _level_fields(request: Request) -> dict[str, str] | None:
+    """The `level-<criterion>` fields of the review form, or None when the form had none (no rubric)."""
+    form = await request.form()
+    if form.get("assess") != "1":
+        return None
+    return {key: str(value) for key, value in form.items() if key.startswith("level-")}
+
+
+LevelFields = Annotated[dict[str, str] | None, Depends(_level_fields)]
+
+
 def _prompt_path(course_class: CourseClass, module: Module, reflection: Reflection) -> str:
     return f"/classes/{course_class.id}/review/{module.slug}/{reflection.id}"
 
@@ -96,13 +111,16 @@ def review_assignment(request: Request, session: SessionDep, course_class: Class
 
 def _prompt_page(request: Request, session, course_class, module, reflection, *, page: str | None = None,
                  ref: str | None = None, status_code: int = 200, typed: dict | None = None,
-                 errors: dict | None = None):
+                 errors: dict | None = None, typed_levels: dict | None = None):
     """One page of the answers: `page`, or the page that holds the answer `ref` (after a form error)."""
     prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
-                                         prompt_id=reflection.id, viewer=request.state.user, page=page, ref=ref)
+                                         prompt_id=reflection.id, viewer=request.state.user, page=page, ref=ref,
+                                         rubric=_rubric(request, reflection))
+    access_log.record_read(session, reader=request.state.user, review=prompt_review)  # the student sees it
     previous, following = _neighbours(module, reflection)
     context = {"course_class": course_class, "tab": "review", "review": prompt_review, "previous": previous,
                "next": following, "typed": typed or {}, "errors": errors or {}, "page": prompt_review.page,
+               "typed_levels": typed_levels or {}, "lecturer_notes": module.notes_for(reflection.id),
                "page_path": _prompt_path(course_class, module, reflection), "page_query": {}}
     return render(request, "review/prompt.html", context, status_code=status_code, private=True)
 
@@ -116,9 +134,11 @@ def review_prompt(request: Request, session: SessionDep, course_class: ClassDep,
 
 def _export(request: Request, session, course_class, module, reflection, kind: str):
     prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
-                                         prompt_id=reflection.id, per_page=None)  # all answers
+                                         prompt_id=reflection.id, per_page=None,  # all answers
+                                         rubric=_rubric(request, reflection))
     if not prompt_review.visible:
         return RedirectResponse(_prompt_url(course_class, module, reflection), status_code=303)
+    access_log.record_read(session, reader=request.state.user, review=prompt_review, kind=access_log.EXPORT)
     if kind == "csv":
         body, media_type = "\ufeff" + review.export_csv(prompt_review), "text/csv; charset=utf-8"
     else:
@@ -151,32 +171,65 @@ def _resolve(request: Request, session, course_class, module, reflection, ref: s
 
 
 def _answer_fragment(request: Request, session, course_class, module, reflection, ref: str, *,
-                     typed: dict | None = None, errors: dict | None = None):
+                     typed: dict | None = None, errors: dict | None = None, typed_levels: dict | None = None):
     """The one answer card, for htmx to swap in place (form errors included, so it answers 200)."""
     prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
-                                         prompt_id=reflection.id, viewer=request.state.user, ref=ref)
+                                         prompt_id=reflection.id, viewer=request.state.user, ref=ref,
+                                         rubric=_rubric(request, reflection))
     answer = next((item for item in prompt_review.answers if item.ref == ref), None)
     if answer is None:
         raise HTTPException(404)
+    access_log.record_read(session, reader=request.state.user, review=prompt_review)
     context = {"course_class": course_class, "review": prompt_review, "answer": answer, "typed": typed or {},
-               "errors": errors or {}}
+               "errors": errors or {}, "typed_levels": typed_levels or {}}
     return render(request, "review/_answer.html", context, private=True)
 
 
 @router.post("/{slug}/{prompt_id}/feedback")
 def give_feedback(request: Request, session: SessionDep, course_class: WritableClassDep, module: AssignedModuleDep,
-                  reflection: PromptDep, ref: Annotated[str, Form()] = "", feedback: Annotated[str, Form()] = ""):
+                  reflection: PromptDep, levels: LevelFields, ref: Annotated[str, Form()] = "",
+                  feedback: Annotated[str, Form()] = ""):
     found = _resolve(request, session, course_class, module, reflection, ref)
     try:
-        review.give_feedback(session, course_class=course_class, answer_id=found.answer_id,
-                             revision_id=found.revision_id, author=request.state.user, text=feedback)
-    except review.ReviewError as error:
-        typed, errors = {ref: feedback}, {ref: error.message}
+        # The levels picked (app/services/assessment.py), with or without feedback text, in one commit.
+        assessed = _assess(request, session, course_class, reflection, found, levels)
+        if feedback.strip() or not assessed:
+            review.give_feedback(session, course_class=course_class, answer_id=found.answer_id,
+                                 revision_id=found.revision_id, author=request.state.user, text=feedback,
+                                 level_fields=levels is not None)
+        else:
+            session.commit()
+    except (review.ReviewError, assessment.AssessmentError) as error:
+        session.rollback()
+        typed, errors, typed_levels = {ref: feedback}, {ref: error.message}, {ref: levels or {}}
         if is_htmx(request):
-            return _answer_fragment(request, session, course_class, module, reflection, ref, typed=typed, errors=errors)
+            return _answer_fragment(request, session, course_class, module, reflection, ref, typed=typed, errors=errors,
+                                    typed_levels=typed_levels)
         return _prompt_page(request, session, course_class, module, reflection, ref=ref, status_code=400,
-                            typed=typed, errors=errors)
+                            typed=typed, errors=errors, typed_levels=typed_levels)
     return _answer_changed(request, session, course_class, module, reflection, ref, page=found.page)
+
+
+def _assess(request: Request, session, course_class, reflection, found, levels: dict[str, str] | None) -> bool:
+    """Record the levels of the review form; True when they changed the answer's assessment."""
+    rubric = _rubric(request, reflection)
+    if rubric is None or levels is None:
+        return False
+    picked = assessment.parse_levels(rubric, levels)
+    return assessment.assess(session, course_class=course_class, answer_id=found.answer_id,
+                             revision_id=found.revision_id, assessor=request.state.user, rubric=rubric,
+                             levels=picked, commit=False) is not None
+
+
+@router.post("/completion")
+def set_completion(request: Request, session: SessionDep, course_class: WritableClassDep,
+                   rule: Annotated[str, Form()] = ""):
+    """When a module counts as complete for the LMS gradebook (never a level: only how much is done)."""
+    try:
+        assessment.set_completion_rule(session, course_class=course_class, rule=rule)
+    except assessment.AssessmentError:
+        raise HTTPException(400, _("Choose when a module counts as complete.")) from None
+    return RedirectResponse(f"/classes/{course_class.id}/review#completion", status_code=303)
 
 
 @router.post("/{slug}/{prompt_id}/discuss")

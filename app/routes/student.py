@@ -12,8 +12,8 @@ from app.content.model import Module
 from app.db import SessionDep
 from app.deps import CheckDep, DbId, ModuleDep, PromptDep, VignetteDep
 from app.forms import parse_int
-from app.routes.modules import reflection_work, section_page
-from app.services import checks, reflections, vignettes
+from app.routes.modules import page_updates, reflection_work, section_page
+from app.services import checks, privacy_guard, reflections, vignettes
 from app.services.workspace import CheckWork, ReflectionWork, VignetteWork, load_work
 from app.templating import is_htmx, render
 
@@ -62,8 +62,17 @@ def autosave_reflection(request: Request, session: SessionDep, user: StudentUser
 def save_reflection(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, prompt: PromptDep,
                     text: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "0",
                     action: Annotated[str, Form()] = "save"):
-    """Save or submit with a plain form post (works without JavaScript); the submit button with htmx too."""
-    operation = reflections.submit if action == "submit" else reflections.save_draft
+    """Save or submit with a plain form post (works without JavaScript); the submit button with htmx too.
+
+    A submit whose text seems to identify someone is saved as a draft and shown again with what was found
+    (app/services/privacy_guard.py); "submit anyway" (action=submit-anyway) submits it as it is."""
+    if action == "submit" and reflections.submission_problem(prompt, text) and not is_htmx(request):
+        return _not_submitted(request, session, user, module, prompt, text, version)
+    findings = []
+    if action == "submit" and reflections.submission_problem(prompt, text) is None:
+        findings = privacy_guard.summary(privacy_guard.find(text, known=privacy_guard.module_words(module.path)))
+    submitting = action in ("submit", "submit-anyway") and not findings
+    operation = reflections.submit if submitting else reflections.save_draft
     section = module.section_of(prompt.id)
     try:
         result = operation(session, user_id=user.id, module=module, prompt=prompt, text=text,
@@ -74,12 +83,32 @@ def save_reflection(request: Request, session: SessionDep, user: StudentUser, mo
     if result.conflict:
         return _prompt_again(request, session, user, module, prompt.id, section,
                              {"text_override": text, "conflict_text": result.stored_text}, status_code=409)
+    if findings:
+        return _prompt_again(request, session, user, module, prompt.id, section,
+                             {"text_override": text, "privacy_findings": findings}, status_code=200)
     if is_htmx(request):
         work = reflection_work(session, user, module, prompt.id)
         work.saved_now = True
         return render(request, "modules/blocks/_reflection.html", {"work": work, "block": prompt, "module": module},
                       private=True)
     return _back_to(module, prompt.id, "prompt")
+
+
+def _not_submitted(request, session, user, module: Module, prompt, text: str, version: str):
+    """Too short or empty to submit: keep it as a draft, and go back to the answer on its own page (not the
+    POST address), where the reason stands next to it and takes the focus."""
+    section = module.section_of(prompt.id)
+    try:
+        result = reflections.save_draft(session, user_id=user.id, module=module, prompt=prompt, text=text,
+                                        base_version=_version(version))
+    except reflections.ReflectionError as error:
+        return _prompt_again(request, session, user, module, prompt.id, section,
+                             {"text_override": text, "error": str(error)}, status_code=422)
+    if result.conflict:
+        return _prompt_again(request, session, user, module, prompt.id, section,
+                             {"text_override": text, "conflict_text": result.stored_text}, status_code=409)
+    return RedirectResponse(f"/modules/{module.slug}/{section.id}?not-submitted={prompt.id}#prompt-{prompt.id}",
+                            status_code=303)
 
 
 def _prompt_again(request, session, user, module, prompt_id, section, changes, *, status_code):
@@ -100,7 +129,9 @@ def _vignette_response(request, session, user, module: Module, vignette, *, stat
     work = load_work(session, user_id=user.id, module=module, blocks=[vignette])[vignette.id]
     assert isinstance(work, VignetteWork)
     return render(request, "modules/blocks/_vignette.html", {"work": work, "block": vignette, "module": module,
-                                                             "focus": True},
+                                                             "focus": True,
+                                                             "page_updates": page_updates(session, user, module,
+                                                                                          vignette.id)},
                   status_code=status_code, private=True)
 
 
@@ -147,7 +178,9 @@ def answer_check(request: Request, session: SessionDep, user: StudentUser, modul
     work = load_work(session, user_id=user.id, module=module, blocks=[check])[check.id]
     assert isinstance(work, CheckWork)
     work.error = not recorded
-    return render(request, "modules/blocks/_check.html", {"work": work, "block": check, "module": module},
+    return render(request, "modules/blocks/_check.html",
+                  {"work": work, "block": check, "module": module,
+                   "page_updates": page_updates(session, user, module, check.id) if recorded else None},
                   status_code=status_code, private=True)
 
 
@@ -170,3 +203,34 @@ def reply_to_feedback(request: Request, session: SessionDep, user: StudentUser, 
     if module is None or answer.prompt_id not in module.reflections:
         return RedirectResponse("/", status_code=303)
     return _back_to(module, answer.prompt_id, "prompt")
+
+
+# -- "Mijn reflecties": the student's own reflections across modules, and a portfolio export (issue 20) --
+
+@feedback_router.get("/my/reflections")
+def my_reflections(request: Request, session: SessionDep, user: StudentUser):
+    from app.services import portfolio
+
+    data = portfolio.portfolio(session, user=user, catalogue=request.app.state.catalogue)
+    return render(request, "student/reflections.html", {"portfolio": data}, private=True)
+
+
+@feedback_router.get("/my/reflections/print")
+def my_reflections_print(request: Request, session: SessionDep, user: StudentUser):
+    from app.services import portfolio
+
+    data = portfolio.portfolio(session, user=user, catalogue=request.app.state.catalogue)
+    return render(request, "student/reflections_print.html", {"portfolio": data}, private=True)
+
+
+@feedback_router.get("/my/reflections/portfolio.zip")
+def my_reflections_zip(request: Request, session: SessionDep, user: StudentUser):
+    from fastapi.responses import Response
+
+    from app import i18n
+    from app.services import portfolio
+
+    data = portfolio.portfolio(session, user=user, catalogue=request.app.state.catalogue)
+    return Response(portfolio.zip_bytes(data, lang=i18n.current_locale.get()), media_type="application/zip",
+                    headers={"Content-Disposition": 'attachment; filename="nabij-portfolio.zip"',
+                             "Cache-Control": "no-store"})

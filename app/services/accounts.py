@@ -62,6 +62,26 @@ def create_user(session: Session, *, email: str, display_name: str, role: Role |
     return user
 
 
+def new_account_problems(session: Session, *, email: str, display_name: str, password: str | None) -> dict[str, str]:
+    """Every reason these details cannot make an account, by field, all at once (a form shows them
+    together); `password=None` when the person will choose it themselves through a mailed link."""
+    from app.i18n import gettext as _
+
+    problems = {}
+    email = normalise_email(email)
+    if not looks_like_email(email):
+        problems["email"] = _("Fill in a valid email address, like name@school.be.")
+    elif find_by_email(session, email) is not None:
+        problems["email"] = _("An account with this email address already exists.")
+    if not display_name.strip() or len(display_name) > 120:
+        problems["display_name"] = _("Fill in a name of at most %(num)s characters.") % {"num": 120}
+    if password is not None:
+        problem = passwords.password_problem(password, email=email, name=display_name)
+        if problem:
+            problems["password"] = problem
+    return problems
+
+
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     """The active user with these credentials, or None; the same work is done either way."""
     user = find_by_email(session, email)
@@ -161,6 +181,9 @@ def confirm_email(session: Session, *, user: User) -> None:
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
         session.add(user)
+        from app.services import notifications  # a class may now reach k (issue 21)
+
+        notifications.on_verified(session, user_id=user.id)
         session.commit()
 
 

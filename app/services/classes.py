@@ -7,7 +7,7 @@ import io
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, time
 from typing import Protocol
 
 from sqlalchemy import delete, func
@@ -16,8 +16,9 @@ from sqlmodel import Session, col, select
 from app.content.catalogue import Catalogue
 from app.content.model import Module
 from app.i18n import gettext as _
-from app.models import (Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Invitation, Role, User,
-                        school_today, utcnow)
+from app.models import (SCHOOL_ZONE, Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Invitation, Role,
+                        User, school_today, utcnow)
+from app.services import notifications
 from app.services.paging import Page, paginate
 from app.services.progress import ProgressCounts, percent_done, progress_counts
 
@@ -212,6 +213,7 @@ def enrol(session: Session, *, course_class: CourseClass, student: User) -> bool
     if session.get(Enrolment, (course_class.id, student.id)) is not None:
         return False
     session.add(Enrolment(class_id=course_class.id, user_id=student.id))
+    notifications.on_class_members(session, class_id=course_class.id)
     session.commit()
     return True
 
@@ -276,19 +278,47 @@ def check_dates(*, due_on: date, opens_on: date | None) -> None:
         raise ClassError("opens_on", _("The opening date must be on or before the due date."))
 
 
+# A due date without a time is due at the end of that day on the school's clock.
+END_OF_DAY = time(23, 59)
+
+
+def due_moment(due_on: date, due_time: time | None = None) -> datetime:
+    """The moment (aware, school zone) an assignment is due: due_on at due_time, else 23:59."""
+    return datetime.combine(due_on, due_time or END_OF_DAY, tzinfo=SCHOOL_ZONE)
+
+
+def parse_time(value: str, *, field: str = "due_time") -> time | None:
+    """An optional time like 17:00; empty gives None (the end of the day)."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = time.fromisoformat(value)
+    except ValueError:
+        raise ClassError(field, _("Fill in a time like 17:00, or leave it empty for 23:59.")) from None
+    return parsed.replace(second=0, microsecond=0, tzinfo=None)
+
+
 def assign(session: Session, *, course_class: CourseClass, module_slug: str, due_on: date,
-           opens_on: date | None = None) -> Assignment:
+           opens_on: date | None = None, due_time: time | None = None) -> Assignment:
     """Assign a module to a class, or change the dates when it is assigned already."""
     existing = assignment_for_module(session, course_class=course_class, module_slug=module_slug)
     assignment = existing or Assignment(class_id=course_class.id, module_slug=module_slug, due_on=due_on)
-    return update_assignment(session, assignment=assignment, due_on=due_on, opens_on=opens_on)
+    return update_assignment(session, assignment=assignment, due_on=due_on, opens_on=opens_on, due_time=due_time)
 
 
-def update_assignment(session: Session, *, assignment: Assignment, due_on: date, opens_on: date | None) -> Assignment:
+def update_assignment(session: Session, *, assignment: Assignment, due_on: date, opens_on: date | None,
+                      due_time: time | None = None) -> Assignment:
     check_dates(due_on=due_on, opens_on=opens_on)
+    changed = assignment.id is not None
+    if changed and (assignment.due_on, assignment.opens_on, assignment.due_time) == (due_on, opens_on, due_time):
+        changed = None  # saved unchanged: nothing to tell the students
     assignment.due_on = due_on
     assignment.opens_on = opens_on
+    assignment.due_time = due_time
     session.add(assignment)
+    if changed is not None:
+        notifications.on_assignment(session, assignment, changed=bool(changed))
     session.commit()
     session.refresh(assignment)
     return assignment
@@ -324,6 +354,7 @@ def grant_extension(session: Session, *, course_class: CourseClass, assignment: 
                                                                             user_id=user_id, due_on=due_on)
     extension.due_on = due_on
     session.add(extension)
+    notifications.on_extension(session, extension)
     session.commit()
     return extension
 

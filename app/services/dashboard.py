@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 
 from sqlalchemy import and_, bindparam
 from sqlmodel import Session, col, func, select
@@ -22,6 +22,7 @@ class AssignedModule:
     due_on: date  # the student's own due date: an extension replaces the class's date
     opens_on: date | None
     extended: bool = False
+    due_time: time | None = None  # on the school's clock; None: 23:59 (app.services.classes.due_moment)
 
     @property
     def status(self) -> str:
@@ -53,7 +54,7 @@ def student_assignments(session: Session, *, user: User, catalogue: Catalogue) -
         module = catalogue.get(assignment.module_slug)
         if module is not None:
             assigned.append(AssignedModule(module, class_name, extended_to or assignment.due_on, assignment.opens_on,
-                                           extended=extended_to is not None))
+                                           extended=extended_to is not None, due_time=assignment.due_time))
     # Open assignments first (by due date), then those that open later (by opening date).
     today = school_today()
     assigned.sort(key=lambda item: (item.opens_on is not None and item.opens_on > today,
@@ -83,3 +84,11 @@ def lecturer_classes(session: Session, *, user: User, every_class: bool = False)
         statement = statement.join(ClassLecturer, ClassLecturer.class_id == CourseClass.id).where(
             ClassLecturer.user_id == user.id)
     return [TaughtClass(course_class, count, assignments) for course_class, count, assignments in session.exec(statement)]
+
+
+def safeguarding_reveals(session: Session, *, user: User, catalogue: Catalogue | None = None) -> list:
+    """The break-glass reveals of this student's answers (app/services/break_glass.py): never silent."""
+    from app.services import access_log, break_glass
+
+    notices = break_glass.reveals_of(session, user=user)
+    return [(notice, access_log.prompt_title(catalogue, notice.module_slug, notice.prompt_id)) for notice in notices]

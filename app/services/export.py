@@ -36,15 +36,25 @@ EXPORTED_TABLES = {
     "answer": "modules",
     "answer_revision": "modules",
     "feedback": "modules",
+    "assessment": "modules",
     "discussion_mark": "discussion_marks",
     "vignette_run": "modules",
     "check_answer": "modules",
     "external_identity": "external_identities",
+    "notification": "notifications",
+    "notification_setting": "notification_settings",
+    "calendar_feed": "calendar_feeds",
+    "lti_grade_post": "grades_sent",
+    "feedback_message": "modules",
+    "access_log": "access_log",
+    "reveal_request": "reveals",
 }
 NOT_EXPORTED = {
     # (table, column): reason
     ("feedback", "author_id"): "feedback a lecturer wrote is exported with the student's answer it belongs "
                                "to; giving it to the lecturer too would hand them the answers, outside the review",
+    ("assessment", "assessor_id"): "levels a lecturer gave are exported with the student's answer, like feedback",
+    ("feedback_message", "author_id"): "a lecturer's messages are exported with the student's answer, like feedback",
 }
 
 
@@ -52,18 +62,35 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
     modules: dict[str, dict] = defaultdict(lambda: {"reflections": [], "vignettes": [], "checks": []})
     answers = list(session.exec(select(Answer).where(Answer.user_id == user.id).order_by(Answer.id)))
     ids = [a.id for a in answers]
-    revisions, feedback = defaultdict(list), defaultdict(list)
+    revisions, feedback, assessed = defaultdict(list), defaultdict(list), defaultdict(list)
     if ids:
+        from app.models import Assessment
+        from app.services.assessment import decode
+
+        for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(ids)).order_by(Assessment.id)):
+            assessed[row.answer_id].append({"rubric": row.rubric_id, "levels": decode(row.levels),
+                                            "assessed_at": _when(row.created_at)})
         for revision in session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(ids))
                                      .order_by(AnswerRevision.id)):
             revisions[revision.answer_id].append({"text": revision.text, "submitted_at": _when(revision.submitted_at),
                                                   "module_version": revision.module_version,
                                                   "prompt_hash": revision.prompt_hash})
-        for item in session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(Feedback.id)):
+        from app.models import FeedbackMessage
+
+        items = list(session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(Feedback.id)))
+        messages = defaultdict(list)
+        if items:
+            for message in session.exec(select(FeedbackMessage).where(
+                    col(FeedbackMessage.feedback_id).in_([i.id for i in items])).order_by(FeedbackMessage.id)):
+                messages[message.feedback_id].append({
+                    "from_you": message.from_student, "text": message.text, "written_at": _when(message.created_at),
+                    "edited_at": _when(message.edited_at), "withdrawn_at": _when(message.withdrawn_at)})
+        for item in items:
             feedback[item.answer_id].append({"feedback": item.text, "given_at": _when(item.created_at),
                                              "read_at": _when(item.read_at),
                                              "your_reply": item.reply_text, "replied_at": _when(item.replied_at),
-                                             "reply_read_at": _when(item.reply_read_at)})
+                                             "reply_read_at": _when(item.reply_read_at),
+                                             "messages": messages[item.id]})
     for answer in answers:
         module = catalogue.get(answer.module_slug)
         prompt = module.reflections.get(answer.prompt_id) if module else None
@@ -72,7 +99,8 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
             "class_id": answer.class_id, "module_version": answer.module_version, "prompt_hash": answer.prompt_hash,
             "created_at": _when(answer.created_at), "submitted_at": _when(answer.submitted_at),
             "current_text": answer.text, "last_saved_at": _when(answer.updated_at),
-            "submissions": revisions[answer.id], "feedback": feedback[answer.id]})
+            "submissions": revisions[answer.id], "feedback": feedback[answer.id],
+            "assessments": assessed[answer.id]})
     for run in session.exec(select(VignetteRun).where(VignetteRun.user_id == user.id).order_by(VignetteRun.id)):
         module = catalogue.get(run.module_slug)
         vignette = module.vignettes.get(run.vignette_id) if module else None
@@ -96,6 +124,7 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
                     "created_at": _when(user.created_at), "email_verified_at": _when(user.email_verified_at),
                     "password_changed_at": _when(user.password_changed_at)},
         **_about_you(session, user=user, answers=answers, secret=secret),
+        **_lifecycle(session, user=user, catalogue=catalogue),
         "modules": [{"slug": slug, "title": catalogue.get(slug).title if catalogue.get(slug) else slug, **content}
                     for slug, content in sorted(modules.items())],
     }
@@ -113,6 +142,9 @@ def markdown_files(data: dict) -> dict[str, str]:
             for number, submission in enumerate(reflection["submissions"], start=1):
                 lines += [f"### Ingediend ({number}) · {submission['submitted_at']}", "",
                           escape_markdown(submission["text"]), ""]
+            for item in reflection.get("assessments", []):
+                levels = ", ".join(f"{criterion}: {level}" for criterion, level in item["levels"].items()) or "-"
+                lines += [f"### Niveau ({item['rubric']}) · {item['assessed_at']}", "", escape_markdown(levels), ""]
             for item in reflection["feedback"]:
                 lines += [f"### Feedback · {item['given_at']}", "", escape_markdown(item["feedback"]), ""]
                 if item["your_reply"]:
@@ -181,3 +213,35 @@ def _about_you(session: Session, *, user: User, answers: list[Answer], secret: b
     return {"classes": classes, "teaching": teaching, "extensions": extensions, "section_visits": visits,
             "sessions": sessions_, "password_resets": resets, "external_identities": identities,
             "discussion_marks": marks, "pseudonyms": own_pseudonyms}
+
+
+def _lifecycle(session: Session, *, user: User, catalogue: Catalogue) -> dict:
+    """Notifications, their settings, calendar feeds, grades sent to an LMS, the access log, reveals."""
+    from app.models import CalendarFeed, LtiGradePost, Notification, NotificationSetting, RevealRequest
+    from app.services import access_log, break_glass
+
+    notifications = [{"kind": n.kind, "data": json.loads(n.data or "{}"), "link": n.link,
+                      "created_at": _when(n.created_at), "read_at": _when(n.read_at), "mailed_at": _when(n.mailed_at)}
+                     for n in session.exec(select(Notification).where(Notification.user_id == user.id)
+                                           .order_by(Notification.id))]
+    settings_ = [{"kind": row.kind, "mode": row.mode} for row in session.exec(
+        select(NotificationSetting).where(NotificationSetting.user_id == user.id))]
+    # The feed's token is a secret; only its hash is stored, and that is of no use to anyone.
+    feeds = [{"created_at": _when(f.created_at)} for f in session.exec(
+        select(CalendarFeed).where(CalendarFeed.user_id == user.id))]
+    grades = [{"resource_link_id": g.resource_link_id, "score": g.score, "posted_at": _when(g.posted_at)}
+              for g in session.exec(select(LtiGradePost).where(LtiGradePost.user_id == user.id))]
+    reveals = [{"class": r.class_name, "module": r.module_slug, "prompt_id": r.prompt_id, "asked_by": r.requester,
+                "approved_by": r.approver, "approved_at": r.decided_at.isoformat(), "reason": r.reason}
+               for r in break_glass.reveals_of(session, user=user)]
+    # A lecturer's or officer's own requests and decisions (never the author's name: that is the student's).
+    for r in session.exec(select(RevealRequest).where(
+            (RevealRequest.requester_id == user.id) | (RevealRequest.decided_by_id == user.id))
+            .order_by(RevealRequest.id)):
+        reveals.append({"class_id": r.class_id, "module": r.module_slug, "prompt_id": r.prompt_id,
+                        "asked_by_you": r.requester_id == user.id, "decided_by_you": r.decided_by_id == user.id,
+                        "status": r.status, "reason": r.reason, "asked_at": _when(r.created_at),
+                        "decided_at": _when(r.decided_at)})
+    return {"notifications": notifications, "notification_settings": settings_, "calendar_feeds": feeds,
+            "grades_sent": grades, "access_log": access_log.export_rows(session, user=user, catalogue=catalogue),
+            "reveals": reveals}

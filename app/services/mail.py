@@ -72,8 +72,10 @@ def deliver(settings: Settings, message_data: dict) -> None:
             smtp.send_message(message)
         log.info("mail sent via SMTP: %s", message_data["subject"])
         return
-    outbox = settings.var_dir / "outbox"
-    outbox.mkdir(mode=0o700, parents=True, exist_ok=True)
+    from app.storage import private_dir
+
+    private_dir(settings.var_dir)  # mkdir's mode does not reach the parents it creates
+    outbox = private_dir(settings.var_dir / "outbox")
     # Named by creation time and id: a retry rewrites the same file instead of adding a second one.
     path = outbox / f"{message_data['created']}-{message_data['id'][:8]}.eml"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

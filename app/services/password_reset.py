@@ -63,3 +63,20 @@ def queue_reset_mail(settings: Settings, email: str, *, background, engine) -> N
         send_reset_mail_job(email)
     else:
         background.add_task(send_reset_mail_later, engine, settings=settings, email=email)
+
+
+WELCOME_LINK_DAYS = 7
+
+
+def send_welcome_mail(session: Session, *, settings: Settings, user, created_by: str) -> None:
+    """An account an administrator made: its owner chooses the password through a link, so nobody
+    else ever knows it (and no password travels by chat or on paper)."""
+    token = accounts.start_password_reset(session, user=user, valid_for=timedelta(days=WELCOME_LINK_DAYS))
+    link = f"{settings.base_url.rstrip('/')}/password/reset/{token}"
+    body = _("Hello %(name)s,\n\n%(admin)s made a Nabij account for you with this address. Choose your "
+             "password with this link; it works for %(days)s days:\n\n%(link)s\n\nAfterwards you log in "
+             "with this address and that password.") % {
+        "name": user.display_name, "admin": created_by, "days": WELCOME_LINK_DAYS, "link": link}
+    send_mail(settings, to=user.email, subject=_("Your Nabij account: choose a password"), body=body,
+              session=session)
+    session.commit()

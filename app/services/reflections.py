@@ -11,11 +11,19 @@ from app.services.writing import WRITING_CLASS
 
 from app.content.markdown import count_words
 from app.content.model import Module, Reflection
+from app.i18n import format_number
 from app.i18n import gettext as _
 from app.models import Answer, AnswerRevision, Feedback, utcnow
 
 MAX_ANSWER_LENGTH = 50_000
 MAX_REPLY_LENGTH = 5_000
+
+
+def too_long_message(length: int) -> str:
+    return (_("Not saved: your text has %(length)s characters, %(over)s more than the %(max)s allowed. Nothing "
+              "was cut: shorten it and it is saved.")
+            % {"length": format_number(length), "over": format_number(length - MAX_ANSWER_LENGTH),
+               "max": format_number(MAX_ANSWER_LENGTH)})
 
 
 class ReflectionError(ValueError):
@@ -71,7 +79,7 @@ def _apply_draft(session: Session, *, user_id: int, module: Module, prompt: Refl
     """The draft's change, not yet committed. The transaction holds the write lock from its first
     statement (see app.db), so check-then-write cannot race with another tab."""
     if len(text) > MAX_ANSWER_LENGTH:
-        raise ReflectionError(_("Your text is longer than %(num)s characters.") % {"num": MAX_ANSWER_LENGTH})
+        raise ReflectionError(too_long_message(len(text)))
     class_id, answer = _answer_and_class(session, user_id=user_id, module_slug=module.slug, prompt_id=prompt.id)
     if answer is None:
         answer = Answer(user_id=user_id, module_slug=module.slug, prompt_id=prompt.id, class_id=class_id)
@@ -89,15 +97,23 @@ def _apply_draft(session: Session, *, user_id: int, module: Module, prompt: Refl
     return SaveResult(answer)
 
 
+def submission_problem(prompt: Reflection, text: str) -> str | None:
+    """Why this text cannot be submitted yet (empty, too short), or None."""
+    if not text.strip():
+        return _("Not submitted: write your answer first.")
+    words = count_words(text)
+    if words < prompt.min_words:
+        return (_("Not submitted: your answer has %(words)s words, and this question asks for at least %(min)s. "
+                  "Your text is kept as a draft, so you can go on writing.") % {"words": words, "min": prompt.min_words})
+    return None
+
+
 def submit(session: Session, *, user_id: int, module: Module, prompt: Reflection, text: str,
            base_version: int) -> SaveResult:
     """Save, then share the text with the class's lecturers as a new revision."""
-    if not text.strip():
-        raise ReflectionError(_("Write your answer before you submit it."))
-    words = count_words(text)
-    if words < prompt.min_words:
-        raise ReflectionError(_("Your answer has %(words)s words; this question asks for at least %(min)s. "
-                                "It is saved, so you can continue later.") % {"words": words, "min": prompt.min_words})
+    problem = submission_problem(prompt, text)
+    if problem:
+        raise ReflectionError(problem)
     result = _apply_draft(session, user_id=user_id, module=module, prompt=prompt, text=text,
                           base_version=base_version)
     answer = result.answer
@@ -109,6 +125,9 @@ def submit(session: Session, *, user_id: int, module: Module, prompt: Reflection
                                    prompt_hash=answer.prompt_hash, submitted_at=now))
         answer.submitted_at = now
         session.add(answer)
+        from app.services import notifications  # lecturers hear of whole rounds only (issue 21)
+
+        notifications.on_submitted(session, answer)
     session.commit()
     return result
 
@@ -140,5 +159,8 @@ def reply_to_feedback(session: Session, *, user_id: int, feedback_id: int, text:
     feedback.reply_text = text
     feedback.replied_at = utcnow()
     session.add(feedback)
+    from app.services import notifications  # lecturers hear of whole rounds of replies only (issue 21)
+
+    notifications.on_reply(session, class_id=feedback.class_id, module_slug=_answer.module_slug)
     session.commit()
     return feedback

@@ -76,6 +76,12 @@ def plan(session: Session, *, settings: Settings, now: datetime | None = None) -
         answers = session.exec(select(func.count()).select_from(Answer).where(
             col(Answer.class_id).in_(result.archived_classes))).one()
     result.counts["answers of archived classes"] = answers
+    # The access log and reveal requests of those classes go with their answers (issue 13).
+    from app.models import AccessLog
+
+    result.counts["access log of archived classes"] = session.exec(
+        select(func.count()).select_from(AccessLog).where(col(AccessLog.class_id).in_(result.archived_classes))
+    ).one() if result.archived_classes else 0
     for name, (model, condition) in _conditions(settings, now).items():
         result.counts[name] = session.exec(select(func.count()).select_from(model).where(condition)).one()
     return result
@@ -86,6 +92,10 @@ def purge(session: Session, *, settings: Settings, now: datetime | None = None) 
     result = plan(session, settings=settings, now=now)
     if result.archived_classes:
         answer_ids = select(Answer.id).where(col(Answer.class_id).in_(result.archived_classes))
+        from app.models import AccessLog, RevealRequest
+
+        session.exec(delete(RevealRequest).where(col(RevealRequest.class_id).in_(result.archived_classes)))
+        session.exec(delete(AccessLog).where(col(AccessLog.class_id).in_(result.archived_classes)))
         session.exec(delete(DiscussionMark).where(col(DiscussionMark.answer_id).in_(answer_ids)))
         session.exec(delete(Feedback).where(col(Feedback.answer_id).in_(answer_ids)))
         session.exec(delete(AnswerRevision).where(col(AnswerRevision.answer_id).in_(answer_ids)))

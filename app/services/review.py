@@ -22,8 +22,10 @@ from sqlmodel import Session, col, select
 
 from app.content.model import Module, Reflection, Step, Vignette
 from app.i18n import gettext as _
-from app.models import (Answer, AnswerRevision, CourseClass, DiscussionMark, Enrolment, Feedback, User,
+from app.content.rubrics import Rubric
+from app.models import (Answer, AnswerRevision, Assessment, CourseClass, DiscussionMark, Enrolment, Feedback, User,
                         VignetteRun, aware, school_day)
+from app.services import assessment as assessing
 from app.services.kgate import K_FLOOR, Released, k_of, released_count, rounds, small_cells
 from app.services.markdown_text import quote_markdown
 from app.services.paging import Page, page_of, paginate
@@ -67,6 +69,11 @@ class ReviewedAnswer:
     earlier_version: bool
     marked: bool = False
     feedback: list[FeedbackItem] = field(default_factory=list)
+    # The current assessment (criterion id: level id), whether it was given on an earlier submission,
+    # and how many times it was set or changed.
+    levels: dict[str, str] = field(default_factory=dict)
+    assessed_earlier: bool = False
+    assessments: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,9 @@ class _Submitted:
     prompt_hash: str
     round_closed_at: datetime
     marked: bool
+    levels: str | None = None  # the latest assessment's JSON
+    assessed_revision: int | None = None
+    assessments: int = 0
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,8 @@ class PromptReview(KGate):
     earlier_versions: int = 0
     marked: int = 0
     waiting: bool = False  # some answers wait for the next round (how many is never shown)
+    rubric: Rubric | None = None
+    levels: assessing.LevelDistribution | None = None  # the class's levels, k-gated
 
     @property
     def k(self) -> int:
@@ -133,8 +145,16 @@ def _entries(session: Session, *, course_class: CourseClass, module: Module, pro
     moment it entered the review (its first submission, or the verification if that came later) and
     whether it is marked to discuss: one query."""
     first = func.min(AnswerRevision.submitted_at)
+    # The latest assessment rides along as correlated subqueries: no extra query per page.
+    latest = (select(col(Assessment.id)).where(Assessment.answer_id == Answer.id, Assessment.class_id == course_class.id)
+              .order_by(col(Assessment.id).desc()).limit(1).correlate(Answer).scalar_subquery())
+    levels = select(Assessment.levels).where(Assessment.id == latest).scalar_subquery()
+    assessed_revision = select(Assessment.revision_id).where(Assessment.id == latest).scalar_subquery()
+    assessments = (select(func.count(col(Assessment.id)))
+                   .where(Assessment.answer_id == Answer.id, Assessment.class_id == course_class.id).scalar_subquery())
     rows = session.exec(
-        select(Answer.id, Answer.user_id, first, User.email_verified_at, DiscussionMark.answer_id)
+        select(Answer.id, Answer.user_id, first, User.email_verified_at, DiscussionMark.answer_id,
+               levels, assessed_revision, assessments)
         .join(AnswerRevision, AnswerRevision.answer_id == Answer.id)
         .join(User, User.id == Answer.user_id)
         .outerjoin(DiscussionMark, and_(DiscussionMark.class_id == course_class.id,
@@ -143,8 +163,8 @@ def _entries(session: Session, *, course_class: CourseClass, module: Module, pro
                col(User.email_verified_at).is_not(None))
         .group_by(Answer.id, Answer.user_id, User.email_verified_at, DiscussionMark.answer_id)
     ).all()
-    return [(answer_id, user_id, max(aware(first_at), aware(verified_at)), marked is not None)
-            for answer_id, user_id, first_at, verified_at, marked in rows]
+    return [(answer_id, user_id, max(aware(first_at), aware(verified_at)), marked is not None, (levels_json, revision, count))
+            for answer_id, user_id, first_at, verified_at, marked, levels_json, revision, count in rows]
 
 
 def _submitted_answers(session: Session, *, course_class: CourseClass, module: Module,
@@ -152,7 +172,7 @@ def _submitted_answers(session: Session, *, course_class: CourseClass, module: M
     """The released answers of the class to this prompt, each with the latest revision submitted up to
     the latest round (a later resubmission waits for the next round): two queries."""
     entries = _entries(session, course_class=course_class, module=module, prompt_id=prompt_id)
-    released = rounds([(answer_id, entered_at) for answer_id, _user, entered_at, _m in entries], k_of(course_class))
+    released = rounds([(answer_id, entered_at) for answer_id, _user, entered_at, _m, _a in entries], k_of(course_class))
     if not released:
         return [], released
     latest: dict[int, AnswerRevision] = {}
@@ -163,8 +183,8 @@ def _submitted_answers(session: Session, *, course_class: CourseClass, module: M
             latest[revision.answer_id] = revision
     submitted = [
         _Submitted(answer_id, user_id, latest[answer_id].id, latest[answer_id].text, latest[answer_id].prompt_hash,
-                   released.closed_at[answer_id], marked)
-        for answer_id, user_id, _entered, marked in entries if answer_id in released and answer_id in latest]
+                   released.closed_at[answer_id], marked, *assessed)
+        for answer_id, user_id, _entered, marked, assessed in entries if answer_id in released and answer_id in latest]
     return submitted, released
 
 
@@ -198,7 +218,7 @@ def _index_of(secret: bytes, *, course_class: CourseClass, items: list[_Submitte
 
 def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str,
                   viewer: User | None = None, page: int | str | None = None, ref: str | None = None,
-                  per_page: int | None = ANSWERS_PER_PAGE) -> PromptReview:
+                  per_page: int | None = ANSWERS_PER_PAGE, rubric: Rubric | None = None) -> PromptReview:
     """The released answers to one prompt, shuffled, under pseudonyms, dated by their round; empty
     before the first round. Four queries (five with one pseudonym across prompts).
 
@@ -208,9 +228,12 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
     """
     reflection = module.reflections[prompt_id]
     submitted, released = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
-    review = PromptReview(course_class, module, reflection, submitted=len(submitted), waiting=released.pending > 0)
+    review = PromptReview(course_class, module, reflection, submitted=len(submitted), waiting=released.pending > 0,
+                          rubric=rubric)
     if not review.visible:
         return review
+    if rubric is not None:
+        review.levels = assessing.distribution(rubric, course_class, [assessing.decode(i.levels) for i in submitted])
     review.earlier_versions = sum(item.prompt_hash != reflection.prompt_hash for item in submitted)
     review.marked = sum(item.marked for item in submitted)
     ordered = _shuffled(secret, course_class=course_class, prompt_id=prompt_id, submitted=submitted)
@@ -248,7 +271,10 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
         ReviewedAnswer(ref=answer_ref(secret, class_id=course_class.id, answer_id=item.answer_id),
                        pseudonym=labels[item.user_id], submitted_on=local_day(item.round_closed_at), text=item.text,
                        earlier_version=item.prompt_hash != reflection.prompt_hash,
-                       marked=item.marked, feedback=feedback[item.answer_id])
+                       marked=item.marked, feedback=feedback[item.answer_id],
+                       levels=assessing.decode(item.levels),
+                       assessed_earlier=item.assessed_revision is not None and item.assessed_revision != item.revision_id,
+                       assessments=item.assessments or 0)
         for item in shown.items
     ]
     review.page = replace(shown, items=review.answers)
@@ -271,16 +297,22 @@ def resolve_ref(session: Session, *, secret: bytes, course_class: CourseClass, m
 
 
 def give_feedback(session: Session, *, course_class: CourseClass, answer_id: int, revision_id: int, author: User,
-                  text: str) -> Feedback:
-    """Feedback on the revision the lecturer read; it reaches the student without the lecturer knowing who."""
+                  text: str, level_fields: bool = False) -> Feedback:
+    """Feedback on the revision the lecturer read; it reaches the student without the lecturer knowing who.
+    `level_fields`: the form could also set a level (so an empty form asks for either)."""
     text = text.strip()
     if not text:
+        if level_fields:
+            raise ReviewError("feedback", _("Write feedback or choose a level."))
         raise ReviewError("feedback", _("Write your feedback first."))
     if len(text) > FEEDBACK_LIMIT:
         raise ReviewError("feedback", _("Use at most %(num)s characters.") % {"num": FEEDBACK_LIMIT})
     feedback = Feedback(answer_id=answer_id, revision_id=revision_id, class_id=course_class.id,
                         author_id=author.id, text=text)
     session.add(feedback)
+    from app.services import notifications  # the student hears of it (issue 21)
+
+    notifications.on_feedback(session, feedback)
     session.commit()
     return feedback
 
@@ -304,10 +336,13 @@ def _cell(value: str) -> str:
 def export_csv(review: PromptReview) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["pseudonym", "date", "text", "earlier_version", "discuss"])
+    criteria = list(review.rubric.criteria) if review.rubric else []
+    writer.writerow(["pseudonym", "date", "text", "earlier_version", "discuss",
+                     *[f"level:{criterion.id}" for criterion in criteria]])
     for answer in review.answers:
         writer.writerow([answer.pseudonym, answer.submitted_on.isoformat(), _cell(answer.text),
-                         "yes" if answer.earlier_version else "no", "yes" if answer.marked else "no"])
+                         "yes" if answer.earlier_version else "no", "yes" if answer.marked else "no",
+                         *[answer.levels.get(criterion.id, "") for criterion in criteria]])
     return buffer.getvalue()
 
 
@@ -325,6 +360,9 @@ def export_markdown(review: PromptReview) -> str:
             lines += [f"_{earlier}_", ""]
         if answer.marked:
             lines += [f"_{marked}_", ""]
+        for shown in assessing.shown_levels(review.rubric, answer.levels):
+            lines += [_("Level (%(criterion)s): %(level)s") % {"criterion": shown.criterion.title,
+                                                            "level": shown.level.title}, ""]
         lines += [quote_markdown(answer.text), ""]  # the student's text as text (app/services/markdown_text.py)
     return "\n".join(lines)
 

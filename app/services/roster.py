@@ -31,7 +31,11 @@ MAX_BYTES = 512 * 1024
 NAME_LIMIT = 120
 EMAIL_LIMIT = 254
 INVITATION_VALID_DAYS = 60
-HEADER_NAMES = {"name", "naam", "full name", "volledige naam", "student", "display_name"}
+HEADER_NAMES = {"name", "naam", "full name", "volledige naam", "student", "display_name", "roepnaam"}
+# Dutch and Flemish student administrations export first and last name apart (Osiris, Progress, Brightspace).
+HEADER_FIRST_NAMES = {"voornaam", "first name", "firstname", "given name", "prénom", "prenom"}
+HEADER_MIDDLE = {"tussenvoegsel", "tussenvoegsels", "voorvoegsel"}
+HEADER_LAST_NAMES = {"achternaam", "familienaam", "last name", "lastname", "surname", "family name", "nom"}
 HEADER_EMAILS = {"email", "e-mail", "emailadres", "e-mailadres", "email address", "mail"}
 
 
@@ -90,7 +94,7 @@ def parse_roster(text: str) -> ParsedRoster:
         parsed.problems.append(RosterProblem(0, _("The file is too large: at most %(num)s kB.")
                                              % {"num": MAX_BYTES // 1024}))
         return parsed
-    name_col, email_col, has_header = 0, 1, False
+    name_cols, email_col, has_header = (0,), 1, False
     seen: dict[str, int] = {}
     reader = csv.reader(io.StringIO(text), delimiter=_dialect(text))
     first = True
@@ -108,38 +112,56 @@ def parse_roster(text: str) -> ParsedRoster:
             lowered = [cell.lower() for cell in cells]
             if any(cell in HEADER_EMAILS for cell in lowered) or any(cell in HEADER_NAMES for cell in lowered):
                 email_col = next((i for i, cell in enumerate(lowered) if cell in HEADER_EMAILS), -1)
-                name_col = next((i for i, cell in enumerate(lowered) if cell in HEADER_NAMES), -1)
-                if email_col < 0 or name_col < 0:
-                    parsed.problems.append(RosterProblem(number, _("The header needs a column 'name' and a column 'email'.")))
+                name_cols = _name_columns(lowered)
+                if email_col < 0 or not name_cols:
+                    parsed.problems.append(RosterProblem(number, _(
+                        "The header needs a column with the name (name or naam, or first and last name: voornaam "
+                        "and achternaam) and a column with the email address (email or e-mailadres).")))
                     return parsed
                 has_header = True
                 continue
         if len(parsed.lines) + len(parsed.problems) >= MAX_LINES:
             parsed.problems.append(RosterProblem(number, _("Import at most %(num)s lines at a time.") % {"num": MAX_LINES}))
             break
-        columns = (name_col, email_col)
+        columns = (name_cols, email_col)
         if not has_header and len(cells) >= 2 and looks_like_email(cells[0]) and not looks_like_email(cells[1]):
-            columns = (1, 0)  # email,name without a header: the order is clear from the values
+            columns = ((1,), 0)  # email,name without a header: the order is clear from the values
         problem = _check_line(cells, *columns, seen, has_header=has_header)
         if problem:
             parsed.problems.append(RosterProblem(number, problem))
             continue
         email = normalise_email(cells[columns[1]])
         seen[email] = number
-        parsed.lines.append(RosterLine(number, cells[columns[0]], email))
+        parsed.lines.append(RosterLine(number, _joined_name(cells, columns[0]), email))
     if not parsed.lines and not parsed.problems:
         parsed.problems.append(RosterProblem(0, _("The file has no lines with a name and an email address.")))
     return parsed
 
 
-def _check_line(cells: list[str], name_col: int, email_col: int, seen: dict[str, int], *,
+def _name_columns(header: list[str]) -> tuple[int, ...]:
+    """Where the name is: one column, or first (middle) and last name, joined in that order."""
+    whole = next((i for i, cell in enumerate(header) if cell in HEADER_NAMES), None)
+    if whole is not None:
+        return (whole,)
+    parts = [next((i for i, cell in enumerate(header) if cell in names), None)
+             for names in (HEADER_FIRST_NAMES, HEADER_MIDDLE, HEADER_LAST_NAMES)]
+    if parts[0] is None or parts[2] is None:
+        return ()
+    return tuple(i for i in parts if i is not None)
+
+
+def _joined_name(cells: list[str], name_cols: tuple[int, ...]) -> str:
+    return " ".join(cells[i] for i in name_cols if cells[i])
+
+
+def _check_line(cells: list[str], name_cols: tuple[int, ...], email_col: int, seen: dict[str, int], *,
                 has_header: bool) -> str | None:
-    needed = max(name_col, email_col) + 1
+    needed = max(*name_cols, email_col) + 1
     if len(cells) < needed:
         return _("Expected a name and an email address, separated by a comma.")
     if not has_header and len([cell for cell in cells if cell]) > 2:
         return _("Expected two columns (name and email address); this line has more.")
-    name, email = cells[name_col], normalise_email(cells[email_col])
+    name, email = _joined_name(cells, name_cols), normalise_email(cells[email_col])
     if not name:
         return _("The name is missing.")
     if len(name) > NAME_LIMIT:

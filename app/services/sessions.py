@@ -44,10 +44,19 @@ class Resumed:
     user: User
     live: bool
     needs_touch: bool
+    unread_notifications: int = 0  # for the navigation (issue 21), counted in the same query
 
 
 # Every request runs this: the statement is built once (building it costs more than running it).
-SESSION_BY_TOKEN = (select(UserSession, User).join(User, User.id == UserSession.user_id)
+def _unread_notifications():
+    from app.models import Notification
+
+    return (select(func.count()).select_from(Notification)
+            .where(Notification.user_id == UserSession.user_id, Notification.read_at.is_(None))
+            .correlate(UserSession).scalar_subquery())
+
+
+SESSION_BY_TOKEN = (select(UserSession, User, _unread_notifications()).join(User, User.id == UserSession.user_id)
                     .where(UserSession.token_hash == bindparam("token_hash")))
 
 
@@ -56,12 +65,13 @@ def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> Re
     row = session.exec(SESSION_BY_TOKEN, params={"token_hash": token_hash(token)}).first()
     if row is None:
         return None
-    user_session, user = row
+    user_session, user, unread = row
     now = utcnow()
     expired = (now - aware(user_session.last_seen_at) > policy.idle
                or now - aware(user_session.created_at) > policy.absolute)
     live = not expired and user.is_active
-    return Resumed(user_session, user, live, live and now - aware(user_session.last_seen_at) > TOUCH_INTERVAL)
+    return Resumed(user_session, user, live, live and now - aware(user_session.last_seen_at) > TOUCH_INTERVAL,
+                   unread or 0)
 
 
 def touch_session(session: Session, *, session_id: int) -> None:

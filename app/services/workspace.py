@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 
 from app.content.markdown import count_words
 from app.content.model import Check, Module, Reflection, Vignette
-from app.models import Answer, AnswerRevision, CheckAnswer, Feedback, SectionVisit, VignetteRun, aware, utcnow
+from app.models import (Answer, AnswerRevision, Assessment, CheckAnswer, Feedback, SectionVisit, VignetteRun, aware,
+                        utcnow)
 from app.services.checks import parse_selection
 from app.services.vignettes import Walk, walk_of
 from app.services.writing import WRITING_CLASS
@@ -28,7 +29,20 @@ class ReflectionWork:
     text_override: str | None = None
     conflict_text: str | None = None
     error: str | None = None
+    # Why the text could not be submitted (it was kept as a draft): shown once, beside the answer.
+    submit_problem: str | None = None
     saved_now: bool = False
+    # Set by the submit route: what app.services.privacy_guard found in the text (the student is asked first).
+    privacy_findings: list = field(default_factory=list)
+    # Levels lecturers gave this answer, oldest first (app/services/assessment.py).
+    assessments: list[Assessment] = field(default_factory=list)
+
+    def assessment(self, catalogue):
+        """The current level(s) with descriptor and next step, for this student's own page."""
+        from app.services.assessment import student_view
+
+        return student_view(catalogue, None, self.prompt.id, self.assessments,
+                            self.latest.id if self.latest else None)
 
     @property
     def text(self) -> str:
@@ -51,6 +65,10 @@ class ReflectionWork:
     @property
     def submitted(self) -> bool:
         return self.latest is not None
+
+    @property
+    def submitted_at(self) -> datetime | None:
+        return aware(self.latest.submitted_at) if self.latest is not None else None
 
     @property
     def changed_since_submission(self) -> bool:
@@ -106,6 +124,8 @@ ANSWERS = _own(Answer, Answer.prompt_id).where(Answer.class_id.is_not_distinct_f
 REVISIONS = (select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(bindparam("answer_ids", expanding=True)))
              .order_by(AnswerRevision.id))
 FEEDBACK = select(Feedback).where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True))).order_by(Feedback.id)
+ASSESSMENTS = (select(Assessment).where(col(Assessment.answer_id).in_(bindparam("answer_ids", expanding=True)))
+               .order_by(Assessment.id))
 VIGNETTE_RUNS = _own(VignetteRun, VignetteRun.vignette_id).order_by(VignetteRun.id)
 CHECK_ANSWERS = _own(CheckAnswer, CheckAnswer.check_id)
 
@@ -126,16 +146,21 @@ def load_work(session: Session, *, user_id: int, module: Module,
         answer_ids = [a.id for a in answers.values() if a.submitted_at is not None]
         latest: dict[int, AnswerRevision] = {}
         feedback: dict[int, list[Feedback]] = {}
+        assessed: dict[int, list[Assessment]] = {}
         if answer_ids:
             for revision in session.exec(REVISIONS, params={"answer_ids": answer_ids}):
                 latest[revision.answer_id] = revision
             for item in session.exec(FEEDBACK, params={"answer_ids": answer_ids}):
                 feedback.setdefault(item.answer_id, []).append(item)
+            if any(prompt.rubric for prompt in reflections):
+                for row in session.exec(ASSESSMENTS, params={"answer_ids": answer_ids}):
+                    assessed.setdefault(row.answer_id, []).append(row)
         for prompt in reflections:
             answer = answers.get(prompt.id)
             work[prompt.id] = ReflectionWork(
                 prompt, answer, latest.get(answer.id) if answer else None,
-                feedback.get(answer.id, []) if answer else [])
+                feedback.get(answer.id, []) if answer else [],
+                assessments=assessed.get(answer.id, []) if answer else [])
 
     if vignette_ids:
         latest_runs: dict[str, VignetteRun] = {}

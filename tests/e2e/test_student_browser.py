@@ -81,8 +81,8 @@ def test_a_failed_save_warns_keeps_the_text_and_saves_once_possible(live_server,
     expect(prompt.locator(".save-status__error")).to_be_visible(timeout=8000)
     expect(prompt.locator(".save-status__ok")).to_have_count(0)
     assert saved_answer(live_server) is None
-    kept = page.evaluate("localStorage.getItem('nabij-draft:proef/proef-keuze')")
-    assert "Tekst tijdens een storing." in kept
+    kept = browser_drafts(page)
+    assert len(kept) == 1 and "Tekst tijdens een storing." in next(iter(kept.values()))
     expect(prompt.locator("textarea")).to_have_value("Tekst tijdens een storing.")
 
     page.unroute("**/prompts/proef-keuze/draft")  # the network is back: the retry goes through
@@ -99,10 +99,66 @@ def test_text_typed_before_a_reload_that_failed_to_save_is_restored(live_server,
     page.locator("#prompt-proef-keuze textarea").press_sequentially("Bijna verloren tekst.", delay=5)
     expect(page.locator("#prompt-proef-keuze .save-status__error")).to_be_visible(timeout=8000)
     page.unroute("**/prompts/proef-keuze/draft")
-    page.reload()  # before the retry: the browser's copy comes back and is saved
+    page.reload()  # before the retry: the browser offers its copy, showing how it starts
+    offer = page.locator("#prompt-proef-keuze .draft-offer")
+    expect(offer).to_contain_text("Bijna verloren tekst.")
+    expect(page.locator("#prompt-proef-keuze textarea")).to_have_value("")
+    offer.get_by_role("button", name="Terugzetten").click()
     expect(page.locator("#prompt-proef-keuze textarea")).to_have_value("Bijna verloren tekst.")
     expect(page.locator("#prompt-proef-keuze .save-status__ok")).to_be_visible(timeout=8000)
     assert saved_answer(live_server).text == "Bijna verloren tekst."
+
+
+def browser_drafts(page) -> dict[str, str]:
+    """Every draft this browser keeps, by storage key."""
+    return page.evaluate("""() => Object.fromEntries(Object.keys(localStorage)
+        .filter((key) => key.startsWith('nabij-draft:')).map((key) => [key, localStorage.getItem(key)]))""")
+
+
+def write_while_offline(page, server, text: str) -> None:
+    page.goto(f"{server.url}/modules/proef/casus")
+    page.route("**/prompts/proef-keuze/draft", lambda route: route.abort("internetdisconnected"))
+    page.locator("#prompt-proef-keuze textarea").click()
+    page.locator("#prompt-proef-keuze textarea").press_sequentially(text, delay=5)
+    expect(page.locator("#prompt-proef-keuze .save-status__error")).to_be_visible(timeout=8000)
+    page.unroute("**/prompts/proef-keuze/draft")
+
+
+def log_out(page) -> None:
+    page.locator("form[action='/logout'] button").click()
+    page.wait_for_url("**/login?notice=logged-out")
+
+
+def test_on_a_shared_computer_the_next_student_never_gets_the_previous_ones_text(live_server, student, new_page):
+    with live_server.session() as session:
+        other = make_user(session, email="noor@student.test", name="Noor Student")
+    page = new_page()  # one browser, as on a computer in the library
+
+    # Sam closes the tab with an unsaved draft (no logout): the copy stays, under Sam's account only.
+    log_in(page, live_server, student.email)
+    write_while_offline(page, live_server, "Wat Sam schreef over Sanne.")
+    page.context.clear_cookies()  # the session is gone (closed browser), the storage is not
+    log_in(page, live_server, other.email)
+    page.goto(f"{live_server.url}/modules/proef/casus")
+    expect(page.locator("#prompt-proef-keuze textarea")).to_have_value("")
+    expect(page.locator(".draft-offer")).to_have_count(0)
+    page.wait_for_timeout(2500)  # longer than an autosave would take
+    assert saved_answer(live_server) is None, "Sam's text was saved into Noor's account"
+    assert "Wat Sam schreef over Sanne." not in page.content()
+    page.context.clear_cookies()  # Noor closes the browser too
+
+    # Sam comes back: the draft is offered to Sam again.
+    log_in(page, live_server, student.email)
+    page.goto(f"{live_server.url}/modules/proef/casus")
+    expect(page.locator("#prompt-proef-keuze .draft-offer")).to_contain_text("Wat Sam schreef over Sanne.")
+
+    # Logging out takes what this browser kept for the account with it.
+    log_out(page)
+    assert browser_drafts(page) == {}
+    log_in(page, live_server, other.email)
+    page.goto(f"{live_server.url}/modules/proef/casus")
+    expect(page.locator(".draft-offer")).to_have_count(0)
+    assert saved_answer(live_server) is None
 
 
 def tab_to(page, selector: str, limit: int = 80) -> None:
