@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint install migrate demo check-modules bench clean chromium html-checker fuzz oidc-provider
+.PHONY: run test lint install migrate demo check-modules bench clean chromium nginx html-checker fuzz oidc-provider
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Nabij needs Python 3.11 or newer")'
@@ -32,7 +32,7 @@ run: demo
 	$(BIN)/nabij serve --port $(PORT)
 
 ## The whole test suite (set NABIJ_TEST_DATABASE_URL to run it on PostgreSQL).
-test: $(STAMP) chromium html-checker oidc-provider
+test: $(STAMP) chromium nginx html-checker oidc-provider
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Browser tests use Debian's Chromium (never a downloaded browser). Installed with apt when we are root.
@@ -43,6 +43,16 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "could not install chromium with apt: the browser tests will be skipped"; \
 	else echo "no /usr/bin/chromium and no way to install it here: the browser tests will be skipped"; fi
+
+# Debian's nginx for tests/test_replicas.py (three replicas behind docs/nginx/nabij.conf). Installed with apt
+# when we are root; the test starts its own nginx on loopback ports, never the system's service.
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's nginx for the replicas test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+	  || echo "could not install nginx with apt: the replicas test will be skipped"; \
+	else echo "no nginx and no way to install it here: the replicas test will be skipped"; fi
 
 # The W3C Nu HTML checker (npm vnu-jar) for tests/test_html_validity.py; it runs on the machine's Java.
 html-checker:

@@ -41,6 +41,20 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    # SQLite alters a table by copying it and dropping the original; with foreign keys on, dropping
+    # "user" would cascade into every answer. The pragma only takes effect outside a transaction.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # On the driver's connection: through SQLAlchemy the pragma would land in a BEGIN (app/db.py).
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        _migrate(connection)
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _migrate(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -18,6 +18,9 @@ _numbers = itertools.count(1)
 def make_user(session: Session, *, role: Role | str = Role.STUDENT, email: str | None = None,
               name: str | None = None, password: str = PASSWORD) -> User:
     n = next(_numbers)
+    # A read this session began earlier holds a snapshot older than what the app has since written; SQLite
+    # refuses a write from it ("database is locked"), so it ends first.
+    session.commit()
     user = accounts.create_user(session, email=email or f"user{n}@school.test",
                                 display_name=name or f"Test User {n}", role=role, password=password)
     session.commit()

@@ -165,7 +165,10 @@ def test_no_review_page_partial_export_or_log_line_reveals_a_student(app, client
             reflections.reply_to_feedback(session, user_id=owner, feedback_id=row.id,
                                           text=f"Reply to feedback {utcnow():%H%M%S%f}.")
         second_walk = crawl()
-        assert second_walk == first_walk
+        # Feedback opens a conversation page per answer (issue 21), reached by the answer's opaque ref.
+        new_pages = second_walk - first_walk
+        assert first_walk <= second_walk and len(new_pages) == len(feedback_rows)
+        assert all(re.fullmatch(rf"{re.escape(base)}/[^/]+/[^/]+/dialogue\?ref=[0-9a-f]{{16}}", url) for url in new_pages)
 
     # The answers are there...
     pages = "\n".join(text for key, text in responses.items() if key.startswith("GET"))

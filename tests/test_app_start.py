@@ -53,6 +53,7 @@ def test_development_secret_is_generated_once_and_kept(tmp_path):
 def test_one_broken_module_is_logged_and_the_others_are_served(tmp_path, settings, caplog):
     modules = tmp_path / "modules"
     shutil.copytree(settings.modules_dir / "de-relatie-werkt", modules / "de-relatie-werkt")
+    shutil.copytree(settings.modules_dir / "_rubrics", modules / "_rubrics")  # the rubrics its prompts use
     broken = modules / "kapot"
     broken.mkdir()
     (broken / "module.md").write_text("---\ntitle: [kapot\n---\n\n## Een\n\nTekst\n")

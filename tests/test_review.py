@@ -615,7 +615,9 @@ def test_the_review_of_a_prompt_uses_a_fixed_number_of_queries(app, client, sess
         page = client.get(f"{url}?page=12")
     assert len(refs_on(page.text)) == 25 and "Answers 276–300 of 300" in page.text
     assert small.count == large.count == later_page.count, f"30 answers:\n{small}\n300 answers:\n{large}"
-    assert large.count <= 7, str(large)  # measured: 7 on SQLite (with BEGIN); 8 before pages
+    # measured: 8 on SQLite (with BEGIN): the page, its answers, revisions, feedback, and the access log's
+    # "read today already?" (the first read of a day also writes its row, app/services/access_log.py)
+    assert large.count <= 8, str(large)
     with count_queries(app.state.engine) as overview:
         client.get(review_url(course_class, module))
     assert overview.count <= 12, str(overview)
