@@ -54,12 +54,10 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
 @main.command()
 def migrate() -> None:
     """Bring the database schema up to date (safe to run repeatedly)."""
-    from app.migrations import upgrade
-
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.db import make_engine
-    from app.migrations import current_revision, head_revision
+    from app.migrations import current_revision, head_revision, upgrade
 
     settings = get_settings()
 

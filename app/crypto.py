@@ -48,6 +48,9 @@ ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("answer_revision", "text"),
     ("feedback", "text"),
     ("feedback", "reply_text"),
+    ("feedback_message", "text"),
+    ("reveal_request", "reason"),
+    ("lti_key", "private_jwk"),
 )
 
 
@@ -215,10 +218,13 @@ def _update(connection: Connection, table: str, column: str, values: list[dict])
         connection.execute(text(f'UPDATE "{table}" SET "{column}" = :value WHERE id = :id'), values)
 
 
-def encrypt_plaintext_rows(connection: Connection, keyring: Keyring) -> dict[str, int]:
-    """The data migration: encrypt every value that is not encrypted yet. Runs again harmlessly."""
+def encrypt_plaintext_rows(connection: Connection, keyring: Keyring,
+                           columns: tuple[tuple[str, str], ...] = ENCRYPTED_COLUMNS) -> dict[str, int]:
+    """The data migration: encrypt every value that is not encrypted yet. Runs again harmlessly.
+
+    A migration passes the columns that existed at its revision (later tables are encrypted from the start)."""
     counts: dict[str, int] = {}
-    for table, column in ENCRYPTED_COLUMNS:
+    for table, column in columns:
         name = f"{table}.{column}"
         counts[name] = 0
         for rows in _rows(connection, table, column):
@@ -229,9 +235,10 @@ def encrypt_plaintext_rows(connection: Connection, keyring: Keyring) -> dict[str
     return counts
 
 
-def decrypt_all_rows(connection: Connection, keyring: Keyring) -> None:
+def decrypt_all_rows(connection: Connection, keyring: Keyring,
+                     columns: tuple[tuple[str, str], ...] = ENCRYPTED_COLUMNS) -> None:
     """The migration's downgrade: back to plain text."""
-    for table, column in ENCRYPTED_COLUMNS:
+    for table, column in columns:
         name = f"{table}.{column}"
         for rows in _rows(connection, table, column):
             _update(connection, table, column, [{"id": row_id, "value": keyring.decrypt(raw, name)}

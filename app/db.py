@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 

@@ -13,7 +13,6 @@ from fastapi import Depends, HTTPException, Path, Request
 from app.content.catalogue import Catalogue
 from app.content.model import Check, Module, Reflection, Section, Vignette
 
-
 # A row id in a URL. Anything else, or a number beyond what the id columns hold, is a page that does not
 # exist: 404 (see app.errors), never a database error.
 MAX_DB_ID = 2**31 - 1

@@ -6,14 +6,12 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.i18n import gettext as _
-from fastapi.responses import RedirectResponse
-
-from sqlalchemy.exc import DBAPIError
-
 from app.auth import DRAFT_PATH, DraftLoginRequired, LoginRequired, login_url
+from app.i18n import gettext as _
 from app.storage import is_storage_error
 from app.templating import is_htmx, render
 

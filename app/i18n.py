@@ -74,4 +74,19 @@ def format_number(value: int) -> str:
     return format_decimal(value, locale=babel_locale(current_locale.get()))
 
 
+def format_day(value, style: str = "long") -> str:
+    """A day as the school counts it, in the reader's language: a moment is first taken to the school's clock
+    (app.models.school_day), so 23:30 UTC on 1 March shows as 2 March, as due dates and "late" count it."""
+    from datetime import datetime
+
+    from babel.dates import format_date
+
+    from app.models import school_day
+
+    if not value:
+        return ""
+    day = school_day(value) if isinstance(value, datetime) else value
+    return format_date(day, style, locale=babel_locale(current_locale.get()))
+
+
 _ = gettext

@@ -19,16 +19,16 @@ from app.errors import install_error_handlers
 from app.headers import SecurityHeaders
 from app.inputs import InputNormaliser
 from app.locale_middleware import LocaleMiddleware
+from app.lti.frames import LtiFrames
 from app.migrations import ensure_current
 from app.proxies import ProxyHeaders, TrustedProxies
 from app.routes import all_routers
 from app.routes import dialogue as dialogue_routes
-from app.routes import notifications as notification_routes
-from app.routes import search as search_routes
-from app.routes import safeguarding as safeguarding_routes
-from app.routes import oidc as oidc_routes
-from app.lti.frames import LtiFrames
 from app.routes import lti as lti_routes
+from app.routes import notifications as notification_routes
+from app.routes import oidc as oidc_routes
+from app.routes import safeguarding as safeguarding_routes
+from app.routes import search as search_routes
 
 log = logging.getLogger("nabij")
 

@@ -57,7 +57,7 @@ def current_revision(engine: Engine) -> str | None:
 def known_revision(settings: Settings, revision: str) -> bool:
     try:
         return ScriptDirectory.from_config(alembic_config(settings)).get_revision(revision) is not None
-    except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown id
+    except Exception:
         return False
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 from app import PROJECT_ROOT, i18n
 from app.content.markdown import WORD_PATTERN_FOR_BROWSERS
 from app.i18n import gettext as _
-from app.models import SCHOOL_ZONE, school_day
+from app.models import SCHOOL_ZONE
 from app.services.classes import format_join_code
 from app.services.paging import page_url
 
@@ -61,12 +61,7 @@ def _locale():
 
 
 def _date(value: date | datetime | None, style: str = "long") -> str:
-    """A day as the school counts it: a moment is first taken to the school's clock (app.models.school_day),
-    so 23:30 UTC on 1 March shows as 2 March, as due dates and "late" count it."""
-    if not value:
-        return ""
-    day = school_day(value) if isinstance(value, datetime) else value
-    return format_date(day, style, locale=_locale())
+    return i18n.format_day(value, style)
 
 
 def _datetime(value: datetime | None, style: str = "medium") -> str:

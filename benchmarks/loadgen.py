@@ -127,8 +127,7 @@ class Connection:
         started = time.perf_counter() if started is None else started
         try:
             status, headers, body = await asyncio.wait_for(self.send(request), REQUEST_TIMEOUT)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
-                ValueError) as error:
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as error:
             self.close()
             return Result(time.perf_counter() - started, 0, None, f"{type(error).__name__}")
         latency = time.perf_counter() - started

@@ -29,8 +29,22 @@ from app.config import Settings
 from app.content.catalogue import load_catalogue
 from app.db import make_engine
 from app.migrations import upgrade
-from app.models import (Answer, AnswerRevision, Assignment, CheckAnswer, ClassLecturer, CourseClass, DiscussionMark,
-                        Enrolment, Feedback, SectionVisit, User, UserSession, VignetteRun, utcnow)
+from app.models import (
+    Answer,
+    AnswerRevision,
+    Assignment,
+    CheckAnswer,
+    ClassLecturer,
+    CourseClass,
+    DiscussionMark,
+    Enrolment,
+    Feedback,
+    SectionVisit,
+    User,
+    UserSession,
+    VignetteRun,
+    utcnow,
+)
 from app.services.classes import JOIN_ALPHABET, JOIN_CODE_LENGTH
 from app.services.passwords import hash_password
 from app.services.sessions import token_hash

@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
-from app import PROJECT_ROOT
+from app import PROJECT_ROOT, jobs
 from app.config import Settings
-from app import jobs
 from app.db import make_engine
 from app.main import create_app
 from app.migrations import upgrade

@@ -7,8 +7,7 @@ from sqlmodel import select
 from app.models import AccessLog, Enrolment, Role, utcnow
 from app.services import access_log, classes, retention
 from tests.factories import login, make_class, make_user
-from tests.test_review import (add_students, assign, first_module, first_prompt, review_url, submit,  # noqa: F401
-                               submit_all, taught)
+from tests.test_review import add_students, assign, first_module, first_prompt, review_url, submit, submit_all, taught  # noqa: F401
 
 
 def _student_who_logs_in(session, course_class, name="Sam Student"):

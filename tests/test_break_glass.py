@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlmodel import select
 
@@ -32,7 +34,7 @@ def world(app, client, session, taught):
     url = review_url(course_class, module, prompt_id)
     ref = answer_ref(app.state.secret, class_id=course_class.id, answer_id=answer.id)
     return {"lecturer": lecturer, "class": course_class, "module": module, "student": student, "url": url,
-            "ref": ref}
+            "ref": ref, "prompt_id": prompt_id}
 
 
 def _ask(client, world, reason=REASON):
@@ -101,11 +103,15 @@ def test_the_requester_cannot_approve_and_sees_no_name_until_a_second_person_app
     assert (row.lecturer_id, row.student_id) == (world["lecturer"].id, world["student"].id)
     login(client, world["student"])
     dashboard = client.get("/").text
-    assert "Your lecturers were told that an answer is yours" in dashboard
+    assert "Your name was shown as the author of an answer" in dashboard
     assert "Lena Lector" in dashboard and "Ada Admin" in dashboard and REASON in dashboard
     assert "(safeguarding)" in client.get("/account").text
     mails = [m for m in _outbox(settings) if world["student"].email in m]
     assert len(mails) == 1 and "Lena Lector" in mails[0] and "Ada Admin" in mails[0]
+    # The question by its title and the day in words, in the student's language (English here).
+    prompt = world["module"].reflections[world["prompt_id"]]
+    assert (prompt.title or prompt.id) in mails[0] and world["prompt_id"] not in mails[0].split("\n\n", 1)[1]
+    assert re.search(r"agreed on \d{1,2} [A-Z][a-z]+ 20\d\d", mails[0])
 
 
 def test_a_safeguarding_officer_may_decide_and_a_refusal_reveals_nothing(app, client, session, world, settings):
@@ -126,7 +132,7 @@ def test_a_safeguarding_officer_may_decide_and_a_refusal_reveals_nothing(app, cl
     session.expire_all()
     assert session.exec(select(AccessLog).where(AccessLog.kind == "reveal")).all() == []
     login(client, world["student"])
-    assert "Your lecturers were told" not in client.get("/").text
+    assert "Your name was shown" not in client.get("/").text
     assert not [m for m in _outbox(settings) if world["student"].email in m]
 
 

@@ -14,15 +14,29 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from app.models import (Answer, Assignment, CheckAnswer, ClassLecturer, CourseClass, Enrolment, Extension, Invitation,
-                        Role, SectionVisit, User, VignetteRun, school_today, utcnow)
+from app.models import (
+    Answer,
+    Assignment,
+    CheckAnswer,
+    ClassLecturer,
+    CourseClass,
+    Enrolment,
+    Extension,
+    Invitation,
+    Role,
+    SectionVisit,
+    User,
+    VignetteRun,
+    school_today,
+    utcnow,
+)
 from app.services import classes
 from app.services.dashboard import student_assignments
 from app.services.progress import progress_counts, progress_matrix
 from tests.conftest import csrf_from
 from tests.factories import csrf, login, make_class, make_user
-from tests.test_access_matrix import app_routes
 from tests.querycount import count_queries
+from tests.test_access_matrix import app_routes
 from tests.test_review import add_students, assign, first_module, first_prompt, submit, submit_all
 
 EN = {"Accept-Language": "en"}

@@ -1,10 +1,10 @@
 """SQLite's one write lock: page views that write wait for it instead of failing, and saves hold it briefly."""
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event

@@ -15,9 +15,8 @@ from app.models import Answer, AnswerRevision, CourseClass, Enrolment, Role, Use
 from app.services import classes, review
 from tests.conftest import FIXTURE_MODULES, csrf_from
 from tests.factories import PASSWORD, login, make_class, make_user
+from tests.test_review import add_students, assign, first_module, first_prompt, review_url, submit, submit_all
 from tests.test_student_journey import fresh
-from tests.test_review import (add_students, assign, cards_on, first_module, first_prompt, review_url, submit,
-                               submit_all)
 
 
 def _everything(client, course_class, module) -> str:

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from app import crypto
 from app.config import ConfigError
 from app.db import make_engine, writer
 from app.main import create_app
-from app.models import Answer, AnswerRevision, Feedback
+from app.models import Answer, AnswerRevision, Feedback, FeedbackMessage
 from app.services import reflections
 from tests.conftest import FIXTURE_MODULES, POSTGRES_URL, make_settings
 from tests.factories import make_class, make_user
@@ -27,6 +27,7 @@ fixture_modules = pytest.mark.parametrize("settings", [{"modules_dir": FIXTURE_M
 ANSWER = "Ik merkte dat ik te dichtbij kwam toen de jongere over thuis vertelde."
 FEEDBACK = "Mooi dat je dit benoemt; wat deed je daarna?"
 REPLY = "Ik heb het met mijn begeleider besproken."
+MESSAGE = "Mag ik dit gesprek later nog eens voeren?"
 KEY_A = "data-key-a-0123456789-0123456789-0123456789"
 KEY_B = "data-key-b-9876543210-9876543210-9876543210"
 
@@ -41,17 +42,35 @@ def write_work(app, session) -> Answer:
         result = reflections.submit(db, user_id=student.id, module=module, prompt=prompt, text=ANSWER,
                                     base_version=0)
         revision = reflections.latest_revision(db, answer_id=result.answer.id)
-        db.add(Feedback(answer_id=result.answer.id, revision_id=revision.id, class_id=course_class.id,
-                        text=FEEDBACK, reply_text=REPLY))
+        feedback = Feedback(answer_id=result.answer.id, revision_id=revision.id, class_id=course_class.id,
+                            text=FEEDBACK, reply_text=REPLY)
+        db.add(feedback)
+        db.flush()
+        db.add(FeedbackMessage(feedback_id=feedback.id, from_student=True, text=MESSAGE))
         db.commit()
         return result.answer
 
 
-def raw_values(engine) -> dict[str, list[str]]:
+def test_every_encrypted_column_is_known_to_rotation_and_the_start_up_check():
+    """A column typed EncryptedText but missing from ENCRYPTED_COLUMNS would never be re-encrypted by
+    `nabij rotate-data-key`, nor checked at start-up."""
+    typed = {(table.name, column.name) for table in SQLModel.metadata.sorted_tables for column in table.columns
+             if isinstance(column.type, crypto.EncryptedText)}
+    assert typed == set(crypto.ENCRYPTED_COLUMNS)
+
+
+# The columns write_work fills (a reveal request and an LTI key are encrypted as well, in their own tests).
+WORK_COLUMNS = (("answer", "text"), ("answer_revision", "text"), ("feedback", "text"), ("feedback", "reply_text"),
+                ("feedback_message", "text"))
+# The columns of migration i13_c1 (feedback_message came later).
+I13_C1_COLUMNS = WORK_COLUMNS[:4]
+
+
+def raw_values(engine, columns=WORK_COLUMNS) -> dict[str, list[str]]:
     with engine.connect() as connection:
         return {f"{table}.{column}": [row[0] for row in connection.execute(
                     text(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL ORDER BY id'))]
-                for table, column in crypto.ENCRYPTED_COLUMNS}
+                for table, column in columns}
 
 
 @fixture_modules
@@ -62,6 +81,7 @@ def test_the_database_holds_no_plain_text_and_the_orm_reads_it_back(app, session
     for column, values in stored.items():
         for value in values:
             assert value.startswith("nbj1:") and "jongere" not in value and "begeleider" not in value, column
+    assert "gesprek" not in str(stored["feedback_message.text"])
     session.expire_all()
     assert session.get(Answer, answer.id).text == ANSWER
     assert [r.text for r in session.exec(select(AnswerRevision))] == [ANSWER]
@@ -190,11 +210,12 @@ def test_the_data_migration_encrypts_existing_plain_text(app, session):
     answer = write_work(app, session)
     engine = app.state.engine
     with writer(engine).begin() as connection:  # as they were before: plain text
-        for table, column in crypto.ENCRYPTED_COLUMNS:
+        for table, column in WORK_COLUMNS:
             connection.execute(text(f'UPDATE "{table}" SET "{column}" = :v'), {"v": f"oud {table}.{column}"})
     with writer(engine).begin() as connection:
         counts = crypto.encrypt_plaintext_rows(connection, crypto.keyring_of(connection))
-    assert counts == {"answer.text": 1, "answer_revision.text": 1, "feedback.text": 1, "feedback.reply_text": 1}
+    assert counts == {f"{table}.{column}": int((table, column) in WORK_COLUMNS)
+                      for table, column in crypto.ENCRYPTED_COLUMNS}
     assert all(v.startswith("nbj1:") for values in raw_values(engine).values() for v in values)
     with writer(engine).begin() as connection:  # a second run changes nothing
         assert set(crypto.encrypt_plaintext_rows(connection, crypto.keyring_of(connection)).values()) == {0}
@@ -222,11 +243,11 @@ def test_the_migration_up_and_down(tmp_path):
                                     "module_version, prompt_hash, created_at, updated_at) VALUES (1, 1, 'm', 'p', "
                                     ":t, 1, '1', 'h', '2026-01-01', '2026-01-01')"), {"t": ANSWER})
         upgrade(settings)
-        assert raw_values(engine)["answer.text"][0].startswith(f"nbj1:{crypto.derive(KEY_A).key_id}:")
+        assert raw_values(engine, I13_C1_COLUMNS)["answer.text"][0].startswith(f"nbj1:{crypto.derive(KEY_A).key_id}:")
         with Session(engine) as session:
             assert session.get(Answer, 1).text == ANSWER
         command.downgrade(alembic_config(settings), "i13_a1")
-        assert raw_values(engine)["answer.text"] == [ANSWER]
+        assert raw_values(engine, I13_C1_COLUMNS)["answer.text"] == [ANSWER]
     finally:
         engine.dispose()
 

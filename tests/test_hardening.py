@@ -12,14 +12,13 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 from sqlalchemy import event, text, update
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from app import PROJECT_ROOT
 from app.config import ConfigError
 from app.content.catalogue import load_catalogue
 from app.content.checking import check_directory
 from app.main import create_app
-from app.models import Answer, CourseClass, Role, ThrottleEvent, utcnow
+from app.models import Answer, CourseClass, Role, ThrottleEvent
 from app.proxies import TrustedProxies
 from app.services import classes
 from app.services.markdown_text import escape_markdown, quote_markdown
@@ -80,7 +79,7 @@ def test_nabij_modules_check_reports_a_bad_module_as_one_line(tmp_path):
     write_module(tmp_path, "goede-module", SECTION)
     bad = write_module(tmp_path, "kapotte-module", [SECTION, "[x](a%00b)"])
     result = CliRunner().invoke(main, ["modules", "check", str(tmp_path)])
-    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert (result.exit_code == 1 and result.exception is None) or isinstance(result.exception, SystemExit)
     assert result.stdout.strip().splitlines() == [f"{bad}:{line_of(bad, '[x](a%00b)')}: link 'a%00b' is geen geldige bestandsnaam "
                                                   "(geen stuurtekens, elk deel van het pad hoogstens 255 bytes)"]
 
@@ -525,7 +524,7 @@ def test_same_origin_posts_and_programs_without_the_headers_pass_the_origin_chec
 def test_the_lti_endpoints_are_the_only_cross_site_exemption():
     from app.auth import CROSS_SITE_POST_PATHS
 
-    assert CROSS_SITE_POST_PATHS == {"/lti/login", "/lti/launch"}
+    assert {"/lti/login", "/lti/launch"} == CROSS_SITE_POST_PATHS
 
 
 # -- 12: Markdown exports --------------------------------------------------------------------------
@@ -571,7 +570,7 @@ def test_control_characters_in_an_uploaded_roster_and_in_multipart_fields_go_as_
     login(client, lecturer)
     token = csrf(client, f"/classes/{course_class.id}/students")
     response = client.post(f"/classes/{course_class.id}/students/import", data={"csrf_token": token},
-                           files={"roster_file": ("klas.csv", "name,email\nSa\x00m Peeters,sam@school.test\n".encode())},
+                           files={"roster_file": ("klas.csv", b"name,email\nSa\x00m Peeters,sam@school.test\n")},
                            follow_redirects=False)
     assert response.status_code == 303
     response = client.post(f"/classes/{course_class.id}/students/import",

@@ -76,8 +76,9 @@ def test_routes_are_logged_as_templates_never_as_urls(client, caplog, path, rout
 
 
 def test_reset_tokens_passwords_and_reflection_text_never_reach_the_log(client, session, caplog):
-    from app.services import accounts
     from datetime import timedelta
+
+    from app.services import accounts
 
     user = make_user(session)
     token = accounts.start_password_reset(session, user=user, valid_for=timedelta(minutes=30))

@@ -93,9 +93,8 @@ def test_the_portfolio_takes_a_fixed_number_of_queries(app, session, assessing_c
     from tests.querycount import count_queries
 
     _lecturer, _course_class, _module, student, _web = assessing_class
-    with count_queries(app.state.engine) as counter:
-        with __import__("sqlmodel").Session(app.state.engine) as fresh:
-            data = portfolio.portfolio(fresh, user=student, catalogue=app.state.catalogue)
+    with count_queries(app.state.engine) as counter, __import__("sqlmodel").Session(app.state.engine) as fresh:
+        data = portfolio.portfolio(fresh, user=student, catalogue=app.state.catalogue)
     assert data.count == 1 and counter.count <= 7, str(counter)
     assert session.exec(select(Feedback)).all() == []
     assert assessing.decode("not json") == {} and assessing.decode('["a"]') == {}

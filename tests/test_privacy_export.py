@@ -7,11 +7,24 @@ from datetime import date, timedelta
 
 from sqlmodel import SQLModel
 
-from app.models import (Answer, AnswerRevision, Assignment, CheckAnswer, DiscussionMark, Enrolment, Extension,
-                        ExternalIdentity, Feedback, PasswordReset, SectionVisit, UserSession, VignetteRun, utcnow)
+from app.models import (
+    Answer,
+    AnswerRevision,
+    Assignment,
+    CheckAnswer,
+    DiscussionMark,
+    Enrolment,
+    Extension,
+    ExternalIdentity,
+    Feedback,
+    PasswordReset,
+    SectionVisit,
+    UserSession,
+    VignetteRun,
+    utcnow,
+)
 from app.services import export
 from tests.factories import login, make_class, make_user
-
 
 # Columns that hold a user's id even without a foreign key (none today; a new one is caught by its name).
 USER_COLUMN_NAMES = {"user_id", "student_id", "lecturer_id", "author_id", "assessor_id", "requester_id",
@@ -57,8 +70,18 @@ def make_student_with_everything(session):
 
     Also a reveal request (asked by the lecturer, approved by an administrator) and the access log rows;
     test_the_fixture_fills_every_user_column fails when a new table with a user id gets no row here."""
-    from app.models import (AccessLog, CalendarFeed, FeedbackMessage, LtiContext, LtiGradePost, LtiPlatform,
-                            LtiResourceLink, Notification, NotificationSetting, RevealRequest)
+    from app.models import (
+        AccessLog,
+        CalendarFeed,
+        FeedbackMessage,
+        LtiContext,
+        LtiGradePost,
+        LtiPlatform,
+        LtiResourceLink,
+        Notification,
+        NotificationSetting,
+        RevealRequest,
+    )
 
     lecturer = make_user(session, role="lecturer")
     approver = make_user(session, role="admin", email="officer@school.test")

@@ -10,7 +10,7 @@ from sqlmodel import select
 from app import jobs
 from app.cli import main
 from app.config import get_settings
-from app.models import (AccessLog, Answer, AnswerRevision, Invitation, PasswordReset, ThrottleEvent, UserSession, utcnow)
+from app.models import AccessLog, Answer, AnswerRevision, Invitation, PasswordReset, ThrottleEvent, UserSession, utcnow
 from app.services import retention
 from tests.conftest import TEST_SECRET
 from tests.factories import make_class, make_user

@@ -13,8 +13,18 @@ import pytest
 from sqlmodel import Session, select
 
 from app.content.model import Module, Vignette
-from app.models import (Answer, AnswerRevision, CourseClass, DiscussionMark, Enrolment, Feedback, Role, User,
-                        VignetteRun, utcnow)
+from app.models import (
+    Answer,
+    AnswerRevision,
+    CourseClass,
+    DiscussionMark,
+    Enrolment,
+    Feedback,
+    Role,
+    User,
+    VignetteRun,
+    utcnow,
+)
 from app.services import classes, reflections, review
 from app.services.pseudonyms import answer_ref, class_pseudonyms, prompt_scope
 from app.services.writing import writing_class_id

@@ -11,11 +11,11 @@ import re
 from functools import cache
 
 import pytest
-from fastapi.testclient import TestClient
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
 
 from app import PROJECT_ROOT, i18n
 

@@ -68,7 +68,7 @@ def _parse_safely(path: Path) -> tuple[Module | None, list[Problem]]:
     it never stops the check, or the server, from handling every other module."""
     try:
         return parse_module(path)
-    except Exception as error:  # noqa: BLE001 - the point is that nothing escapes
+    except Exception as error:
         log.debug("parsing %s failed", path, exc_info=True)
         return None, [Problem(path, 1, f"deze module kon niet gecontroleerd worden ({type(error).__name__}); "
                                        "meld dit aan de beheerders van Nabij, met dit bestand")]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from copy import copy
 from collections.abc import Iterator
+from copy import copy
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path

@@ -236,7 +236,7 @@ class ModuleParser:
         options: dict[str, str] = {}
         option_lines: dict[str, int] = {}
         n = 0
-        for n, raw in enumerate(lines):  # noqa: B007 - n is used after the loop
+        for n, raw in enumerate(lines):
             option = OPTION.match(raw.strip()) if raw.strip() else None
             if not option:
                 break

@@ -148,7 +148,7 @@ def load_rubrics(directory: Path) -> RubricSet:
     for path in rubric_files(rubric_directory(directory)):
         try:
             rubric, problems = RubricParser(path).parse()
-        except Exception as error:  # noqa: BLE001 - one broken file never stops the rest
+        except Exception as error:
             rubric, problems = None, [Problem(path, 1, f"deze rubric kon niet gecontroleerd worden ({type(error).__name__})")]
         result.problems.extend(problems)
         if rubric is not None and not problems:
@@ -265,7 +265,7 @@ class RubricParser:
         options: dict[str, str] = {}
         option_lines: dict[str, int] = {}
         n = 0
-        for n, raw in enumerate(lines):  # noqa: B007 - n is used after the loop
+        for n, raw in enumerate(lines):
             option = OPTION.match(raw.strip()) if raw.strip() else None
             if not option:
                 break

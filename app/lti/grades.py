@@ -27,8 +27,20 @@ from sqlmodel import Session, select
 
 from app import jobs
 from app.lti import services
-from app.models import (Answer, AnswerRevision, Assessment, Assignment, CourseClass, Enrolment, ExternalIdentity, LtiGradePost,
-                        LtiPlatform, LtiResourceLink, User, utcnow)
+from app.models import (
+    Answer,
+    AnswerRevision,
+    Assessment,
+    Assignment,
+    CourseClass,
+    Enrolment,
+    ExternalIdentity,
+    LtiGradePost,
+    LtiPlatform,
+    LtiResourceLink,
+    User,
+    utcnow,
+)
 
 log = logging.getLogger("nabij.lti")
 

@@ -25,8 +25,21 @@ from sqlmodel import Session, col, select
 
 from app.i18n import gettext as _
 from app.lti import platform_keys, registration
-from app.models import (Assignment, ClassLecturer, CourseClass, Enrolment, LtiContext, LtiLogin, LtiPlatform,
-                        LtiResourceLink, Role, User, aware, school_today, utcnow)
+from app.models import (
+    Assignment,
+    ClassLecturer,
+    CourseClass,
+    Enrolment,
+    LtiContext,
+    LtiLogin,
+    LtiPlatform,
+    LtiResourceLink,
+    Role,
+    User,
+    aware,
+    school_today,
+    utcnow,
+)
 from app.services import identities
 
 LOGIN_LIFETIME = timedelta(minutes=10)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-import json
-
-from fastapi import HTTPException, APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentSession, CurrentUser, safe_next, set_session_cookie

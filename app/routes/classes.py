@@ -16,7 +16,7 @@ from app.models import Assignment, CourseClass, Role, school_today
 from app.services import classes, erasure, join_links, roster
 from app.services.classes import ClassError
 from app.services.dashboard import lecturer_classes
-from app.templating import confirm_first, is_htmx, notice_text, public_base_url, render
+from app.templating import confirm_first, notice_text, public_base_url, render
 
 router = APIRouter(prefix="/classes", tags=["classes"])
 

@@ -13,8 +13,7 @@ from app.auth import LecturerUser, StudentUser
 from app.db import SessionDep
 from app.deps import CatalogueDep, DbId
 from app.models import Answer, Feedback
-from app.routes.review import AssignedModuleDep, PromptDep, WritableClassDep
-from app.routes.review import ClassDep
+from app.routes.review import AssignedModuleDep, ClassDep, PromptDep, WritableClassDep
 from app.services import dialogue, review
 from app.templating import render
 

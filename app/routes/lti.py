@@ -15,8 +15,7 @@ from app.auth import AdminUser, LecturerUser
 from app.db import SessionDep
 from app.deps import DbId
 from app.i18n import gettext as _
-from app.lti import deep_linking, frames, keys, registration, roster
-from app.lti import grades, tasks  # noqa: F401  (register the jobs and the submission listener)
+from app.lti import deep_linking, frames, grades, keys, registration, roster, tasks  # noqa: F401  (register the jobs and the submission listener)
 from app.lti import launch as lti
 from app.models import CourseClass, LtiContext, LtiPlatform, Role
 from app.routes.classes import lectured_class_or_404
@@ -276,4 +275,4 @@ def admin_rotate(session: SessionDep, admin: AdminUser):
     return RedirectResponse("/admin/lti?notice=rotated", status_code=303)
 
 
-__all__ = ["router", "Role"]
+__all__ = ["Role", "router"]

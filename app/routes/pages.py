@@ -1,13 +1,13 @@
 from fastapi import APIRouter, Request
 
 from app.auth import OptionalUser
-from app.i18n import current_locale
 from app.db import SessionDep
 from app.deps import CatalogueDep
+from app.i18n import current_locale
+from app.i18n import gettext as _
 from app.services.dashboard import lecturer_classes, safeguarding_reveals
 from app.services.student_home import student_home
 from app.services.todo import lecturer_todo, student_todo
-from app.i18n import gettext as _
 from app.templating import notice_text, render
 
 router = APIRouter()

@@ -10,10 +10,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
-
-from app.auth import AdminUser, CurrentUser
 from sqlmodel import col, select
 
+from app.auth import AdminUser, CurrentUser
 from app.db import SessionDep
 from app.deps import DbId
 from app.i18n import gettext as _
@@ -119,7 +118,7 @@ def decide_request(request: Request, session: SessionDep, user: StaffUser, found
         return _request_page(request, session, found, error=_("Choose to approve or to refuse."), status_code=400)
     try:
         break_glass.decide(session, settings=request.app.state.settings, request=found, decider=user,
-                           approve=decision == "approve")
+                           approve=decision == "approve", catalogue=request.app.state.catalogue)
     except break_glass.BreakGlassError as error:
         session.rollback()
         return _request_page(request, session, found, error=error.message, status_code=400)

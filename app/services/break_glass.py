@@ -86,14 +86,14 @@ def _mail_deciders(session: Session, *, settings: Settings, request: RevealReque
 
 
 def decide(session: Session, *, settings: Settings, request: RevealRequest, decider: User, approve: bool,
-           now: datetime | None = None) -> RevealRequest:
+           now: datetime | None = None, catalogue=None) -> RevealRequest:
     """Approve or refuse; an approval logs the reveal and tells the student (dashboard and mail)."""
     if not may_decide(decider):
         raise BreakGlassError(_("Only an administrator or a safeguarding officer decides on these requests."))
     if request.requester_id == decider.id:
         raise BreakGlassError(_("You asked for this reveal yourself: another person must decide on it."))
     if request.status != PENDING:
-        raise BreakGlassError(_("This request was decided already."))
+        raise BreakGlassError(_("This request has already been decided."))
     answer = session.get(Answer, request.answer_id)
     if answer is None:
         raise BreakGlassError(_("The answer no longer exists."))
@@ -108,14 +108,15 @@ def decide(session: Session, *, settings: Settings, request: RevealRequest, deci
         access_log.record_reveal(session, request_id=request.id, lecturer_id=request.requester_id,
                                  class_id=request.class_id, module_slug=request.module_slug,
                                  prompt_id=request.prompt_id, student_id=answer.user_id, now=now)
-        _tell_student(session, settings=settings, request=request, student_id=answer.user_id, decider=decider)
+        _tell_student(session, settings=settings, request=request, student_id=answer.user_id, decider=decider,
+                      catalogue=catalogue)
     session.commit()
     log.info("reveal request %s %s", request.id, request.status)
     return request
 
 
 def _tell_student(session: Session, *, settings: Settings, request: RevealRequest, student_id: int,
-                  decider: User) -> None:
+                  decider: User, catalogue=None) -> None:
     from app import i18n
     from app.services.mail import send_mail
 
@@ -130,10 +131,11 @@ def _tell_student(session: Session, *, settings: Settings, request: RevealReques
                  "reason:\n\n%(reason)s\n\nOnly these two people now know that this answer is yours. If you want "
                  "to talk about it, contact them or your student counsellor.") % {
             "name": student.display_name, "requester": requester.display_name if requester else "?",
-            "prompt": request.prompt_id, "class": course_class.name if course_class else "?",
-            "approver": decider.display_name, "date": aware(request.decided_at).date().isoformat(),
+            "prompt": access_log.prompt_title(catalogue, request.module_slug, request.prompt_id),
+            "class": course_class.name if course_class else "?",
+            "approver": decider.display_name, "date": i18n.format_day(aware(request.decided_at)),
             "reason": request.reason}
-        subject = _("Your lecturers were told that an answer is yours")
+        subject = _("Your name was shown as the author of an answer")
     finally:
         i18n.current_locale.reset(token)
     send_mail(settings, session=session, to=student.email, subject=subject, body=body)

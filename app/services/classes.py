@@ -16,8 +16,19 @@ from sqlmodel import Session, col, select
 from app.content.catalogue import Catalogue
 from app.content.model import Module
 from app.i18n import gettext as _
-from app.models import (SCHOOL_ZONE, Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Invitation, Role,
-                        User, school_today, utcnow)
+from app.models import (
+    SCHOOL_ZONE,
+    Assignment,
+    ClassLecturer,
+    CourseClass,
+    Enrolment,
+    Extension,
+    Invitation,
+    Role,
+    User,
+    school_today,
+    utcnow,
+)
 from app.services import notifications
 from app.services.paging import Page, paginate
 from app.services.progress import ProgressCounts, percent_done, progress_counts
@@ -378,8 +389,20 @@ PROGRESS_PER_PAGE = 50
 class ProgressCell:
     """One student in one assigned module; everything the matrix shows is worked out once, here."""
 
-    __slots__ = ("assignment", "module", "progress", "due_on", "extended", "percent", "is_open", "late",
-                 "not_started", "started", "reflections_done", "complete")
+    __slots__ = (
+        "assignment",
+        "complete",
+        "due_on",
+        "extended",
+        "is_open",
+        "late",
+        "module",
+        "not_started",
+        "percent",
+        "progress",
+        "reflections_done",
+        "started",
+    )
 
     def __init__(self, assignment: Assignment, module: Module, progress: ProgressCounts, *, due_on: date,
                  extended: bool, today: date, reflections_done: bool = False) -> None:
@@ -409,7 +432,7 @@ class StudentName(Protocol):
 
 
 class ProgressRow:
-    __slots__ = ("student", "cells", "percent", "late", "not_started")
+    __slots__ = ("cells", "late", "not_started", "percent", "student")
 
     def __init__(self, student: StudentName, cells: list[ProgressCell]) -> None:
         self.student = student

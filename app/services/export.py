@@ -10,9 +10,25 @@ from collections import defaultdict
 from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
-from app.models import (Answer, AnswerRevision, Assignment, CheckAnswer, ClassLecturer, CourseClass, Enrolment,
-                        Extension, ExternalIdentity, Feedback, PasswordReset, SectionVisit, User, UserSession,
-                        VignetteRun, aware, utcnow)
+from app.models import (
+    Answer,
+    AnswerRevision,
+    Assignment,
+    CheckAnswer,
+    ClassLecturer,
+    CourseClass,
+    Enrolment,
+    Extension,
+    ExternalIdentity,
+    Feedback,
+    PasswordReset,
+    SectionVisit,
+    User,
+    UserSession,
+    VignetteRun,
+    aware,
+    utcnow,
+)
 from app.services import pseudonyms
 from app.services.checks import parse_selection
 from app.services.markdown_text import escape_markdown

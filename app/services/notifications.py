@@ -29,8 +29,20 @@ from sqlmodel import Session, col, func, select
 
 from app import i18n, jobs
 from app.i18n import gettext as _
-from app.models import (Answer, Assignment, ClassLecturer, CourseClass, Enrolment, Extension, Feedback, Notification,
-                        NotificationSetting, User, aware, utcnow)
+from app.models import (
+    Answer,
+    Assignment,
+    ClassLecturer,
+    CourseClass,
+    Enrolment,
+    Extension,
+    Feedback,
+    Notification,
+    NotificationSetting,
+    User,
+    aware,
+    utcnow,
+)
 
 log = logging.getLogger("nabij.notifications")
 

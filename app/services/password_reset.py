@@ -43,7 +43,7 @@ def send_reset_mail_later(engine, *, settings: Settings, email: str) -> None:
     try:
         with Session(engine, expire_on_commit=False) as session:
             send_reset_mail(session, settings=settings, email=email)
-    except Exception:  # noqa: BLE001 - nobody is waiting for this answer any more
+    except Exception:
         logging.getLogger("nabij.auth").warning("a password reset mail could not be sent", exc_info=True)
 
 

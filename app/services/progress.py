@@ -147,7 +147,7 @@ class ProgressCounts:
     """How many of a module's steps one student has done: what a progress overview shows, without the
     ids and times that ModuleProgress keeps. The same rules: ids no longer in the module do not count."""
 
-    __slots__ = ("module", "sections", "prompts", "vignettes", "checks", "complete", "started", "percent")
+    __slots__ = ("checks", "complete", "module", "percent", "prompts", "sections", "started", "vignettes")
 
     def __init__(self, module: Module, sections: int = 0, prompts: int = 0, vignettes: int = 0,
                  checks: int = 0, *, shape: tuple[int, int, int] | None = None) -> None:

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam
 from sqlmodel import Session, select
 
-from app.services.writing import WRITING_CLASS
-
 from app.content.markdown import count_words
 from app.content.model import Module, Reflection
 from app.i18n import format_number
 from app.i18n import gettext as _
 from app.models import Answer, AnswerRevision, Feedback, utcnow
+from app.services.writing import WRITING_CLASS
 
 MAX_ANSWER_LENGTH = 50_000
 MAX_REPLY_LENGTH = 5_000

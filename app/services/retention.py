@@ -22,8 +22,21 @@ from sqlmodel import Session, col, select
 
 from app import jobs
 from app.config import Settings
-from app.models import (Answer, AnswerRevision, ClassLecturer, CourseClass, DiscussionMark, Feedback, Invitation,
-                        PasswordReset, ThrottleEvent, User, UserSession, aware, utcnow)
+from app.models import (
+    Answer,
+    AnswerRevision,
+    ClassLecturer,
+    CourseClass,
+    DiscussionMark,
+    Feedback,
+    Invitation,
+    PasswordReset,
+    ThrottleEvent,
+    User,
+    UserSession,
+    aware,
+    utcnow,
+)
 
 log = logging.getLogger("nabij.retention")
 

@@ -17,14 +17,24 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import and_, func
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.content.model import Module, Reflection, Step, Vignette
-from app.i18n import gettext as _
 from app.content.rubrics import Rubric
-from app.models import (Answer, AnswerRevision, Assessment, CourseClass, DiscussionMark, Enrolment, Feedback, User,
-                        VignetteRun, aware, school_day)
+from app.i18n import gettext as _
+from app.models import (
+    Answer,
+    AnswerRevision,
+    Assessment,
+    CourseClass,
+    DiscussionMark,
+    Enrolment,
+    Feedback,
+    User,
+    VignetteRun,
+    aware,
+    school_day,
+)
 from app.services import assessment as assessing
 from app.services.kgate import K_FLOOR, Released, k_of, released_count, rounds, small_cells
 from app.services.markdown_text import quote_markdown

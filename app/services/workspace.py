@@ -11,8 +11,17 @@ from sqlmodel import Session, col, select
 
 from app.content.markdown import count_words
 from app.content.model import Check, Module, Reflection, Vignette
-from app.models import (Answer, AnswerRevision, Assessment, CheckAnswer, Feedback, SectionVisit, VignetteRun, aware,
-                        utcnow)
+from app.models import (
+    Answer,
+    AnswerRevision,
+    Assessment,
+    CheckAnswer,
+    Feedback,
+    SectionVisit,
+    VignetteRun,
+    aware,
+    utcnow,
+)
 from app.services.checks import parse_selection
 from app.services.vignettes import Walk, walk_of
 from app.services.writing import WRITING_CLASS

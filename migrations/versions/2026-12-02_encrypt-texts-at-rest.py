@@ -23,11 +23,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The encrypted columns at this revision; tables made later (feedback_message) hold encrypted text from the start.
+COLUMNS = (("answer", "text"), ("answer_revision", "text"), ("feedback", "text"), ("feedback", "reply_text"))
+
+
 def upgrade() -> None:
     connection = op.get_bind()
-    crypto.encrypt_plaintext_rows(connection, crypto.keyring_of(connection))
+    crypto.encrypt_plaintext_rows(connection, crypto.keyring_of(connection), COLUMNS)
 
 
 def downgrade() -> None:
     connection = op.get_bind()
-    crypto.decrypt_all_rows(connection, crypto.keyring_of(connection))
+    crypto.decrypt_all_rows(connection, crypto.keyring_of(connection), COLUMNS)

@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("lti1p3platform", reason="LTI browser test skipped: install the dev extras for lti1p3platform")
 
-from app.lti import registration  # noqa: E402
-from tests.lti.platform import LEARNER, Scenario, start_platform, stop_platform  # noqa: E402
+from app.lti import registration
+from tests.lti.platform import LEARNER, Scenario, start_platform, stop_platform
 
 MODULE = "de-relatie-werkt"
 

@@ -37,8 +37,8 @@ from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract  # n
 from lti1p3platform.oidc_login import OIDCLoginAbstract  # noqa: E402
 from lti1p3platform.registration import Registration  # noqa: E402
 from lti1p3platform.request import Request as LtiRequest  # noqa: E402
-from lti1p3platform.service_connector import AssignmentsGradesService, NamesRoleProvisioningService  # noqa: E402
 from lti1p3platform.score import UpdateScoreStatus  # noqa: E402
+from lti1p3platform.service_connector import AssignmentsGradesService, NamesRoleProvisioningService  # noqa: E402
 
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 LEARNER, INSTRUCTOR = ROLE + "Learner", ROLE + "Instructor"

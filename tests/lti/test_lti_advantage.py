@@ -10,8 +10,16 @@ import httpx
 from sqlmodel import select
 
 from app.lti import grades, services
-from app.models import (ClassLecturer, CourseClass, Enrolment, ExternalIdentity, LtiContext, LtiGradePost,
-                        LtiResourceLink, User)
+from app.models import (
+    ClassLecturer,
+    CourseClass,
+    Enrolment,
+    ExternalIdentity,
+    LtiContext,
+    LtiGradePost,
+    LtiResourceLink,
+    User,
+)
 from app.services import reflections
 from tests.lti.platform import INSTRUCTOR, LEARNER, Scenario, full_launch
 

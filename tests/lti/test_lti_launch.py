@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from app.models import (Assignment, ClassLecturer, CourseClass, Enrolment, ExternalIdentity, LtiContext, Role,
-                        User)
+from app.models import Assignment, ClassLecturer, CourseClass, Enrolment, ExternalIdentity, LtiContext, Role, User
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_user
 from tests.lti.platform import INSTRUCTOR, LEARNER, Scenario, auth_params, full_launch, launch_form, login_redirect
@@ -310,7 +309,6 @@ def test_frame_origins_are_the_platforms_and_a_forged_frame_cookie_grants_nothin
     assert f"frame-ancestors {platform.issuer} https://hogeschool.instructure.test;" in policy
     # Someone sets a frame cookie of their own making next to a normal session: 'none' stays.
     from app.lti.frames import FRAME_COOKIE, _encode
-
     from tests.factories import login
 
     other = TestClient(app, base_url="https://testserver", headers={"Accept-Language": "en"})

@@ -118,7 +118,8 @@ def test_dynamic_registration_registers_the_platform_and_it_can_launch(client, s
 
     from fastapi.testclient import TestClient
 
-    from app.lti import dynamic, registration as lti_registration
+    from app.lti import dynamic
+    from app.lti import registration as lti_registration
     from tests.lti.platform import LEARNER, Scenario, full_launch, start_platform, stop_platform
 
     platform = start_platform()
