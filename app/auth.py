@@ -129,6 +129,10 @@ CROSS_SITE_POST_PATHS = frozenset({
     "/lti/login",   # LTI 1.3 third-party-initiated login: the platform POSTs from its own origin
     "/lti/launch",  # LTI 1.3 launch: the id_token arrives as a cross-site form post
 })
+# Paths under which the URL itself carries a signed token that authorises the one thing it does.
+CROSS_SITE_POST_PREFIXES = (
+    "/notifications/unsubscribe/",  # RFC 8058 one-click unsubscribe: the mail provider POSTs, with no cookie
+)
 CROSS_SITE_FETCH = frozenset({"cross-site", "same-site"})
 
 
@@ -161,7 +165,8 @@ def _tokens_match(given: object, expected: str) -> bool:
 async def csrf_protect(request: Request) -> None:
     """Every state-changing request comes from Nabij's own pages and carries the token (a form
     field, or htmx's header); see CROSS_SITE_POST_PATHS for the only exceptions."""
-    if request.method in SAFE_METHODS or request.url.path in CROSS_SITE_POST_PATHS:
+    path = request.url.path
+    if request.method in SAFE_METHODS or path in CROSS_SITE_POST_PATHS or path.startswith(CROSS_SITE_POST_PREFIXES):
         return
     if not _same_origin(request):
         raise HTTPException(403, _("This form was sent from another website. Nabij only accepts forms "

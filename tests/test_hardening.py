@@ -521,10 +521,11 @@ def test_same_origin_posts_and_programs_without_the_headers_pass_the_origin_chec
     assert response.status_code == 303
 
 
-def test_the_lti_endpoints_are_the_only_cross_site_exemption():
-    from app.auth import CROSS_SITE_POST_PATHS
+def test_the_lti_endpoints_and_one_click_unsubscribe_are_the_only_cross_site_exemptions():
+    from app.auth import CROSS_SITE_POST_PATHS, CROSS_SITE_POST_PREFIXES
 
     assert {"/lti/login", "/lti/launch"} == CROSS_SITE_POST_PATHS
+    assert ("/notifications/unsubscribe/",) == CROSS_SITE_POST_PREFIXES
 
 
 # -- 12: Markdown exports --------------------------------------------------------------------------

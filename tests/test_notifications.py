@@ -60,6 +60,10 @@ def test_feedback_reaches_the_student_in_app_and_by_mail_in_their_language(app, 
     assert to_student[0]["Subject"] == "Nabij: new feedback"  # English, generic: no module, no name
     body = to_student[0].get_content()
     assert module.title in body and "/notifications/unsubscribe/" in body and "Mooi gezien" not in body
+    # The mail program's own unsubscribe button (RFC 8058), on the same signed link as in the text.
+    link = to_student[0]["List-Unsubscribe"]
+    assert link.startswith("<http") and link.strip("<>") in body
+    assert to_student[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 def test_lecturers_hear_of_whole_rounds_only_never_of_one_submission(app, session, settings):
@@ -170,6 +174,22 @@ def test_signed_unsubscribe_works_without_login_and_rejects_forged_tokens(app, c
                                              kind="all")
     assert client.get(f"/notifications/unsubscribe/{forged}").status_code == 404
     assert client.get("/notifications/unsubscribe/garbage").status_code == 404
+
+
+def test_one_click_unsubscribe_from_the_mail_program_needs_no_cookie_or_form_token(app, session):
+    """RFC 8058: the mail provider POSTs `List-Unsubscribe=One-Click` to the link, from its own servers."""
+    from fastapi.testclient import TestClient
+
+    student = make_user(session)
+    token = notifications.unsubscribe_token(app.state.secret, user_id=student.id, kind="all")
+    provider = TestClient(app, headers={"Sec-Fetch-Site": "cross-site"})
+    response = provider.post(f"/notifications/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    session.commit()
+    assert {kind: notifications.mail_mode(session, user_id=student.id, kind=kind)
+            for kind in notifications.kinds_for(student)} == dict.fromkeys(notifications.kinds_for(student), "off")
+    # Any other cross-site POST is still refused.
+    assert provider.post("/notifications/settings", data={}).status_code == 403
 
 
 def test_settings_page_saves_modes_and_rejects_unknown_ones(app, client, session):

@@ -182,6 +182,7 @@ def test_pairwise_subject_is_the_key_and_an_admin_can_link_it(make_oidc_client, 
     admin = make_user(session, role=Role.ADMIN)
     admin_client = make_oidc_client()
     login(admin_client, admin)
+    assert f'href="/admin/users/{original.id}/identities"' in admin_client.get("/admin/users").text
     page = admin_client.get(f"/admin/users/{original.id}/identities")
     assert page.status_code == 200
     linked = admin_client.post(f"/admin/users/{original.id}/identities",

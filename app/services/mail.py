@@ -25,10 +25,13 @@ log = logging.getLogger("nabij.mail")
 SENT_KEY = "mail-sent:"
 
 
-def send_mail(settings: Settings, *, to: str, subject: str, body: str, session: Session | None = None) -> str:
-    """Queue a mail; returns its message id. With `session`, it is queued when that session commits."""
+def send_mail(settings: Settings, *, to: str, subject: str, body: str, session: Session | None = None,
+              headers: dict[str, str] | None = None) -> str:
+    """Queue a mail; returns its message id. With `session`, it is queued when that session commits.
+
+    `headers`: extra ones, such as List-Unsubscribe."""
     message = {"id": uuid.uuid4().hex, "to": to, "subject": subject, "body": body,
-               "created": f"{utcnow():%Y%m%dT%H%M%S%f}"}
+               "created": f"{utcnow():%Y%m%dT%H%M%S%f}", "headers": dict(headers or {})}
     compose(settings, message)  # a header the mail library refuses fails here, in the caller, not in the job
     jobs.bind(settings)
     if session is not None:
@@ -56,6 +59,8 @@ def compose(settings: Settings, message_data: dict) -> EmailMessage:
     message["To"] = message_data["to"]
     message["Subject"] = message_data["subject"]
     message["Message-ID"] = f"<{message_data['id']}@nabij>"
+    for name, value in message_data.get("headers", {}).items():
+        message[name] = value
     message.set_content(message_data["body"], cte="8bit")  # links stay whole, also in the outbox files
     return message
 

@@ -255,17 +255,24 @@ def notify(session: Session, *, user_id: int, kind: str, key: str, data: dict, l
     return notice
 
 
+def _unsubscribe_url(settings, user: User, kind: str) -> str:
+    token = unsubscribe_token(settings.secret(), user_id=user.id, kind=kind)
+    return f"{settings.base_url.rstrip('/')}/notifications/unsubscribe/{token}"
+
+
 def _unsubscribe_lines(settings, user: User, kind: str | None) -> str:
-    base = settings.base_url.rstrip("/")
-    secret = settings.secret()
     lines = []
     if kind is not None:
-        lines.append(_("No more mails of this kind: %(url)s") % {
-            "url": f"{base}/notifications/unsubscribe/{unsubscribe_token(secret, user_id=user.id, kind=kind)}"})
-    lines.append(_("No more mails from Nabij: %(url)s") % {
-        "url": f"{base}/notifications/unsubscribe/{unsubscribe_token(secret, user_id=user.id, kind='all')}"})
-    lines.append(_("All your settings: %(url)s") % {"url": f"{base}/notifications/settings"})
+        lines.append(_("No more mails of this kind: %(url)s") % {"url": _unsubscribe_url(settings, user, kind)})
+    lines.append(_("No more mails from Nabij: %(url)s") % {"url": _unsubscribe_url(settings, user, "all")})
+    lines.append(_("All your settings: %(url)s") % {"url": f"{settings.base_url.rstrip('/')}/notifications/settings"})
     return "\n".join(lines)
+
+
+def unsubscribe_headers(settings, user: User, kind: str | None) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe: the mail program offers the button and POSTs to the signed link."""
+    return {"List-Unsubscribe": f"<{_unsubscribe_url(settings, user, kind or 'all')}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 @jobs.task(retries=3, retry_delay=60)
@@ -287,7 +294,8 @@ def mail_now(notification_id: int) -> bool:
                                 "--", _unsubscribe_lines(settings, user, notice.kind)]) + "\n"
         notice.mailed_at = utcnow()
         session.add(notice)
-        send_mail(settings, to=user.email, subject=subject, body=body, session=session)
+        send_mail(settings, to=user.email, subject=subject, body=body, session=session,
+                  headers=unsubscribe_headers(settings, user, notice.kind))
         session.commit()
     return True
 
@@ -319,7 +327,8 @@ def send_digests(now: datetime | None = None) -> int:
                 subject = _("Nabij: your daily overview")
                 lines = [f"- {describe(n)}\n  {settings.base_url.rstrip('/')}{n.link}" for n in wanted]
                 body = "\n".join(lines) + "\n\n--\n" + _unsubscribe_lines(settings, user, None) + "\n"
-            send_mail(settings, to=user.email, subject=subject, body=body, session=session)
+            send_mail(settings, to=user.email, subject=subject, body=body, session=session,
+                      headers=unsubscribe_headers(settings, user, None))
             sent += 1
         session.commit()
     return sent

@@ -158,6 +158,8 @@ def test_roster_sync_page_is_only_for_the_class_lecturers(platform, lti_client, 
     platform.scenarios["t"] = Scenario(sub="teacher", roles=[INSTRUCTOR], name="Docent")
     full_launch(lti_client, platform, "t")
     context = _fresh(session).exec(select(LtiContext)).one()
+    # The lecturer finds the page from the class's settings.
+    assert f'href="/lti/classes/{context.class_id}"' in lti_client.get(f"/classes/{context.class_id}/settings").text
     platform.scenarios["s"] = Scenario(sub="s-1", roles=[LEARNER], name="Aya", custom={"nabij_module": MODULE})
     from fastapi.testclient import TestClient
 
