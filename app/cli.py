@@ -214,6 +214,34 @@ def user_erase(email: str, yes: bool) -> None:
         engine.dispose()
 
 
+@user.command("safeguarding-officer")
+@click.argument("email")
+@click.option("--off", is_flag=True, help="Take the role away again.")
+def user_safeguarding_officer(email: str, off: bool) -> None:
+    """Let a lecturer decide on requests to reveal an author for safeguarding (beside the admins).
+
+    The officer approves or refuses; they never decide on a request of their own (app/services/break_glass.py)."""
+    from sqlmodel import Session
+
+    from app.db import make_engine, writer
+    from app.services import accounts, break_glass
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        _or_exit(lambda: _ensure_schema(settings, engine))
+        with Session(writer(engine)) as session:
+            found = accounts.find_by_email(session, email)
+            if found is None:
+                _fail(f"no account with the address {email}")
+            problem = break_glass.set_safeguarding_officer(session, user=found, on=not off)
+            if problem:
+                _fail(problem)
+            click.echo(f"{found.email} {'is no longer' if off else 'is now'} a safeguarding officer")
+    finally:
+        engine.dispose()
+
+
 def _ensure_schema(settings, engine) -> None:
     from app.migrations import ensure_current
 

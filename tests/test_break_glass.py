@@ -156,3 +156,35 @@ def test_a_decider_never_decides_alone_in_the_service_either(session, world, set
     with pytest.raises(break_glass.BreakGlassError):
         break_glass.decide(session, settings=settings, request=request, decider=lecturer, approve=True)
     assert request.status == "pending" and request.decided_at is None and utcnow()
+
+
+def test_an_admin_names_a_safeguarding_officer_from_the_command_line(app, session, settings, monkeypatch):
+    from click.testing import CliRunner
+
+    from app.cli import main
+    from app.config import get_settings
+    from app.models import User
+    from tests.conftest import TEST_SECRET
+
+    lecturer = make_user(session, role=Role.LECTURER, email="olga@school.test")
+    student = make_user(session, email="sam@student.test")
+    for name, value in {"NABIJ_DATABASE_URL": settings.effective_database_url, "NABIJ_VAR_DIR": str(settings.var_dir),
+                        "NABIJ_SECRET_KEY": TEST_SECRET, "NABIJ_ENV": "test"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        named = runner.invoke(main, ["user", "safeguarding-officer", lecturer.email])
+        refused = runner.invoke(main, ["user", "safeguarding-officer", student.email])
+        session.expire_all()
+        assert session.get(User, lecturer.id).safeguarding_officer is True
+        session.commit()
+        taken = runner.invoke(main, ["user", "safeguarding-officer", lecturer.email, "--off"])
+    finally:
+        get_settings.cache_clear()
+    assert named.exit_code == 0 and "is now a safeguarding officer" in named.output
+    assert refused.exit_code == 1 and "only an active lecturer or admin" in refused.stderr
+    assert taken.exit_code == 0
+    session.expire_all()
+    assert session.get(User, lecturer.id).safeguarding_officer is False
+    assert session.get(User, student.id).safeguarding_officer is False

@@ -39,6 +39,11 @@ def test_after_erasure_nothing_holds_the_students_id_or_text(app, session, clien
     student_id, email = student.id, student.email
     login(client, student)
     session.add(ThrottleEvent(key=f"reset:account:{student.email}"))
+    # A failed login keeps the address only as a fingerprint; it goes with the account too.
+    from app.services.throttle import email_fingerprint
+
+    session.add(ThrottleEvent(key=f"login:account:{email_fingerprint(email)}"))
+    session.add(ThrottleEvent(key="login:account:someone-else"))
     session.commit()
     assert _traces(session, user_id=student.id, email=student.email)  # the check can see them
 
@@ -46,6 +51,7 @@ def test_after_erasure_nothing_holds_the_students_id_or_text(app, session, clien
 
     session.expire_all()
     assert _traces(session, user_id=student_id, email=email) == []
+    assert [e.key for e in session.exec(select(ThrottleEvent))] == ["login:account:someone-else"]
     assert session.get(User, lecturer.id) is not None  # the lecturer stays
     assert erasure.erase_user(session, user_id=student.id) is False  # twice: nothing to do
 

@@ -504,3 +504,38 @@ def test_logged_in_password_user_links_the_institution_account(oidc_client, prov
     assert user_by_subject(session, provider.issuer, "own-inst").id == existing.id
     page = oidc_client.get("/account").text
     assert provider.issuer in page and "link=1" not in page
+
+
+def test_an_institution_account_erases_itself_after_signing_in_again(oidc_client, provider, session):
+    """No password to type: a sign-in at the institution in the last minutes confirms it is them (issue 13)."""
+    from datetime import timedelta
+
+    from app.models import UserSession, utcnow
+    from app.services.erasure import REAUTH_WINDOW_MINUTES
+
+    assert full_sign_in(oidc_client, "student1").status_code == 303
+    user = user_by_subject(session, provider.issuer, "student1")
+    account = oidc_client.get("/account").text
+    assert 'name="confirm"' in account and 'name="password"' not in account.split('action="/account/erase"')[1]
+    token = csrf_from(account)
+    refused = oidc_client.post("/account/erase", data={"csrf_token": token})
+    assert refused.status_code == 400 and "Tick the box to confirm." in refused.text
+
+    # Signed in longer ago: the page asks to sign in again, with the provider asked to re-prompt.
+    for row in session.exec(select(UserSession).where(UserSession.user_id == user.id)):
+        row.created_at = utcnow() - timedelta(minutes=REAUTH_WINDOW_MINUTES + 1)
+        session.add(row)
+    session.commit()
+    stale = oidc_client.get("/account").text
+    assert "sign in again with your institution" in stale and 'name="confirm"' not in stale
+    assert oidc_client.post("/account/erase", data={"csrf_token": token, "confirm": "1"}).status_code == 400
+    authorize = start(oidc_client, "?reauth=1&next=/account")
+    assert parse_qs(urlsplit(authorize).query)["prompt"] == ["login"]
+    assert callback(oidc_client, sign_in_at_provider(authorize, "student1")).status_code == 303
+
+    fresh = oidc_client.get("/account").text
+    asked = oidc_client.post("/account/erase", data={"csrf_token": csrf_from(fresh), "confirm": "1"},
+                             follow_redirects=True)
+    assert "will be erased in 14 days" in asked.text
+    session.expire_all()
+    assert session.get(User, user.id).erasure_due_at is not None

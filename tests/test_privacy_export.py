@@ -177,9 +177,18 @@ def test_the_export_of_each_user_holds_their_rows_of_every_table(app, session):
 
 def test_the_export_holds_every_detail_the_issue_lists(app, session, client):
     student, lecturer, course_class = make_student_with_everything(session)
+    from app.models import Invitation
+
+    # The invitation that brought them in: kept by address, with the name the lecturer typed.
+    session.add(Invitation(class_id=course_class.id, email=student.email, display_name="Sam uit de klaslijst",
+                           token_hash="e" * 64))
+    session.commit()
     login(client, student)  # a user_session row, with its user agent
 
     data = json.loads(client.get("/account/my-data.json").text)
+    assert data["invitations"] == [{"class_id": course_class.id, "name": "Sam uit de klaslijst",
+                                    "email": student.email, "created_at": data["invitations"][0]["created_at"],
+                                    "accepted_at": None}]
 
     assert data["account"]["email"] == "sam@student.test" and data["account"]["created_at"]
     assert data["account"]["language"] is None and "email_verified_at" in data["account"]

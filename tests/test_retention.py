@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import datetime, timedelta
 
 from click.testing import CliRunner
@@ -10,7 +12,17 @@ from sqlmodel import select
 from app import jobs
 from app.cli import main
 from app.config import get_settings
-from app.models import AccessLog, Answer, AnswerRevision, Invitation, PasswordReset, ThrottleEvent, UserSession, utcnow
+from app.models import (
+    AccessLog,
+    Answer,
+    AnswerRevision,
+    Invitation,
+    Notification,
+    PasswordReset,
+    ThrottleEvent,
+    UserSession,
+    utcnow,
+)
 from app.services import retention
 from tests.conftest import TEST_SECRET
 from tests.factories import make_class, make_user
@@ -37,6 +49,9 @@ def _old_data(session):
                      Invitation(class_id=current.id, email="x@school.test", display_name="X", token_hash="i" * 64,
                                 created_at=now - timedelta(days=retention.invitation_valid_days() + 1)),
                      Invitation(class_id=current.id, email="y@school.test", display_name="Y", token_hash="j" * 64),
+                     Notification(user_id=student.id, kind="feedback", key="old", link="/",
+                                  created_at=now - timedelta(days=200)),
+                     Notification(user_id=student.id, kind="feedback", key="new", link="/"),
                      # The access log goes with the answers it is about (issue 13).
                      AccessLog(key="read:old", kind="read", lecturer_id=lecturer.id, class_id=archived.id,
                                module_slug="m", prompt_id="p", day=now.date()),
@@ -50,9 +65,17 @@ def _old_data(session):
 
 def test_the_purge_deletes_what_is_due_and_keeps_the_rest(app, session, settings):
     old, kept = _old_data(session)
+    outbox = settings.var_dir / "outbox"
+    outbox.mkdir(parents=True, exist_ok=True)
+    (outbox / "old.eml").write_text("Subject: reset link")
+    (outbox / "new.eml").write_text("Subject: today")
+    eight_days_ago = time.time() - 8 * 24 * 3600
+    os.utime(outbox / "old.eml", (eight_days_ago, eight_days_ago))
     result = retention.purge(session, settings=settings)
     assert result.counts == {"answers of archived classes": 1, "access log of archived classes": 1,
-                             "throttle events": 1, "sessions": 1, "reset tokens": 1, "unused invitations": 1}
+                             "throttle events": 1, "sessions": 1, "reset tokens": 1, "unused invitations": 1,
+                             "notifications": 1, "mails in the outbox folder": 1}
+    assert [path.name for path in outbox.iterdir()] == ["new.eml"]
     session.expire_all()
     assert [a.text for a in session.exec(select(Answer))] == ["nu"]
     assert session.exec(select(AnswerRevision)).all() == []
@@ -61,6 +84,7 @@ def test_the_purge_deletes_what_is_due_and_keeps_the_rest(app, session, settings
     assert len(session.exec(select(UserSession)).all()) == 1
     assert len(session.exec(select(PasswordReset)).all()) == 1
     assert [i.email for i in session.exec(select(Invitation))] == ["y@school.test"]
+    assert [n.key for n in session.exec(select(Notification))] == ["new"]
     assert retention.purge(session, settings=settings).counts["throttle events"] == 0  # twice: nothing new
 
 

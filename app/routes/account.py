@@ -29,7 +29,9 @@ NOTICES = {
 
 
 def _account_page(request: Request, session, user, *, status_code: int = 200, **extra):
-    context = {"user": user, "other_sessions": count_sessions(session, user_id=user.id) - 1,
+    external = erasure.signs_in_externally(session, user_id=user.id)
+    context = {"user": user, "signs_in_externally": external,
+               "freshly_signed_in": external and erasure.signed_in_recently(request.state.user_session), "other_sessions": count_sessions(session, user_id=user.id) - 1,
                "my_classes": erasure.enrolled_classes(session, user_id=user.id),
                # Who read this student's answers (issue 13): shown to them alone.
                "access_entries": access_log.for_student(session, user=user, catalogue=request.app.state.catalogue),
@@ -108,10 +110,16 @@ def export_zip(request: Request, session: SessionDep, user: CurrentUser):
 
 
 @router.post("/account/erase")
-def request_erasure(request: Request, session: SessionDep, user: CurrentUser,
-                    password: Annotated[str, Form()] = ""):
-    """Erase my account: the password again (re-authentication), then 14 days to change one's mind."""
-    if not passwords.verify_password(user.password_hash, password):
+def request_erasure(request: Request, session: SessionDep, user: CurrentUser, current: CurrentSession,
+                    password: Annotated[str, Form()] = "", confirm: Annotated[str, Form()] = ""):
+    """Erase my account: the password again, or for an institution/LMS account a sign-in of the last
+    minutes (re-authentication), then 14 days to change one's mind."""
+    fresh_external = (erasure.signs_in_externally(session, user_id=user.id) and erasure.signed_in_recently(current))
+    if fresh_external and not password:
+        if not confirm:
+            return _account_page(request, session, user, status_code=400,
+                                 errors={"erase_confirm": _("Tick the box to confirm.")})
+    elif not passwords.verify_password(user.password_hash, password):
         return _account_page(request, session, user, status_code=400,
                              errors={"erase_password": _("This is not your current password.")})
     erasure.request_erasure(session, user=user)

@@ -140,7 +140,7 @@ def _error_page(request: Request, error: oidc.OidcError, flow: dict | None = Non
 # -- start --------------------------------------------------------------------------------------------
 
 @router.get("/auth/oidc/login")
-async def oidc_login(request: Request, next: str = "/", join_code: str = "", link: str = ""):
+async def oidc_login(request: Request, next: str = "/", join_code: str = "", link: str = "", reauth: str = ""):
     config = _config(request)
     flow = {"next": safe_next(next[:500]), "join_code": join_code.strip()[:JOIN_CODE_LIMIT],
             "link": link == "1" and request.state.user is not None}
@@ -151,7 +151,9 @@ async def oidc_login(request: Request, next: str = "/", join_code: str = "", lin
     try:
         await oidc.load_metadata(client, config)
         request.scope["session"] = {}  # Authlib keeps state, nonce and the PKCE verifier here
-        response = await client.authorize_redirect(request, oidc.redirect_uri(request.app.state.settings))
+        # reauth=1 (erasing one's account): the provider asks for the credentials again, not its SSO session.
+        extra = {"prompt": "login", "max_age": 0} if reauth == "1" else {}
+        response = await client.authorize_redirect(request, oidc.redirect_uri(request.app.state.settings), **extra)
     except oidc.OidcError as error:
         return _error_page(request, error, flow)
     response.status_code = 303

@@ -85,6 +85,16 @@ def _mail_deciders(session: Session, *, settings: Settings, request: RevealReque
                       "link": f"{settings.base_url.rstrip('/')}/safeguarding/{request.id}"})
 
 
+def set_safeguarding_officer(session: Session, *, user: User, on: bool) -> str | None:
+    """Give or take the safeguarding-officer role; a problem message when the account cannot have it."""
+    if on and (user.role == Role.STUDENT.value or not user.is_active):
+        return "only an active lecturer or admin account can be a safeguarding officer"
+    user.safeguarding_officer = on
+    session.add(user)
+    session.commit()
+    return None
+
+
 def decide(session: Session, *, settings: Settings, request: RevealRequest, decider: User, approve: bool,
            now: datetime | None = None, catalogue=None) -> RevealRequest:
     """Approve or refuse; an approval logs the reveal and tells the student (dashboard and mail)."""

@@ -215,6 +215,7 @@ def change_own_last(session: Session, *, user: User, message_id: int, text: str 
         return False
     if text is None:
         message.withdrawn_at = utcnow()
+        message.text = ""  # withdrawn is gone: not kept, not exported
     else:
         message.text = _check_text(text)
         message.edited_at = utcnow()

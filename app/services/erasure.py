@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session, SQLModel, col
 
 from app import jobs
@@ -50,7 +50,10 @@ def erase_user(session: Session, *, user_id: int) -> bool:
             else:
                 session.execute(delete(table).where(column == user_id))
     session.execute(delete(Invitation).where(Invitation.email == email))
-    session.execute(delete(ThrottleEvent).where(col(ThrottleEvent.key).contains(email, autoescape=True)))
+    from app.services.throttle import email_fingerprint
+
+    session.execute(delete(ThrottleEvent).where(or_(col(ThrottleEvent.key).contains(email, autoescape=True),
+                                                    col(ThrottleEvent.key).contains(email_fingerprint(email)))))
     session.execute(delete(User).where(User.id == user_id))
     session.commit()
     log.info("account %s erased", user_id)
@@ -66,6 +69,23 @@ def erase_user_job(user_id: int) -> bool:
 # -- a student's own request: 14 days to change their mind --------------------------------------------
 
 GRACE_DAYS = 14
+# An account that signs in with its institution or LMS has no password to type again: a sign-in this recent
+# is the re-authentication instead (as "sudo mode" elsewhere).
+REAUTH_WINDOW_MINUTES = 10
+
+
+def signs_in_externally(session: Session, *, user_id: int) -> bool:
+    from app.models import ExternalIdentity
+
+    return session.exec(select(ExternalIdentity.id).where(ExternalIdentity.user_id == user_id)).first() is not None
+
+
+def signed_in_recently(user_session, *, now=None) -> bool:
+    from datetime import timedelta
+
+    from app.models import aware, utcnow
+
+    return aware(user_session.created_at) > (now or utcnow()) - timedelta(minutes=REAUTH_WINDOW_MINUTES)
 
 
 def request_erasure(session: Session, *, user: User, now=None) -> None:

@@ -21,6 +21,7 @@ from app.models import (
     Extension,
     ExternalIdentity,
     Feedback,
+    Invitation,
     PasswordReset,
     SectionVisit,
     User,
@@ -207,6 +208,10 @@ def _about_you(session: Session, *, user: User, answers: list[Answer], secret: b
     identities = [{"issuer": i.issuer, "subject": i.subject, "created_at": _when(i.created_at),
                    "last_seen_at": _when(i.last_seen_at)}
                   for i in session.exec(select(ExternalIdentity).where(ExternalIdentity.user_id == user.id))]
+    # Invitations are kept by address (there was no account yet): the ones to this account's address.
+    invitations = [{"class_id": i.class_id, "name": i.display_name, "email": i.email, "created_at": _when(i.created_at),
+                    "accepted_at": _when(i.accepted_at)}
+                   for i in session.exec(select(Invitation).where(Invitation.email == user.email).order_by(Invitation.id))]
     by_id = {a.id: a for a in answers}
     marks = []
     if by_id:
@@ -228,7 +233,7 @@ def _about_you(session: Session, *, user: User, answers: list[Answer], secret: b
                                                                      user_id=user.id, scope=scope)})
     return {"classes": classes, "teaching": teaching, "extensions": extensions, "section_visits": visits,
             "sessions": sessions_, "password_resets": resets, "external_identities": identities,
-            "discussion_marks": marks, "pseudonyms": own_pseudonyms}
+            "invitations": invitations, "discussion_marks": marks, "pseudonyms": own_pseudonyms}
 
 
 def _lifecycle(session: Session, *, user: User, catalogue: Catalogue) -> dict:

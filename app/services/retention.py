@@ -30,6 +30,7 @@ from app.models import (
     DiscussionMark,
     Feedback,
     Invitation,
+    Notification,
     PasswordReset,
     ThrottleEvent,
     User,
@@ -43,6 +44,7 @@ log = logging.getLogger("nabij.retention")
 THROTTLE_KEEP = timedelta(days=1)
 EXPIRED_KEEP = timedelta(days=7)
 WARN_AHEAD = timedelta(days=30)
+NOTIFICATION_KEEP = timedelta(days=182)  # what happened in a class: half a year is more than a semester
 DAYS_PER_MONTH = 30
 
 
@@ -76,6 +78,7 @@ def _conditions(settings: Settings, now: datetime):
         "reset tokens": (PasswordReset, col(PasswordReset.expires_at) < now - EXPIRED_KEEP),
         "unused invitations": (Invitation, (col(Invitation.accepted_at).is_(None))
                                & (col(Invitation.created_at) < now - timedelta(days=invitation_valid_days()))),
+        "notifications": (Notification, col(Notification.created_at) < now - NOTIFICATION_KEEP),
     }
 
 
@@ -97,7 +100,18 @@ def plan(session: Session, *, settings: Settings, now: datetime | None = None) -
     ).one() if result.archived_classes else 0
     for name, (model, condition) in _conditions(settings, now).items():
         result.counts[name] = session.exec(select(func.count()).select_from(model).where(condition)).one()
+    result.counts["mails in the outbox folder"] = len(_old_outbox_files(settings, now))
     return result
+
+
+def _old_outbox_files(settings: Settings, now: datetime) -> list:
+    """Mails written to var/outbox/ (no SMTP server configured) hold reset links and reveal reasons in plain
+    text: they go a week after they were written, like expired sessions."""
+    outbox = settings.var_dir / "outbox"
+    if not outbox.is_dir():
+        return []
+    cutoff = (now - EXPIRED_KEEP).timestamp()
+    return [path for path in outbox.glob("*.eml") if path.stat().st_mtime < cutoff]
 
 
 def purge(session: Session, *, settings: Settings, now: datetime | None = None) -> PurgePlan:
@@ -116,6 +130,8 @@ def purge(session: Session, *, settings: Settings, now: datetime | None = None) 
     for _name, (model, condition) in _conditions(settings, now).items():
         session.exec(delete(model).where(condition))
     session.commit()
+    for path in _old_outbox_files(settings, now):
+        path.unlink(missing_ok=True)
     log.info("purge: %s", ", ".join(result.lines()))
     return result
 

@@ -131,6 +131,11 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def email_fingerprint(email: str) -> str:
+    """How an address appears inside throttle keys (erasure finds that account's rows by it)."""
+    return _hash(email)
+
+
 @dataclass(frozen=True)
 class Limits:
     per_account: Rule
