@@ -7,9 +7,8 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
 
-from app import PROJECT_ROOT, jobs, observability
+from app import PROJECT_ROOT, jobs, observability, templating
 from app.auth import CsrfCookieMiddleware, csrf_protect, load_auth
 from app.config import ConfigError, Settings, get_settings
 from app.content.catalogue import load_catalogue, log_broken
@@ -29,6 +28,7 @@ from app.routes import notifications as notification_routes
 from app.routes import oidc as oidc_routes
 from app.routes import safeguarding as safeguarding_routes
 from app.routes import search as search_routes
+from app.static_assets import StaticAssets, StaticAssetsMiddleware
 
 log = logging.getLogger("nabij")
 
@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.write_engine = writer(engine)
     app.state.catalogue = catalogue
     jobs.configure(settings, engine=engine, catalogue=catalogue)  # background jobs (app/jobs.py)
-    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    assets = StaticAssets(PROJECT_ROOT / "static", watch=settings.env == "development")
+    templating.use_static_assets(assets)
     for router in all_routers:
         app.include_router(router)
     app.include_router(lti_routes.router)  # LTI 1.3 tool (app/lti, docs/lti.md)
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.add_middleware(CsrfCookieMiddleware, settings=settings)
     app.add_middleware(InputNormaliser)  # control characters in any input: one rule (app/inputs.py)
     app.add_middleware(LocaleMiddleware, default=settings.default_locale)
+    app.add_middleware(StaticAssetsMiddleware, assets=assets)  # outside the page layers (app/static_assets.py)
     app.add_middleware(SecurityHeaders, production=settings.is_production)
     app.add_middleware(ProxyHeaders, trusted=trusted_proxies)
     observability.install(app, settings, engine)  # outermost: access log, /metrics counters

@@ -18,6 +18,7 @@ from app.i18n import gettext as _
 from app.models import SCHOOL_ZONE
 from app.services.classes import format_join_code
 from app.services.paging import page_url
+from app.static_assets import StaticAssets
 
 
 def page_context(request: Request) -> dict:
@@ -116,9 +117,18 @@ def role_label(role: str) -> str:
     return {"student": _("student"), "lecturer": _("lecturer"), "admin": _("administrator")}.get(role, role)
 
 
+_static_assets: StaticAssets | None = None
+
+
+def use_static_assets(assets: StaticAssets) -> None:
+    global _static_assets
+    _static_assets = assets
+
+
 def static_url(path: str) -> str:
+    """The file's URL with its content hash in the name (app/static_assets.py)."""
     # A plain path: Starlette's url_for builds an absolute URL from the request on every call.
-    return f"/static/{path}"
+    return _static_assets.url(path) if _static_assets is not None else f"/static/{path}"
 
 
 templates.env.globals.update(

@@ -1,13 +1,17 @@
 """Nabij benchmarks: seed an institution, start the real server, drive it, report. `make bench [QUICK=1]`.
 
 For each database (SQLite, then PostgreSQL when it answers) and each worker count, this starts
-`nabij serve --workers N` on a free loopback port and drives it from this process with logged-in
-clients (sessions are seeded with known tokens; see seed.py):
+`nabij serve --workers N` on a free loopback port, and next to it the floor (benchmarks/floor.py:
+a bare Starlette app on the same uvicorn settings, on a port of its own), and drives both from this
+process with logged-in clients (sessions are seeded with known tokens; see seed.py):
 
-  static     GET a static file: the baseline, served by the same server
+  floor      GET / of the bare Starlette app, before all the others and again after them
+  static     GET a static file, served by the app
   section    a student's module section page
   dashboard  a student's dashboard
   autosave   the reflection autosave POST, by 50 concurrent writers
+  autosave-8 the same by 8 writers back to back (the pages' concurrency)
+  autosave-typing  50 writers, each pausing 1.5 s after an answer
   review     a lecturer's review page of a prompt with one answer per cohort student
   matrix     the progress matrix of the cohort (300 students in the full run), first page
   matrix-sorted  the same sorted by progress (every student's progress computed)
@@ -15,8 +19,9 @@ clients (sessions are seeded with known tokens; see seed.py):
              students are added step by step until p95 > 50 ms or errors appear
 
 It reports requests/s, p50/p95/p99, errors, SQL statements per request (the server counts them
-when NABIJ_COUNT_QUERIES=1) and each scenario's throughput as a share of the static baseline,
-prints a table and writes it into benchmarks/RESULTS.md (between markers, by mode).
+when NABIJ_COUNT_QUERIES=1) and each scenario's throughput as a share of the floor (the mean of its
+two runs; and, as before, of the static file), prints a table and the targets, and writes them into
+benchmarks/RESULTS.md (between markers, by mode).
 Everything stays on 127.0.0.1; every run is bounded in time and stops by itself.
 """
 
@@ -51,7 +56,7 @@ from loadgen import Request, percentile  # noqa: E402
 from app import PROJECT_ROOT  # noqa: E402
 
 HOST = "127.0.0.1"
-SECRET = "benchmark-secret-key-not-for-production-0123456789"
+SECRET = seeding.SECRET_KEY  # the texts are stored encrypted under a key derived from it
 POSTGRES_URL = os.environ.get("NABIJ_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/nabij_bench")
 RESULTS = HERE / "RESULTS.md"
 P95_LIMIT = 0.050  # the mixed run's limit, seconds
@@ -92,7 +97,8 @@ class Outcome:
     error_kinds: dict = field(default_factory=dict)
     queries: float = float("nan")
     per_worker: dict = field(default_factory=dict)
-    ratio: float = float("nan")
+    ratio: float = float("nan")  # requests/s as a share of the static file's
+    share: float = float("nan")  # requests/s as a share of the floor's (the mean of its two runs)
     skipped: str = ""
     note: str = ""
 
@@ -110,13 +116,17 @@ def free_port() -> int:
 
 
 class Server:
+    """`nabij serve --host 127.0.0.1 --port P --workers N`, ready once /healthz answers."""
+
+    ready_path = "/healthz"
+
     def __init__(self, database_url: str, workers: int, workdir: Path) -> None:
         self.database_url, self.workers, self.workdir = database_url, workers, workdir
         self.port = free_port()
         self.log = workdir / f"server-{'pg' if 'postgres' in database_url else 'sqlite'}-{workers}w.log"
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> Server:
+    def command(self) -> tuple[list[str], dict[str, str]]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NABIJ_") or k in
                {"NABIJ_DB_POOL_SIZE", "NABIJ_DB_MAX_OVERFLOW"}}
         env.update(NABIJ_ENV="test", NABIJ_COUNT_QUERIES="1", NABIJ_SECRET_KEY=SECRET,
@@ -124,7 +134,11 @@ class Server:
                    NABIJ_MODULES_DIR=str(PROJECT_ROOT / "modules"))
         script = Path(sys.executable).with_name("nabij")
         command = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
-        command += ["serve", "--port", str(self.port), "--workers", str(self.workers)]
+        command += ["serve", "--host", HOST, "--port", str(self.port), "--workers", str(self.workers)]
+        return command, env
+
+    def __enter__(self) -> Server:
+        command, env = self.command()
         with open(self.log, "wb") as output:
             self.process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
                                             start_new_session=True, cwd=self.workdir)
@@ -133,13 +147,13 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server stopped; see {self.log}:\n{self.log.read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(f"http://{HOST}:{self.port}/healthz", timeout=2) as response:
+                with urllib.request.urlopen(f"http://{HOST}:{self.port}{self.ready_path}", timeout=2) as response:
                     if response.status == 200:
                         return self
             except OSError:
                 time.sleep(0.2)
         self.__exit__()
-        raise RuntimeError(f"the server did not answer /healthz within 90 s; see {self.log}")
+        raise RuntimeError(f"the server did not answer {self.ready_path} within 90 s; see {self.log}")
 
     def __exit__(self, *exc) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -156,6 +170,22 @@ class Server:
         """Log records (one JSON object per line) that mention `text`: one per failed request."""
         return sum(1 for line in self.log.read_text(errors="replace").splitlines()
                    if text in line and '"nabij.errors"' in line)
+
+
+class Floor(Server):
+    """benchmarks/floor.py: a bare Starlette app, one route, on the uvicorn options of `nabij serve`,
+    with the same host and worker count as the server it is the floor of."""
+
+    ready_path = "/"
+
+    def __init__(self, workers: int, workdir: Path) -> None:
+        super().__init__("", workers, workdir)
+        self.log = workdir / f"floor-{workers}w.log"
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NABIJ_")}
+        return [sys.executable, str(HERE / "floor.py"), "--host", HOST, "--port", str(self.port),
+                "--workers", str(self.workers)], env
 
 
 # -- routes of this version of the app ---------------------------------------------------------------
@@ -225,6 +255,14 @@ def summarise(outcome: Outcome, results: list, seconds: float) -> Outcome:
     counted = [r.queries for r in results if r.queries is not None]
     outcome.queries = sum(counted) / len(counted) if counted else float("nan")
     outcome.per_worker = dict(Counter(r.worker for r in results if r.worker))
+    return outcome
+
+
+def scenario_floor(floor: Floor, mode, database, when: str) -> Outcome:
+    """The bare Starlette app of floor.py, by the same closed loop as the pages: 8 connections."""
+    request = Request("GET", "/", check=lambda status, headers, body: None if body == b"floor\n" else "unexpected body")
+    outcome = closed(floor, mode, database, f"floor ({when})", lambda i: request, mode.page_concurrency)
+    outcome.note = "bare Starlette app (benchmarks/floor.py), same uvicorn settings"
     return outcome
 
 
@@ -298,26 +336,33 @@ class Autosaves:
 
 
 def stored_answers(database_url: str) -> dict[tuple, tuple[int, str]]:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    engine = create_engine(database_url)
+    from app.config import Settings
+    from app.crypto import keyring_of
+    from app.db import make_engine
+
+    engine = make_engine(Settings(database_url=database_url, var_dir=PROJECT_ROOT / "var", secret_key=SECRET))
     try:
+        keyring = keyring_of(engine)  # the texts are stored encrypted (app/crypto.py)
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT user_id, module_slug, prompt_id, version, text FROM answer"))
-            return {(u, s, p): (v, t) for u, s, p, v, t in rows}
+            return {(u, s, p): (v, keyring.decrypt(t, "answer.text")) for u, s, p, v, t in rows}
     finally:
         engine.dispose()
 
 
-def scenario_autosave(server, mode, database, info, routes, database_url, *, typing: bool = False):
-    """50 writers. Flat out: each sends its next save as soon as the last one is answered. Typing:
-    each waits the page's autosave delay (1.5 s) after an answer, as a student typing on does."""
-    name = "autosave-typing" if typing else "autosave"
+def scenario_autosave(server, mode, database, info, routes, database_url, *, typing: bool = False,
+                      writers: int | None = None):
+    """50 writers (or `writers`). Flat out: each sends its next save as soon as the last one is
+    answered. Typing: each waits the page's autosave delay (1.5 s) after an answer, as a student
+    typing on does. `autosave-8` is the flat-out run with 8 writers, the pages' concurrency."""
+    writers = writers or mode.writers
+    name = "autosave-typing" if typing else "autosave" if writers == mode.writers else f"autosave-{writers}"
     if routes["autosave"] is None:
-        return Outcome(database, server.workers, name, str(mode.writers),
+        return Outcome(database, server.workers, name, str(writers),
                        skipped="no autosave route in this version of the app")
     saves = Autosaves(routes["autosave"], database_url, info)
-    writers = mode.writers
     owned = [[s for n, s in enumerate(info["students"]) if n % writers == w] for w in range(writers)]
     turns = [0] * writers
 
@@ -438,17 +483,30 @@ def postgres_version(url: str) -> str | None:
 
 
 def table(outcomes: list[Outcome]) -> list[str]:
-    lines = ["| database | workers | scenario | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | vs static | notes |",
-             "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| database | workers | scenario | concurrency | req/s | share of the floor | p50 ms | p95 ms | p99 ms | errors | SQL/req | vs static | notes |",
+             "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for o in outcomes:
         if o.skipped:
-            lines.append(f"| {o.database} | {o.workers} | {o.scenario} | {o.concurrency} | – | – | – | – | – | – | – | skipped: {o.skipped} |")
+            lines.append(f"| {o.database} | {o.workers} | {o.scenario} | {o.concurrency} | – | – | – | – | – | – | – | – | skipped: {o.skipped} |")
             continue
         kinds = ", ".join(f"{k}: {v}" for k, v in o.error_kinds.items())
         notes = "; ".join(x for x in (o.note, kinds, _spread(o)) if x)
-        lines.append(f"| {o.database} | {o.workers} | {o.scenario} | {o.concurrency} | {o.rps:.0f} | {ms(o.p50)} | "
-                     f"{ms(o.p95)} | {ms(o.p99)} | {o.errors} | {o.queries:.1f} | {o.ratio:.0%} | {notes} |")
+        queries = "–" if o.queries != o.queries else f"{o.queries:.1f}"
+        ratio = "–" if o.ratio != o.ratio else f"{o.ratio:.0%}"
+        lines.append(f"| {o.database} | {o.workers} | {o.scenario} | {o.concurrency} | {o.rps:.0f} | {_share(o)} | "
+                     f"{ms(o.p50)} | {ms(o.p95)} | {ms(o.p99)} | {o.errors} | {queries} | {ratio} | {notes} |")
     return lines
+
+
+def _share(o: Outcome) -> str:
+    return "–" if o.share != o.share else f"{o.share:.3f}"
+
+
+def floor_lines(floors: dict) -> list[str]:
+    """One line per server: the floor's two runs and their mean, the denominator of every share."""
+    return [f"Floor, {database}, {workers} worker(s): {before:.0f} req/s before the scenarios, {after:.0f} after, "
+            f"mean {(before + after) / 2:.0f} req/s (bare Starlette, same uvicorn settings, closed loop, 8 connections)"
+            for (database, workers), (before, after) in floors.items()]
 
 
 def _spread(o: Outcome) -> str:
@@ -457,11 +515,37 @@ def _spread(o: Outcome) -> str:
     return "per worker " + "/".join(str(n) for n in sorted(o.per_worker.values(), reverse=True))
 
 
-def targets(outcomes: list[Outcome]) -> list[str]:
-    def get(database, workers, scenario):
-        return next((o for o in outcomes if (o.database, o.workers, o.scenario) == (database, workers, scenario)
-                     and not o.skipped), None)
+FLOOR_TARGETS = [  # issue 19, item 3: (scenario, target, test)
+    ("static", "static file ≥ 0.5 of the floor", lambda o: o.share >= 0.5),
+    ("section", "section page ≥ 0.05 of the floor", lambda o: o.share >= 0.05),
+    ("autosave-8", "autosave ≥ 0.05 of the floor, 8 writers back to back, p99 < 50 ms, no errors",
+     lambda o: o.share >= 0.05 and o.p99 < 0.05 and not o.errors),
+    ("review", "review page (300 answers) p95 < 50 ms, 4 lecturers", lambda o: o.p95 < 0.05 and not o.errors),
+    ("matrix", "matrix (300 students) p95 < 50 ms, 4 lecturers", lambda o: o.p95 < 0.05 and not o.errors),
+]
 
+
+def floor_targets(outcomes: list[Outcome]) -> list[str]:
+    """Issue 19's targets, measured against the floor of the same run."""
+    lines = ["| target | database | workers | measured | met |", "| --- | --- | ---: | --- | --- |"]
+    servers = list(dict.fromkeys((o.database, o.workers) for o in outcomes))
+    for database, workers in servers:
+        for scenario, what, met in FLOOR_TARGETS:
+            o = next((o for o in outcomes if (o.database, o.workers, o.scenario) == (database, workers, scenario)), None)
+            if o is None or o.skipped:
+                lines.append(f"| {what} | {database} | {workers} | not measured{': ' + o.skipped if o else ''} | – |")
+                continue
+            if o.share != o.share and "floor" in what:
+                lines.append(f"| {what} | {database} | {workers} | {o.rps:.0f} req/s, no floor measured | – |")
+                continue
+            measured = {"static": f"{_share(o)} ({o.rps:.0f} req/s)", "section": f"{_share(o)} ({o.rps:.0f} req/s)",
+                        "autosave-8": f"{_share(o)} ({o.rps:.0f} req/s), p99 {ms(o.p99)} ms, {o.errors} errors"}.get(
+                scenario, f"p95 {ms(o.p95)} ms ({o.note}, {o.concurrency} lecturers)")
+            lines.append(f"| {what} | {database} | {workers} | {measured} | {'met' if met(o) else 'not met'} |")
+    return lines
+
+
+def targets(outcomes: list[Outcome]) -> list[str]:
     lines = ["| target | database | workers | measured | met |", "| --- | --- | ---: | --- | --- |"]
     for o in outcomes:
         if o.skipped or o.scenario not in {"section", "autosave", "autosave-typing", "review", "matrix",
@@ -487,7 +571,8 @@ def targets(outcomes: list[Outcome]) -> list[str]:
     return lines
 
 
-def write_results(mode: Mode, info: dict, outcomes: list[Outcome], mixed: dict, notes: list[str]) -> None:
+def write_results(mode: Mode, info: dict, outcomes: list[Outcome], mixed: dict, notes: list[str],
+                  floors: dict) -> None:
     block = [f"<!-- BEGIN {mode.name} (written by benchmarks/run.py) -->",
              f"### {'Quick run' if mode.quick else 'Full run'}: {info['date']}", "",
              f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['platform']}; Python {info['python']}, "
@@ -497,7 +582,12 @@ def write_results(mode: Mode, info: dict, outcomes: list[Outcome], mixed: dict, 
              f"Institution: {info['institution']}. Each closed-loop scenario: {mode.warmup:g} s warm-up, "
              f"{mode.duration:g} s measured; mixed steps of {mode.mixed_seconds:g} s.", ""]
     block += [f"- {note}" for note in notes] + ([""] if notes else [])
-    block += table(outcomes) + [""]
+    if floors:
+        block += [f"- {line}." for line in floor_lines(floors)] + [
+            "", "\"share of the floor\" is each scenario's requests/s divided by that mean (for the paced "
+            "scenarios, autosave-typing and mixed, it is the offered load's share, not a capacity).", ""]
+    block += [*table(outcomes), ""]
+    block += ["Targets (issue 19, against the floor of this run):", "", *floor_targets(outcomes), ""]
     if mixed:
         block += ["Mixed run, step by step (open loop; latency counted from each request's scheduled time):", "",
                   "| database | workers | students | target req/s | req/s | p50 ms | p95 ms | p99 ms | errors |",
@@ -524,7 +614,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small institution and short runs (< 1 minute)")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--workers", default=None, help="comma-separated worker counts, e.g. 1,2")
-    parser.add_argument("--scenarios", default="static,section,dashboard,autosave,autosave-typing,review,matrix,matrix-sorted,mixed")
+    parser.add_argument("--scenarios", default="floor,static,section,dashboard,autosave,autosave-8,autosave-typing,"
+                                                "review,matrix,matrix-sorted,mixed",
+                        help="comma-separated; 'floor' measures the bare Starlette app before and after the others")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
@@ -559,6 +651,7 @@ def main(argv: list[str] | None = None) -> int:
 
     outcomes: list[Outcome] = []
     mixed: dict = {}
+    floors: dict = {}  # (database, workers) -> (requests/s before, after)
     for database, url in databases:
         print(f"== {database}: seeding", flush=True)
         seeded = seeding.seed(url, quick=mode.quick, log=lambda line: print("  " + line, flush=True))
@@ -568,13 +661,20 @@ def main(argv: list[str] | None = None) -> int:
                                f"{seeded['counts']['answer_revision']:,} revisions")
         for workers in mode.workers:
             print(f"== {database}, {workers} worker(s)", flush=True)
-            with Server(url, workers, workdir) as server:
+            with Server(url, workers, workdir) as server, Floor(workers, workdir) as floor:
                 baseline = None
+                first = None
+                if "floor" in wanted:  # A B A B: the floor, the app's scenarios, the floor again
+                    first = scenario_floor(floor, mode, database, "before")
+                    print("  " + _line(first), flush=True)
+                block: list[Outcome] = []
                 runs = [
                     ("static", lambda: scenario_static(server, mode, database, seeded)),
                     ("section", lambda: scenario_section(server, mode, database, seeded)),
                     ("dashboard", lambda: scenario_dashboard(server, mode, database, seeded)),
                     ("autosave", lambda: scenario_autosave(server, mode, database, seeded, routes, url)),
+                    ("autosave-8", lambda: scenario_autosave(server, mode, database, seeded, routes, url,
+                                                             writers=mode.page_concurrency)),
                     ("autosave-typing", lambda: scenario_autosave(server, mode, database, seeded, routes, url,
                                                                   typing=True)),
                     ("review", lambda: scenario_lecturer(server, mode, database, seeded, routes, "review")),
@@ -590,22 +690,39 @@ def main(argv: list[str] | None = None) -> int:
                         baseline = outcome.rps
                     if baseline and not outcome.skipped:
                         outcome.ratio = outcome.rps / baseline
-                    outcomes.append(outcome)
+                    block.append(outcome)
                     print("  " + _line(outcome), flush=True)
                 if "mixed" in wanted:
                     summary, steps = scenario_mixed(server, mode, database, seeded, routes, url)
                     if baseline and not summary.skipped:
                         summary.ratio = summary.rps / baseline
-                    outcomes.append(summary)
+                    block.append(summary)
                     mixed[(database, workers)] = steps
                     print("  " + _line(summary), flush=True)
+                if first is not None:
+                    again = scenario_floor(floor, mode, database, "after")
+                    print("  " + _line(again), flush=True)
+                    floors[(database, workers)] = (first.rps, again.rps)
+                    mean = (first.rps + again.rps) / 2
+                    block = [first, *block, again]
+                    for outcome in block:
+                        if not outcome.skipped and mean:
+                            outcome.share = outcome.rps / mean
+                    print(f"  {floor_lines({(database, workers): floors[(database, workers)]})[0]}", flush=True)
+                outcomes += block
+    print()
+    print("\n".join(floor_lines(floors)))
     print()
     print("\n".join(table(outcomes)))
     print()
+    print("Targets (issue 19, against the floor of this run):")
+    print("\n".join(floor_targets(outcomes)))
+    print()
+    print("Targets (issue 8):")
     print("\n".join(targets(outcomes)))
     print(f"\nbenchmark took {time.perf_counter() - started:.0f} s", flush=True)
     if not args.no_write and outcomes:
-        write_results(mode, info, outcomes, mixed, notes)
+        write_results(mode, info, outcomes, mixed, notes, floors)
         print(f"wrote {RESULTS.relative_to(PROJECT_ROOT)}")
     return 0
 
@@ -613,7 +730,8 @@ def main(argv: list[str] | None = None) -> int:
 def _line(o: Outcome) -> str:
     if o.skipped:
         return f"{o.scenario:<9} skipped: {o.skipped}"
-    return (f"{o.scenario:<9} {o.concurrency:>16}: {o.rps:7.1f} req/s  p50 {ms(o.p50):6.1f}  p95 {ms(o.p95):6.1f}  "
+    share = "" if o.share != o.share else f"  share of the floor {o.share:.3f}"
+    return (f"{o.scenario:<9} {o.concurrency:>16}: {o.rps:7.1f} req/s{share}  p50 {ms(o.p50):6.1f}  p95 {ms(o.p95):6.1f}  "
             f"p99 {ms(o.p99):6.1f} ms  errors {o.errors}  SQL/req {o.queries:.1f}  {o.note}")
 
 

@@ -49,6 +49,9 @@ from app.services.classes import JOIN_ALPHABET, JOIN_CODE_LENGTH
 from app.services.passwords import hash_password
 from app.services.sessions import token_hash
 
+# The servers' NABIJ_SECRET_KEY in run.py and profile_requests.py: the stored texts' data key derives from it.
+SECRET_KEY = "benchmark-secret-key-not-for-production-0123456789"
+
 PASSWORD = "benchmark-password-2026"
 CHUNK = 5000
 
@@ -148,7 +151,9 @@ def seed(url: str, *, quick: bool = False, seed_value: int = 2026, log=print) ->
     users += [dict(id=uid, email=f"docent{n}@bench.test", display_name=f"Docent {n}", role="lecturer",
                    password_hash=password_hash) for n, uid in enumerate(lecturer_ids)]
     users += [dict(id=uid, email=f"student{n}@student.bench.test", display_name=f"Student {n:04d}",
-                   role="student", password_hash=password_hash, locale="nl") for n, uid in enumerate(student_ids)]
+                   role="student", password_hash=password_hash, locale="nl",
+                   # only verified accounts' answers enter a review (app.services.review)
+                   email_verified_at=now - timedelta(days=90)) for n, uid in enumerate(student_ids)]
 
     sessions, tokens = [], {}
     for uid in [admin_id, *lecturer_ids, *student_ids]:
@@ -170,8 +175,11 @@ def seed(url: str, *, quick: bool = False, seed_value: int = 2026, log=print) ->
     class_lecturers += [dict(class_id=c, user_id=lecturer_ids[c % size.lecturers]) for c in range(2, size.classes + 1)]
     small = list(range(2, size.classes + 1))
     cohort = student_ids[:size.cohort]
-    enrolments = [dict(class_id=1, user_id=uid) for uid in cohort]
-    enrolments += [dict(class_id=small[n % len(small)], user_id=uid) for n, uid in enumerate(student_ids)]
+    # A student writes for the class they joined last that has the module (app.services.writing): the
+    # cohort joined the lecture hall after their own small class, so their answers are the cohort's.
+    enrolments = [dict(class_id=1, user_id=uid, created_at=now - timedelta(days=30)) for uid in cohort]
+    small_of = {uid: small[n % len(small)] for n, uid in enumerate(student_ids)}
+    enrolments += [dict(class_id=small_of[uid], user_id=uid, created_at=now - timedelta(days=60)) for uid in student_ids]
     assignments = []
     for c in range(1, size.classes + 1):
         for i, module in enumerate(modules):
@@ -191,7 +199,8 @@ def seed(url: str, *, quick: bool = False, seed_value: int = 2026, log=print) ->
             body = reflection_text(rng, rng.randint(60, 220))
             updated = now - timedelta(hours=rng.randint(1, 24 * 40))
             submitted = (uid in cohort_set and prompt is review_prompt) or rng.random() < 0.6
-            answers.append(dict(id=answer_id, user_id=uid, module_slug=module.slug, prompt_id=prompt.id, text=body,
+            answers.append(dict(id=answer_id, user_id=uid, class_id=1 if uid in cohort_set else small_of[uid],
+                                module_slug=module.slug, prompt_id=prompt.id, text=body,
                                 version=rng.randint(1, 12), module_version=module.version,
                                 prompt_hash=prompt.prompt_hash, created_at=updated - timedelta(days=2),
                                 updated_at=updated, submitted_at=updated if submitted else None))
@@ -227,7 +236,9 @@ def seed(url: str, *, quick: bool = False, seed_value: int = 2026, log=print) ->
                                        correct=frozenset(chosen_options) == check.correct_indexes,
                                        answered_at=now - timedelta(days=2)))
 
-    engine = make_engine(Settings(database_url=url, var_dir=PROJECT_ROOT / "var"))
+    # Texts are stored encrypted (app/crypto.py) under a key derived from the secret: the one the
+    # benchmark servers get (run.py, profile_requests.py), or they would refuse to start.
+    engine = make_engine(Settings(database_url=url, var_dir=PROJECT_ROOT / "var", secret_key=SECRET_KEY))
     counts = {}
     with engine.begin() as connection:
         for model, values in [(User, users), (UserSession, sessions), (CourseClass, classes),

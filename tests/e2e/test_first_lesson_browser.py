@@ -163,6 +163,11 @@ def test_a_tab_from_before_logging_in_again_keeps_saving(live_server, new_page):
     log_in(first, live_server, student.email)
     first.goto(f"{live_server.url}/modules/proef/casus")
     second = first.context.new_page()
-    log_in(second, live_server, student.email)  # a new session, a new token; the first tab holds the old one
+    # In another tab: log out (the session ends) and in again: a new session, a new token; the first tab
+    # still holds the old one.
+    second.goto(f"{live_server.url}/")
+    second.locator("form[action='/logout'] button[type=submit]").click()
+    second.wait_for_url(f"{live_server.url}/login*")
+    log_in(second, live_server, student.email)
     type_and_wait(first, live_server, "Verder in het eerste tabblad.")
     expect(first.locator(f"{PROMPT} .save-status__error")).to_have_count(0)

@@ -97,8 +97,8 @@ def test_lecturer_reviews_anonymously_gives_feedback_and_sees_the_reply(live_ser
 
     target = answers.filter(has_text="Antwoord nummer 0")
     pseudonym = target.locator(".review-answer__pseudonym").inner_text()
-    target.locator("summary").click()
-    target.locator("textarea").fill("Sterk hoe je je twijfel benoemt. Wat zou de jongere zeggen?")
+    target.locator(".review-feedback-form summary").click()
+    target.locator(".review-feedback-form textarea").fill("Sterk hoe je je twijfel benoemt. Wat zou de jongere zeggen?")
     target.locator(".review-feedback-form button[type=submit]").click()
     expect(page.locator(".review-answer", has_text="Antwoord nummer 0")).to_contain_text("Sterk hoe je je twijfel")
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_SECRET, make_settings
-from tests.e2e.conftest import CHROMIUM_ARGS, browser, new_page  # noqa: F401 (fixtures; skips without Chromium)
 from tests.oidc.provider import running_provider
 
 
@@ -58,7 +57,7 @@ def sso_server(tmp_path, provider):
         log.close()
 
 
-def test_sign_in_with_the_institution_lands_on_the_dashboard(sso_server, new_page):  # noqa: F811 (a fixture)
+def test_sign_in_with_the_institution_lands_on_the_dashboard(sso_server, new_page):
     page = new_page()  # Dutch
     page.goto(f"{sso_server}/login")
     button = page.locator("#oidc-login")
