@@ -16,14 +16,17 @@ PAGES = {
     None: ["/", "/modules", f"/modules/{MODULE}", f"/modules/{MODULE}/bordin", "/login", "/signup",
            "/password/forgot", "/password/reset/not-a-valid-token", "/toegankelijkheid", "/bestaat-niet"],
     Role.STUDENT: ["/", f"/modules/{MODULE}", f"/modules/{MODULE}/bordin", f"/modules/{MODULE}/gedwongen-kader",
-                   "/account"],
+                   "/account", "/my/reflections", "/my/feedback", "/notifications", "/notifications/settings",
+                   "/search?q=nabijheid", f"/print/modules/{MODULE}"],
     Role.LECTURER: ["/", f"/modules/{MODULE}/bordin", "/account", "/classes", "/classes/new", "/classes/{class_id}",
                     "/classes/{class_id}/students", "/classes/{class_id}/settings",
                     "/classes/{class_id}/assignments/new", "/classes/{class_id}/progress",
                     "/classes/{class_id}/review", f"/classes/{{class_id}}/review/{MODULE}",
                     f"/classes/{{class_id}}/review/{MODULE}/relatie-bordin-stage",
-                    f"/preview/{MODULE}", f"/preview/{MODULE}/gedwongen-kader"],
-    Role.ADMIN: ["/", "/admin/users", "/admin/users/new", "/account"],
+                    f"/preview/{MODULE}", f"/preview/{MODULE}/gedwongen-kader", "/classes/{class_id}/join",
+                    "/safeguarding", "/lti/classes/{class_id}"],
+    Role.ADMIN: ["/", "/admin/users", "/admin/users/new", "/account", "/admin/lti", "/safeguarding",
+                 "/admin/classes/{class_id}/access-log"],
 }
 
 
