@@ -3,6 +3,7 @@ write fails because the disk is full or the database is read-only (instead of a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -74,10 +75,8 @@ def private_dir(path: Path, *, tighten: bool = True) -> Path:
             break
         missing.append(folder)
     for folder in reversed(missing):
-        try:
+        with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=PRIVATE_DIR_MODE)
-        except FileExistsError:
-            pass
     if tighten or missing:
         _tighten(path, PRIVATE_DIR_MODE)
     return path

@@ -93,9 +93,8 @@ def _privacy_guard_rules(context, module=None) -> Markup:
             return Markup("")
         state.privacy_guard_rules_sent = True
     known = json.dumps(module_words(module.path) if module is not None else [], ensure_ascii=False)
-    return Markup('<script type="application/json" class="privacy-guard-rules">%s</script>'
-                  '<script type="application/json" class="privacy-guard-known">%s</script>'
-                  % (_script_json(rules_json()), _script_json(known)))
+    return Markup(f'<script type="application/json" class="privacy-guard-rules">{_script_json(rules_json())}</script>'
+                  f'<script type="application/json" class="privacy-guard-known">{_script_json(known)}</script>')
 
 
 def _script_json(data: str) -> str:

@@ -19,6 +19,7 @@ Debian's when run as root). It creates and drops a database of its own on that s
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import os
@@ -83,10 +84,8 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
             os.killpg(process.pid, sig)
             process.wait(timeout=20)
         except (subprocess.TimeoutExpired, ProcessLookupError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             process.wait(timeout=10)
 
 
@@ -406,7 +405,7 @@ def test_the_student_and_lecturer_journeys_through_nginx(deployment):
     d = deployment
     served = set()
     # Every student: log in, find the module on the dashboard, write, submit.
-    for n, student in enumerate(d.students):
+    for _n, student in enumerate(d.students):
         with logged_in(d, student["email"], student["address"]) as client:
             dashboard = client.get("/")
             assert dashboard.status_code == 200 and d.module.title in dashboard.text

@@ -49,7 +49,7 @@ def _old_data(session):
 
 
 def test_the_purge_deletes_what_is_due_and_keeps_the_rest(app, session, settings):
-    old, kept = _old_data(session)
+    _old, _kept = _old_data(session)
     result = retention.purge(session, settings=settings)
     assert result.counts == {"answers of archived classes": 1, "access log of archived classes": 1,
                              "throttle events": 1, "sessions": 1, "reset tokens": 1, "unused invitations": 1}

@@ -239,7 +239,7 @@ def completion(session: Session, student: User, assignment: Assignment, *,
         .where(Answer.user_id == student.id, Answer.class_id == course_class.id,
                Answer.module_slug == module.slug, col(Answer.prompt_id).in_(prompt_ids),
                col(Answer.submitted_at).is_not(None))).all()
-    done = {answer_id: prompt_id for answer_id, prompt_id in rows}
+    done = dict(rows)
     if course_class.completion_rule == "assessed" and done:
         latest = dict(session.exec(
             select(Assessment.answer_id, func.max(Assessment.id))

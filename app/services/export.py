@@ -129,8 +129,6 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
             "vignette_id": run.vignette_id, "title": vignette.title if vignette else None, "choices": choices,
             "ending": run.ending_id, "started_at": _when(run.started_at), "finished_at": _when(run.finished_at)})
     for row in session.exec(select(CheckAnswer).where(CheckAnswer.user_id == user.id)):
-        module = catalogue.get(row.module_slug)
-        check = module.checks.get(row.check_id) if module else None
         modules[row.module_slug]["checks"].append({
             "check_id": row.check_id, "selected": sorted(parse_selection(row.selected)), "correct": row.correct,
             "answered_at": _when(row.answered_at)})
@@ -251,13 +249,13 @@ def _lifecycle(session: Session, *, user: User, catalogue: Catalogue) -> dict:
                 "approved_by": r.approver, "approved_at": r.decided_at.isoformat(), "reason": r.reason}
                for r in break_glass.reveals_of(session, user=user)]
     # A lecturer's or officer's own requests and decisions (never the author's name: that is the student's).
-    for r in session.exec(select(RevealRequest).where(
-            (RevealRequest.requester_id == user.id) | (RevealRequest.decided_by_id == user.id))
-            .order_by(RevealRequest.id)):
-        reveals.append({"class_id": r.class_id, "module": r.module_slug, "prompt_id": r.prompt_id,
-                        "asked_by_you": r.requester_id == user.id, "decided_by_you": r.decided_by_id == user.id,
-                        "status": r.status, "reason": r.reason, "asked_at": _when(r.created_at),
-                        "decided_at": _when(r.decided_at)})
+    reveals.extend({"class_id": r.class_id, "module": r.module_slug, "prompt_id": r.prompt_id,
+                    "asked_by_you": r.requester_id == user.id, "decided_by_you": r.decided_by_id == user.id,
+                    "status": r.status, "reason": r.reason, "asked_at": _when(r.created_at),
+                    "decided_at": _when(r.decided_at)}
+                   for r in session.exec(select(RevealRequest).where(
+                       (col(RevealRequest.requester_id) == user.id) | (col(RevealRequest.decided_by_id) == user.id))
+                       .order_by(col(RevealRequest.id))))
     return {"notifications": notifications, "notification_settings": settings_, "calendar_feeds": feeds,
             "grades_sent": grades, "access_log": access_log.export_rows(session, user=user, catalogue=catalogue),
             "reveals": reveals}

@@ -114,8 +114,9 @@ def portfolio(session: Session, *, user: User, catalogue: Catalogue) -> Portfoli
                       student_view(catalogue, module, reflection.id, assessments[answer.id], latest_revision.id))
         by_module[module.slug].append(entry)
         if entry.assessment is not None:
-            for shown in entry.assessment.levels:
-                growth.append(GrowthPoint(entry.assessment.on, entry, shown.level, shown.rank, shown.of))
+            on = entry.assessment.on
+            growth.extend(GrowthPoint(on, entry, shown.level, shown.rank, shown.of)
+                          for shown in entry.assessment.levels)
     modules = []
     for module in catalogue.ordered():
         entries = by_module.get(module.slug)

@@ -113,7 +113,7 @@ def purge(session: Session, *, settings: Settings, now: datetime | None = None) 
         session.exec(delete(Feedback).where(col(Feedback.answer_id).in_(answer_ids)))
         session.exec(delete(AnswerRevision).where(col(AnswerRevision.answer_id).in_(answer_ids)))
         session.exec(delete(Answer).where(col(Answer.class_id).in_(result.archived_classes)))
-    for _name, (model, condition) in _conditions(settings, now).items():
+    for (model, condition) in _conditions(settings, now).values():
         session.exec(delete(model).where(condition))
     session.commit()
     log.info("purge: %s", ", ".join(result.lines()))
