@@ -23,7 +23,7 @@ import logging
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import jobs
 from app.lti import services
@@ -46,9 +46,9 @@ log = logging.getLogger("nabij.lti")
 
 
 def gradebook_links(session: Session, *, class_id: int, module_slug: str) -> list[LtiResourceLink]:
-    return list(session.exec(select(LtiResourceLink).join(Assignment, Assignment.id == LtiResourceLink.assignment_id)
-                             .where(Assignment.class_id == class_id, Assignment.module_slug == module_slug,
-                                    LtiResourceLink.lineitem_url != "")))
+    return list(session.exec(select(LtiResourceLink).join(Assignment, col(Assignment.id) == col(LtiResourceLink.assignment_id))
+                             .where(col(Assignment.class_id) == class_id, col(Assignment.module_slug) == module_slug,
+                                    col(LtiResourceLink.lineitem_url) != "")))
 
 
 def completed(session: Session, *, course_class: CourseClass, assignment: Assignment, module) -> set[int]:
@@ -73,11 +73,11 @@ def post_for_link(session: Session, link: LtiResourceLink) -> int:
     platform = session.get(LtiPlatform, link.platform_id)
     done = completed(session, course_class=course_class, assignment=assignment, module=module)
     students = session.exec(select(ExternalIdentity.user_id, ExternalIdentity.subject)
-                            .join(Enrolment, Enrolment.user_id == ExternalIdentity.user_id)
-                            .where(Enrolment.class_id == course_class.id,
-                                   ExternalIdentity.issuer == platform.issuer)).all()
+                            .join(Enrolment, col(Enrolment.user_id) == col(ExternalIdentity.user_id))
+                            .where(col(Enrolment.class_id) == course_class.id,
+                                   col(ExternalIdentity.issuer) == platform.issuer)).all()
     sent_before = {row.user_id: row for row in session.exec(
-        select(LtiGradePost).where(LtiGradePost.resource_link_id == link.id))}
+        select(LtiGradePost).where(col(LtiGradePost.resource_link_id) == link.id))}
     sent = 0
     for user_id, subject in students:
         score = 1.0 if user_id in done else 0.0

@@ -219,11 +219,11 @@ class NeedsNewWindow:
 
 
 def consume_login(session: Session, state: str) -> LtiLogin:
-    login = session.exec(select(LtiLogin).where(LtiLogin.state_hash == state_hash(state))).first()
+    login = session.exec(select(LtiLogin).where(col(LtiLogin.state_hash) == state_hash(state))).first()
     if login is None:
         raise LaunchError("unknown-state")
     # One conditional UPDATE: of two requests with the same state, exactly one wins, on any worker.
-    result = session.exec(update(LtiLogin).where(LtiLogin.id == login.id, col(LtiLogin.used_at).is_(None))
+    result = session.exec(update(LtiLogin).where(col(LtiLogin.id) == login.id, col(LtiLogin.used_at).is_(None))
                           .values(used_at=utcnow()))
     session.commit()
     if result.rowcount != 1:
@@ -353,8 +353,8 @@ def context_class(session: Session, *, platform: LtiPlatform, claims: dict) -> L
     if not isinstance(context, dict) or not isinstance(context.get("id"), str) or not context["id"]:
         raise LaunchError("no-context")
     context_id = context["id"][:255]
-    row = session.exec(select(LtiContext).where(LtiContext.platform_id == platform.id,
-                                                LtiContext.context_id == context_id)).first()
+    row = session.exec(select(LtiContext).where(col(LtiContext.platform_id) == platform.id,
+                                                col(LtiContext.context_id) == context_id)).first()
     nrps = claims.get(NRPS_CLAIM)
     memberships_url = nrps.get("context_memberships_url", "") if isinstance(nrps, dict) else ""
     if row is None:
@@ -394,8 +394,8 @@ def resource_link(session: Session, *, launch: Launch, context: LtiContext, cour
     link_id = link_claim.get("id")
     if not isinstance(link_id, str) or not link_id:
         raise LaunchError("missing")
-    row = session.exec(select(LtiResourceLink).where(LtiResourceLink.platform_id == launch.platform.id,
-                                                     LtiResourceLink.resource_link_id == link_id[:255])).first()
+    row = session.exec(select(LtiResourceLink).where(col(LtiResourceLink.platform_id) == launch.platform.id,
+                                                     col(LtiResourceLink.resource_link_id) == link_id[:255])).first()
     if row is None:
         row = LtiResourceLink(platform_id=launch.platform.id, lti_context_id=context.id,
                               resource_link_id=link_id[:255])
@@ -405,8 +405,8 @@ def resource_link(session: Session, *, launch: Launch, context: LtiContext, cour
     custom = launch.claim("custom")
     slug = custom.get(CUSTOM_MODULE)
     if row.assignment_id is None and isinstance(slug, str) and catalogue.get(slug) is not None:
-        assignment = session.exec(select(Assignment).where(Assignment.class_id == course_class.id,
-                                                           Assignment.module_slug == slug)).first()
+        assignment = session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id,
+                                                           col(Assignment.module_slug) == slug)).first()
         if assignment is None:
             assignment = Assignment(class_id=course_class.id, module_slug=slug, due_on=_due(custom.get(CUSTOM_DUE)))
             session.add(assignment)
@@ -450,7 +450,7 @@ def purge_logins(session: Session) -> int:
     unique, so a used one is refused as unknown after this, which is just as final)."""
     from sqlalchemy import delete
 
-    result = session.exec(delete(LtiLogin).where(LtiLogin.created_at < utcnow() - timedelta(days=1))
+    result = session.exec(delete(LtiLogin).where(col(LtiLogin.created_at) < utcnow() - timedelta(days=1))
                           .execution_options(synchronize_session=False))
     session.commit()
     return result.rowcount or 0

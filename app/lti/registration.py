@@ -98,7 +98,7 @@ def register(session: Session, values: dict[str, str], *, production: bool) -> L
 
 
 def platforms(session: Session) -> list[LtiPlatform]:
-    return list(session.exec(select(LtiPlatform).order_by(LtiPlatform.issuer, LtiPlatform.deployment_id)))
+    return list(session.exec(select(LtiPlatform).order_by(col(LtiPlatform.issuer), col(LtiPlatform.deployment_id))))
 
 
 def remove(session: Session, *, platform_id: int) -> bool:
@@ -112,11 +112,11 @@ def remove(session: Session, *, platform_id: int) -> bool:
 
 def candidates(session: Session, *, issuer: str, client_id: str | None = None,
                deployment_id: str | None = None) -> list[LtiPlatform]:
-    statement = select(LtiPlatform).where(LtiPlatform.issuer == issuer)
+    statement = select(LtiPlatform).where(col(LtiPlatform.issuer) == issuer)
     if client_id:
-        statement = statement.where(LtiPlatform.client_id == client_id)
+        statement = statement.where(col(LtiPlatform.client_id) == client_id)
     if deployment_id:
-        statement = statement.where(LtiPlatform.deployment_id == deployment_id)
+        statement = statement.where(col(LtiPlatform.deployment_id) == deployment_id)
     return list(session.exec(statement.order_by(col(LtiPlatform.id))))
 
 

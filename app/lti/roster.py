@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import jobs
 from app.lti import launch as lti_launch
@@ -39,8 +39,8 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
         if not instructor and not learner:
             continue
         if member.status != "Active":
-            identity = session.exec(select(ExternalIdentity).where(ExternalIdentity.issuer == platform.issuer,
-                                                                   ExternalIdentity.subject == member.user_id)).first()
+            identity = session.exec(select(ExternalIdentity).where(col(ExternalIdentity.issuer) == platform.issuer,
+                                                                   col(ExternalIdentity.subject) == member.user_id)).first()
             if identity is not None:
                 result.removed += _unenrol(session, course_class.id, identity.user_id)
             continue
@@ -57,9 +57,9 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
         else:
             result.students += 1
     # Students from this LMS who are no longer in its course leave the class too.
-    from_lms = session.exec(select(Enrolment.user_id).join(ExternalIdentity, ExternalIdentity.user_id == Enrolment.user_id)
-                            .where(Enrolment.class_id == course_class.id,
-                                   ExternalIdentity.issuer == platform.issuer)).all()
+    from_lms = session.exec(select(Enrolment.user_id).join(ExternalIdentity, col(ExternalIdentity.user_id) == col(Enrolment.user_id))
+                            .where(col(Enrolment.class_id) == course_class.id,
+                                   col(ExternalIdentity.issuer) == platform.issuer)).all()
     for user_id in set(from_lms) - listed:
         result.removed += _unenrol(session, course_class.id, user_id)
     context.synced_at = utcnow()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app import jobs
 from app.auth import AdminUser, LecturerUser
@@ -178,8 +178,8 @@ ClassNotices = {"synced": lambda: _("The roster was fetched from the LMS."),
 @router.get("/lti/classes/{class_id}")
 def class_lms(request: Request, session: SessionDep,
               course_class: Annotated[CourseClass, Depends(lectured_class_or_404)]):
-    contexts = list(session.exec(select(LtiContext, LtiPlatform).join(LtiPlatform, LtiPlatform.id == LtiContext.platform_id)
-                                 .where(LtiContext.class_id == course_class.id)))
+    contexts = list(session.exec(select(LtiContext, LtiPlatform).join(LtiPlatform, col(LtiPlatform.id) == col(LtiContext.platform_id))
+                                 .where(col(LtiContext.class_id) == course_class.id)))
     return render(request, "lti/class.html", {"course_class": course_class, "contexts": contexts,
                                               "notice": notice_text(ClassNotices, request.query_params.get("notice"))},
                   private=True)
@@ -190,7 +190,7 @@ def class_sync(session: SessionDep, course_class: Annotated[CourseClass, Depends
     from app.lti.services import ServiceError
 
     notice = "synced"
-    for context in session.exec(select(LtiContext).where(LtiContext.class_id == course_class.id)).all():
+    for context in session.exec(select(LtiContext).where(col(LtiContext.class_id) == course_class.id)).all():
         try:
             roster.sync(session, context_id=context.id)
         except ServiceError:

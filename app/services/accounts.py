@@ -33,7 +33,7 @@ def looks_like_email(email: str) -> bool:
 
 
 def find_by_email(session: Session, email: str) -> User | None:
-    return session.exec(select(User).where(User.email == normalise_email(email))).first()
+    return session.exec(select(User).where(col(User.email) == normalise_email(email))).first()
 
 
 def create_user(session: Session, *, email: str, display_name: str, role: Role | str, password: str,
@@ -107,7 +107,7 @@ def set_password(session: Session, *, user: User, password: str) -> None:
 
 def start_password_reset(session: Session, *, user: User, valid_for: timedelta) -> str:
     """A one-time token for a reset link; earlier unused tokens of this user stop working."""
-    for old in session.exec(select(PasswordReset).where(PasswordReset.user_id == user.id,
+    for old in session.exec(select(PasswordReset).where(col(PasswordReset.user_id) == user.id,
                                                         col(PasswordReset.used_at).is_(None))):
         old.used_at = utcnow()
         session.add(old)
@@ -118,8 +118,8 @@ def start_password_reset(session: Session, *, user: User, valid_for: timedelta) 
 
 
 def redeem_password_reset(session: Session, *, token: str) -> tuple[PasswordReset, User] | None:
-    row = session.exec(select(PasswordReset, User).join(User, User.id == PasswordReset.user_id)
-                       .where(PasswordReset.token_hash == _hash(token))).first()
+    row = session.exec(select(PasswordReset, User).join(User, col(User.id) == col(PasswordReset.user_id))
+                       .where(col(PasswordReset.token_hash) == _hash(token))).first()
     if row is None:
         return None
     reset, user = row
@@ -136,7 +136,7 @@ def finish_password_reset(session: Session, *, reset: PasswordReset, user: User,
 
 
 def search_users(session: Session, *, query: str = "", limit: int = 200) -> list[User]:
-    statement = select(User).order_by(User.display_name).limit(limit)
+    statement = select(User).order_by(col(User.display_name)).limit(limit)
     if query.strip():
         pattern = f"%{query.strip().lower()}%"
         statement = statement.where(or_(func.lower(User.display_name).like(pattern), col(User.email).like(pattern)))

@@ -63,7 +63,7 @@ def parse_levels(rubric: Rubric, form: dict[str, str]) -> dict[str, str]:
 
 
 def current(session: Session, *, class_id: int, answer_id: int) -> Assessment | None:
-    return session.exec(select(Assessment).where(Assessment.class_id == class_id, Assessment.answer_id == answer_id)
+    return session.exec(select(Assessment).where(col(Assessment.class_id) == class_id, col(Assessment.answer_id) == answer_id)
                         .order_by(col(Assessment.id).desc())).first()
 
 
@@ -91,7 +91,7 @@ def history(session: Session, *, answer_ids: list[int]) -> dict[int, list[Assess
     if not answer_ids:
         return result
     for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(answer_ids))
-                            .order_by(Assessment.id)):
+                            .order_by(col(Assessment.id))):
         result.setdefault(row.answer_id, []).append(row)
     return result
 
@@ -236,15 +236,15 @@ def completion(session: Session, student: User, assignment: Assignment, *,
         return 1.0
     rows = session.exec(
         select(Answer.id, Answer.prompt_id)
-        .where(Answer.user_id == student.id, Answer.class_id == course_class.id,
-               Answer.module_slug == module.slug, col(Answer.prompt_id).in_(prompt_ids),
+        .where(col(Answer.user_id) == student.id, col(Answer.class_id) == course_class.id,
+               col(Answer.module_slug) == module.slug, col(Answer.prompt_id).in_(prompt_ids),
                col(Answer.submitted_at).is_not(None))).all()
     done = dict(rows)
     if course_class.completion_rule == "assessed" and done:
         latest = dict(session.exec(
             select(Assessment.answer_id, func.max(Assessment.id))
-            .where(Assessment.class_id == course_class.id, col(Assessment.answer_id).in_(list(done)))
-            .group_by(Assessment.answer_id)).all())
+            .where(col(Assessment.class_id) == course_class.id, col(Assessment.answer_id).in_(list(done)))
+            .group_by(col(Assessment.answer_id))).all())
         assessed = {row.answer_id for row in session.exec(
             select(Assessment).where(col(Assessment.id).in_(list(latest.values())))) if decode(row.levels)}
         done = {a: p for a, p in done.items() if a in assessed}

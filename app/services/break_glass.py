@@ -53,8 +53,8 @@ def ask(session: Session, *, settings: Settings, requester: User, course_class: 
     """File a request (the route has checked that the requester lectures the class and read the answer)."""
     reason = check_reason(reason)
     existing = session.exec(select(RevealRequest).where(
-        RevealRequest.answer_id == answer_id, RevealRequest.requester_id == requester.id,
-        RevealRequest.status == PENDING)).first()
+        col(RevealRequest.answer_id) == answer_id, col(RevealRequest.requester_id) == requester.id,
+        col(RevealRequest.status) == PENDING)).first()
     if existing is not None:
         raise BreakGlassError(_("You already asked to reveal this answer's author; the request is waiting for a "
                                 "decision."))
@@ -72,8 +72,8 @@ def _mail_deciders(session: Session, *, settings: Settings, request: RevealReque
                    course_class: CourseClass) -> None:
     from app.services.mail import send_mail
 
-    deciders = session.exec(select(User).where(col(User.is_active).is_(True), User.id != requester.id,
-                                               or_(User.role == Role.ADMIN, col(User.safeguarding_officer).is_(True))))
+    deciders = session.exec(select(User).where(col(User.is_active).is_(True), col(User.id) != requester.id,
+                                               or_(col(User.role) == Role.ADMIN, col(User.safeguarding_officer).is_(True))))
     for decider in deciders:
         send_mail(settings, session=session, to=decider.email,
                   subject=_("A safeguarding request waits for your decision"),
@@ -184,10 +184,10 @@ def requests_for(session: Session, *, user: User) -> tuple[list[RevealRequest], 
     waiting = []
     if may_decide(user):
         waiting = list(session.exec(select(RevealRequest).where(
-            RevealRequest.status == PENDING, RevealRequest.requester_id != user.id)
+            col(RevealRequest.status) == PENDING, col(RevealRequest.requester_id) != user.id)
             .order_by(col(RevealRequest.id).desc())))
     own = list(session.exec(select(RevealRequest).where(
-        or_(RevealRequest.requester_id == user.id, RevealRequest.decided_by_id == user.id))
+        or_(col(RevealRequest.requester_id) == user.id, col(RevealRequest.decided_by_id) == user.id))
         .order_by(col(RevealRequest.id).desc())))
     return waiting, own
 
@@ -208,11 +208,11 @@ def reveals_of(session: Session, *, user: User) -> list[StudentNotice]:
     approver = User.__table__.alias("approver")
     rows = session.exec(
         select(RevealRequest, CourseClass.name, User.display_name, approver.c.display_name)
-        .join(Answer, Answer.id == RevealRequest.answer_id)
-        .join(CourseClass, CourseClass.id == RevealRequest.class_id)
-        .outerjoin(User, User.id == RevealRequest.requester_id)
-        .outerjoin(approver, approver.c.id == RevealRequest.decided_by_id)
-        .where(Answer.user_id == user.id, RevealRequest.status == APPROVED)
+        .join(Answer, col(Answer.id) == col(RevealRequest.answer_id))
+        .join(CourseClass, col(CourseClass.id) == col(RevealRequest.class_id))
+        .outerjoin(User, col(User.id) == col(RevealRequest.requester_id))
+        .outerjoin(approver, approver.c.id == col(RevealRequest.decided_by_id))
+        .where(col(Answer.user_id) == user.id, col(RevealRequest.status) == APPROVED)
         .order_by(col(RevealRequest.decided_at).desc())).all()
     return [StudentNotice(class_name, r.prompt_id, r.module_slug, requester, approver_name, aware(r.decided_at), r.reason)
             for r, class_name, requester, approver_name in rows]

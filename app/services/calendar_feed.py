@@ -52,7 +52,7 @@ def revoke_feed(session: Session, *, user: User) -> None:
 def feed_owner(session: Session, token: str) -> User | None:
     if not token or len(token) > 100:
         return None
-    feed = session.exec(select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token))).first()
+    feed = session.exec(select(CalendarFeed).where(col(CalendarFeed.token_hash) == _hash(token))).first()
     if feed is None:
         return None
     user = session.get(User, feed.user_id)
@@ -63,14 +63,14 @@ def _rows(session: Session, user: User):
     if user.role == "student":
         return session.exec(
             select(Assignment, CourseClass, Extension.due_on)
-            .join(CourseClass, CourseClass.id == Assignment.class_id)
-            .join(Enrolment, and_(Enrolment.class_id == CourseClass.id, Enrolment.user_id == user.id))
-            .outerjoin(Extension, and_(Extension.assignment_id == Assignment.id, Extension.user_id == user.id))
+            .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
+            .join(Enrolment, and_(col(Enrolment.class_id) == col(CourseClass.id), col(Enrolment.user_id) == user.id))
+            .outerjoin(Extension, and_(col(Extension.assignment_id) == col(Assignment.id), col(Extension.user_id) == user.id))
             .where(col(CourseClass.archived_at).is_(None))).all()
     return session.exec(
         select(Assignment, CourseClass, None)
-        .join(CourseClass, CourseClass.id == Assignment.class_id)
-        .join(ClassLecturer, and_(ClassLecturer.class_id == CourseClass.id, ClassLecturer.user_id == user.id))
+        .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
+        .join(ClassLecturer, and_(col(ClassLecturer.class_id) == col(CourseClass.id), col(ClassLecturer.user_id) == user.id))
         .where(col(CourseClass.archived_at).is_(None))).all()
 
 

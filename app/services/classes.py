@@ -66,7 +66,7 @@ def format_join_code(code: str | None) -> str:
 def _unused_join_code(session: Session) -> str:
     while True:  # 31^8 codes: a clash is practically impossible, but cheap to rule out
         code = new_join_code()
-        if session.exec(select(CourseClass.id).where(CourseClass.join_code == code)).first() is None:
+        if session.exec(select(CourseClass.id).where(col(CourseClass.join_code) == code)).first() is None:
             return code
 
 
@@ -137,8 +137,8 @@ def taught_class(session: Session, *, user: User, class_id: int, as_lecturer: bo
         return session.get(CourseClass, class_id)
     if user.role not in (Role.LECTURER, Role.ADMIN):
         return None
-    return session.exec(select(CourseClass).join(ClassLecturer, ClassLecturer.class_id == CourseClass.id)
-                        .where(CourseClass.id == class_id, ClassLecturer.user_id == user.id)).first()
+    return session.exec(select(CourseClass).join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
+                        .where(col(CourseClass.id) == class_id, col(ClassLecturer.user_id) == user.id)).first()
 
 
 def _saved(session: Session, course_class: CourseClass) -> CourseClass:
@@ -176,15 +176,15 @@ def class_by_join_code(session: Session, code: str) -> CourseClass | None:
     normalised = normalise_join_code(code)
     if len(normalised) != JOIN_CODE_LENGTH:
         return None
-    return session.exec(select(CourseClass).where(CourseClass.join_code == normalised,
+    return session.exec(select(CourseClass).where(col(CourseClass.join_code) == normalised,
                                                   col(CourseClass.archived_at).is_(None))).first()
 
 
 # -- lecturers ----------------------------------------------------------------------------------
 
 def class_lecturers(session: Session, *, course_class: CourseClass) -> list[User]:
-    return list(session.exec(select(User).join(ClassLecturer, ClassLecturer.user_id == User.id)
-                             .where(ClassLecturer.class_id == course_class.id).order_by(User.display_name)))
+    return list(session.exec(select(User).join(ClassLecturer, col(ClassLecturer.user_id) == col(User.id))
+                             .where(col(ClassLecturer.class_id) == course_class.id).order_by(col(User.display_name))))
 
 
 def add_lecturer(session: Session, *, course_class: CourseClass, email: str) -> User:
@@ -209,7 +209,7 @@ def remove_lecturer(session: Session, *, course_class: CourseClass, user_id: int
     if link is None:
         return False
     count = session.exec(select(func.count()).select_from(ClassLecturer)
-                         .where(ClassLecturer.class_id == course_class.id)).one()
+                         .where(col(ClassLecturer.class_id) == course_class.id)).one()
     if count <= 1:
         raise ClassError("lecturer", _("A class needs at least one lecturer."))
     session.delete(link)
@@ -231,9 +231,9 @@ def enrol(session: Session, *, course_class: CourseClass, student: User) -> bool
 
 def class_students(session: Session, *, course_class: CourseClass) -> list[User]:
     """The students of a class, by name: for roster and progress pages, never for review pages."""
-    return list(session.exec(select(User).join(Enrolment, Enrolment.user_id == User.id)
-                             .where(Enrolment.class_id == course_class.id)
-                             .order_by(func.lower(User.display_name), User.id)))
+    return list(session.exec(select(User).join(Enrolment, col(Enrolment.user_id) == col(User.id))
+                             .where(col(Enrolment.class_id) == course_class.id)
+                             .order_by(func.lower(User.display_name), col(User.id))))
 
 
 def is_enrolled(session: Session, *, course_class: CourseClass, user_id: int) -> bool:
@@ -241,7 +241,7 @@ def is_enrolled(session: Session, *, course_class: CourseClass, user_id: int) ->
 
 
 def pending_invitations(session: Session, *, course_class: CourseClass) -> list[Invitation]:
-    return list(session.exec(select(Invitation).where(Invitation.class_id == course_class.id,
+    return list(session.exec(select(Invitation).where(col(Invitation.class_id) == course_class.id,
                                                       col(Invitation.accepted_at).is_(None))
                              .order_by(func.lower(Invitation.display_name))))
 
@@ -258,8 +258,8 @@ def withdraw_invitation(session: Session, *, course_class: CourseClass, invitati
 # -- assignments --------------------------------------------------------------------------------
 
 def class_assignments(session: Session, *, course_class: CourseClass) -> list[Assignment]:
-    return list(session.exec(select(Assignment).where(Assignment.class_id == course_class.id)
-                             .order_by(Assignment.due_on, Assignment.module_slug)))
+    return list(session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id)
+                             .order_by(col(Assignment.due_on), col(Assignment.module_slug))))
 
 
 def class_assignment(session: Session, *, course_class: CourseClass, assignment_id: int) -> Assignment | None:
@@ -268,8 +268,8 @@ def class_assignment(session: Session, *, course_class: CourseClass, assignment_
 
 
 def assignment_for_module(session: Session, *, course_class: CourseClass, module_slug: str) -> Assignment | None:
-    return session.exec(select(Assignment).where(Assignment.class_id == course_class.id,
-                                                 Assignment.module_slug == module_slug)).first()
+    return session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id,
+                                                 col(Assignment.module_slug) == module_slug)).first()
 
 
 def parse_date(value: str, *, field: str, required: bool) -> date | None:
@@ -337,7 +337,7 @@ def update_assignment(session: Session, *, assignment: Assignment, due_on: date,
 
 def cancel_assignment(session: Session, *, assignment: Assignment) -> None:
     """Students no longer see it; their work in the module stays theirs."""
-    session.exec(delete(Extension).where(Extension.assignment_id == assignment.id))
+    session.exec(delete(Extension).where(col(Extension.assignment_id) == assignment.id))
     session.delete(assignment)
     session.commit()
 
@@ -349,8 +349,8 @@ class GrantedExtension:
 
 
 def extensions(session: Session, *, assignment: Assignment) -> list[GrantedExtension]:
-    rows = session.exec(select(Extension, User).join(User, User.id == Extension.user_id)
-                        .where(Extension.assignment_id == assignment.id)
+    rows = session.exec(select(Extension, User).join(User, col(User.id) == col(Extension.user_id))
+                        .where(col(Extension.assignment_id) == assignment.id)
                         .order_by(func.lower(User.display_name)))
     return [GrantedExtension(user, extension.due_on) for extension, user in rows]
 
@@ -371,7 +371,7 @@ def grant_extension(session: Session, *, course_class: CourseClass, assignment: 
 
 
 def remove_extension(session: Session, *, assignment: Assignment, user_id: int) -> None:
-    session.exec(delete(Extension).where(Extension.assignment_id == assignment.id, Extension.user_id == user_id))
+    session.exec(delete(Extension).where(col(Extension.assignment_id) == assignment.id, col(Extension.user_id) == user_id))
     session.commit()
 
 
@@ -468,11 +468,11 @@ def released_reflections(session: Session, *, course_class: CourseClass,
     first = func.min(AnswerRevision.submitted_at)
     rows = session.exec(
         select(Answer.id, Answer.user_id, Answer.module_slug, Answer.prompt_id, first, User.email_verified_at)
-        .join(AnswerRevision, AnswerRevision.answer_id == Answer.id)
-        .join(User, User.id == Answer.user_id)
-        .where(Answer.class_id == course_class.id, col(Answer.module_slug).in_([m.slug for m in modules]),
+        .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
+        .join(User, col(User.id) == col(Answer.user_id))
+        .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug).in_([m.slug for m in modules]),
                col(User.email_verified_at).is_not(None))
-        .group_by(Answer.id, Answer.user_id, Answer.module_slug, Answer.prompt_id, User.email_verified_at)).all()
+        .group_by(col(Answer.id), col(Answer.user_id), col(Answer.module_slug), col(Answer.prompt_id), col(User.email_verified_at))).all()
     by_prompt: dict[tuple[str, str], list] = {}
     owner: dict[int, int] = {}
     for answer_id, user_id, slug, prompt_id, first_at, verified_at in rows:
@@ -510,17 +510,17 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
     # Only what the matrix shows of a student, in the order of class_students: no ORM objects for a
     # whole lecture hall.
     students = list(session.exec(select(User.id, User.display_name, User.email, User.email_verified_at)
-                                 .join(Enrolment, Enrolment.user_id == User.id)
-                                 .where(Enrolment.class_id == course_class.id)
-                                 .order_by(func.lower(User.display_name), User.id)))
+                                 .join(Enrolment, col(Enrolment.user_id) == col(User.id))
+                                 .where(col(Enrolment.class_id) == course_class.id)
+                                 .order_by(func.lower(User.display_name), col(User.id))))
     verified = sum(student.email_verified_at is not None for student in students)
     assigned = [(assignment, catalogue.get(assignment.module_slug))
                 for assignment in class_assignments(session, course_class=course_class)]
     assigned = [(assignment, module) for assignment, module in assigned if module is not None]
     granted = {(assignment_id, user_id): due_on for assignment_id, user_id, due_on in session.exec(
         select(Extension.assignment_id, Extension.user_id, Extension.due_on)
-        .join(Assignment, Assignment.id == Extension.assignment_id)
-        .where(Assignment.class_id == course_class.id))}
+        .join(Assignment, col(Assignment.id) == col(Extension.assignment_id))
+        .where(col(Assignment.class_id) == course_class.id))}
     done = released_reflections(session, course_class=course_class, modules=[module for _, module in assigned])
 
     def rows_of(some: Sequence[StudentName]) -> list[ProgressRow]:

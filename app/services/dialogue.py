@@ -34,10 +34,10 @@ class MyFeedback:
 def my_feedback(session: Session, *, user: User, catalogue: Catalogue) -> list[MyFeedback]:
     rows = session.exec(
         select(Feedback, Answer.module_slug, Answer.prompt_id, CourseClass.name, User.display_name)
-        .join(Answer, Answer.id == Feedback.answer_id)
-        .join(CourseClass, CourseClass.id == Feedback.class_id)
-        .outerjoin(User, User.id == Feedback.author_id)
-        .where(Answer.user_id == user.id)
+        .join(Answer, col(Answer.id) == col(Feedback.answer_id))
+        .join(CourseClass, col(CourseClass.id) == col(Feedback.class_id))
+        .outerjoin(User, col(User.id) == col(Feedback.author_id))
+        .where(col(Answer.user_id) == user.id)
         .order_by(col(Feedback.created_at).desc(), col(Feedback.id).desc()).limit(LIMIT)).all()
     items = []
     for feedback, slug, prompt_id, class_name, lecturer in rows:
@@ -101,7 +101,7 @@ def _messages(session: Session, feedback_ids: list[int]):
     if not feedback_ids:
         return []
     return session.exec(select(FeedbackMessage).where(col(FeedbackMessage.feedback_id).in_(feedback_ids))
-                        .order_by(FeedbackMessage.created_at, FeedbackMessage.id)).all()
+                        .order_by(col(FeedbackMessage.created_at), col(FeedbackMessage.id))).all()
 
 
 def released_student_messages(session: Session, *, class_id: int, module_slug: str, prompt_id: str, k: int):
@@ -111,16 +111,16 @@ def released_student_messages(session: Session, *, class_id: int, module_slug: s
 
     rows = session.exec(
         select(FeedbackMessage.id, FeedbackMessage.created_at, Answer.user_id)
-        .join(Feedback, Feedback.id == FeedbackMessage.feedback_id)
-        .join(Answer, Answer.id == Feedback.answer_id)
-        .where(Feedback.class_id == class_id, Answer.module_slug == module_slug, Answer.prompt_id == prompt_id,
-               FeedbackMessage.from_student == True)).all()  # noqa: E712
+        .join(Feedback, col(Feedback.id) == col(FeedbackMessage.feedback_id))
+        .join(Answer, col(Answer.id) == col(Feedback.answer_id))
+        .where(col(Feedback.class_id) == class_id, col(Answer.module_slug) == module_slug, col(Answer.prompt_id) == prompt_id,
+               col(FeedbackMessage.from_student) == True)).all()  # noqa: E712
     return rounds(rows, k)
 
 
 def _student_feedback(session: Session, *, user_id: int, feedback_id: int):
-    return session.exec(select(Feedback, Answer).join(Answer, Answer.id == Feedback.answer_id)
-                        .where(Feedback.id == feedback_id, Answer.user_id == user_id)).first()
+    return session.exec(select(Feedback, Answer).join(Answer, col(Answer.id) == col(Feedback.answer_id))
+                        .where(col(Feedback.id) == feedback_id, col(Answer.user_id) == user_id)).first()
 
 
 def _k(session: Session, class_id: int) -> int:

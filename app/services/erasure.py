@@ -33,7 +33,7 @@ def erase_user(session: Session, *, user_id: int) -> bool:
     if user is None:
         return False
     email = user.email
-    answer_ids = select(Answer.id).where(Answer.user_id == user_id).scalar_subquery()
+    answer_ids = select(Answer.id).where(col(Answer.user_id) == user_id).scalar_subquery()
     for table in reversed(SQLModel.metadata.sorted_tables):
         if table.name == "user":
             continue
@@ -49,9 +49,9 @@ def erase_user(session: Session, *, user_id: int) -> bool:
                 session.execute(update(table).where(column == user_id).values({column.name: None}))
             else:
                 session.execute(delete(table).where(column == user_id))
-    session.execute(delete(Invitation).where(Invitation.email == email))
+    session.execute(delete(Invitation).where(col(Invitation.email) == email))
     session.execute(delete(ThrottleEvent).where(col(ThrottleEvent.key).contains(email, autoescape=True)))
-    session.execute(delete(User).where(User.id == user_id))
+    session.execute(delete(User).where(col(User.id) == user_id))
     session.commit()
     log.info("account %s erased", user_id)
     return True
@@ -112,13 +112,13 @@ def leave_class(session: Session, *, user: User, class_id: int, keep_answers: bo
     enrolment = session.get(Enrolment, (class_id, user.id))
     if enrolment is None:
         return False
-    assignments = select(Assignment.id).where(Assignment.class_id == class_id).scalar_subquery()
-    session.execute(delete(Extension).where(Extension.user_id == user.id, col(Extension.assignment_id).in_(assignments)))
+    assignments = select(Assignment.id).where(col(Assignment.class_id) == class_id).scalar_subquery()
+    session.execute(delete(Extension).where(col(Extension.user_id) == user.id, col(Extension.assignment_id).in_(assignments)))
     if not keep_answers:
-        answer_ids = select(Answer.id).where(Answer.user_id == user.id, Answer.class_id == class_id).scalar_subquery()
+        answer_ids = select(Answer.id).where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id).scalar_subquery()
         for model in (DiscussionMark, Feedback, AnswerRevision):
             session.execute(delete(model).where(col(model.answer_id).in_(answer_ids)))
-        session.execute(delete(Answer).where(Answer.user_id == user.id, Answer.class_id == class_id))
+        session.execute(delete(Answer).where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id))
     session.delete(enrolment)
     session.commit()
     return True
@@ -127,5 +127,5 @@ def leave_class(session: Session, *, user: User, class_id: int, keep_answers: bo
 def enrolled_classes(session: Session, *, user_id: int) -> list:
     from app.models import CourseClass, Enrolment
 
-    return list(session.scalars(select(CourseClass).join(Enrolment, Enrolment.class_id == CourseClass.id)
-                                .where(Enrolment.user_id == user_id).order_by(CourseClass.name)))
+    return list(session.scalars(select(CourseClass).join(Enrolment, col(Enrolment.class_id) == col(CourseClass.id))
+                                .where(col(Enrolment.user_id) == user_id).order_by(col(CourseClass.name))))

@@ -76,28 +76,28 @@ NOT_EXPORTED = {
 
 def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: bytes | None = None) -> dict:
     modules: dict[str, dict] = defaultdict(lambda: {"reflections": [], "vignettes": [], "checks": []})
-    answers = list(session.exec(select(Answer).where(Answer.user_id == user.id).order_by(Answer.id)))
+    answers = list(session.exec(select(Answer).where(col(Answer.user_id) == user.id).order_by(col(Answer.id))))
     ids = [a.id for a in answers]
     revisions, feedback, assessed = defaultdict(list), defaultdict(list), defaultdict(list)
     if ids:
         from app.models import Assessment
         from app.services.assessment import decode
 
-        for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(ids)).order_by(Assessment.id)):
+        for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(ids)).order_by(col(Assessment.id))):
             assessed[row.answer_id].append({"rubric": row.rubric_id, "levels": decode(row.levels),
                                             "assessed_at": _when(row.created_at)})
         for revision in session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(ids))
-                                     .order_by(AnswerRevision.id)):
+                                     .order_by(col(AnswerRevision.id))):
             revisions[revision.answer_id].append({"text": revision.text, "submitted_at": _when(revision.submitted_at),
                                                   "module_version": revision.module_version,
                                                   "prompt_hash": revision.prompt_hash})
         from app.models import FeedbackMessage
 
-        items = list(session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(Feedback.id)))
+        items = list(session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(col(Feedback.id))))
         messages = defaultdict(list)
         if items:
             for message in session.exec(select(FeedbackMessage).where(
-                    col(FeedbackMessage.feedback_id).in_([i.id for i in items])).order_by(FeedbackMessage.id)):
+                    col(FeedbackMessage.feedback_id).in_([i.id for i in items])).order_by(col(FeedbackMessage.id))):
                 messages[message.feedback_id].append({
                     "from_you": message.from_student, "text": message.text, "written_at": _when(message.created_at),
                     "edited_at": _when(message.edited_at), "withdrawn_at": _when(message.withdrawn_at)})
@@ -117,7 +117,7 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
             "current_text": answer.text, "last_saved_at": _when(answer.updated_at),
             "submissions": revisions[answer.id], "feedback": feedback[answer.id],
             "assessments": assessed[answer.id]})
-    for run in session.exec(select(VignetteRun).where(VignetteRun.user_id == user.id).order_by(VignetteRun.id)):
+    for run in session.exec(select(VignetteRun).where(col(VignetteRun.user_id) == user.id).order_by(col(VignetteRun.id))):
         module = catalogue.get(run.module_slug)
         vignette = module.vignettes.get(run.vignette_id) if module else None
         choices = []
@@ -128,7 +128,7 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
         modules[run.module_slug]["vignettes"].append({
             "vignette_id": run.vignette_id, "title": vignette.title if vignette else None, "choices": choices,
             "ending": run.ending_id, "started_at": _when(run.started_at), "finished_at": _when(run.finished_at)})
-    for row in session.exec(select(CheckAnswer).where(CheckAnswer.user_id == user.id)):
+    for row in session.exec(select(CheckAnswer).where(col(CheckAnswer.user_id) == user.id)):
         modules[row.module_slug]["checks"].append({
             "check_id": row.check_id, "selected": sorted(parse_selection(row.selected)), "correct": row.correct,
             "answered_at": _when(row.answered_at)})
@@ -185,26 +185,26 @@ def _about_you(session: Session, *, user: User, answers: list[Answer], secret: b
 
     classes = []
     for enrolment, course_class in session.exec(
-            select(Enrolment, CourseClass).join(CourseClass, CourseClass.id == Enrolment.class_id)
-            .where(Enrolment.user_id == user.id).order_by(Enrolment.class_id)):
+            select(Enrolment, CourseClass).join(CourseClass, col(CourseClass.id) == col(Enrolment.class_id))
+            .where(col(Enrolment.user_id) == user.id).order_by(col(Enrolment.class_id))):
         classes.append({"class_id": course_class.id, "name": course_class.name, "enrolled_at": _when(enrolment.created_at),
                         "archived_at": _when(course_class.archived_at)})
     teaching = [{"class_id": c.id, "name": c.name} for c in session.exec(
-        select(CourseClass).join(ClassLecturer, ClassLecturer.class_id == CourseClass.id)
-        .where(ClassLecturer.user_id == user.id).order_by(CourseClass.id))]
+        select(CourseClass).join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
+        .where(col(ClassLecturer.user_id) == user.id).order_by(col(CourseClass.id)))]
     extensions = [{"class_id": a.class_id, "module": a.module_slug, "due_on": e.due_on.isoformat()}
-                  for e, a in session.exec(select(Extension, Assignment).join(Assignment, Assignment.id == Extension.assignment_id)
-                                           .where(Extension.user_id == user.id))]
+                  for e, a in session.exec(select(Extension, Assignment).join(Assignment, col(Assignment.id) == col(Extension.assignment_id))
+                                           .where(col(Extension.user_id) == user.id))]
     visits = [{"module": v.module_slug, "section": v.section_id, "visited_at": _when(v.visited_at)}
-              for v in session.exec(select(SectionVisit).where(SectionVisit.user_id == user.id)
-                                    .order_by(SectionVisit.module_slug, SectionVisit.section_id))]
+              for v in session.exec(select(SectionVisit).where(col(SectionVisit.user_id) == user.id)
+                                    .order_by(col(SectionVisit.module_slug), col(SectionVisit.section_id)))]
     sessions_ = [{"created_at": _when(s.created_at), "last_seen_at": _when(s.last_seen_at), "user_agent": s.user_agent}
-                 for s in session.exec(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id))]
+                 for s in session.exec(select(UserSession).where(col(UserSession.user_id) == user.id).order_by(col(UserSession.id)))]
     resets = [{"created_at": _when(r.created_at), "expires_at": _when(r.expires_at), "used_at": _when(r.used_at)}
-              for r in session.exec(select(PasswordReset).where(PasswordReset.user_id == user.id).order_by(PasswordReset.id))]
+              for r in session.exec(select(PasswordReset).where(col(PasswordReset.user_id) == user.id).order_by(col(PasswordReset.id)))]
     identities = [{"issuer": i.issuer, "subject": i.subject, "created_at": _when(i.created_at),
                    "last_seen_at": _when(i.last_seen_at)}
-                  for i in session.exec(select(ExternalIdentity).where(ExternalIdentity.user_id == user.id))]
+                  for i in session.exec(select(ExternalIdentity).where(col(ExternalIdentity.user_id) == user.id))]
     by_id = {a.id: a for a in answers}
     marks = []
     if by_id:
@@ -236,15 +236,15 @@ def _lifecycle(session: Session, *, user: User, catalogue: Catalogue) -> dict:
 
     notifications = [{"kind": n.kind, "data": json.loads(n.data or "{}"), "link": n.link,
                       "created_at": _when(n.created_at), "read_at": _when(n.read_at), "mailed_at": _when(n.mailed_at)}
-                     for n in session.exec(select(Notification).where(Notification.user_id == user.id)
-                                           .order_by(Notification.id))]
+                     for n in session.exec(select(Notification).where(col(Notification.user_id) == user.id)
+                                           .order_by(col(Notification.id)))]
     settings_ = [{"kind": row.kind, "mode": row.mode} for row in session.exec(
-        select(NotificationSetting).where(NotificationSetting.user_id == user.id))]
+        select(NotificationSetting).where(col(NotificationSetting.user_id) == user.id))]
     # The feed's token is a secret; only its hash is stored, and that is of no use to anyone.
     feeds = [{"created_at": _when(f.created_at)} for f in session.exec(
-        select(CalendarFeed).where(CalendarFeed.user_id == user.id))]
+        select(CalendarFeed).where(col(CalendarFeed.user_id) == user.id))]
     grades = [{"resource_link_id": g.resource_link_id, "score": g.score, "posted_at": _when(g.posted_at)}
-              for g in session.exec(select(LtiGradePost).where(LtiGradePost.user_id == user.id))]
+              for g in session.exec(select(LtiGradePost).where(col(LtiGradePost.user_id) == user.id))]
     reveals = [{"class": r.class_name, "module": r.module_slug, "prompt_id": r.prompt_id, "asked_by": r.requester,
                 "approved_by": r.approver, "approved_at": r.decided_at.isoformat(), "reason": r.reason}
                for r in break_glass.reveals_of(session, user=user)]

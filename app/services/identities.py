@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import ExternalIdentity, Role, User, utcnow
 from app.services import passwords
@@ -80,24 +80,24 @@ def _check_key(issuer: str, subject: str) -> None:
 
 
 def find_identity(session: Session, *, issuer: str, subject: str) -> ExternalIdentity | None:
-    return session.exec(select(ExternalIdentity).where(ExternalIdentity.issuer == issuer,
-                                                       ExternalIdentity.subject == subject)).first()
+    return session.exec(select(ExternalIdentity).where(col(ExternalIdentity.issuer) == issuer,
+                                                       col(ExternalIdentity.subject) == subject)).first()
 
 
 def find_user(session: Session, *, issuer: str, subject: str) -> User | None:
     """The account this identity signs in as, or None (also for an unknown identity)."""
-    row = session.exec(select(User).join(ExternalIdentity, ExternalIdentity.user_id == User.id)
-                       .where(ExternalIdentity.issuer == issuer, ExternalIdentity.subject == subject)).first()
+    row = session.exec(select(User).join(ExternalIdentity, col(ExternalIdentity.user_id) == col(User.id))
+                       .where(col(ExternalIdentity.issuer) == issuer, col(ExternalIdentity.subject) == subject)).first()
     return row
 
 
 def identities_of(session: Session, *, user_id: int) -> list[ExternalIdentity]:
-    return list(session.exec(select(ExternalIdentity).where(ExternalIdentity.user_id == user_id)
-                             .order_by(ExternalIdentity.created_at)))
+    return list(session.exec(select(ExternalIdentity).where(col(ExternalIdentity.user_id) == user_id)
+                             .order_by(col(ExternalIdentity.created_at))))
 
 
 def is_lecturer_eligible(session: Session, *, user_id: int) -> bool:
-    return session.exec(select(ExternalIdentity.id).where(ExternalIdentity.user_id == user_id,
+    return session.exec(select(ExternalIdentity.id).where(col(ExternalIdentity.user_id) == user_id,
                                                           ExternalIdentity.lecturer_eligible)).first() is not None
 
 

@@ -82,8 +82,8 @@ class Portfolio:
 
 def portfolio(session: Session, *, user: User, catalogue: Catalogue) -> Portfolio:
     """Every submitted reflection of this student in a module that still exists, in catalogue order."""
-    answers = list(session.exec(select(Answer).where(Answer.user_id == user.id, col(Answer.submitted_at).is_not(None))
-                                .order_by(Answer.id)))
+    answers = list(session.exec(select(Answer).where(col(Answer.user_id) == user.id, col(Answer.submitted_at).is_not(None))
+                                .order_by(col(Answer.id))))
     ids = [a.id for a in answers]
     revisions: dict[int, list[AnswerRevision]] = defaultdict(list)
     feedback: dict[int, list[Feedback]] = defaultdict(list)
@@ -91,11 +91,11 @@ def portfolio(session: Session, *, user: User, catalogue: Catalogue) -> Portfoli
     names: dict[int, str] = {}
     if ids:
         for revision in session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(ids))
-                                     .order_by(AnswerRevision.id)):
+                                     .order_by(col(AnswerRevision.id))):
             revisions[revision.answer_id].append(revision)
-        for item in session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(Feedback.id)):
+        for item in session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(col(Feedback.id))):
             feedback[item.answer_id].append(item)
-        for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(ids)).order_by(Assessment.id)):
+        for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(ids)).order_by(col(Assessment.id))):
             assessments[row.answer_id].append(row)
         class_ids = {a.class_id for a in answers if a.class_id}
         if class_ids:

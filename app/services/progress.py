@@ -100,7 +100,7 @@ DONE = union_all(
           col(VignetteRun.finished_at).is_not(None)),
     _done("checks_answered", CheckAnswer, CheckAnswer.check_id, CheckAnswer.answered_at),
     _done("new_feedback", Answer, Answer.prompt_id, Feedback.created_at, col(Feedback.read_at).is_(None))
-    .join(Feedback, Feedback.answer_id == Answer.id),
+    .join(Feedback, col(Feedback.answer_id) == col(Answer.id)),
 )
 
 

@@ -140,8 +140,8 @@ def warn_lecturers(session: Session, *, settings: Settings, now: datetime | None
             continue  # warned before (the job runs nightly)
         purge_on = (aware(course_class.archived_at)
                     + timedelta(days=DAYS_PER_MONTH * settings.retention_months_after_archive)).date()
-        lecturers = session.exec(select(User).join(ClassLecturer, ClassLecturer.user_id == User.id)
-                                 .where(ClassLecturer.class_id == course_class.id))
+        lecturers = session.exec(select(User).join(ClassLecturer, col(ClassLecturer.user_id) == col(User.id))
+                                 .where(col(ClassLecturer.class_id) == course_class.id))
         for lecturer in lecturers:
             body = _("Hello %(name)s,\n\nThe class '%(class)s' was archived. On %(date)s Nabij deletes its "
                      "students' answers and feedback, as the retention rules say. If you still need anything, "

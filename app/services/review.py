@@ -156,22 +156,22 @@ def _entries(session: Session, *, course_class: CourseClass, module: Module, pro
     whether it is marked to discuss: one query."""
     first = func.min(AnswerRevision.submitted_at)
     # The latest assessment rides along as correlated subqueries: no extra query per page.
-    latest = (select(col(Assessment.id)).where(Assessment.answer_id == Answer.id, Assessment.class_id == course_class.id)
+    latest = (select(col(Assessment.id)).where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id)
               .order_by(col(Assessment.id).desc()).limit(1).correlate(Answer).scalar_subquery())
-    levels = select(Assessment.levels).where(Assessment.id == latest).scalar_subquery()
-    assessed_revision = select(Assessment.revision_id).where(Assessment.id == latest).scalar_subquery()
+    levels = select(Assessment.levels).where(col(Assessment.id) == latest).scalar_subquery()
+    assessed_revision = select(Assessment.revision_id).where(col(Assessment.id) == latest).scalar_subquery()
     assessments = (select(func.count(col(Assessment.id)))
-                   .where(Assessment.answer_id == Answer.id, Assessment.class_id == course_class.id).scalar_subquery())
+                   .where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id).scalar_subquery())
     rows = session.exec(
         select(Answer.id, Answer.user_id, first, User.email_verified_at, DiscussionMark.answer_id,
                levels, assessed_revision, assessments)
-        .join(AnswerRevision, AnswerRevision.answer_id == Answer.id)
-        .join(User, User.id == Answer.user_id)
-        .outerjoin(DiscussionMark, and_(DiscussionMark.class_id == course_class.id,
-                                        DiscussionMark.answer_id == Answer.id))
-        .where(Answer.class_id == course_class.id, Answer.module_slug == module.slug, Answer.prompt_id == prompt_id,
+        .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
+        .join(User, col(User.id) == col(Answer.user_id))
+        .outerjoin(DiscussionMark, and_(col(DiscussionMark.class_id) == course_class.id,
+                                        col(DiscussionMark.answer_id) == col(Answer.id)))
+        .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug) == module.slug, col(Answer.prompt_id) == prompt_id,
                col(User.email_verified_at).is_not(None))
-        .group_by(Answer.id, Answer.user_id, User.email_verified_at, DiscussionMark.answer_id)
+        .group_by(col(Answer.id), col(Answer.user_id), col(User.email_verified_at), col(DiscussionMark.answer_id))
     ).all()
     return [(answer_id, user_id, max(aware(first_at), aware(verified_at)), marked is not None, (levels_json, revision, count))
             for answer_id, user_id, first_at, verified_at, marked, levels_json, revision, count in rows]
@@ -188,7 +188,7 @@ def _submitted_answers(session: Session, *, course_class: CourseClass, module: M
     latest: dict[int, AnswerRevision] = {}
     for revision in session.exec(select(AnswerRevision)
                                  .where(col(AnswerRevision.answer_id).in_(list(released.closed_at)))
-                                 .order_by(AnswerRevision.id)):
+                                 .order_by(col(AnswerRevision.id))):
         if aware(revision.submitted_at) <= released.cutoff:
             latest[revision.answer_id] = revision
     submitted = [
@@ -199,7 +199,7 @@ def _submitted_answers(session: Session, *, course_class: CourseClass, module: M
 
 
 def _class_user_ids(session: Session, *, course_class: CourseClass) -> list[int]:
-    return list(session.exec(select(Enrolment.user_id).where(Enrolment.class_id == course_class.id)))
+    return list(session.exec(select(Enrolment.user_id).where(col(Enrolment.class_id) == course_class.id)))
 
 
 def _labels(session: Session, secret: bytes, *, course_class: CourseClass, module: Module, prompt_id: str,
@@ -257,9 +257,9 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
                      submitted=submitted)
     # All feedback on the released answers: replies are released in rounds over the whole prompt.
     feedback_rows = session.exec(
-        select(Feedback, User.display_name).outerjoin(User, User.id == Feedback.author_id)
-        .where(Feedback.class_id == course_class.id, col(Feedback.answer_id).in_([i.answer_id for i in submitted]))
-        .order_by(Feedback.created_at, Feedback.id)
+        select(Feedback, User.display_name).outerjoin(User, col(User.id) == col(Feedback.author_id))
+        .where(col(Feedback.class_id) == course_class.id, col(Feedback.answer_id).in_([i.answer_id for i in submitted]))
+        .order_by(col(Feedback.created_at), col(Feedback.id))
     ).all()
     author_of = {item.answer_id: item.user_id for item in submitted}
     replies = rounds([(row.id, row.replied_at, author_of[row.answer_id]) for row, _name in feedback_rows
@@ -445,26 +445,26 @@ def _share(count: int | None, total: int) -> int | None:
 def assignment_review(session: Session, *, course_class: CourseClass, module: Module) -> AssignmentReview:
     """Per prompt: how many answers were released (whole rounds) and the feedback given; per branching
     vignette: the choices, gated. Four queries."""
-    verified = and_(User.id == Answer.user_id, col(User.email_verified_at).is_not(None))
+    verified = and_(col(User.id) == col(Answer.user_id), col(User.email_verified_at).is_not(None))
     submitted = dict(session.exec(
         select(Answer.prompt_id, func.count()).join(User, verified)
-        .where(Answer.class_id == course_class.id, Answer.module_slug == module.slug,
+        .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug) == module.slug,
                col(Answer.submitted_at).is_not(None))
-        .group_by(Answer.prompt_id)).all())
+        .group_by(col(Answer.prompt_id))).all())
     given_on: Counter[str] = Counter()
     replied: dict[str, list] = defaultdict(list)
     for prompt_id, feedback_id, replied_at, author_id in session.exec(
             select(Answer.prompt_id, Feedback.id, Feedback.replied_at, Answer.user_id)
-            .select_from(Feedback).join(Answer, Answer.id == Feedback.answer_id)
-            .where(Feedback.class_id == course_class.id, Answer.module_slug == module.slug)).all():
+            .select_from(Feedback).join(Answer, col(Answer.id) == col(Feedback.answer_id))
+            .where(col(Feedback.class_id) == course_class.id, col(Answer.module_slug) == module.slug)).all():
         given_on[prompt_id] += 1
         if replied_at is not None:
             replied[prompt_id].append((feedback_id, replied_at, author_id))
     marks = dict(session.exec(
         select(Answer.prompt_id, func.count()).select_from(DiscussionMark)
-        .join(Answer, Answer.id == DiscussionMark.answer_id)
-        .where(DiscussionMark.class_id == course_class.id, Answer.module_slug == module.slug)
-        .group_by(Answer.prompt_id)).all())
+        .join(Answer, col(Answer.id) == col(DiscussionMark.answer_id))
+        .where(col(DiscussionMark.class_id) == course_class.id, col(Answer.module_slug) == module.slug)
+        .group_by(col(Answer.prompt_id))).all())
     k = k_of(course_class)
     prompts = []
     for reflection in module.reflections.values():
@@ -491,12 +491,12 @@ def vignette_distributions(session: Session, *, course_class: CourseClass, modul
     rows = session.exec(
         select(VignetteRun.user_id, VignetteRun.vignette_id, VignetteRun.path, VignetteRun.ending_id,
                VignetteRun.finished_at)
-        .join(Enrolment, and_(Enrolment.user_id == VignetteRun.user_id, Enrolment.class_id == course_class.id))
-        .join(User, User.id == VignetteRun.user_id)
-        .where(VignetteRun.module_slug == module.slug, col(VignetteRun.vignette_id).in_([v.id for v in vignettes]),
-               col(VignetteRun.finished_at).is_not(None), VignetteRun.finished_at >= Enrolment.created_at,
+        .join(Enrolment, and_(col(Enrolment.user_id) == col(VignetteRun.user_id), col(Enrolment.class_id) == course_class.id))
+        .join(User, col(User.id) == col(VignetteRun.user_id))
+        .where(col(VignetteRun.module_slug) == module.slug, col(VignetteRun.vignette_id).in_([v.id for v in vignettes]),
+               col(VignetteRun.finished_at).is_not(None), col(VignetteRun.finished_at) >= col(Enrolment.created_at),
                col(User.email_verified_at).is_not(None))
-        .order_by(VignetteRun.finished_at, VignetteRun.id)
+        .order_by(col(VignetteRun.finished_at), col(VignetteRun.id))
     ).all()
     k = k_of(course_class)
     runs_of: dict[str, dict[int, list[tuple]]] = defaultdict(dict)

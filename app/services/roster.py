@@ -207,9 +207,9 @@ def import_roster(session: Session, *, course_class: CourseClass, lines: list[Ro
     result = ImportResult()
     emails = [line.email for line in lines]
     users = {user.email: user for user in session.exec(select(User).where(col(User.email).in_(emails)))} if emails else {}
-    enrolled = set(session.exec(select(Enrolment.user_id).where(Enrolment.class_id == course_class.id)))
+    enrolled = set(session.exec(select(Enrolment.user_id).where(col(Enrolment.class_id) == course_class.id)))
     invitations = {inv.email: inv for inv in session.exec(select(Invitation).where(
-        Invitation.class_id == course_class.id, col(Invitation.email).in_(emails)))} if emails else {}
+        col(Invitation.class_id) == course_class.id, col(Invitation.email).in_(emails)))} if emails else {}
     outgoing: list[tuple[RosterLine, str]] = []
     for line in lines:
         user = users.get(line.email)
@@ -254,8 +254,8 @@ def open_invitation(session: Session, *, token: str) -> tuple[Invitation, Course
     """The invitation for a link, if it is unused, not expired and its class is not archived."""
     if not token or len(token) > 100:
         return None
-    row = session.exec(select(Invitation, CourseClass).join(CourseClass, CourseClass.id == Invitation.class_id)
-                       .where(Invitation.token_hash == token_hash(token))).first()
+    row = session.exec(select(Invitation, CourseClass).join(CourseClass, col(CourseClass.id) == col(Invitation.class_id))
+                       .where(col(Invitation.token_hash) == token_hash(token))).first()
     if row is None:
         return None
     invitation, course_class = row

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.models import ThrottleEvent, aware, utcnow
 
@@ -68,7 +68,7 @@ def wait_seconds(session: Session, key: str, rule: Rule) -> int:
     """Seconds until the next attempt on `key` is allowed; 0 when it is allowed now."""
     count, latest = session.exec(
         select(func.count(), func.max(ThrottleEvent.created_at))
-        .where(ThrottleEvent.key == stored_key(key), ThrottleEvent.created_at > utcnow() - rule.window)
+        .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - rule.window)
     ).one()
     if not count or latest is None:
         return 0
@@ -87,7 +87,7 @@ def retry_after(session: Session, keys: list[str], *, limit: int, window: timede
     for key in keys:
         count, oldest = session.exec(
             select(func.count(), func.min(ThrottleEvent.created_at))
-            .where(ThrottleEvent.key == stored_key(key), ThrottleEvent.created_at > since)
+            .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > since)
         ).one()
         if count >= limit and oldest is not None:
             wait = max(wait, int((aware(oldest) + window - utcnow()).total_seconds()) + 1)
@@ -110,17 +110,17 @@ def seen(session: Session, key: str, *, window: timedelta) -> bool:
     """Whether `key` was recorded within the window."""
     return session.exec(
         select(ThrottleEvent.id)
-        .where(ThrottleEvent.key == stored_key(key), ThrottleEvent.created_at > utcnow() - window).limit(1)
+        .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - window).limit(1)
     ).first() is not None
 
 
 def clear(session: Session, key: str) -> None:
-    session.exec(delete(ThrottleEvent).where(ThrottleEvent.key == stored_key(key)))
+    session.exec(delete(ThrottleEvent).where(col(ThrottleEvent.key) == stored_key(key)))
     session.commit()
 
 
 def purge(session: Session, *, older_than: timedelta) -> None:
-    session.exec(delete(ThrottleEvent).where(ThrottleEvent.created_at < utcnow() - older_than))
+    session.exec(delete(ThrottleEvent).where(col(ThrottleEvent.created_at) < utcnow() - older_than))
     session.commit()
 
 

@@ -131,11 +131,11 @@ def _own(model, block_column):
 # A student's answers for the class they write for in this module (app.services.writing).
 ANSWERS = _own(Answer, Answer.prompt_id).where(Answer.class_id.is_not_distinct_from(WRITING_CLASS))
 REVISIONS = (select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(bindparam("answer_ids", expanding=True)))
-             .order_by(AnswerRevision.id))
-FEEDBACK = select(Feedback).where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True))).order_by(Feedback.id)
+             .order_by(col(AnswerRevision.id)))
+FEEDBACK = select(Feedback).where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True))).order_by(col(Feedback.id))
 ASSESSMENTS = (select(Assessment).where(col(Assessment.answer_id).in_(bindparam("answer_ids", expanding=True)))
-               .order_by(Assessment.id))
-VIGNETTE_RUNS = _own(VignetteRun, VignetteRun.vignette_id).order_by(VignetteRun.id)
+               .order_by(col(Assessment.id)))
+VIGNETTE_RUNS = _own(VignetteRun, VignetteRun.vignette_id).order_by(col(VignetteRun.id))
 CHECK_ANSWERS = _own(CheckAnswer, CheckAnswer.check_id)
 
 
