@@ -62,7 +62,7 @@ def feed_owner(session: Session, token: str) -> User | None:
 def _rows(session: Session, user: User):
     if user.role == "student":
         return session.exec(
-            select(Assignment, CourseClass, Extension.due_on)
+            select(Assignment, CourseClass, col(Extension.due_on))
             .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
             .join(Enrolment, and_(col(Enrolment.class_id) == col(CourseClass.id), col(Enrolment.user_id) == user.id))
             .outerjoin(Extension, and_(col(Extension.assignment_id) == col(Assignment.id), col(Extension.user_id) == user.id))

@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from typing import Protocol
 
 from sqlalchemy import delete, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
@@ -466,8 +467,9 @@ def released_reflections(session: Session, *, course_class: CourseClass,
     if not modules:
         return set()
     first = func.min(AnswerRevision.submitted_at)
-    rows = session.exec(
-        select(Answer.id, Answer.user_id, Answer.module_slug, Answer.prompt_id, first, User.email_verified_at)
+    rows = session.execute(
+        sa_select(col(Answer.id), col(Answer.user_id), col(Answer.module_slug), col(Answer.prompt_id), first,
+                  col(User.email_verified_at))
         .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
         .join(User, col(User.id) == col(Answer.user_id))
         .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug).in_([m.slug for m in modules]),
@@ -518,7 +520,7 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
                 for assignment in class_assignments(session, course_class=course_class)]
     assigned = [(assignment, module) for assignment, module in assigned if module is not None]
     granted = {(assignment_id, user_id): due_on for assignment_id, user_id, due_on in session.exec(
-        select(Extension.assignment_id, Extension.user_id, Extension.due_on)
+        select(col(Extension.assignment_id), col(Extension.user_id), col(Extension.due_on))
         .join(Assignment, col(Assignment.id) == col(Extension.assignment_id))
         .where(col(Assignment.class_id) == course_class.id))}
     done = released_reflections(session, course_class=course_class, modules=[module for _, module in assigned])

@@ -38,7 +38,7 @@ class AssignedModule:
 
 # Every student's dashboard runs this: built once (building a statement costs more than running it).
 STUDENT_ASSIGNMENTS = (
-    select(Assignment, CourseClass.name, Extension.due_on)
+    select(Assignment, col(CourseClass.name), col(Extension.due_on))
     .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
     .join(Enrolment, col(Enrolment.class_id) == col(CourseClass.id))
     .outerjoin(Extension, and_(col(Extension.assignment_id) == col(Assignment.id), col(Extension.user_id) == bindparam("user_id")))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
@@ -32,8 +33,8 @@ class MyFeedback:
 
 
 def my_feedback(session: Session, *, user: User, catalogue: Catalogue) -> list[MyFeedback]:
-    rows = session.exec(
-        select(Feedback, Answer.module_slug, Answer.prompt_id, CourseClass.name, User.display_name)
+    rows = session.execute(
+        sa_select(Feedback, col(Answer.module_slug), col(Answer.prompt_id), col(CourseClass.name), col(User.display_name))
         .join(Answer, col(Answer.id) == col(Feedback.answer_id))
         .join(CourseClass, col(CourseClass.id) == col(Feedback.class_id))
         .outerjoin(User, col(User.id) == col(Feedback.author_id))

@@ -33,7 +33,7 @@ def erase_user(session: Session, *, user_id: int) -> bool:
     if user is None:
         return False
     email = user.email
-    answer_ids = select(Answer.id).where(col(Answer.user_id) == user_id).scalar_subquery()
+    answer_ids = select(col(Answer.id)).where(col(Answer.user_id) == user_id).scalar_subquery()
     for table in reversed(SQLModel.metadata.sorted_tables):
         if table.name == "user":
             continue
@@ -90,7 +90,7 @@ def erase_due(session: Session, *, now=None) -> int:
     """Erase every account whose grace period is over; the number erased."""
     from app.models import utcnow
 
-    due = list(session.scalars(select(User.id).where(col(User.erasure_due_at).is_not(None),
+    due = list(session.scalars(select(col(User.id)).where(col(User.erasure_due_at).is_not(None),
                                                      col(User.erasure_due_at) <= (now or utcnow()))))
     for user_id in due:
         erase_user(session, user_id=user_id)
@@ -112,10 +112,10 @@ def leave_class(session: Session, *, user: User, class_id: int, keep_answers: bo
     enrolment = session.get(Enrolment, (class_id, user.id))
     if enrolment is None:
         return False
-    assignments = select(Assignment.id).where(col(Assignment.class_id) == class_id).scalar_subquery()
+    assignments = select(col(Assignment.id)).where(col(Assignment.class_id) == class_id).scalar_subquery()
     session.execute(delete(Extension).where(col(Extension.user_id) == user.id, col(Extension.assignment_id).in_(assignments)))
     if not keep_answers:
-        answer_ids = select(Answer.id).where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id).scalar_subquery()
+        answer_ids = select(col(Answer.id)).where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id).scalar_subquery()
         for model in (DiscussionMark, Feedback, AnswerRevision):
             session.execute(delete(model).where(col(model.answer_id).in_(answer_ids)))
         session.execute(delete(Answer).where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id))

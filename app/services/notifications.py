@@ -544,7 +544,7 @@ def remind_due_soon(now: datetime | None = None) -> int:
     added = 0
     with jobs.session() as session:
         rows = session.exec(
-            select(Assignment, CourseClass, Enrolment.user_id, Extension.due_on)
+            select(Assignment, CourseClass, col(Enrolment.user_id), col(Extension.due_on))
             .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
             .join(Enrolment, col(Enrolment.class_id) == col(Assignment.class_id))
             .outerjoin(Extension, (col(Extension.assignment_id) == col(Assignment.id)) & (col(Extension.user_id) == col(Enrolment.user_id)))

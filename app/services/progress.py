@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, literal, literal_column, tuple_, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.model import Module
@@ -84,8 +85,8 @@ def percent_done(done: int, total: int, complete: bool) -> int:
 
 
 def _done(kind: str, table, block_id, at, *done):
-    return (select(literal(kind).label("kind"), table.user_id, table.module_slug, block_id.label("block_id"),
-                   at.label("at"))
+    return (sa_select(literal(kind).label("kind"), table.user_id, table.module_slug, block_id.label("block_id"),
+                      at.label("at"))
             .where(col(table.user_id).in_(bindparam("user_ids", expanding=True)),
                    col(table.module_slug).in_(bindparam("slugs", expanding=True)), *done))
 

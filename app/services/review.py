@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import and_, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.model import Module, Reflection, Step, Vignette
@@ -162,8 +163,8 @@ def _entries(session: Session, *, course_class: CourseClass, module: Module, pro
     assessed_revision = select(Assessment.revision_id).where(col(Assessment.id) == latest).scalar_subquery()
     assessments = (select(func.count(col(Assessment.id)))
                    .where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id).scalar_subquery())
-    rows = session.exec(
-        select(Answer.id, Answer.user_id, first, User.email_verified_at, DiscussionMark.answer_id,
+    rows = session.execute(
+        sa_select(col(Answer.id), col(Answer.user_id), first, col(User.email_verified_at), col(DiscussionMark.answer_id),
                levels, assessed_revision, assessments)
         .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
         .join(User, col(User.id) == col(Answer.user_id))
@@ -488,9 +489,9 @@ def vignette_distributions(session: Session, *, course_class: CourseClass, modul
     vignettes = module.branching_vignettes()
     if not vignettes:
         return []
-    rows = session.exec(
-        select(VignetteRun.user_id, VignetteRun.vignette_id, VignetteRun.path, VignetteRun.ending_id,
-               VignetteRun.finished_at)
+    rows = session.execute(
+        sa_select(col(VignetteRun.user_id), col(VignetteRun.vignette_id), col(VignetteRun.path), col(VignetteRun.ending_id),
+               col(VignetteRun.finished_at))
         .join(Enrolment, and_(col(Enrolment.user_id) == col(VignetteRun.user_id), col(Enrolment.class_id) == course_class.id))
         .join(User, col(User.id) == col(VignetteRun.user_id))
         .where(col(VignetteRun.module_slug) == module.slug, col(VignetteRun.vignette_id).in_([v.id for v in vignettes]),

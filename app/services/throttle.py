@@ -66,7 +66,7 @@ def stored_key(key: str) -> str:
 
 def wait_seconds(session: Session, key: str, rule: Rule) -> int:
     """Seconds until the next attempt on `key` is allowed; 0 when it is allowed now."""
-    count, latest = session.exec(
+    count, latest = session.execute(
         select(func.count(), func.max(ThrottleEvent.created_at))
         .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - rule.window)
     ).one()
@@ -85,7 +85,7 @@ def retry_after(session: Session, keys: list[str], *, limit: int, window: timede
     since = utcnow() - window
     wait = 0
     for key in keys:
-        count, oldest = session.exec(
+        count, oldest = session.execute(
             select(func.count(), func.min(ThrottleEvent.created_at))
             .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > since)
         ).one()
@@ -108,8 +108,8 @@ def record(session: Session, keys: list[str]) -> None:
 
 def seen(session: Session, key: str, *, window: timedelta) -> bool:
     """Whether `key` was recorded within the window."""
-    return session.exec(
-        select(ThrottleEvent.id)
+    return session.execute(
+        select(col(ThrottleEvent.id))
         .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - window).limit(1)
     ).first() is not None
 
