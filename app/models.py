@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Index, Text, UniqueConstraint
@@ -20,6 +21,20 @@ def utcnow() -> datetime:
 def aware(value: datetime) -> datetime:
     """SQLite hands datetimes back without a zone; they are always stored in UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def stored_id(row: _Row) -> int:
+    """The primary key of a row that is in the database (loaded, or added and flushed). The column is
+    `int | None` only because a row made in Python has no id until it is flushed; a missing id here is a
+    bug in the caller (a row used before it was stored), never a state of the data."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it before using its id")
+    return row.id
 
 
 # Brussels and Amsterdam share one time zone. Times are stored in UTC; dates that people read (due

@@ -39,6 +39,7 @@ from app.models import (
     LtiPlatform,
     LtiResourceLink,
     User,
+    stored_id,
     utcnow,
 )
 
@@ -85,7 +86,7 @@ def post_for_link(session: Session, link: LtiResourceLink) -> int:
         if (before is None and score == 0.0) or (before is not None and before.score == score):
             continue  # nothing new to say: not-yet-complete is what the gradebook shows already
         services.post_score(session, platform, link.lineitem_url, user_id=subject, score=score)
-        row = before or LtiGradePost(resource_link_id=link.id, user_id=user_id, score=score)
+        row = before or LtiGradePost(resource_link_id=stored_id(link), user_id=user_id, score=score)
         row.score, row.posted_at = score, utcnow()
         session.add(row)
         session.commit()  # one by one: a retry after a failure sends only what is left

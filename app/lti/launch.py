@@ -38,6 +38,7 @@ from app.models import (
     User,
     aware,
     school_today,
+    stored_id,
     utcnow,
 )
 from app.services import identities
@@ -158,7 +159,7 @@ def start_login(session: Session, params: dict[str, str], *, tool: registration.
     if not (target == tool.base or target.startswith(tool.base + "/")):
         raise LaunchError("bad-target")
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    session.add(LtiLogin(state_hash=state_hash(state), nonce=nonce, platform_id=platform.id,
+    session.add(LtiLogin(state_hash=state_hash(state), nonce=nonce, platform_id=stored_id(platform),
                          login_hint=login_hint[:4000], message_hint=params.get("lti_message_hint", "")[:4000],
                          target_link_uri=target[:2000]))
     session.commit()
@@ -364,7 +365,7 @@ def context_class(session: Session, *, platform: LtiPlatform, claims: dict) -> L
         course_class = CourseClass(name=title, programme=platform.name[:120])
         session.add(course_class)
         session.flush()
-        row = LtiContext(platform_id=platform.id, context_id=context_id, class_id=course_class.id)
+        row = LtiContext(platform_id=stored_id(platform), context_id=context_id, class_id=stored_id(course_class))
     if isinstance(memberships_url, str) and memberships_url:
         row.memberships_url = memberships_url[:2000]
     session.add(row)
@@ -375,9 +376,9 @@ def context_class(session: Session, *, platform: LtiPlatform, claims: dict) -> L
 def join_class(session: Session, *, course_class: CourseClass, user: User, instructor: bool) -> None:
     if instructor or user.role == Role.ADMIN.value:
         if session.get(ClassLecturer, (course_class.id, user.id)) is None:
-            session.add(ClassLecturer(class_id=course_class.id, user_id=user.id))
+            session.add(ClassLecturer(class_id=stored_id(course_class), user_id=stored_id(user)))
     elif session.get(Enrolment, (course_class.id, user.id)) is None:
-        session.add(Enrolment(class_id=course_class.id, user_id=user.id))
+        session.add(Enrolment(class_id=stored_id(course_class), user_id=stored_id(user)))
     session.commit()
 
 
@@ -397,7 +398,7 @@ def resource_link(session: Session, *, launch: Launch, context: LtiContext, cour
     row = session.exec(select(LtiResourceLink).where(col(LtiResourceLink.platform_id) == launch.platform.id,
                                                      col(LtiResourceLink.resource_link_id) == link_id[:255])).first()
     if row is None:
-        row = LtiResourceLink(platform_id=launch.platform.id, lti_context_id=context.id,
+        row = LtiResourceLink(platform_id=stored_id(launch.platform), lti_context_id=stored_id(context),
                               resource_link_id=link_id[:255])
     ags = launch.claims.get(AGS_CLAIM)
     if isinstance(ags, dict) and isinstance(ags.get("lineitem"), str):
@@ -408,7 +409,7 @@ def resource_link(session: Session, *, launch: Launch, context: LtiContext, cour
         assignment = session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id,
                                                            col(Assignment.module_slug) == slug)).first()
         if assignment is None:
-            assignment = Assignment(class_id=course_class.id, module_slug=slug, due_on=_due(custom.get(CUSTOM_DUE)))
+            assignment = Assignment(class_id=stored_id(course_class), module_slug=slug, due_on=_due(custom.get(CUSTOM_DUE)))
             session.add(assignment)
             session.flush()
         row.assignment_id = assignment.id

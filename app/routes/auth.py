@@ -17,7 +17,7 @@ from app.forms import parse_int, too_long
 from app.i18n import gettext as _
 from app.i18n import ngettext
 from app.locale_middleware import LANGUAGE_COOKIE
-from app.models import Role
+from app.models import Role, stored_id
 from app.services import accounts, classes, oidc, password_reset, passwords, roster, throttle
 from app.services.mail import send_mail
 from app.services.sessions import end_session, start_session
@@ -101,7 +101,7 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
         context["error"] = _("At this school you sign in through %(provider)s. Use the button above.") % {
             "provider": oidc.config_from(_settings(request)).name}
         return render(request, "auth/login.html", context, status_code=403)
-    throttle.login_succeeded(session, email=email, device=device, user_id=user.id)
+    throttle.login_succeeded(session, email=email, device=device, user_id=stored_id(user))
     if pending is not None and user.role == Role.STUDENT and _pending_is_theirs(request, user, pending):
         conflict = _save_pending_draft(request, session, user, pending, remember=remember == "1")
         if conflict is not None:
@@ -427,7 +427,7 @@ def reset_submit(request: Request, session: SessionDep, token: str,
     except accounts.AccountError as error:
         return render(request, "auth/reset.html", {"token": token, "error": error.message}, status_code=400,
                       private=True)
-    end_all_sessions(session, user_id=user.id)
+    end_all_sessions(session, user_id=stored_id(user))
     throttle.password_was_reset(session, email=user.email)
     response = RedirectResponse("/login?notice=password-reset", status_code=303)
     remember_device(request, response, user.id)  # this browser proved the mailbox: it may log in

@@ -12,7 +12,7 @@ from app.db import SessionDep
 from app.deps import CatalogueDep, DbId
 from app.forms import parse_int
 from app.i18n import gettext as _
-from app.models import Assignment, CourseClass, Role, school_today
+from app.models import Assignment, CourseClass, Role, school_today, stored_id
 from app.services import classes, erasure, join_links, roster
 from app.services.classes import ClassError
 from app.services.dashboard import lecturer_classes
@@ -248,7 +248,7 @@ def remove_student(request: Request, session: SessionDep, course_class: Writable
                                            "answers were theirs. They can join again with the class code."),
                              action=f"/classes/{course_class.id}/students/{student.id}/remove", fields={},
                              button=_("Remove from the class"), back=_class_url(course_class, "/students"))
-    erasure.leave_class(session, user=student, class_id=course_class.id, keep_answers=True)
+    erasure.leave_class(session, user=student, class_id=stored_id(course_class), keep_answers=True)
     return _redirect(_class_url(course_class, "/students", notice="student-removed"))
 
 

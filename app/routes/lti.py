@@ -17,7 +17,7 @@ from app.deps import DbId
 from app.i18n import gettext as _
 from app.lti import deep_linking, frames, grades, keys, registration, roster, tasks  # noqa: F401  (register the jobs and the submission listener)
 from app.lti import launch as lti
-from app.models import CourseClass, LtiContext, LtiPlatform, Role
+from app.models import CourseClass, LtiContext, LtiPlatform, Role, stored_id
 from app.routes.classes import lectured_class_or_404
 from app.services.sessions import end_session_by_id, start_session
 from app.templating import notice_text, public_base_url, render
@@ -108,7 +108,7 @@ async def launch(request: Request, session: SessionDep):
     if isinstance(return_url, str) and frames.ORIGIN.fullmatch(registration.origin_of(return_url)):
         origins.append(registration.origin_of(return_url))  # signed by the platform: where it shows the course
     if result.message_type == lti.DEEP_LINKING:
-        pending = deep_linking.pending_token(request.app.state.secret, result, user_id=landing.user.id)
+        pending = deep_linking.pending_token(request.app.state.secret, result, user_id=stored_id(landing.user))
         response = _lti_page(request, session, "lti/deep_link.html", {
             "pending": pending, "modules": _modules(request), "values": {}, "errors": {},
             "csrf": _session_csrf(session, token)})
@@ -136,7 +136,7 @@ def deep_link(request: Request, session: SessionDep, user: LecturerUser,
               due_on: Annotated[str, Form()] = "", grades_wanted: Annotated[str, Form(alias="grades")] = ""):
     values = {"module": module, "due_on": due_on.strip(), "grades": bool(grades_wanted)}
     try:
-        waiting = deep_linking.read_pending(request.app.state.secret, pending, user_id=user.id)
+        waiting = deep_linking.read_pending(request.app.state.secret, pending, user_id=stored_id(user))
     except (deep_linking.DeepLinkError, ValueError, KeyError) as error:
         message = str(error) if isinstance(error, deep_linking.DeepLinkError) else _("This choice is damaged. Open the selection from the LMS again.")
         return _refused_text(request, session, _("The selection cannot be sent"), message)
@@ -192,7 +192,7 @@ def class_sync(session: SessionDep, course_class: Annotated[CourseClass, Depends
     notice = "synced"
     for context in session.exec(select(LtiContext).where(col(LtiContext.class_id) == course_class.id)).all():
         try:
-            roster.sync(session, context_id=context.id)
+            roster.sync(session, context_id=stored_id(context))
         except ServiceError:
             notice = "not-synced"
     return RedirectResponse(f"/lti/classes/{course_class.id}?notice={notice}", status_code=303)

@@ -7,7 +7,7 @@ from app.content.model import Module, Section
 from app.content.navigation import section_navigation
 from app.db import SessionDep, write_for
 from app.deps import ModuleDep, SectionDep
-from app.models import Role, User
+from app.models import Role, User, stored_id
 from app.services import progress as progress_service
 from app.services import reflections
 from app.services.workspace import (
@@ -97,14 +97,14 @@ def feedback_sections(module: Module, progress) -> set[str]:
 def page_updates(session, user: User, module: Module, block_id: str) -> dict:
     """What else on the section page changes when a block's state changes (htmx, swapped in by id):
     the contents' progress, and the student's path shown beside reflections on the same case."""
-    progress = progress_service.module_progress(session, user_id=user.id, module=module)
+    progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
     section = module.section_of(block_id)
     referring = [block for block in section.interactive()
                  if getattr(block, "refers_to", None) == block_id] if section else []
-    works = load_work(session, user_id=user.id, module=module, blocks=referring) if referring else {}
+    works = load_work(session, user_id=stored_id(user), module=module, blocks=referring) if referring else {}
     return {"progress": progress, "feedback_sections": feedback_sections(module, progress), "section": section,
             "paths": [(block, works[block.id]) for block in referring if works[block.id].refers_to]}
 
 
 def reflection_work(session, user: User, module: Module, prompt_id: str) -> ReflectionWork:
-    return load_work(session, user_id=user.id, module=module, blocks=[module.reflections[prompt_id]])[prompt_id]
+    return load_work(session, user_id=stored_id(user), module=module, blocks=[module.reflections[prompt_id]])[prompt_id]

@@ -26,7 +26,7 @@ from app.db import SessionDep
 from app.deps import DbId
 from app.devices import browser_id, client_address, current_device, limits
 from app.i18n import gettext as _
-from app.models import ExternalIdentity, Role, User
+from app.models import ExternalIdentity, Role, User, stored_id
 from app.services import accounts, classes, identities, oidc, throttle
 from app.templating import render, templates
 
@@ -111,7 +111,7 @@ def oidc_login_info(request: Request) -> dict | None:
 def linked_identities(request: Request, user: User) -> dict:
     """For the account page: the institution identities of this account, and whether linking is offered."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
-        linked = identities.identities_of(session, user_id=user.id)
+        linked = identities.identities_of(session, user_id=stored_id(user))
     config = _config(request)
     return {"identities": linked, "provider": config.name,
             "can_link": config.enabled and not any(item.issuer == config.issuer for item in linked)}
@@ -307,7 +307,7 @@ def oidc_link(request: Request, session: SessionDep, password: Annotated[str, Fo
         return _link_page(request, user, flow, error=_("That password is not this account's. Try again, or "
                                                        "use \"Forgot your password?\" on the login page."),
                           status_code=400)
-    throttle.login_succeeded(session, email=user.email, device=device, user_id=user.id)
+    throttle.login_succeeded(session, email=user.email, device=device, user_id=stored_id(user))
     try:
         identities.link_identity(session, user=user, issuer=config.issuer, subject=pending["subject"],
                                  lecturer_eligible=bool(pending.get("staff")), display_name=pending.get("name") or "",
@@ -380,9 +380,9 @@ def _admin_page(request: Request, session: Session, user_id: int, *, error: str 
     if user is None:
         raise HTTPException(404)
     return render(request, "auth/oidc_admin_identities.html", {
-        "user": user, "identities": identities.identities_of(session, user_id=user.id), "error": error,
+        "user": user, "identities": identities.identities_of(session, user_id=stored_id(user)), "error": error,
         "subject": subject, "issuer": _config(request).issuer, "notice": notice,
-        "eligible": identities.is_lecturer_eligible(session, user_id=user.id)},
+        "eligible": identities.is_lecturer_eligible(session, user_id=stored_id(user))},
         status_code=status_code, private=True)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.models import AccessLog, Answer, AnswerRevision, CourseClass, User, school_day, school_today, utcnow
+from app.models import AccessLog, Answer, AnswerRevision, CourseClass, User, school_day, school_today, stored_id, utcnow
 
 log = logging.getLogger("nabij.access_log")
 
@@ -109,7 +109,7 @@ def _first_submissions(session: Session, *, user_id: int) -> dict[tuple[int, str
 def for_student(session: Session, *, user: User, catalogue=None) -> list[StudentEntry]:
     """The reads of this student's answers and the reveals of their name, newest day first; per
     (class, prompt, day, kind) the names of the lecturers, alphabetically (never who read first)."""
-    submitted = _first_submissions(session, user_id=user.id)
+    submitted = _first_submissions(session, user_id=stored_id(user))
     if not submitted:
         return []
     class_ids = sorted({class_id for class_id, _s, _p in submitted})

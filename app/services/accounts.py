@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, or_, select
 
-from app.models import PasswordReset, Role, User, aware, utcnow
+from app.models import PasswordReset, Role, User, aware, stored_id, utcnow
 from app.services import passwords
 
 
@@ -112,7 +112,7 @@ def start_password_reset(session: Session, *, user: User, valid_for: timedelta) 
         old.used_at = utcnow()
         session.add(old)
     token = secrets.token_urlsafe(32)
-    session.add(PasswordReset(token_hash=_hash(token), user_id=user.id, expires_at=utcnow() + valid_for))
+    session.add(PasswordReset(token_hash=_hash(token), user_id=stored_id(user), expires_at=utcnow() + valid_for))
     session.commit()
     return token
 
@@ -183,7 +183,7 @@ def confirm_email(session: Session, *, user: User) -> None:
         session.add(user)
         from app.services import notifications  # a class may now reach k (issue 21)
 
-        notifications.on_verified(session, user_id=user.id)
+        notifications.on_verified(session, user_id=stored_id(user))
         session.commit()
 
 

@@ -21,7 +21,7 @@ from app.content.catalogue import Catalogue
 from app.content.model import Module, Reflection
 from app.content.rubrics import Criterion, Level, Rubric
 from app.i18n import gettext as _
-from app.models import Answer, Assessment, Assignment, CourseClass, User, school_day
+from app.models import Answer, Assessment, Assignment, CourseClass, User, school_day, stored_id
 from app.services.kgate import k_of, small_cells
 
 COMPLETION_RULES = ("", "submitted", "assessed")
@@ -71,12 +71,12 @@ def assess(session: Session, *, course_class: CourseClass, answer_id: int, revis
            rubric: Rubric, levels: dict[str, str], commit: bool = True) -> Assessment | None:
     """Record the levels for an answer; a new row only when they differ from the current ones (clearing
     every level after an assessment is a change too). None when nothing changed."""
-    now = current(session, class_id=course_class.id, answer_id=answer_id)
+    now = current(session, class_id=stored_id(course_class), answer_id=answer_id)
     if now is None and not levels:
         return None
     if now is not None and decode(now.levels) == levels and now.rubric_id == rubric.id:
         return None
-    row = Assessment(answer_id=answer_id, revision_id=revision_id, class_id=course_class.id,
+    row = Assessment(answer_id=answer_id, revision_id=revision_id, class_id=stored_id(course_class),
                      assessor_id=assessor.id, rubric_id=rubric.id, rubric_version=rubric.version,
                      levels=json.dumps(levels, sort_keys=True))
     session.add(row)

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, or_, select
 
 from app.config import Settings
 from app.i18n import gettext as _
-from app.models import Answer, AnswerRevision, CourseClass, RevealRequest, Role, User, aware, utcnow
+from app.models import Answer, AnswerRevision, CourseClass, RevealRequest, Role, User, aware, stored_id, utcnow
 from app.services import access_log
 
 log = logging.getLogger("nabij.break_glass")
@@ -58,7 +58,7 @@ def ask(session: Session, *, settings: Settings, requester: User, course_class: 
     if existing is not None:
         raise BreakGlassError(_("You already asked to reveal this answer's author; the request is waiting for a "
                                 "decision."))
-    request = RevealRequest(class_id=course_class.id, answer_id=answer_id, revision_id=revision_id,
+    request = RevealRequest(class_id=stored_id(course_class), answer_id=answer_id, revision_id=revision_id,
                             module_slug=module_slug, prompt_id=prompt_id, requester_id=requester.id, reason=reason)
     session.add(request)
     session.flush()
@@ -105,7 +105,7 @@ def decide(session: Session, *, settings: Settings, request: RevealRequest, deci
     request.decided_at = now
     session.add(request)
     if approve:
-        access_log.record_reveal(session, request_id=request.id, lecturer_id=request.requester_id,
+        access_log.record_reveal(session, request_id=stored_id(request), lecturer_id=request.requester_id,
                                  class_id=request.class_id, module_slug=request.module_slug,
                                  prompt_id=request.prompt_id, student_id=answer.user_id, now=now)
         _tell_student(session, settings=settings, request=request, student_id=answer.user_id, decider=decider,

@@ -17,7 +17,17 @@ from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
 from app.i18n import gettext as _
-from app.models import Assignment, CalendarFeed, ClassLecturer, CourseClass, Enrolment, Extension, User, utcnow
+from app.models import (
+    Assignment,
+    CalendarFeed,
+    ClassLecturer,
+    CourseClass,
+    Enrolment,
+    Extension,
+    User,
+    stored_id,
+    utcnow,
+)
 from app.services.classes import due_moment
 
 PRODID = "-//Nabij//due dates//NL"
@@ -34,7 +44,7 @@ def has_feed(session: Session, *, user_id: int) -> bool:
 def new_feed(session: Session, *, user: User) -> str:
     """A new secret feed token for this person; any earlier URL stops working. Shown once."""
     token = secrets.token_urlsafe(32)
-    feed = session.get(CalendarFeed, user.id) or CalendarFeed(user_id=user.id, token_hash=_hash(token))
+    feed = session.get(CalendarFeed, user.id) or CalendarFeed(user_id=stored_id(user), token_hash=_hash(token))
     feed.token_hash = _hash(token)
     feed.created_at = utcnow()
     session.add(feed)

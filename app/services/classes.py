@@ -28,6 +28,7 @@ from app.models import (
     Role,
     User,
     school_today,
+    stored_id,
     utcnow,
 )
 from app.services import notifications
@@ -96,7 +97,7 @@ def create_class(session: Session, *, name: str, lecturer: User, programme: str 
                                academic_year=academic_year.strip(), join_code=_unused_join_code(session))
     session.add(course_class)
     session.flush()
-    session.add(ClassLecturer(class_id=course_class.id, user_id=lecturer.id))
+    session.add(ClassLecturer(class_id=stored_id(course_class), user_id=stored_id(lecturer)))
     session.commit()
     session.refresh(course_class)
     return course_class
@@ -199,7 +200,7 @@ def add_lecturer(session: Session, *, course_class: CourseClass, email: str) -> 
                                     "An administrator can create one."))
     if session.get(ClassLecturer, (course_class.id, user.id)) is not None:
         raise ClassError("email", _("%(name)s already teaches this class.") % {"name": user.display_name})
-    session.add(ClassLecturer(class_id=course_class.id, user_id=user.id))
+    session.add(ClassLecturer(class_id=stored_id(course_class), user_id=stored_id(user)))
     session.commit()
     return user
 
@@ -224,8 +225,8 @@ def enrol(session: Session, *, course_class: CourseClass, student: User) -> bool
     """Enrol a student; False when they already were."""
     if session.get(Enrolment, (course_class.id, student.id)) is not None:
         return False
-    session.add(Enrolment(class_id=course_class.id, user_id=student.id))
-    notifications.on_class_members(session, class_id=course_class.id)
+    session.add(Enrolment(class_id=stored_id(course_class), user_id=stored_id(student)))
+    notifications.on_class_members(session, class_id=stored_id(course_class))
     session.commit()
     return True
 
@@ -315,7 +316,7 @@ def assign(session: Session, *, course_class: CourseClass, module_slug: str, due
            opens_on: date | None = None, due_time: time | None = None) -> Assignment:
     """Assign a module to a class, or change the dates when it is assigned already."""
     existing = assignment_for_module(session, course_class=course_class, module_slug=module_slug)
-    assignment = existing or Assignment(class_id=course_class.id, module_slug=module_slug, due_on=due_on)
+    assignment = existing or Assignment(class_id=stored_id(course_class), module_slug=module_slug, due_on=due_on)
     return update_assignment(session, assignment=assignment, due_on=due_on, opens_on=opens_on, due_time=due_time)
 
 
@@ -362,7 +363,7 @@ def grant_extension(session: Session, *, course_class: CourseClass, assignment: 
         raise ClassError("student", _("Choose a student of this class."))
     if due_on <= assignment.due_on:
         raise ClassError("extension_due_on", _("An extension must end after the due date of the assignment."))
-    extension = session.get(Extension, (assignment.id, user_id)) or Extension(assignment_id=assignment.id,
+    extension = session.get(Extension, (assignment.id, user_id)) or Extension(assignment_id=stored_id(assignment),
                                                                             user_id=user_id, due_on=due_on)
     extension.due_on = due_on
     session.add(extension)

@@ -12,7 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
-from app.models import Answer, CourseClass, Feedback, User, school_day
+from app.models import Answer, CourseClass, Feedback, User, school_day, stored_id
 from app.services.workspace import mark_feedback_read
 
 LIMIT = 500
@@ -131,7 +131,7 @@ def _k(session: Session, class_id: int) -> int:
 
 
 def student_thread(session: Session, *, user: User, feedback_id: int) -> list[Message]:
-    row = _student_feedback(session, user_id=user.id, feedback_id=feedback_id)
+    row = _student_feedback(session, user_id=stored_id(user), feedback_id=feedback_id)
     if row is None:
         return []
     feedback, answer = row
@@ -151,7 +151,7 @@ def lecturer_thread(session: Session, *, course_class: CourseClass, viewer: User
                     answer: Answer) -> list[Message]:
     """What a lecturer sees: their and co-lecturers' messages, and the student's released ones, by day."""
     messages = _messages(session, [feedback.id])
-    released = released_student_messages(session, class_id=course_class.id, module_slug=answer.module_slug,
+    released = released_student_messages(session, class_id=stored_id(course_class), module_slug=answer.module_slug,
                                          prompt_id=answer.prompt_id, k=_k(session, course_class.id))
     shown = [m for m in messages if not m.from_student or m.id in released]
     last_mine = next((m.id for m in reversed(messages) if not m.from_student and m.author_id == viewer.id), None)
@@ -170,7 +170,7 @@ def student_says(session: Session, *, user: User, feedback_id: int, text: str):
     from app.models import FeedbackMessage
     from app.services import notifications
 
-    row = _student_feedback(session, user_id=user.id, feedback_id=feedback_id)
+    row = _student_feedback(session, user_id=stored_id(user), feedback_id=feedback_id)
     if row is None:
         return None
     feedback, answer = row
@@ -187,7 +187,7 @@ def lecturer_says(session: Session, *, author: User, feedback: Feedback, text: s
     from app.models import FeedbackMessage
     from app.services import notifications
 
-    message = FeedbackMessage(feedback_id=feedback.id, author_id=author.id, from_student=False, text=_check_text(text))
+    message = FeedbackMessage(feedback_id=stored_id(feedback), author_id=author.id, from_student=False, text=_check_text(text))
     session.add(message)
     session.flush()
     notifications.on_lecturer_message(session, message)

@@ -27,6 +27,7 @@ from app.models import (
     UserSession,
     VignetteRun,
     aware,
+    stored_id,
     utcnow,
 )
 from app.services import pseudonyms
@@ -223,7 +224,7 @@ def _about_you(session: Session, *, user: User, answers: list[Answer], secret: b
             own_pseudonyms.append({"class_id": answer.class_id, "module": answer.module_slug,
                                    "prompt_id": answer.prompt_id,
                                    "pseudonym": pseudonyms.pseudonym(secret, class_id=answer.class_id,
-                                                                     user_id=user.id, scope=scope)})
+                                                                     user_id=stored_id(user), scope=scope)})
     return {"classes": classes, "teaching": teaching, "extensions": extensions, "section_visits": visits,
             "sessions": sessions_, "password_resets": resets, "external_identities": identities,
             "discussion_marks": marks, "pseudonyms": own_pseudonyms}

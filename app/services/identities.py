@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.models import ExternalIdentity, Role, User, utcnow
+from app.models import ExternalIdentity, Role, User, stored_id, utcnow
 from app.services import passwords
 from app.services.accounts import find_by_email, looks_like_email, normalise_email
 
@@ -158,7 +158,7 @@ def link_or_create_user(session: Session, *, issuer: str, subject: str, display_
     try:
         session.add(user)
         session.flush()
-        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=user.id,
+        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=stored_id(user),
                                     lecturer_eligible=lecturer_eligible)
         session.add(identity)
         session.commit()
@@ -187,10 +187,10 @@ def link_identity(session: Session, *, user: User, issuer: str, subject: str, le
         return identity
     if identity is not None and not move:
         raise IdentityError("identity-in-use")
-    if not move and any(other.issuer == issuer for other in identities_of(session, user_id=user.id)):
+    if not move and any(other.issuer == issuer for other in identities_of(session, user_id=stored_id(user))):
         raise IdentityError("already-linked")
     if identity is None:
-        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=user.id,
+        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=stored_id(user),
                                     lecturer_eligible=lecturer_eligible)
     else:
         identity.user_id = user.id
@@ -216,7 +216,7 @@ def make_lecturer_if_eligible(session: Session, *, user: User) -> bool:
     """Grant the lecturer role to a student whose institution released a staff affiliation.
 
     Called when a lecturer adds them to a class or an admin grants it; True when the role changed."""
-    if user.role != Role.STUDENT or not user.is_active or not is_lecturer_eligible(session, user_id=user.id):
+    if user.role != Role.STUDENT or not user.is_active or not is_lecturer_eligible(session, user_id=stored_id(user)):
         return False
     user.role = Role.LECTURER.value
     session.add(user)

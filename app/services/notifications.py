@@ -41,6 +41,7 @@ from app.models import (
     NotificationSetting,
     User,
     aware,
+    stored_id,
     utcnow,
 )
 
@@ -187,7 +188,7 @@ def read_unsubscribe_token(secret: bytes, token: str) -> tuple[int, str] | None:
 
 def unsubscribe(session: Session, *, user: User, kind: str) -> None:
     for each in (kinds_for(user) if kind == "all" else [kind]):
-        set_mail_mode(session, user_id=user.id, kind=each, mode=OFF)
+        set_mail_mode(session, user_id=stored_id(user), kind=each, mode=OFF)
     session.commit()
 
 
@@ -261,9 +262,9 @@ def _unsubscribe_lines(settings, user: User, kind: str | None) -> str:
     lines = []
     if kind is not None:
         lines.append(_("No more mails of this kind: %(url)s") % {
-            "url": f"{base}/notifications/unsubscribe/{unsubscribe_token(secret, user_id=user.id, kind=kind)}"})
+            "url": f"{base}/notifications/unsubscribe/{unsubscribe_token(secret, user_id=stored_id(user), kind=kind)}"})
     lines.append(_("No more mails from Nabij: %(url)s") % {
-        "url": f"{base}/notifications/unsubscribe/{unsubscribe_token(secret, user_id=user.id, kind='all')}"})
+        "url": f"{base}/notifications/unsubscribe/{unsubscribe_token(secret, user_id=stored_id(user), kind='all')}"})
     lines.append(_("All your settings: %(url)s") % {"url": f"{base}/notifications/settings"})
     return "\n".join(lines)
 

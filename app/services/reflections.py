@@ -11,7 +11,7 @@ from app.content.markdown import count_words
 from app.content.model import Module, Reflection
 from app.i18n import format_number
 from app.i18n import gettext as _
-from app.models import Answer, AnswerRevision, Feedback, utcnow
+from app.models import Answer, AnswerRevision, Feedback, stored_id, utcnow
 from app.services.writing import WRITING_CLASS
 
 MAX_ANSWER_LENGTH = 50_000
@@ -116,11 +116,11 @@ def submit(session: Session, *, user_id: int, module: Module, prompt: Reflection
     result = _apply_draft(session, user_id=user_id, module=module, prompt=prompt, text=text,
                           base_version=base_version)
     answer = result.answer
-    latest = None if result.conflict else latest_revision(session, answer_id=answer.id)
+    latest = None if result.conflict else latest_revision(session, answer_id=stored_id(answer))
     if not result.conflict and not (latest is not None and latest.text == answer.text
                                     and latest.prompt_hash == answer.prompt_hash):  # not yet submitted as is
         now = utcnow()
-        session.add(AnswerRevision(answer_id=answer.id, text=answer.text, module_version=answer.module_version,
+        session.add(AnswerRevision(answer_id=stored_id(answer), text=answer.text, module_version=answer.module_version,
                                    prompt_hash=answer.prompt_hash, submitted_at=now))
         answer.submitted_at = now
         session.add(answer)

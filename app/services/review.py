@@ -35,6 +35,7 @@ from app.models import (
     VignetteRun,
     aware,
     school_day,
+    stored_id,
 )
 from app.services import assessment as assessing
 from app.services.kgate import K_FLOOR, Released, k_of, released_count, rounds, small_cells
@@ -209,22 +210,22 @@ def _labels(session: Session, secret: bytes, *, course_class: CourseClass, modul
     change only with a round); one per class when the class chose so (among all its students)."""
     authors = {item.user_id for item in submitted}
     if course_class.shared_pseudonyms:
-        return class_pseudonyms(secret, class_id=course_class.id,
+        return class_pseudonyms(secret, class_id=stored_id(course_class),
                                 user_ids=authors | set(_class_user_ids(session, course_class=course_class)))
-    return class_pseudonyms(secret, class_id=course_class.id, user_ids=authors,
+    return class_pseudonyms(secret, class_id=stored_id(course_class), user_ids=authors,
                             scope=prompt_scope(module.slug, prompt_id))
 
 
 def _shuffled(secret: bytes, *, course_class: CourseClass, prompt_id: str,
               submitted: list[_Submitted]) -> list[_Submitted]:
     """The review's order: a keyed shuffle, the same on every load, so a page always holds the same answers."""
-    return sorted(submitted, key=lambda item: shuffle_key(secret, class_id=course_class.id, prompt_id=prompt_id,
+    return sorted(submitted, key=lambda item: shuffle_key(secret, class_id=stored_id(course_class), prompt_id=prompt_id,
                                                           answer_id=item.answer_id))
 
 
 def _index_of(secret: bytes, *, course_class: CourseClass, items: list[_Submitted], ref: str) -> int | None:
     return next((index for index, item in enumerate(items)
-                 if answer_ref(secret, class_id=course_class.id, answer_id=item.answer_id) == ref), None)
+                 if answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id) == ref), None)
 
 
 def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str,
@@ -279,7 +280,7 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
             reply_text=row.reply_text if reply else None,
             replied_on=local_day(replies.closed_at[row.id]) if reply else None))
     review.answers = [
-        ReviewedAnswer(ref=answer_ref(secret, class_id=course_class.id, answer_id=item.answer_id),
+        ReviewedAnswer(ref=answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id),
                        pseudonym=labels[item.user_id], submitted_on=local_day(item.round_closed_at), text=item.text,
                        earlier_version=item.prompt_hash != reflection.prompt_hash,
                        marked=item.marked, feedback=feedback[item.answer_id],
@@ -318,7 +319,7 @@ def give_feedback(session: Session, *, course_class: CourseClass, answer_id: int
         raise ReviewError("feedback", _("Write your feedback first."))
     if len(text) > FEEDBACK_LIMIT:
         raise ReviewError("feedback", _("Use at most %(num)s characters.") % {"num": FEEDBACK_LIMIT})
-    feedback = Feedback(answer_id=answer_id, revision_id=revision_id, class_id=course_class.id,
+    feedback = Feedback(answer_id=answer_id, revision_id=revision_id, class_id=stored_id(course_class),
                         author_id=author.id, text=text)
     session.add(feedback)
     from app.services import notifications  # the student hears of it (issue 21)
@@ -331,7 +332,7 @@ def give_feedback(session: Session, *, course_class: CourseClass, answer_id: int
 def set_discussion_mark(session: Session, *, course_class: CourseClass, answer_id: int, marked: bool) -> None:
     existing = session.get(DiscussionMark, (course_class.id, answer_id))
     if marked and existing is None:
-        session.add(DiscussionMark(class_id=course_class.id, answer_id=answer_id))
+        session.add(DiscussionMark(class_id=stored_id(course_class), answer_id=answer_id))
     elif not marked and existing is not None:
         session.delete(existing)
     session.commit()

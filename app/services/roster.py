@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.i18n import gettext as _
-from app.models import CourseClass, Enrolment, Invitation, Role, User, aware, utcnow
+from app.models import CourseClass, Enrolment, Invitation, Role, User, aware, stored_id, utcnow
 from app.services.accounts import looks_like_email, normalise_email
 from app.services.mail import send_mail
 
@@ -221,7 +221,7 @@ def import_roster(session: Session, *, course_class: CourseClass, lines: list[Ro
         token = secrets.token_urlsafe(32)
         invitation = invitations.get(line.email)
         if invitation is None:
-            invitation = Invitation(class_id=course_class.id, email=line.email, display_name=line.name,
+            invitation = Invitation(class_id=stored_id(course_class), email=line.email, display_name=line.name,
                                     token_hash=token_hash(token))
             result.invited.append(line.email)
         else:
@@ -267,7 +267,7 @@ def open_invitation(session: Session, *, token: str) -> tuple[Invitation, Course
 
 def accept_invitation(session: Session, *, invitation: Invitation, course_class: CourseClass, student: User) -> None:
     if session.get(Enrolment, (course_class.id, student.id)) is None:
-        session.add(Enrolment(class_id=course_class.id, user_id=student.id))
+        session.add(Enrolment(class_id=stored_id(course_class), user_id=stored_id(student)))
     invitation.accepted_at = utcnow()
     session.add(invitation)
     session.commit()

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, col, func, select
 
-from app.models import User, UserSession, aware, utcnow
+from app.models import User, UserSession, aware, stored_id, utcnow
 
 # Writing last_seen on every request would turn each page view into a write; a minute is precise enough.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -30,7 +30,7 @@ def token_hash(token: str) -> str:
 def start_session(session: Session, *, user: User, user_agent: str = "") -> str:
     """A new session (new token: no fixation); returns the token for the cookie."""
     token = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
-    session.add(UserSession(token_hash=token_hash(token), user_id=user.id,
+    session.add(UserSession(token_hash=token_hash(token), user_id=stored_id(user),
                             csrf_token=secrets.token_urlsafe(32), user_agent=user_agent[:200]))
     session.commit()
     return token
