@@ -37,6 +37,13 @@ def stored_id(row: _Row) -> int:
     return row.id
 
 
+def primary_key(value: int | None) -> int:
+    """A primary key read from the database, which is never NULL (typed `int | None` for rows not yet stored)."""
+    if value is None:
+        raise ValueError("a primary key read from the database is NULL")
+    return value
+
+
 # Brussels and Amsterdam share one time zone. Times are stored in UTC; dates that people read (due
 # dates, "late", the day an answer was submitted) are days on the school's clock: at 00:30 there,
 # it is already the next day, while in UTC it is still the previous one.

@@ -199,7 +199,8 @@ def signup_form(request: Request, session: SessionDep, user: OptionalUser, code:
             # The link was mailed to this address, which has an account: log in to accept it.
             return RedirectResponse(f"/login?next=/signup%3Finvite%3D{invite[:100]}&notice=invitation",
                                     status_code=303)
-    values, errors = {"join_code": code[:20]}, {}
+    values: dict[str, str] = {"join_code": code[:20]}
+    errors: dict[str, str] = {}
     if invite:
         extra, errors = _invitation_context(session, invite[:100])
         values.update(extra)
@@ -213,7 +214,8 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
     values = {"join_code": join_code.strip(), "display_name": display_name.strip(),
               "email": accounts.normalise_email(email)}
     errors = too_long({**values, "password": password}, SIGNUP_LIMITS)
-    attempt = {"address": client_address(request), "browser": browser_id(request), "limits": limits(request)}
+    attempt: throttle.JoinAttempt = {"address": client_address(request), "browser": browser_id(request),
+                                     "limits": limits(request)}
     wait = throttle.join_wait(session, **attempt)
     if wait:
         errors["join_code"] = _try_again(_("Too many wrong class codes."), wait)
@@ -252,6 +254,8 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
         kept = {**values, "password": "" if "password" in errors else password}
         return render(request, "auth/signup.html", {"values": kept, "errors": errors}, status_code=400,
                       private=True)
+    # Both ways to a class (invitation, class code) set an error when they find none.
+    assert course_class is not None, "no class, yet no error"
     settings = _settings(request)
     existing = accounts.find_by_email(session, values["email"])
     if existing is not None:
@@ -337,7 +341,7 @@ def confirm_submit(request: Request, session: SessionDep, token: str):
 
 def _invitation_page(request: Request, session, user, token: str, *, status_code: int = 200):
     opened = roster.open_invitation(session, token=token)
-    context = {"token": token, "invitation": None, "course_class": None, "wrong_account": False}
+    context: dict[str, object] = {"token": token, "invitation": None, "course_class": None, "wrong_account": False}
     if opened is not None:
         invitation, course_class = opened
         context.update(invitation=invitation, course_class=course_class,
@@ -367,7 +371,8 @@ def join_form(request: Request, user: StudentUser, code: str = ""):
 def join_class(request: Request, session: SessionDep, user: StudentUser,
                join_code: Annotated[str, Form(max_length=20)] = ""):
     """"Join a class" for a student who already has an account: the class code, as at sign-up."""
-    attempt = {"address": client_address(request), "browser": browser_id(request), "limits": limits(request)}
+    attempt: throttle.JoinAttempt = {"address": client_address(request), "browser": browser_id(request),
+                                     "limits": limits(request)}
     wait = throttle.join_wait(session, **attempt)
     if wait:
         context = {"join_code": join_code, "error": _try_again(_("Too many wrong class codes."), wait)}
@@ -430,5 +435,5 @@ def reset_submit(request: Request, session: SessionDep, token: str,
     end_all_sessions(session, user_id=stored_id(user))
     throttle.password_was_reset(session, email=user.email)
     response = RedirectResponse("/login?notice=password-reset", status_code=303)
-    remember_device(request, response, user.id)  # this browser proved the mailbox: it may log in
+    remember_device(request, response, stored_id(user))  # this browser proved the mailbox: it may log in
     return response

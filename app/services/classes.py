@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Protocol
+from typing import NamedTuple
 
 from sqlalchemy import delete, func
 from sqlalchemy import select as sa_select
@@ -27,6 +27,7 @@ from app.models import (
     Invitation,
     Role,
     User,
+    primary_key,
     school_today,
     stored_id,
     utcnow,
@@ -323,7 +324,7 @@ def assign(session: Session, *, course_class: CourseClass, module_slug: str, due
 def update_assignment(session: Session, *, assignment: Assignment, due_on: date, opens_on: date | None,
                       due_time: time | None = None) -> Assignment:
     check_dates(due_on=due_on, opens_on=opens_on)
-    changed = assignment.id is not None
+    changed: bool | None = assignment.id is not None  # None: nothing to tell the students
     if changed and (assignment.due_on, assignment.opens_on, assignment.due_time) == (due_on, opens_on, due_time):
         changed = None  # saved unchanged: nothing to tell the students
     assignment.due_on = due_on
@@ -426,17 +427,18 @@ class ProgressCell:
         self.not_started = self.is_open and not self.started
 
 
-class StudentName(Protocol):
-    """What the matrix shows of a student: a User, or a row of these three columns."""
+class StudentRow(NamedTuple):
+    """The columns of a student that class_progress loads (no ORM objects for a whole lecture hall)."""
     id: int
     display_name: str
     email: str
+    email_verified_at: datetime | None
 
 
 class ProgressRow:
     __slots__ = ("cells", "late", "not_started", "percent", "student")
 
-    def __init__(self, student: StudentName, cells: list[ProgressCell]) -> None:
+    def __init__(self, student: StudentRow, cells: list[ProgressCell]) -> None:
         self.student = student
         self.cells = cells
         self.percent = round(sum(cell.percent for cell in cells) / len(cells)) if cells else 0
@@ -477,7 +479,7 @@ def released_reflections(session: Session, *, course_class: CourseClass,
                col(User.email_verified_at).is_not(None))
         .group_by(col(Answer.id), col(Answer.user_id), col(Answer.module_slug), col(Answer.prompt_id), col(User.email_verified_at))).all()
     by_prompt: dict[tuple[str, str], list] = {}
-    owner: dict[int, int] = {}
+    owner: dict[Hashable, int] = {}  # answer id -> its author; the keys rounds() hands back
     for answer_id, user_id, slug, prompt_id, first_at, verified_at in rows:
         owner[answer_id] = user_id
         by_prompt.setdefault((slug, prompt_id), []).append((answer_id, max(_aware(first_at), _aware(verified_at))))
@@ -512,24 +514,25 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
     show = show if show in PROGRESS_FILTERS else "all"
     # Only what the matrix shows of a student, in the order of class_students: no ORM objects for a
     # whole lecture hall.
-    students = list(session.exec(select(User.id, User.display_name, User.email, User.email_verified_at)
-                                 .join(Enrolment, col(Enrolment.user_id) == col(User.id))
-                                 .where(col(Enrolment.class_id) == course_class.id)
-                                 .order_by(func.lower(User.display_name), col(User.id))))
+    students = [StudentRow(primary_key(user_id), name, email, verified_at)
+                for user_id, name, email, verified_at in session.exec(
+                    select(User.id, User.display_name, User.email, User.email_verified_at)
+                    .join(Enrolment, col(Enrolment.user_id) == col(User.id))
+                    .where(col(Enrolment.class_id) == course_class.id)
+                    .order_by(func.lower(User.display_name), col(User.id)))]
     verified = sum(student.email_verified_at is not None for student in students)
-    assigned = [(assignment, catalogue.get(assignment.module_slug))
-                for assignment in class_assignments(session, course_class=course_class)]
-    assigned = [(assignment, module) for assignment, module in assigned if module is not None]
+    assigned = [(assignment, module) for assignment in class_assignments(session, course_class=course_class)
+                if (module := catalogue.get(assignment.module_slug)) is not None]
     granted = {(assignment_id, user_id): due_on for assignment_id, user_id, due_on in session.exec(
         select(col(Extension.assignment_id), col(Extension.user_id), col(Extension.due_on))
         .join(Assignment, col(Assignment.id) == col(Extension.assignment_id))
         .where(col(Assignment.class_id) == course_class.id))}
     done = released_reflections(session, course_class=course_class, modules=[module for _, module in assigned])
 
-    def rows_of(some: Sequence[StudentName]) -> list[ProgressRow]:
+    def rows_of(some: Sequence[StudentRow]) -> list[ProgressRow]:
         counts = progress_counts(session, user_ids=[student.id for student in some],
                                  modules=[module for _, module in assigned])
-        columns = [(assignment, module, module.slug, assignment.id, assignment.due_on)
+        columns = [(assignment, module, module.slug, stored_id(assignment), assignment.due_on)
                    for assignment, module in assigned]
         rows = []
         for student in some:
@@ -546,7 +549,7 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
     if show == "all" and sort in ("name", "-name") and per_page:
         # The names alone give the order: progress only for the students on the page.
         cut = paginate(students if sort == "name" else students[::-1], page=page, per_page=per_page)
-        return ClassProgress(assigned, replace(cut, items=rows_of(cut.items)), len(students), sort, show, verified)
+        return ClassProgress(assigned, cut.with_items(rows_of(cut.items)), len(students), sort, show, verified)
     rows = rows_of(students)
     if show == "late":
         rows = [row for row in rows if row.late]
@@ -556,8 +559,8 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
         rows.sort(key=lambda row: row.percent, reverse=sort.startswith("-"))  # stable: by name within a percentage
     elif sort == "-name":
         rows.reverse()
-    cut = paginate(rows, page=page, per_page=per_page or max(1, len(rows)))
-    return ClassProgress(assigned, cut, len(students), sort, show, verified)
+    shown = paginate(rows, page=page, per_page=per_page or max(1, len(rows)))
+    return ClassProgress(assigned, shown, len(students), sort, show, verified)
 
 
 PROGRESS_CSV_COLUMNS = ("started", "sections read", "sections total", "checks done", "checks total",
@@ -574,7 +577,7 @@ def progress_csv(progress: ClassProgress) -> str:
     writer.writerow(header)
     yes_no = {True: "yes", False: "no"}
     for row in progress.rows:
-        line = [_csv_cell(row.student.display_name), _csv_cell(row.student.email)]
+        line: list[str | int] = [_csv_cell(row.student.display_name), _csv_cell(row.student.email)]
         for cell in row.cells:
             line += [yes_no[cell.started], cell.progress.sections, len(cell.module.sections), cell.progress.checks,
                      len(cell.module.checks), yes_no[cell.reflections_done] if cell.module.reflections else "",

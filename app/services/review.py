@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import and_, func
@@ -289,7 +289,7 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
                        assessments=item.assessments or 0)
         for item in shown.items
     ]
-    review.page = replace(shown, items=review.answers)
+    review.page = shown.with_items(review.answers)
     return review
 
 

@@ -26,6 +26,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypedDict
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
@@ -221,6 +222,13 @@ def join_checks(*, address: str, browser: str | None, limits: Limits) -> list[tu
     if browser:
         checks.append((f"join:browser:{_hash(browser)}", limits.per_account))
     return checks
+
+
+class JoinAttempt(TypedDict):
+    """Who tries a class code: the keyword arguments of join_wait and join_failed."""
+    address: str
+    browser: str | None
+    limits: Limits
 
 
 def join_wait(session: Session, *, address: str, browser: str | None, limits: Limits) -> int:
