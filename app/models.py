@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Index, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
 from app.crypto import EncryptedText
 
@@ -21,6 +21,9 @@ def utcnow() -> datetime:
 def aware(value: datetime) -> datetime:
     """SQLite hands datetimes back without a zone; they are always stored in UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+T = TypeVar("T")
 
 
 class _Row(Protocol):
@@ -35,6 +38,15 @@ def stored_id(row: _Row) -> int:
     if row.id is None:
         raise ValueError(f"{type(row).__name__} has no id yet: flush it before using its id")
     return row.id
+
+
+def referenced(session: Session, model: type[T], key: object) -> T:
+    """The row a NOT NULL foreign key points to: there by the constraint, unless deleted since (a race
+    that is a server error, not a state the callers can show)."""
+    row = session.get(model, key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key!r} is gone, though a foreign key pointed to it")
+    return row
 
 
 def primary_key(value: int | None) -> int:

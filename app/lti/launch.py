@@ -37,6 +37,7 @@ from app.models import (
     Role,
     User,
     aware,
+    referenced,
     school_today,
     stored_id,
     utcnow,
@@ -172,9 +173,17 @@ def start_login(session: Session, params: dict[str, str], *, tool: registration.
     return LoginStart(state, f"{platform.auth_login_url}{separator}{urlencode(query)}")
 
 
+def _registered(session: Session, platform_id: int) -> LtiPlatform:
+    """The platform a login started with; gone only when its registration was removed since."""
+    platform = session.get(LtiPlatform, platform_id)
+    if platform is None:
+        raise LaunchError("unknown-deployment")
+    return platform
+
+
 def relogin_fields(session: Session, login: LtiLogin) -> dict[str, str]:
     """The login parameters again, for the "open in a new window" form (a fresh state and nonce there)."""
-    platform = session.get(LtiPlatform, login.platform_id)
+    platform = _registered(session, login.platform_id)
     fields = {"iss": platform.issuer, "login_hint": login.login_hint, "target_link_uri": login.target_link_uri,
               "client_id": platform.client_id, "lti_deployment_id": platform.deployment_id}
     if login.message_hint:
@@ -274,7 +283,7 @@ def validate_launch(session: Session, *, id_token: str, state: str, cookie_state
     if not id_token or not state or len(id_token) > 100_000 or len(state) > 200:
         raise LaunchError("missing")
     login = consume_login(session, state)
-    started = session.get(LtiPlatform, login.platform_id)
+    started = _registered(session, login.platform_id)
     claims = _verify(id_token, started)
     _check_claims(claims, started, login.nonce)
     deployment = claims.get(CLAIM + "deployment_id")
@@ -431,7 +440,7 @@ def land(session: Session, launch: Launch, *, catalogue) -> Landing:
     context = context_class(session, platform=launch.platform, claims=launch.claims)
     user = account_for(session, platform=launch.platform, subject=launch.claims["sub"], claims=launch.claims,
                        instructor=instructor)
-    course_class = session.get(CourseClass, context.class_id)
+    course_class = referenced(session, CourseClass, context.class_id)
     join_class(session, course_class=course_class, user=user, instructor=instructor)
     landing = Landing(user, course_class, context, f"/classes/{course_class.id}")
     if launch.message_type == DEEP_LINKING:

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from app import jobs
 from app.lti import launch as lti_launch
 from app.lti import services
-from app.models import CourseClass, Enrolment, ExternalIdentity, LtiContext, LtiPlatform, utcnow
+from app.models import CourseClass, Enrolment, ExternalIdentity, LtiContext, LtiPlatform, referenced, stored_id, utcnow
 
 
 @dataclass
@@ -30,8 +30,9 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
     result = SyncResult()
     if context is None or not context.memberships_url:
         return result
-    platform = session.get(LtiPlatform, context.platform_id)
-    course_class = session.get(CourseClass, context.class_id)
+    platform = referenced(session, LtiPlatform, context.platform_id)
+    course_class = referenced(session, CourseClass, context.class_id)
+    class_id = stored_id(course_class)
     listed: set[int] = set()
     for member in services.members(session, platform, context.memberships_url):
         instructor = bool(member.roles & lti_launch.INSTRUCTOR_ROLES)
@@ -42,7 +43,7 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
             identity = session.exec(select(ExternalIdentity).where(col(ExternalIdentity.issuer) == platform.issuer,
                                                                    col(ExternalIdentity.subject) == member.user_id)).first()
             if identity is not None:
-                result.removed += _unenrol(session, course_class.id, identity.user_id)
+                result.removed += _unenrol(session, class_id, identity.user_id)
             continue
         try:
             user = lti_launch.account_for(session, platform=platform, subject=member.user_id, claims=member.claims(),
@@ -51,7 +52,7 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
             result.skipped += 1
             continue
         lti_launch.join_class(session, course_class=course_class, user=user, instructor=instructor)
-        listed.add(user.id)
+        listed.add(stored_id(user))
         if instructor:
             result.lecturers += 1
         else:
@@ -61,7 +62,7 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
                             .where(col(Enrolment.class_id) == course_class.id,
                                    col(ExternalIdentity.issuer) == platform.issuer)).all()
     for user_id in set(from_lms) - listed:
-        result.removed += _unenrol(session, course_class.id, user_id)
+        result.removed += _unenrol(session, class_id, user_id)
     context.synced_at = utcnow()
     session.add(context)
     session.commit()

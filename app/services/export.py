@@ -79,7 +79,10 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
     modules: dict[str, dict] = defaultdict(lambda: {"reflections": [], "vignettes": [], "checks": []})
     answers = list(session.exec(select(Answer).where(col(Answer.user_id) == user.id).order_by(col(Answer.id))))
     ids = [a.id for a in answers]
-    revisions, feedback, assessed = defaultdict(list), defaultdict(list), defaultdict(list)
+    # answer id -> its revisions, its feedback, its assessments
+    revisions: defaultdict[int, list[dict[str, object]]] = defaultdict(list)
+    feedback: defaultdict[int, list[dict[str, object]]] = defaultdict(list)
+    assessed: defaultdict[int, list[dict[str, object]]] = defaultdict(list)
     if ids:
         from app.models import Assessment
         from app.services.assessment import decode
@@ -95,7 +98,7 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
         from app.models import FeedbackMessage
 
         items = list(session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(col(Feedback.id))))
-        messages = defaultdict(list)
+        messages: defaultdict[int, list[dict[str, object]]] = defaultdict(list)
         if items:
             for message in session.exec(select(FeedbackMessage).where(
                     col(FeedbackMessage.feedback_id).in_([i.id for i in items])).order_by(col(FeedbackMessage.id))):
@@ -107,7 +110,7 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
                                              "read_at": _when(item.read_at),
                                              "your_reply": item.reply_text, "replied_at": _when(item.replied_at),
                                              "reply_read_at": _when(item.reply_read_at),
-                                             "messages": messages[item.id]})
+                                             "messages": messages[stored_id(item)]})
     for answer in answers:
         module = catalogue.get(answer.module_slug)
         prompt = module.reflections.get(answer.prompt_id) if module else None
@@ -116,8 +119,8 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
             "class_id": answer.class_id, "module_version": answer.module_version, "prompt_hash": answer.prompt_hash,
             "created_at": _when(answer.created_at), "submitted_at": _when(answer.submitted_at),
             "current_text": answer.text, "last_saved_at": _when(answer.updated_at),
-            "submissions": revisions[answer.id], "feedback": feedback[answer.id],
-            "assessments": assessed[answer.id]})
+            "submissions": revisions[stored_id(answer)], "feedback": feedback[stored_id(answer)],
+            "assessments": assessed[stored_id(answer)]})
     for run in session.exec(select(VignetteRun).where(col(VignetteRun.user_id) == user.id).order_by(col(VignetteRun.id))):
         module = catalogue.get(run.module_slug)
         vignette = module.vignettes.get(run.vignette_id) if module else None
@@ -129,10 +132,10 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
         modules[run.module_slug]["vignettes"].append({
             "vignette_id": run.vignette_id, "title": vignette.title if vignette else None, "choices": choices,
             "ending": run.ending_id, "started_at": _when(run.started_at), "finished_at": _when(run.finished_at)})
-    for row in session.exec(select(CheckAnswer).where(col(CheckAnswer.user_id) == user.id)):
-        modules[row.module_slug]["checks"].append({
-            "check_id": row.check_id, "selected": sorted(parse_selection(row.selected)), "correct": row.correct,
-            "answered_at": _when(row.answered_at)})
+    for check in session.exec(select(CheckAnswer).where(col(CheckAnswer.user_id) == user.id)):
+        modules[check.module_slug]["checks"].append({
+            "check_id": check.check_id, "selected": sorted(parse_selection(check.selected)), "correct": check.correct,
+            "answered_at": _when(check.answered_at)})
     return {
         "exported_at": utcnow().isoformat(),
         "account": {"name": user.display_name, "email": user.email, "role": user.role, "language": user.locale,
@@ -140,7 +143,7 @@ def student_data(session: Session, *, user: User, catalogue: Catalogue, secret: 
                     "password_changed_at": _when(user.password_changed_at)},
         **_about_you(session, user=user, answers=answers, secret=secret),
         **_lifecycle(session, user=user, catalogue=catalogue),
-        "modules": [{"slug": slug, "title": catalogue.get(slug).title if catalogue.get(slug) else slug, **content}
+        "modules": [{"slug": slug, "title": module.title if (module := catalogue.get(slug)) else slug, **content}
                     for slug, content in sorted(modules.items())],
     }
 
@@ -246,7 +249,7 @@ def _lifecycle(session: Session, *, user: User, catalogue: Catalogue) -> dict:
         select(CalendarFeed).where(col(CalendarFeed.user_id) == user.id))]
     grades = [{"resource_link_id": g.resource_link_id, "score": g.score, "posted_at": _when(g.posted_at)}
               for g in session.exec(select(LtiGradePost).where(col(LtiGradePost.user_id) == user.id))]
-    reveals = [{"class": r.class_name, "module": r.module_slug, "prompt_id": r.prompt_id, "asked_by": r.requester,
+    reveals: list[dict[str, object]] = [{"class": r.class_name, "module": r.module_slug, "prompt_id": r.prompt_id, "asked_by": r.requester,
                 "approved_by": r.approver, "approved_at": r.decided_at.isoformat(), "reason": r.reason}
                for r in break_glass.reveals_of(session, user=user)]
     # A lecturer's or officer's own requests and decisions (never the author's name: that is the student's).
