@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
 
 from app.db import writer
 from app.models import ThrottleEvent, utcnow
@@ -38,8 +39,8 @@ def write_problem(engine: Engine) -> str | None:
     """None when a real write (a row added and removed, committed) succeeds; else a short reason."""
     try:
         with writer(engine).begin() as connection:
-            connection.execute(insert(ThrottleEvent.__table__).values(key=PROBE_KEY, created_at=utcnow()))
-            connection.execute(delete(ThrottleEvent.__table__).where(ThrottleEvent.__table__.c.key == PROBE_KEY))
+            connection.execute(insert(ThrottleEvent).values(key=PROBE_KEY, created_at=utcnow()))
+            connection.execute(delete(ThrottleEvent).where(col(ThrottleEvent.key) == PROBE_KEY))
     except DBAPIError as error:
         return str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
     return None

@@ -201,6 +201,10 @@ class Module:
         """The section that holds a reflection, vignette or check."""
         return self._section_of.get(block_id)
 
+    def section_holding(self, block_id: str) -> Section:
+        """The section of a block that is in this module (KeyError for one that is not)."""
+        return self._section_of[block_id]
+
     def notes_for(self, prompt_id: str) -> list[LecturerNote]:
         return [note for note in self.lecturer_notes if note.prompt_id == prompt_id]
 

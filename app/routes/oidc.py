@@ -26,7 +26,7 @@ from app.db import SessionDep
 from app.deps import DbId
 from app.devices import browser_id, client_address, current_device, limits
 from app.i18n import gettext as _
-from app.models import ExternalIdentity, Role, User, stored_id
+from app.models import ExternalIdentity, Role, User, referenced, stored_id
 from app.services import accounts, classes, identities, oidc, throttle
 from app.templating import render, templates
 
@@ -196,7 +196,7 @@ def _signed_in(request: Request, flow: dict, config: oidc.OidcConfig, profile: o
             return _error_page(request, error, flow)
         except identities.EmailBelongsToAccount as taken:
             # The released address is a password account's: link only after its password is given too.
-            pending = {**flow, "authlib": {}, "pending": _pending(profile, taken.user.id)}
+            pending = {**flow, "authlib": {}, "pending": _pending(profile, stored_id(taken.user))}
             response = _link_page(request, taken.user, flow)
             _write_flow(request, response, pending)
             return response
@@ -227,7 +227,8 @@ def _finish_sign_in(request: Request, session: Session, user: User, flow: dict, 
 
 def _join(request: Request, session: Session, user: User, code: str):
     """True when enrolled; otherwise the message for the join page."""
-    attempt = {"address": client_address(request), "browser": browser_id(request), "limits": limits(request)}
+    attempt: throttle.JoinAttempt = {"address": client_address(request), "browser": browser_id(request),
+                                     "limits": limits(request)}
     wait = throttle.join_wait(session, **attempt)
     if wait:
         from app.routes.auth import _try_again
@@ -321,7 +322,7 @@ def _link_current(request: Request, session: Session, flow: dict, config: oidc.O
                   user: User):
     """Logged in with the password and signed in at the institution in the same browser: link them."""
     try:
-        identities.link_identity(session, user=session.get(User, user.id), issuer=config.issuer,
+        identities.link_identity(session, user=referenced(session, User, user.id), issuer=config.issuer,
                                  subject=profile.subject, lecturer_eligible=profile.staff,
                                  display_name=profile.display_name, email=profile.email)
     except identities.IdentityError as error:

@@ -12,7 +12,7 @@ from app.content.model import Module
 from app.db import SessionDep
 from app.deps import CheckDep, DbId, ModuleDep, PromptDep, VignetteDep
 from app.forms import parse_int
-from app.models import stored_id
+from app.models import referenced, stored_id
 from app.routes.modules import page_updates, reflection_work, section_page
 from app.services import checks, privacy_guard, reflections, vignettes
 from app.services.workspace import CheckWork, ReflectionWork, VignetteWork, load_work
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/modules/{slug}", tags=["student"])
 
 
 def _back_to(module: Module, block_id: str, anchor: str) -> RedirectResponse:
-    section = module.section_of(block_id)
+    section = module.section_holding(block_id)
     return RedirectResponse(f"/modules/{module.slug}/{section.id}#{anchor}-{block_id}", status_code=303)
 
 
@@ -74,9 +74,9 @@ def save_reflection(request: Request, session: SessionDep, user: StudentUser, mo
         findings = privacy_guard.summary(privacy_guard.find(text, known=privacy_guard.module_words(module.path)))
     submitting = action in ("submit", "submit-anyway") and not findings
     operation = reflections.submit if submitting else reflections.save_draft
-    section = module.section_of(prompt.id)
+    section = module.section_holding(prompt.id)
     try:
-        result = operation(session, user_id=user.id, module=module, prompt=prompt, text=text,
+        result = operation(session, user_id=stored_id(user), module=module, prompt=prompt, text=text,
                            base_version=_version(version))
     except reflections.ReflectionError as error:
         return _prompt_again(request, session, user, module, prompt.id, section,
@@ -98,7 +98,7 @@ def save_reflection(request: Request, session: SessionDep, user: StudentUser, mo
 def _not_submitted(request, session, user, module: Module, prompt, text: str, version: str):
     """Too short or empty to submit: keep it as a draft, and go back to the answer on its own page (not the
     POST address), where the reason stands next to it and takes the focus."""
-    section = module.section_of(prompt.id)
+    section = module.section_holding(prompt.id)
     try:
         result = reflections.save_draft(session, user_id=user.id, module=module, prompt=prompt, text=text,
                                         base_version=_version(version))
@@ -174,7 +174,7 @@ def answer_check(request: Request, session: SessionDep, user: StudentUser, modul
     if not is_htmx(request):
         if recorded:
             return _back_to(module, check.id, "check")
-        return section_page(request, session, user, module, module.section_of(check.id),
+        return section_page(request, session, user, module, module.section_holding(check.id),
                             adjust={check.id: {"error": True}}, status_code=status_code)
     work = load_work(session, user_id=stored_id(user), module=module, blocks=[check])[check.id]
     assert isinstance(work, CheckWork)
@@ -199,7 +199,7 @@ def reply_to_feedback(request: Request, session: SessionDep, user: StudentUser, 
         feedback = session.get(Feedback, feedback_id)
     if feedback is None:
         raise HTTPException(404)  # not feedback on this student's answer
-    answer = session.get(Answer, feedback.answer_id)
+    answer = referenced(session, Answer, feedback.answer_id)
     module = request.app.state.catalogue.get(answer.module_slug)
     if module is None or answer.prompt_id not in module.reflections:
         return RedirectResponse("/", status_code=303)

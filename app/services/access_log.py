@@ -20,6 +20,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.models import AccessLog, Answer, AnswerRevision, CourseClass, User, school_day, school_today, stored_id, utcnow
@@ -103,7 +104,8 @@ def _first_submissions(session: Session, *, user_id: int) -> dict[tuple[int, str
         .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
         .where(col(Answer.user_id) == user_id, col(Answer.class_id).is_not(None))
         .group_by(col(Answer.class_id), col(Answer.module_slug), col(Answer.prompt_id))).all()
-    return {(class_id, slug, prompt): school_day(first) for class_id, slug, prompt, first in rows}
+    return {(class_id, slug, prompt): school_day(first) for class_id, slug, prompt, first in rows
+            if class_id is not None}  # as the query asks
 
 
 def for_student(session: Session, *, user: User, catalogue=None) -> list[StudentEntry]:
@@ -163,11 +165,11 @@ class ClassEntry:
 
 
 def for_class(session: Session, *, class_id: int, catalogue=None) -> list[ClassEntry]:
-    student = User.__table__.alias("student")
+    student = aliased(User, name="student")
     rows = session.exec(
-        select(AccessLog, User.display_name, student.c.display_name)
+        select(AccessLog, User.display_name, student.display_name)
         .outerjoin(User, col(User.id) == col(AccessLog.lecturer_id))
-        .outerjoin(student, student.c.id == col(AccessLog.student_id))
+        .outerjoin(student, col(student.id) == col(AccessLog.student_id))
         .where(col(AccessLog.class_id) == class_id)
         .order_by(col(AccessLog.day).desc(), col(AccessLog.module_slug), col(AccessLog.prompt_id), col(User.display_name))).all()
     return [ClassEntry(row.day, row.kind, lecturer, row.module_slug, row.prompt_id, student_name,

@@ -13,11 +13,23 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
 from app.config import Settings
 from app.i18n import gettext as _
-from app.models import Answer, AnswerRevision, CourseClass, RevealRequest, Role, User, aware, stored_id, utcnow
+from app.models import (
+    Answer,
+    AnswerRevision,
+    CourseClass,
+    RevealRequest,
+    Role,
+    User,
+    aware,
+    referenced,
+    stored_id,
+    utcnow,
+)
 from app.services import access_log
 
 log = logging.getLogger("nabij.break_glass")
@@ -120,8 +132,9 @@ def _tell_student(session: Session, *, settings: Settings, request: RevealReques
     from app import i18n
     from app.services.mail import send_mail
 
-    student = session.get(User, student_id)
+    student = referenced(session, User, student_id)
     requester = session.get(User, request.requester_id) if request.requester_id else None
+    assert request.decided_at is not None, "only a decided request is told"
     course_class = session.get(CourseClass, request.class_id)
     # In the student's language, not the approver's.
     token = i18n.current_locale.set(student.locale if student.locale in i18n.LOCALES else i18n.DEFAULT_LOCALE)
@@ -205,14 +218,15 @@ class StudentNotice:
 
 def reveals_of(session: Session, *, user: User) -> list[StudentNotice]:
     """The approved reveals of this student's answers, for their dashboard and export."""
-    approver = User.__table__.alias("approver")
+    approver = aliased(User, name="approver")
     rows = session.exec(
-        select(RevealRequest, CourseClass.name, User.display_name, approver.c.display_name)
+        select(RevealRequest, CourseClass.name, User.display_name, approver.display_name)
         .join(Answer, col(Answer.id) == col(RevealRequest.answer_id))
         .join(CourseClass, col(CourseClass.id) == col(RevealRequest.class_id))
         .outerjoin(User, col(User.id) == col(RevealRequest.requester_id))
-        .outerjoin(approver, approver.c.id == col(RevealRequest.decided_by_id))
+        .outerjoin(approver, col(approver.id) == col(RevealRequest.decided_by_id))
         .where(col(Answer.user_id) == user.id, col(RevealRequest.status) == APPROVED)
         .order_by(col(RevealRequest.decided_at).desc())).all()
-    return [StudentNotice(class_name, r.prompt_id, r.module_slug, requester, approver_name, aware(r.decided_at), r.reason)
-            for r, class_name, requester, approver_name in rows]
+    return [StudentNotice(class_name, r.prompt_id, r.module_slug, requester, approver_name, aware(decided_at), r.reason)
+            for r, class_name, requester, approver_name in rows
+            if (decided_at := r.decided_at) is not None]  # always: approving sets it

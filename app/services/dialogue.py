@@ -12,7 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
-from app.models import Answer, CourseClass, Feedback, User, school_day, stored_id
+from app.models import Answer, CourseClass, Feedback, User, referenced, school_day, stored_id
 from app.services.workspace import mark_feedback_read
 
 LIMIT = 500
@@ -150,9 +150,9 @@ def student_thread(session: Session, *, user: User, feedback_id: int) -> list[Me
 def lecturer_thread(session: Session, *, course_class: CourseClass, viewer: User, feedback: Feedback,
                     answer: Answer) -> list[Message]:
     """What a lecturer sees: their and co-lecturers' messages, and the student's released ones, by day."""
-    messages = _messages(session, [feedback.id])
+    messages = _messages(session, [stored_id(feedback)])
     released = released_student_messages(session, class_id=stored_id(course_class), module_slug=answer.module_slug,
-                                         prompt_id=answer.prompt_id, k=_k(session, course_class.id))
+                                         prompt_id=answer.prompt_id, k=_k(session, stored_id(course_class)))
     shown = [m for m in messages if not m.from_student or m.id in released]
     last_mine = next((m.id for m in reversed(messages) if not m.from_student and m.author_id == viewer.id), None)
     result = []
@@ -202,12 +202,12 @@ def change_own_last(session: Session, *, user: User, message_id: int, text: str 
     message = session.get(FeedbackMessage, message_id)
     if message is None or message.author_id != user.id or message.from_student != as_student or message.withdrawn_at:
         return False
-    feedback = session.get(Feedback, message.feedback_id)
+    feedback = referenced(session, Feedback, message.feedback_id)
     messages = _messages(session, [message.feedback_id])
     if as_student:
         if messages[-1].id != message.id:
             return False
-        answer = session.get(Answer, feedback.answer_id)
+        answer = referenced(session, Answer, feedback.answer_id)
         if answer.user_id != user.id or message.id in released_student_messages(
                 session, class_id=feedback.class_id, module_slug=answer.module_slug, prompt_id=answer.prompt_id,
                 k=_k(session, feedback.class_id)):
