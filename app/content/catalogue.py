@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.content.model import REFLECTION_LEVELS, Module, Problem
+from app.content.model import REFLECTION_LEVELS, Check, Module, Problem, Reflection, Vignette
 from app.content.parser import parse_module
 from app.content.rubrics import RubricSet, load_rubrics
 
@@ -79,7 +79,8 @@ def _clashes(module: Module, owners: dict[str, tuple[Path, str]], catalogue: Cat
     problems = []
     if module.slug in catalogue.modules:
         problems.append(Problem(module.path, 2, f"slug '{module.slug}' wordt al gebruikt"))
-    blocks = [*module.reflections.values(), *module.vignettes.values(), *module.checks.values()]
+    blocks: list[Reflection | Vignette | Check] = [*module.reflections.values(), *module.vignettes.values(),
+                                                   *module.checks.values()]
     for block in blocks:
         if block.id in owners:
             other, _ = owners[block.id]

@@ -180,12 +180,12 @@ class Module:
         self._section_of = {block.id: section for section in self.sections for block in section.interactive()}
         for section in self.sections:
             for block in section.interactive():
-                registry = {
-                    "reflection": self.reflections,
-                    "vignette": self.vignettes,
-                    "check": self.checks,
-                }[block.kind]
-                registry[block.id] = block
+                if block.kind == "reflection":
+                    self.reflections[block.id] = block
+                elif block.kind == "vignette":
+                    self.vignettes[block.id] = block
+                else:
+                    self.checks[block.id] = block
 
     @property
     def folder(self) -> Path:

@@ -41,7 +41,7 @@ class SaveResult:
 # one for the class the student writes for in this module (app.services.writing), in the same query.
 ANSWER = select(Answer).where(col(Answer.user_id) == bindparam("user_id"), col(Answer.module_slug) == bindparam("slug"),
                               col(Answer.prompt_id) == bindparam("prompt_id"),
-                              Answer.class_id.is_not_distinct_from(WRITING_CLASS))
+                              col(Answer.class_id).is_not_distinct_from(WRITING_CLASS))
 
 
 # The same, with the class id even when there is no answer yet (for the first save): one query, a
@@ -51,7 +51,7 @@ ANSWER_AND_CLASS = (select(_WRITING_ROW.c.class_id, Answer).select_from(_WRITING
                     .outerjoin(Answer, and_(col(Answer.user_id) == bindparam("user_id"),
                                             col(Answer.module_slug) == bindparam("slug"),
                                             col(Answer.prompt_id) == bindparam("prompt_id"),
-                                            Answer.class_id.is_not_distinct_from(_WRITING_ROW.c.class_id))))
+                                            col(Answer.class_id).is_not_distinct_from(_WRITING_ROW.c.class_id))))
 
 
 def find_answer(session: Session, *, user_id: int, module_slug: str, prompt_id: str) -> Answer | None:
