@@ -13,8 +13,10 @@ import csv
 import io
 import json
 from collections import Counter, defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING, overload
 
 from sqlalchemy import and_, func
 from sqlalchemy import select as sa_select
@@ -52,6 +54,14 @@ class ReviewError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+@overload
+def local_day(value: datetime) -> date: ...
+
+
+@overload
+def local_day(value: datetime | None) -> date | None: ...
 
 
 def local_day(value: datetime | None) -> date | None:
@@ -119,7 +129,9 @@ class KGate:
     Needs `submitted` (the answers released so far) and `k`."""
 
     submitted: int
-    k: int
+    if TYPE_CHECKING:  # a field of the dataclasses below, a property of PromptReview
+        @property
+        def k(self) -> int: ...
 
     @property
     def visible(self) -> bool:
@@ -185,7 +197,7 @@ def _submitted_answers(session: Session, *, course_class: CourseClass, module: M
     the latest round (a later resubmission waits for the next round): two queries."""
     entries = _entries(session, course_class=course_class, module=module, prompt_id=prompt_id)
     released = rounds([(answer_id, entered_at) for answer_id, _user, entered_at, _m, _a in entries], k_of(course_class))
-    if not released:
+    if not released or released.cutoff is None:  # a cutoff comes with the first release
         return [], released
     latest: dict[int, AnswerRevision] = {}
     for revision in session.exec(select(AnswerRevision)
@@ -194,7 +206,7 @@ def _submitted_answers(session: Session, *, course_class: CourseClass, module: M
         if aware(revision.submitted_at) <= released.cutoff:
             latest[revision.answer_id] = revision
     submitted = [
-        _Submitted(answer_id, user_id, latest[answer_id].id, latest[answer_id].text, latest[answer_id].prompt_hash,
+        _Submitted(answer_id, user_id, stored_id(latest[answer_id]), latest[answer_id].text, latest[answer_id].prompt_hash,
                    released.closed_at[answer_id], marked, *assessed)
         for answer_id, user_id, _entered, marked, assessed in entries if answer_id in released and answer_id in latest]
     return submitted, released
@@ -501,7 +513,7 @@ def vignette_distributions(session: Session, *, course_class: CourseClass, modul
         .order_by(col(VignetteRun.finished_at), col(VignetteRun.id))
     ).all()
     k = k_of(course_class)
-    runs_of: dict[str, dict[int, list[tuple]]] = defaultdict(dict)
+    runs_of: dict[str, dict[Hashable, list[tuple]]] = defaultdict(dict)  # vignette -> user -> walks
     for user_id, vignette_id, path, ending_id, finished_at in rows:  # ordered by time
         runs_of[vignette_id].setdefault(user_id, []).append((aware(finished_at), path, ending_id))
     result = []
