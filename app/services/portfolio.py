@@ -20,7 +20,7 @@ from app.content.model import Module, Reflection
 from app.content.rubrics import Level
 from app.i18n import gettext as _
 from app.i18n import ngettext
-from app.models import Answer, AnswerRevision, Assessment, CourseClass, Feedback, User, school_day
+from app.models import Answer, AnswerRevision, Assessment, CourseClass, Feedback, User, school_day, stored_id
 from app.services.assessment import StudentAssessment, student_view
 from app.services.markdown_text import escape_markdown
 
@@ -99,19 +99,20 @@ def portfolio(session: Session, *, user: User, catalogue: Catalogue) -> Portfoli
             assessments[row.answer_id].append(row)
         class_ids = {a.class_id for a in answers if a.class_id}
         if class_ids:
-            names = {c.id: c.name for c in session.exec(select(CourseClass).where(col(CourseClass.id).in_(class_ids)))}
+            names = {stored_id(c): c.name for c in session.exec(select(CourseClass).where(col(CourseClass.id).in_(class_ids)))}
     by_module: dict[str, list[Entry]] = defaultdict(list)
     growth: list[GrowthPoint] = []
     for answer in answers:
+        answer_id = stored_id(answer)
         module = catalogue.get(answer.module_slug)
         reflection = module.reflections.get(answer.prompt_id) if module else None
-        if module is None or reflection is None or not revisions[answer.id]:
+        if module is None or reflection is None or not revisions[answer_id]:
             continue
-        latest_revision = revisions[answer.id][-1]
+        latest_revision = revisions[answer_id][-1]
         entry = Entry(module, reflection, names.get(answer.class_id) if answer.class_id else None,
-                      [Submission(school_day(r.submitted_at), r.text) for r in revisions[answer.id]],
-                      [FeedbackShown(school_day(f.created_at), f.text, f.reply_text) for f in feedback[answer.id]],
-                      student_view(catalogue, module, reflection.id, assessments[answer.id], latest_revision.id))
+                      [Submission(school_day(r.submitted_at), r.text) for r in revisions[answer_id]],
+                      [FeedbackShown(school_day(f.created_at), f.text, f.reply_text) for f in feedback[answer_id]],
+                      student_view(catalogue, module, reflection.id, assessments[answer_id], stored_id(latest_revision)))
         by_module[module.slug].append(entry)
         if entry.assessment is not None:
             on = entry.assessment.on
