@@ -39,6 +39,7 @@ from app.models import (
     LtiPlatform,
     LtiResourceLink,
     User,
+    referenced,
     stored_id,
     utcnow,
 )
@@ -60,7 +61,7 @@ def completed(session: Session, *, course_class: CourseClass, assignment: Assign
     done = {user_id for user_id, _slug in released_reflections(session, course_class=course_class, modules=[module])}
     if course_class.completion_rule == "assessed":
         done = {user_id for user_id in done
-                if completion(session, session.get(User, user_id), assignment, catalogue=jobs.catalogue()) == 1.0}
+                if completion(session, referenced(session, User, user_id), assignment, catalogue=jobs.catalogue()) == 1.0}
     return done
 
 
@@ -69,9 +70,9 @@ def post_for_link(session: Session, link: LtiResourceLink) -> int:
     assignment = session.get(Assignment, link.assignment_id)
     course_class = session.get(CourseClass, assignment.class_id) if assignment else None
     module = jobs.catalogue().get(assignment.module_slug) if assignment else None
-    if course_class is None or module is None or not course_class.completion_rule:
+    if assignment is None or course_class is None or module is None or not course_class.completion_rule:
         return 0
-    platform = session.get(LtiPlatform, link.platform_id)
+    platform = referenced(session, LtiPlatform, link.platform_id)
     done = completed(session, course_class=course_class, assignment=assignment, module=module)
     students = session.exec(select(ExternalIdentity.user_id, ExternalIdentity.subject)
                             .join(Enrolment, col(Enrolment.user_id) == col(ExternalIdentity.user_id))

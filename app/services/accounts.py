@@ -154,7 +154,8 @@ CONFIRM_VALID_DAYS = 7
 
 def confirmation_token(secret: bytes, *, user: User, now: datetime | None = None) -> str:
     expires = int(((now or utcnow()) + timedelta(days=CONFIRM_VALID_DAYS)).timestamp())
-    return f"{user.id}.{expires}.{_confirm_mac(secret, user.id, user.email, expires)}"
+    user_id = stored_id(user)
+    return f"{user_id}.{expires}.{_confirm_mac(secret, user_id, user.email, expires)}"
 
 
 def _confirm_mac(secret: bytes, user_id: int, email: str, expires: int) -> str:
@@ -172,7 +173,7 @@ def user_for_confirmation(session: Session, *, secret: bytes, token: str) -> Use
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         return None
-    if not hmac.compare_digest(parts[2], _confirm_mac(secret, user.id, user.email, expires)):
+    if not hmac.compare_digest(parts[2], _confirm_mac(secret, user_id, user.email, expires)):
         return None
     return user
 

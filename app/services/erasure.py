@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session, SQLModel, col
 
 from app import jobs
-from app.models import Answer, Invitation, ThrottleEvent, User
+from app.models import Answer, Invitation, ThrottleEvent, User, primary_key
 
 log = logging.getLogger("nabij.erasure")
 
@@ -93,7 +93,7 @@ def erase_due(session: Session, *, now=None) -> int:
     due = list(session.scalars(select(col(User.id)).where(col(User.erasure_due_at).is_not(None),
                                                      col(User.erasure_due_at) <= (now or utcnow()))))
     for user_id in due:
-        erase_user(session, user_id=user_id)
+        erase_user(session, user_id=primary_key(user_id))
     return len(due)
 
 

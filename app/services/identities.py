@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.models import ExternalIdentity, Role, User, stored_id, utcnow
+from app.models import ExternalIdentity, Role, User, referenced, stored_id, utcnow
 from app.services import passwords
 from app.services.accounts import find_by_email, looks_like_email, normalise_email
 
@@ -139,7 +139,7 @@ def link_or_create_user(session: Session, *, issuer: str, subject: str, display_
     display_name, email = clean_name(display_name), clean_email(email)
     identity = find_identity(session, issuer=issuer, subject=subject)
     if identity is not None:
-        user = session.get(User, identity.user_id)
+        user = referenced(session, User, identity.user_id)
         _update_profile(session, user, display_name=display_name, email=email)
         identity.last_seen_at = utcnow()
         identity.lecturer_eligible = lecturer_eligible
@@ -168,7 +168,7 @@ def link_or_create_user(session: Session, *, issuer: str, subject: str, display_
         identity = find_identity(session, issuer=issuer, subject=subject)
         if identity is None:
             raise
-        return SignIn(session.get(User, identity.user_id), identity, created=False)
+        return SignIn(referenced(session, User, identity.user_id), identity, created=False)
     session.refresh(user)
     return SignIn(user, identity, created=True)
 
@@ -193,7 +193,7 @@ def link_identity(session: Session, *, user: User, issuer: str, subject: str, le
         identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=stored_id(user),
                                     lecturer_eligible=lecturer_eligible)
     else:
-        identity.user_id = user.id
+        identity.user_id = stored_id(user)
         identity.lecturer_eligible = identity.lecturer_eligible or lecturer_eligible
     identity.last_seen_at = utcnow()
     session.add(identity)

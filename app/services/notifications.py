@@ -215,7 +215,7 @@ def recent(session: Session, *, user: User, limit: int = 100) -> list[Shown]:
 
     rows = session.exec(select(Notification).where(col(Notification.user_id) == user.id)
                         .order_by(col(Notification.created_at).desc(), col(Notification.id).desc()).limit(limit))
-    return [Shown(row.id, describe(row), row.link, school_day(row.created_at), row.read_at is None, row.kind)
+    return [Shown(stored_id(row), describe(row), row.link, school_day(row.created_at), row.read_at is None, row.kind)
             for row in rows]
 
 

@@ -82,7 +82,7 @@ def _dialect(text: str) -> str:
     first = next((line for line in text.splitlines() if line.strip()), "")
     # Dutch and Belgian spreadsheet programs write semicolons.
     counts = {delimiter: first.count(delimiter) for delimiter in (";", ",", "\t")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda delimiter: counts[delimiter])
     return best if counts[best] else ","
 
 
@@ -94,7 +94,8 @@ def parse_roster(text: str) -> ParsedRoster:
         parsed.problems.append(RosterProblem(0, _("The file is too large: at most %(num)s kB.")
                                              % {"num": MAX_BYTES // 1024}))
         return parsed
-    name_cols, email_col, has_header = (0,), 1, False
+    name_cols: tuple[int, ...] = (0,)
+    email_col, has_header = 1, False
     seen: dict[str, int] = {}
     reader = csv.reader(io.StringIO(text), delimiter=_dialect(text))
     first = True

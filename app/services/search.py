@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
 from app.content.model import Module
-from app.models import ClassLecturer, CourseClass, Enrolment, Role, User
+from app.models import ClassLecturer, CourseClass, Enrolment, Role, User, primary_key
 
 MAX_QUERY = 200
 LIMIT = 50
@@ -199,4 +199,4 @@ def search_students(session: Session, *, user: User, query: str, limit: int = LI
         statement = statement.where(or_(func.lower(User.display_name).like(pattern, escape="\\"),
                                         func.lower(User.email).like(pattern, escape="\\")))
     rows = session.exec(statement.order_by(func.lower(User.display_name), col(CourseClass.name)).limit(limit))
-    return [PersonHit(name, email, class_id, class_name) for name, email, class_id, class_name in rows]
+    return [PersonHit(name, email, primary_key(class_id), class_name) for name, email, class_id, class_name in rows]
