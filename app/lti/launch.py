@@ -177,7 +177,7 @@ def _registered(session: Session, platform_id: int) -> LtiPlatform:
     """The platform a login started with; gone only when its registration was removed since."""
     platform = session.get(LtiPlatform, platform_id)
     if platform is None:
-        raise LaunchError("unknown-deployment")
+        raise LaunchError("unknown-platform")
     return platform
 
 

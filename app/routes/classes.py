@@ -292,7 +292,7 @@ def save_settings(request: Request, session: SessionDep, course_class: WritableC
         size = classes.parse_group_size(min_group_size)
     except ClassError as error:
         errors[error.field] = error.message
-    if errors:
+    if errors or size is None:  # a size, without errors
         return _settings_page(request, session, course_class, values={**values, "min_group_size": min_group_size,
                                                                       "shared_pseudonyms": shared},
                               errors=errors, status_code=400)
@@ -458,16 +458,18 @@ def grant_extension(request: Request, session: SessionDep, catalogue: CatalogueD
                     assignment: AssignmentDep, student: Annotated[str, Form()] = "",
                     extension_due_on: Annotated[str, Form()] = ""):
     extension_values = {"student": student, "extension_due_on": extension_due_on}
-    errors = {}
-    if parse_int(student) is None:
+    errors: dict[str, str] = {}
+    user_id = parse_int(student)
+    if user_id is None:
         errors["student"] = _("Choose a student.")
+    due = None
     try:
         due = classes.parse_date(extension_due_on, field="extension_due_on", required=True)
     except ClassError as error:
         errors[error.field] = error.message
-    if not errors:
+    if not errors and user_id is not None and due is not None:  # both are, without errors
         try:
-            classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=parse_int(student),
+            classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=user_id,
                                     due_on=due)
         except ClassError as error:
             errors[error.field] = error.message

@@ -3,6 +3,7 @@ admin page where platforms are registered. Logic lives in app/lti; these only tr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 
@@ -32,7 +33,7 @@ def tool_urls(request: Request) -> registration.ToolUrls:
 
 
 def _lti_page(request: Request, session, name: str, context: dict, *, status_code: int = 200,
-              form_targets: list[str] = ()):
+              form_targets: Sequence[str] = ()):
     """An LTI page: framable by the registered platforms only, never cached."""
     response = render(request, name, context, status_code=status_code, private=True)
     response.headers["Content-Security-Policy"] = frames.csp_for(registration.frame_origins(session),
@@ -123,7 +124,9 @@ async def launch(request: Request, session: SessionDep):
 def _session_csrf(session, token: str) -> str:
     from app.services.sessions import resume_session_by_token
 
-    return resume_session_by_token(session, token=token).csrf_token
+    started = resume_session_by_token(session, token=token)
+    assert started is not None, "the session was started just before"
+    return started.csrf_token
 
 
 def _modules(request: Request) -> list:
@@ -134,7 +137,8 @@ def _modules(request: Request) -> list:
 def deep_link(request: Request, session: SessionDep, user: LecturerUser,
               pending: Annotated[str, Form()] = "", module: Annotated[str, Form()] = "",
               due_on: Annotated[str, Form()] = "", grades_wanted: Annotated[str, Form(alias="grades")] = ""):
-    values = {"module": module, "due_on": due_on.strip(), "grades": bool(grades_wanted)}
+    due_text, wants_grades = due_on.strip(), bool(grades_wanted)
+    values = {"module": module, "due_on": due_text, "grades": wants_grades}
     try:
         waiting = deep_linking.read_pending(request.app.state.secret, pending, user_id=stored_id(user))
     except (deep_linking.DeepLinkError, ValueError, KeyError) as error:
@@ -145,9 +149,9 @@ def deep_link(request: Request, session: SessionDep, user: LecturerUser,
     if chosen is None:
         errors["module"] = _("Choose a module.")
     due = None
-    if values["due_on"]:
+    if due_text:
         try:
-            due = date.fromisoformat(values["due_on"])
+            due = date.fromisoformat(due_text)
         except ValueError:
             errors["due_on"] = _("Give a date like 2026-12-20, or leave it empty.")
     if errors:
@@ -158,7 +162,7 @@ def deep_link(request: Request, session: SessionDep, user: LecturerUser,
     if platform is None:
         return _refused(request, session, lti.LaunchError("unknown-platform"))
     token = deep_linking.response_jwt(session, waiting, platform=platform, launch_url=tool_urls(request).launch,
-                                      module=chosen, due_on=due, grades=values["grades"])
+                                      module=chosen, due_on=due, grades=wants_grades)
     return _lti_page(request, session, "lti/deep_link_return.html",
                      {"return_url": waiting.return_url, "jwt": token, "module": chosen},
                      form_targets=[registration.origin_of(waiting.return_url)])

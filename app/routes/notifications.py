@@ -83,7 +83,7 @@ async def save_settings(request: Request, session: SessionDep, user: CurrentUser
 def _unsubscribe_target(request: Request, session, token: str) -> tuple[User, str]:
     found = notifications.read_unsubscribe_token(request.app.state.secret, token)
     user = session.get(User, found[0]) if found else None
-    if user is None:
+    if user is None or found is None:
         raise HTTPException(404, _("This unsubscribe link is not valid. Log in and change your notification "
                                    "settings there."))
     return user, found[1]
