@@ -48,7 +48,8 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+# Added to the environment by the jinja2.ext.i18n extension; Environment's type does not declare it.
+environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates = Jinja2Templates(env=environment, context_processors=[page_context])
 
 

@@ -86,7 +86,10 @@ def validate(values: dict[str, str], *, production: bool) -> dict[str, str]:
 def register(session: Session, values: dict[str, str], *, production: bool) -> LtiPlatform:
     cleaned = validate(values, production=production)
     platform = LtiPlatform(name=cleaned["name"] or urlsplit(cleaned["issuer"]).netloc,
-                           frame_origins=cleaned["frame_origins"], **{name: cleaned[name] for name in FIELDS})
+                           frame_origins=cleaned["frame_origins"], issuer=cleaned["issuer"],
+                           client_id=cleaned["client_id"], deployment_id=cleaned["deployment_id"],
+                           auth_login_url=cleaned["auth_login_url"], auth_token_url=cleaned["auth_token_url"],
+                           jwks_url=cleaned["jwks_url"])  # the FIELDS
     session.add(platform)
     try:
         session.commit()

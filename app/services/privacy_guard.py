@@ -27,6 +27,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -283,11 +284,11 @@ def _known_name(finding: Finding, known: frozenset[str]) -> bool:
                                for w in parts)
 
 
-def find(text: str, *, reference_year: int | None = None, known: list[str] | frozenset[str] = ()) -> list[Finding]:
+def find(text: str, *, reference_year: int | None = None, known: Iterable[str] = ()) -> list[Finding]:
     """Every identifying detail found, in text order, none overlapping another. `known`: the words of
     the module the text answers (module_words); names made only of those are not reported."""
     year = reference_year or _this_year()
-    known = frozenset(known)
+    known_words = frozenset(known)
     patterns = _compiled()
     found = [Finding("email", match.group(0), match.start(), match.end())
              for match in patterns["email"].finditer(text)]
@@ -308,7 +309,7 @@ def find(text: str, *, reference_year: int | None = None, known: list[str] | fro
                  for match in patterns["postcode"].finditer(text))
     words = [_Word(m.group(0), m.start(), m.end()) for m in patterns["word"].finditer(text)]
     found += _addresses(text, words)
-    found += [name for name in _names(text, words) if not _known_name(name, known)]
+    found += [name for name in _names(text, words) if not _known_name(name, known_words)]
     return _without_overlaps(found)
 
 

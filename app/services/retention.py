@@ -35,6 +35,7 @@ from app.models import (
     User,
     UserSession,
     aware,
+    primary_key,
     utcnow,
 )
 
@@ -82,8 +83,8 @@ def _conditions(settings: Settings, now: datetime):
 def plan(session: Session, *, settings: Settings, now: datetime | None = None) -> PurgePlan:
     now = now or utcnow()
     result = PurgePlan()
-    result.archived_classes = list(session.exec(select(CourseClass.id).where(
-        col(CourseClass.archived_at).is_not(None), col(CourseClass.archived_at) < archive_cutoff(settings, now))))
+    result.archived_classes = [primary_key(class_id) for class_id in session.exec(select(col(CourseClass.id)).where(
+        col(CourseClass.archived_at).is_not(None), col(CourseClass.archived_at) < archive_cutoff(settings, now)))]
     answers = 0
     if result.archived_classes:
         answers = session.exec(select(func.count()).select_from(Answer).where(
@@ -138,6 +139,8 @@ def warn_lecturers(session: Session, *, settings: Settings, now: datetime | None
     for course_class in classes_to_warn(session, settings=settings, now=now):
         if not jobs.huey.storage.put_if_empty(f"retention-warned:{course_class.id}", b"1"):
             continue  # warned before (the job runs nightly)
+        if course_class.archived_at is None:  # never: classes_to_warn gives archived classes
+            continue
         purge_on = (aware(course_class.archived_at)
                     + timedelta(days=DAYS_PER_MONTH * settings.retention_months_after_archive)).date()
         lecturers = session.exec(select(User).join(ClassLecturer, col(ClassLecturer.user_id) == col(User.id))
