@@ -177,15 +177,16 @@ async def csrf_protect(request: Request) -> None:
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
         if given is None:
-            given = form.get("csrf_token")
+            field = form.get("csrf_token")
+            given = field if isinstance(field, str) else None  # a file is no token
     expected = getattr(request.state, "csrf_token", "")
     if _tokens_match(given, expected):
         return
     draft = DRAFT_PATH.match(request.url.path)
-    if draft and request.state.user is None and form is not None and isinstance(form.get("text"), str):
+    if draft and request.state.user is None and form is not None and isinstance(text := form.get("text"), str):
         # The session ended while the student was writing. Nothing is saved here; the text goes back
         # to the browser on the login page, and is saved only after the student logs in.
-        raise DraftLoginRequired(slug=draft["slug"], prompt_id=draft["prompt"], text=form["text"],
+        raise DraftLoginRequired(slug=draft["slug"], prompt_id=draft["prompt"], text=text,
                                  version=str(form.get("version", "0")),
                                  owner_id=getattr(request.state, "ended_user_id", None))
     raise HTTPException(403, _("Your form had expired or did not come from Nabij. Reload the page and try again."),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from app.config import ConfigError, get_settings
+from app.models import stored_id
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -208,7 +210,7 @@ def user_erase(email: str, yes: bool) -> None:
                 _fail(f"no account with the address {email}")
             if not yes:
                 click.confirm(f"Erase {found.email} and everything they wrote? This cannot be undone.", abort=True)
-            erasure.erase_user(session, user_id=found.id)
+            erasure.erase_user(session, user_id=stored_id(found))
             click.echo(f"erased {found.email}")
     finally:
         engine.dispose()
@@ -399,7 +401,7 @@ def backup(path: Path, force: bool) -> None:
     click.echo(f"backed up {source} to {target} ({target.stat().st_size} bytes, integrity ok)")
 
 
-def _fail(message: str):
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
 

@@ -48,7 +48,7 @@ def load_demo(settings: Settings) -> list[str] | None:
             code = classes.format_join_code(course_class.join_code)
     finally:
         engine.dispose()
-    return _account_lines(DEMO_USERS) + [f"class '{course_class.name}' join code: {code}"]
+    return [*_account_lines(DEMO_USERS), f"class '{course_class.name}' join code: {code}"]
 
 
 def _account_lines(users) -> list[str]:

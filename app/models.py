@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Index, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
 from app.crypto import EncryptedText
 
@@ -20,6 +21,39 @@ def utcnow() -> datetime:
 def aware(value: datetime) -> datetime:
     """SQLite hands datetimes back without a zone; they are always stored in UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+T = TypeVar("T")
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def stored_id(row: _Row) -> int:
+    """The primary key of a row that is in the database (loaded, or added and flushed). The column is
+    `int | None` only because a row made in Python has no id until it is flushed; a missing id here is a
+    bug in the caller (a row used before it was stored), never a state of the data."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it before using its id")
+    return row.id
+
+
+def referenced(session: Session, model: type[T], key: object) -> T:
+    """The row a NOT NULL foreign key points to: there by the constraint, unless deleted since (a race
+    that is a server error, not a state the callers can show)."""
+    row = session.get(model, key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key!r} is gone, though a foreign key pointed to it")
+    return row
+
+
+def primary_key(value: int | None) -> int:
+    """A primary key read from the database, which is never NULL (typed `int | None` for rows not yet stored)."""
+    if value is None:
+        raise ValueError("a primary key read from the database is NULL")
+    return value
 
 
 # Brussels and Amsterdam share one time zone. Times are stored in UTC; dates that people read (due

@@ -32,7 +32,8 @@ import math
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import anyio
 from sqlalchemy import event
@@ -285,19 +286,24 @@ def install(app, settings, engine: Engine) -> Metrics:
 # -- logging ---------------------------------------------------------------------------------------
 
 
-def _tag_log_records_with_request_id() -> None:
-    """Every log record made while a request runs (in any thread) gets `record.request_id`."""
-    factory = logging.getLogRecordFactory()
-    if getattr(factory, "nabij_request_id", False):
-        return
+class _RecordWithRequestId:
+    """A log record factory: the one it wraps, plus `record.request_id`."""
 
-    def make_record(*args, **kwargs) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
+    def __init__(self, factory: Callable[..., logging.LogRecord]) -> None:
+        self.factory = factory
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.factory(*args, **kwargs)
         record.request_id = request_id_var.get()
         return record
 
-    make_record.nabij_request_id = True
-    logging.setLogRecordFactory(make_record)
+
+def _tag_log_records_with_request_id() -> None:
+    """Every log record made while a request runs (in any thread) gets `record.request_id`."""
+    factory = logging.getLogRecordFactory()
+    if isinstance(factory, _RecordWithRequestId):
+        return
+    logging.setLogRecordFactory(_RecordWithRequestId(factory))
 
 
 class JsonLineFormatter(logging.Formatter):

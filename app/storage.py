@@ -3,6 +3,7 @@ write fails because the disk is full or the database is read-only (instead of a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -11,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
 
 from app.db import writer
 from app.models import ThrottleEvent, utcnow
@@ -37,8 +39,8 @@ def write_problem(engine: Engine) -> str | None:
     """None when a real write (a row added and removed, committed) succeeds; else a short reason."""
     try:
         with writer(engine).begin() as connection:
-            connection.execute(insert(ThrottleEvent.__table__).values(key=PROBE_KEY, created_at=utcnow()))
-            connection.execute(delete(ThrottleEvent.__table__).where(ThrottleEvent.__table__.c.key == PROBE_KEY))
+            connection.execute(insert(ThrottleEvent).values(key=PROBE_KEY, created_at=utcnow()))
+            connection.execute(delete(ThrottleEvent).where(col(ThrottleEvent.key) == PROBE_KEY))
     except DBAPIError as error:
         return str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
     return None
@@ -74,10 +76,8 @@ def private_dir(path: Path, *, tighten: bool = True) -> Path:
             break
         missing.append(folder)
     for folder in reversed(missing):
-        try:
+        with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=PRIVATE_DIR_MODE)
-        except FileExistsError:
-            pass
     if tighten or missing:
         _tighten(path, PRIVATE_DIR_MODE)
     return path

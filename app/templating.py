@@ -49,7 +49,8 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+# Added to the environment by the jinja2.ext.i18n extension; Environment's type does not declare it.
+environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates = Jinja2Templates(env=environment, context_processors=[page_context])
 
 
@@ -94,9 +95,8 @@ def _privacy_guard_rules(context, module=None) -> Markup:
             return Markup("")
         state.privacy_guard_rules_sent = True
     known = json.dumps(module_words(module.path) if module is not None else [], ensure_ascii=False)
-    return Markup('<script type="application/json" class="privacy-guard-rules">%s</script>'
-                  '<script type="application/json" class="privacy-guard-known">%s</script>'
-                  % (_script_json(rules_json()), _script_json(known)))
+    return Markup(f'<script type="application/json" class="privacy-guard-rules">{_script_json(rules_json())}</script>'
+                  f'<script type="application/json" class="privacy-guard-known">{_script_json(known)}</script>')
 
 
 def _script_json(data: str) -> str:

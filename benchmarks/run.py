@@ -43,6 +43,7 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -220,7 +221,7 @@ def find_routes() -> dict[str, str | None]:
 
 def fill(path: str, **values) -> str:
     for name, value in values.items():
-        path = path.replace("{%s}" % name, urllib.parse.quote(str(value), safe=""))
+        path = path.replace(f"{{{name}}}", urllib.parse.quote(str(value), safe=""))
     return path
 
 
@@ -599,7 +600,7 @@ def write_results(mode: Mode, info: dict, outcomes: list[Outcome], mixed: dict, 
                              f"{step['p50_ms']} | {step['p95_ms']} | {step['p99_ms']} | {step['errors']}"
                              f"{' (' + kinds + ')' if kinds else ''} |")
         block.append("")
-    block += ["Targets (issue 8):", ""] + targets(outcomes) + ["", f"<!-- END {mode.name} -->"]
+    block += ["Targets (issue 8):", "", *targets(outcomes), "", f"<!-- END {mode.name} -->"]
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
     pattern = re.compile(rf"<!-- BEGIN {mode.name} .*?<!-- END {mode.name} -->", re.S)
     generated = "\n".join(block)
@@ -669,18 +670,18 @@ def main(argv: list[str] | None = None) -> int:
                     print("  " + _line(first), flush=True)
                 block: list[Outcome] = []
                 runs = [
-                    ("static", lambda: scenario_static(server, mode, database, seeded)),
-                    ("section", lambda: scenario_section(server, mode, database, seeded)),
-                    ("dashboard", lambda: scenario_dashboard(server, mode, database, seeded)),
-                    ("autosave", lambda: scenario_autosave(server, mode, database, seeded, routes, url)),
-                    ("autosave-8", lambda: scenario_autosave(server, mode, database, seeded, routes, url,
-                                                             writers=mode.page_concurrency)),
-                    ("autosave-typing", lambda: scenario_autosave(server, mode, database, seeded, routes, url,
-                                                                  typing=True)),
-                    ("review", lambda: scenario_lecturer(server, mode, database, seeded, routes, "review")),
-                    ("matrix", lambda: scenario_lecturer(server, mode, database, seeded, routes, "matrix")),
-                    ("matrix-sorted", lambda: scenario_lecturer(server, mode, database, seeded, routes,
-                                                                "matrix-sorted", "?sort=-progress")),
+                    ("static", partial(scenario_static, server, mode, database, seeded)),
+                    ("section", partial(scenario_section, server, mode, database, seeded)),
+                    ("dashboard", partial(scenario_dashboard, server, mode, database, seeded)),
+                    ("autosave", partial(scenario_autosave, server, mode, database, seeded, routes, url)),
+                    ("autosave-8", partial(scenario_autosave, server, mode, database, seeded, routes, url,
+                                           writers=mode.page_concurrency)),
+                    ("autosave-typing", partial(scenario_autosave, server, mode, database, seeded, routes, url,
+                                                typing=True)),
+                    ("review", partial(scenario_lecturer, server, mode, database, seeded, routes, "review")),
+                    ("matrix", partial(scenario_lecturer, server, mode, database, seeded, routes, "matrix")),
+                    ("matrix-sorted", partial(scenario_lecturer, server, mode, database, seeded, routes,
+                                              "matrix-sorted", "?sort=-progress")),
                 ]
                 for name, run in runs:
                     if name not in wanted:

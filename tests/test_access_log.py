@@ -6,8 +6,11 @@ from sqlmodel import select
 
 from app.models import AccessLog, Enrolment, Role, utcnow
 from app.services import access_log, classes, retention
+from tests import test_review
 from tests.factories import login, make_class, make_user
-from tests.test_review import add_students, assign, first_module, first_prompt, review_url, submit, submit_all, taught  # noqa: F401
+from tests.test_review import add_students, first_prompt, review_url, submit, submit_all
+
+taught = test_review.taught  # the fixture, shared with test_review.py
 
 
 def _student_who_logs_in(session, course_class, name="Sam Student"):
@@ -49,7 +52,7 @@ def test_a_review_page_and_an_export_log_one_row_per_lecturer_prompt_and_day(app
 
 
 def test_the_student_sees_on_account_which_lecturers_read_their_answers(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     co = make_user(session, role=Role.LECTURER, name="Aart Aalbers")
     classes.add_lecturer(session, course_class=course_class, email=co.email)
@@ -73,7 +76,7 @@ def test_the_student_sees_on_account_which_lecturers_read_their_answers(app, cli
 
 
 def test_only_admins_see_the_log_of_a_class_and_lecturers_never(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     _class_with_answers(session, course_class, module, prompt_id, student=_student_who_logs_in(session, course_class))
     client.get(review_url(course_class, module, prompt_id))

@@ -58,9 +58,8 @@ def _leaks(text: str, students: list[User], ids: set[int]) -> list[str]:
     found = []
     lowered = text.lower()
     for student in students:
-        for piece in [student.display_name, student.email, student.email.split("@")[0], *student.display_name.split()]:
-            if piece.lower() in lowered:
-                found.append(piece)
+        found.extend(piece for piece in [student.display_name, student.email, student.email.split("@")[0],
+                                         *student.display_name.split()] if piece.lower() in lowered)
     for number in ids:
         for pattern in (rf"/{number}(?!\d)", rf'="{number}"', rf">\s*{number}\s*<", rf"'{number}'",
                         rf"[=&?]{number}(?!\d)", rf"[-_#]{number}(?![\w-])"):
@@ -172,7 +171,7 @@ def test_no_review_page_partial_export_or_log_line_reveals_a_student(app, client
 
     # The answers are there...
     pages = "\n".join(text for key, text in responses.items() if key.startswith("GET"))
-    for (user_id, prompt_id), marker in markers.items():
+    for (_user_id, prompt_id), marker in markers.items():
         assert marker in responses[f"GET {base}/{module.slug}/{prompt_id} {{}}"]
         assert marker in responses[f"GET {base}/{module.slug}/{prompt_id}/export.md {{}}"]
         assert marker in responses[f"GET {base}/{module.slug}/{prompt_id}/export.csv {{}}"]

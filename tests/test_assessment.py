@@ -87,7 +87,7 @@ def test_the_review_offers_the_rubric_levels_and_the_lecturer_notes(client, asse
 
 def test_a_level_is_saved_with_or_without_feedback_and_the_student_sees_descriptor_and_next_step(
         client, session, assessing_class):
-    _lecturer, course_class, module, student, student_web = assessing_class
+    _lecturer, course_class, module, _student, student_web = assessing_class
     ref = own_ref(client, course_class, module)
     response = post_review(client, course_class, module, ref, levels={"diepgang": "beschrijvend-reflectief"})
     assert response.status_code == 303 and response.headers["location"].endswith(f"#answer-{ref}")
@@ -139,7 +139,7 @@ def test_a_bad_level_or_an_empty_form_is_refused_and_nothing_typed_is_lost(clien
 
 
 def test_the_class_distribution_of_levels_follows_the_k_rules(client, session, app, assessing_class):
-    lecturer, course_class, module, _student, _web = assessing_class
+    _lecturer, course_class, module, _student, _web = assessing_class
     more = add_students(session, course_class, 5)
     submit_all(session, more, module, PROMPT, text="Second round {n}")
     url = review_url(course_class, module, PROMPT)
@@ -164,7 +164,7 @@ def test_the_class_distribution_of_levels_follows_the_k_rules(client, session, a
 
 
 def test_exports_include_the_levels(client, session, assessing_class):
-    _lecturer, course_class, module, student, student_web = assessing_class
+    _lecturer, course_class, module, _student, student_web = assessing_class
     ref = own_ref(client, course_class, module)
     post_review(client, course_class, module, ref, levels={"diepgang": "kritisch"})
     url = review_url(course_class, module, PROMPT)
@@ -215,10 +215,10 @@ def _secrets(catalogue) -> list[str]:
     texts = []
     for module in catalogue.modules.values():
         for note in module.lecturer_notes:
-            for html in [note.html, *(e.html for e in note.exemplars)]:
+            for fragment in [note.html, *(e.html for e in note.exemplars)]:
                 # Text between tags, as it stands in any HTML that would carry it (a secret spanning a
                 # tag would never match).
-                for piece in re.split(r"<[^>]+>", html):
+                for piece in re.split(r"<[^>]+>", fragment):
                     piece = " ".join(piece.split())
                     if len(piece) >= 30:
                         texts.append(piece[:40])
@@ -227,7 +227,7 @@ def _secrets(catalogue) -> list[str]:
 
 def test_lecturer_blocks_are_in_the_preview_and_never_in_any_student_page_fragment_or_export(
         app, client, session, assessing_class):
-    _lecturer, course_class, module, student, student_web = assessing_class
+    _lecturer, course_class, module, _student, student_web = assessing_class
     catalogue = app.state.catalogue
     secrets = _secrets(catalogue)
     assert len(secrets) >= 8, "the shipped modules should carry lecturer notes with exemplars"

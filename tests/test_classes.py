@@ -444,7 +444,7 @@ def test_the_progress_matrix_shows_completion_prompts_and_lateness_but_no_text(a
     assert "reflections not all in" in html and f"of {len(module.reflections)} reflections" not in html
     assert html.count("late</span>") == 3  # due yesterday, nobody complete
     names = [ada.display_name, bram.display_name, cas.display_name]
-    assert [n for n in re.findall(r'<th scope="row">([^<]+)</th>', html)] == names
+    assert list(re.findall(r'<th scope="row">([^<]+)</th>', html)) == names
 
     by_progress = client.get(f"/classes/{course_class.id}/progress?sort=-progress").text
     assert re.findall(r'<th scope="row">([^<]+)</th>', by_progress)[0] == bram.display_name
@@ -540,7 +540,7 @@ def _big_class(app, session, lecturer, count: int = 60):
 
 
 def test_a_big_class_is_shown_fifty_students_a_page(app, client, session, lecturer):
-    course_class, module, by_name, busy = _big_class(app, session, lecturer)
+    course_class, _module, by_name, _busy = _big_class(app, session, lecturer)
     url = f"/classes/{course_class.id}/progress"
     first = client.get(url, headers=EN).text
     assert ROW_NAMES.findall(first) == [s.display_name for s in by_name[:classes.PROGRESS_PER_PAGE]]
@@ -557,15 +557,15 @@ def test_a_big_class_is_shown_fifty_students_a_page(app, client, session, lectur
     assert [len(names) for names in z_to_a] == [50, 10]
     assert z_to_a[0] + z_to_a[1] == [s.display_name for s in reversed(by_name)]
     # The table header's sort links and the filter form start again at page 1.
-    assert 'href="/classes/%s/progress?sort=-name&amp;show=all" class="sort-link"' % course_class.id in second
+    assert f'href="/classes/{course_class.id}/progress?sort=-name&amp;show=all" class="sort-link"' in second
     form = second[second.index('<form method="get"'):second.index("</form>")]
     assert 'name="page"' not in form
 
 
 def test_sorting_by_progress_orders_the_whole_class_before_paging(app, client, session, lecturer):
-    course_class, module, by_name, busy = _big_class(app, session, lecturer)
+    course_class, _module, by_name, busy = _big_class(app, session, lecturer)
     url = f"/classes/{course_class.id}/progress"
-    assert not set(s.display_name for s in busy) & set(ROW_NAMES.findall(client.get(url).text))  # on page 2 by name
+    assert not {s.display_name for s in busy} & set(ROW_NAMES.findall(client.get(url).text))  # on page 2 by name
     most = client.get(f"{url}?sort=-progress").text
     assert ROW_NAMES.findall(most)[:5] == [s.display_name for s in busy]
     least = [ROW_NAMES.findall(client.get(f"{url}?sort=progress&page={n}").text) for n in (1, 2)]
@@ -574,7 +574,7 @@ def test_sorting_by_progress_orders_the_whole_class_before_paging(app, client, s
 
 
 def test_paging_keeps_the_filter_and_the_sort(app, client, session, lecturer):
-    course_class, module, by_name, busy = _big_class(app, session, lecturer, count=58)
+    course_class, _module, by_name, busy = _big_class(app, session, lecturer, count=58)
     url = f"/classes/{course_class.id}/progress"
     first = client.get(f"{url}?show=not-started&sort=-name", headers=EN).text
     assert "53 of 58 students" in first and "Page 1 of 2" in first
@@ -591,7 +591,7 @@ def test_paging_keeps_the_filter_and_the_sort(app, client, session, lecturer):
 
 
 def test_a_wrong_page_number_shows_the_nearest_page(app, client, session, lecturer):
-    course_class, module, by_name, busy = _big_class(app, session, lecturer)
+    course_class, _module, by_name, _busy = _big_class(app, session, lecturer)
     url = f"/classes/{course_class.id}/progress"
     for page, expected in (("abc", by_name[:50]), ("0", by_name[:50]), ("-3", by_name[:50]), ("999", by_name[50:]),
                            ("9" * 40, by_name[50:])):
@@ -601,7 +601,7 @@ def test_a_wrong_page_number_shows_the_nearest_page(app, client, session, lectur
 
 
 def test_the_csv_holds_every_student_not_one_page(app, client, session, lecturer):
-    course_class, module, by_name, busy = _big_class(app, session, lecturer)
+    course_class, _module, by_name, busy = _big_class(app, session, lecturer)
     url = f"/classes/{course_class.id}/progress.csv"
     rows = list(csv.reader(io.StringIO(client.get(url).content.decode("utf-8-sig"))))[1:]
     assert [row[0] for row in rows] == [s.display_name for s in by_name]
@@ -624,7 +624,10 @@ def test_the_class_overview_counts_progress_as_a_students_own_page_does(app, ses
         for module in modules:
             everything = n % 10 == 0  # some students finish every module
             share = 1.0 if everything else rng.choice([0.0, 0.3, 0.7])
-            pick = (lambda ids: list(ids) if everything else [i for i in ids if rng.random() < share])
+
+            def pick(ids, everything=everything, share=share):
+                return list(ids) if everything else [i for i in ids if rng.random() < share]
+
             for section_id in pick(s.id for s in module.sections) + (["a-removed-section"] if n % 3 == 0 else []):
                 session.add(SectionVisit(user_id=student.id, module_slug=module.slug, section_id=section_id))
             for prompt_id in pick(module.reflections) + (["a-removed-prompt"] if n % 4 == 0 else []):
@@ -723,7 +726,7 @@ def test_an_administrator_reaches_every_class(app, session):
 
 def test_students_reach_no_class_page(app, session):
     course_class = make_class(session)
-    student = add_students(session, course_class, 1)[0]
+    add_students(session, course_class, 1)[0]
     student_with_password = make_user(session)
     classes.enrol(session, course_class=course_class, student=student_with_password)
     session.commit()  # the app's lifespan disposes the engine on exit: hold no connection

@@ -25,9 +25,7 @@ def _traces(session, *, user_id: int, email: str, texts=TEXTS) -> list[str]:
                         if any(fk.column.table.name == "user" for fk in c.foreign_keys)
                         or (table.name == "user" and c.primary_key)]
         for row in session.execute(sa_select(table)).mappings():
-            for column in user_columns:
-                if row[column.name] == user_id:
-                    found.append(f"{table.name}.{column.name}")
+            found.extend(f"{table.name}.{column.name}" for column in user_columns if row[column.name] == user_id)
             for name, value in row.items():
                 if isinstance(value, str) and (email in value or any(text in value for text in texts)):
                     found.append(f"{table.name}.{name} holds the address or a text")
@@ -57,7 +55,7 @@ def test_after_erasure_nothing_holds_the_students_id_or_text(app, session, clien
 
 
 def test_erasing_a_lecturer_keeps_the_feedback_without_their_id(app, session):
-    student, lecturer, _class = make_student_with_everything(session)
+    _student, lecturer, _class = make_student_with_everything(session)
     erasure.erase_user(session, user_id=lecturer.id)
     session.expire_all()
     feedback = session.exec(select(Feedback)).one()

@@ -21,7 +21,8 @@ from app.content.model import Problem
 from app.content.parser import parse_module
 from tests.fuzzing import HOSTILE, examples
 
-SNIPPETS = HOSTILE + [
+SNIPPETS = [
+    *HOSTILE,
     "[x](a%00b)", "![foto](" + "a" * 300 + ".png)", "x: " + "[" * 3000, "## " + " " * 6000 + "x",
     ":::{reflection}\n:id: r\n:min-words: ²\nVraag?\n:::", ":::{check}\n- [x] a\n- [ ] b\n:::",
     "::::{vignette} V\n:id: v\n:::{step} a\nA\n\n- [b](#a)\n  f\n:::\n::::", ":::{step} los\n:::",

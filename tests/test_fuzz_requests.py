@@ -92,7 +92,7 @@ def test_no_request_from_any_role_gets_a_server_error(world, data):
         choices = world["known"].get(kind, [])
         value = data.draw(st.one_of(st.sampled_from(choices), hostile_text) if choices else hostile_text, label=name)
         # Servers refuse URLs of many kilobytes before Nabij sees them (and so does the test client).
-        path = re.sub(r"{%s(?::\w+)?}" % name, (quote(value, safe="") or "x")[:2000].replace("\\", "%5C"), path, count=1)
+        path = re.sub(rf"{{{name}(?::\w+)?}}", (quote(value, safe="") or "x")[:2000].replace("\\", "%5C"), path, count=1)
     form = {name: data.draw(hostile_text, label=name) for name in fields if data.draw(st.booleans(), label=f"send {name}")}
     headers = {}
     if method != "GET" and data.draw(st.integers(0, 9), label="token") > 0:

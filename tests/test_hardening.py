@@ -321,7 +321,7 @@ def test_a_read_only_database_at_start_is_one_line_saying_what_to_do(settings):
     _make_read_only(app.state.engine)
     from app.migrations import ensure_current
 
-    with pytest.raises(ConfigError, match="cannot be written to .*free disk space, or make the database"):
+    with pytest.raises(ConfigError, match=r"cannot be written to .*free disk space, or make the database"):
         ensure_current(settings, app.state.engine)
     app.state.engine.dispose()
 
@@ -477,7 +477,7 @@ def test_the_right_most_address_that_is_not_a_trusted_proxy_is_the_client():
     assert trusted.client("203.0.113.1", ["6.6.6.6"]) == "203.0.113.1"  # not from a proxy: the header is ignored
     assert trusted.client("127.0.0.1", []) == "127.0.0.1"
     assert TrustedProxies.parse("*").client("172.18.0.4", ["6.6.6.6", "198.51.100.7"]) == "198.51.100.7"
-    with pytest.raises(ValueError, match="'proxy.school.be' is not an IP address"):
+    with pytest.raises(ValueError, match=r"'proxy\.school\.be' is not an IP address"):
         TrustedProxies.parse("proxy.school.be")
 
 
@@ -525,7 +525,7 @@ def test_the_lti_endpoints_and_one_click_unsubscribe_are_the_only_cross_site_exe
     from app.auth import CROSS_SITE_POST_PATHS, CROSS_SITE_POST_PREFIXES
 
     assert {"/lti/login", "/lti/launch"} == CROSS_SITE_POST_PATHS
-    assert ("/notifications/unsubscribe/",) == CROSS_SITE_POST_PREFIXES
+    assert CROSS_SITE_POST_PREFIXES == ("/notifications/unsubscribe/",)
 
 
 # -- 12: Markdown exports --------------------------------------------------------------------------

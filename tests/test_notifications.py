@@ -93,7 +93,7 @@ def test_lecturers_hear_of_whole_rounds_only_never_of_one_submission(app, sessio
 
 
 def test_new_and_changed_assignment_extension_and_due_soon(app, session, settings):
-    lecturer, course_class, module = _setup(app, session)
+    _lecturer, course_class, module = _setup(app, session)
     students = add_students(session, course_class, 2)
     assignment = assign(session, course_class, module, days=2)
     session.commit()
@@ -121,7 +121,7 @@ def test_new_and_changed_assignment_extension_and_due_soon(app, session, setting
 
 def test_a_class_reaching_k_tells_its_lecturers(app, session):
     lecturer, course_class, _module = _setup(app, session, k=3)
-    students = add_students(session, course_class, 2)
+    add_students(session, course_class, 2)
     extra = make_user(session)
     extra.email_verified_at = utcnow()
     session.add(extra)

@@ -116,7 +116,7 @@ def test_a_server_error_is_logged_and_counted_as_500_with_its_request_id(setting
     assert app.state.metrics.series[("GET", "/boom-for-test", "500")][-2] == 1
     errors = [json.loads(JsonLineFormatter().format(r)) for r in caplog.records if r.name == "nabij.errors"]
     assert errors and errors[0]["request_id"] == record.fields["request_id"]
-    assert "\n" not in JsonLineFormatter().format([r for r in caplog.records if r.name == "nabij.errors"][0])
+    assert "\n" not in JsonLineFormatter().format(next(r for r in caplog.records if r.name == "nabij.errors"))
 
 
 def test_json_lines_are_one_line_even_with_a_traceback():

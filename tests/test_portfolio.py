@@ -11,11 +11,14 @@ from sqlmodel import select
 
 from app.models import Answer, Feedback, Role
 from app.services import assessment as assessing
+from tests import test_assessment
 from tests.factories import login, make_user
-from tests.test_assessment import PROMPT, SLUG, assessing_class, own_ref, post_review, student_client  # noqa: F401
+from tests.test_assessment import SLUG, own_ref, post_review, student_client
 from tests.test_review import assign, submit
 
 CSS = Path(__file__).resolve().parent.parent / "static" / "nabij.css"
+
+assessing_class = test_assessment.assessing_class  # the fixture, shared with test_assessment.py
 
 
 def test_a_student_without_submissions_is_told_where_they_will_appear(app, session):
@@ -31,7 +34,7 @@ def test_a_student_without_submissions_is_told_where_they_will_appear(app, sessi
 
 def test_the_page_lists_every_submitted_reflection_across_modules_with_level_and_feedback(
         app, client, session, assessing_class):
-    lecturer, course_class, module, student, web = assessing_class
+    _lecturer, course_class, module, student, web = assessing_class
     other_module = app.state.catalogue.get("grenzen-van-nabijheid")
     assign(session, course_class, other_module)
     other_prompt = next(iter(other_module.reflections))
@@ -56,7 +59,7 @@ def test_the_page_lists_every_submitted_reflection_across_modules_with_level_and
 
 
 def test_the_portfolio_zip_holds_markdown_per_module_with_text_level_and_feedback(client, session, assessing_class):
-    lecturer, course_class, module, student, web = assessing_class
+    _lecturer, course_class, module, _student, web = assessing_class
     ref = own_ref(client, course_class, module)
     post_review(client, course_class, module, ref, levels={"diepgang": "kritisch"}, feedback="Sterk *stuk*")
     response = web.get("/my/reflections/portfolio.zip")
@@ -72,7 +75,7 @@ def test_the_portfolio_zip_holds_markdown_per_module_with_text_level_and_feedbac
 
 
 def test_the_printable_page_has_print_styles_and_no_links_into_the_app(client, session, assessing_class):
-    _lecturer, course_class, module, _student, web = assessing_class
+    _lecturer, _course_class, _module, _student, web = assessing_class
     page = web.get("/my/reflections/print").text
     assert 'class="page page--print"' in page and "Sams own reflection" in page
     assert f'href="/modules/{SLUG}' not in page

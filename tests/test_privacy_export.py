@@ -58,9 +58,8 @@ def _user_tables() -> dict[str, set[str]]:
 def test_every_table_with_a_user_id_is_in_the_export_or_has_a_reason():
     missing = []
     for table, columns in _user_tables().items():
-        for column in columns:
-            if table not in export.EXPORTED_TABLES and (table, column) not in export.NOT_EXPORTED:
-                missing.append(f"{table}.{column}")
+        missing.extend(f"{table}.{column}" for column in columns
+                       if table not in export.EXPORTED_TABLES and (table, column) not in export.NOT_EXPORTED)
     assert not missing, ("tables with a user id that the export of app/services/export.py leaves out "
                          f"(add them to EXPORTED_TABLES, or to NOT_EXPORTED with a reason): {missing}")
 

@@ -19,6 +19,7 @@ Debian's when run as root). It creates and drops a database of its own on that s
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import os
@@ -85,10 +86,8 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
             os.killpg(process.pid, sig)
             process.wait(timeout=20)
         except (subprocess.TimeoutExpired, ProcessLookupError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             process.wait(timeout=10)
 
 

@@ -64,7 +64,7 @@ def _old_data(session):
 
 
 def test_the_purge_deletes_what_is_due_and_keeps_the_rest(app, session, settings):
-    old, kept = _old_data(session)
+    _old, _kept = _old_data(session)
     outbox = settings.var_dir / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
     (outbox / "old.eml").write_text("Subject: reset link")

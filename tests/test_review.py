@@ -150,7 +150,7 @@ def taught(app, client, session):
 # -- the k gate -----------------------------------------------------------------------------------
 
 def test_answers_stay_hidden_until_k_students_have_submitted(client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     students = add_students(session, course_class, 5)
     for n, student in enumerate(students[:4]):
@@ -178,7 +178,7 @@ def test_answers_stay_hidden_until_k_students_have_submitted(client, session, ta
 
 
 def test_a_class_can_ask_for_more_than_the_default_but_never_fewer_than_three(client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     for n, student in enumerate(add_students(session, course_class, 3)):
         submit(session, student, module, prompt_id, f"Small group answer {n}")
@@ -195,7 +195,7 @@ def test_a_class_can_ask_for_more_than_the_default_but_never_fewer_than_three(cl
 # -- what is shown ------------------------------------------------------------------------------
 
 def test_the_latest_revision_is_shown_with_a_flag_for_an_earlier_prompt_version(client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     students = add_students(session, course_class, 5)
     answers = [submit(session, s, module, prompt_id, f"First text {n}") for n, s in enumerate(students[:4])]
@@ -215,7 +215,7 @@ def test_the_latest_revision_is_shown_with_a_flag_for_an_earlier_prompt_version(
 
 
 def test_answers_are_shuffled_not_in_the_order_of_accounts(client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     students = add_students(session, course_class, 25)  # whole rounds of 5
     submit_all(session, students, module, prompt_id, text="Ordered answer {n:02d}.")
@@ -271,7 +271,7 @@ def test_a_student_has_a_new_pseudonym_per_prompt_unless_the_class_keeps_one_and
 
 
 def test_only_modules_assigned_to_the_class_are_reviewed(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     other = app.state.catalogue.published()[1]
     assert client.get(review_url(course_class, other)).status_code == 404
     assert client.get(review_url(course_class, other, first_prompt(other))).status_code == 404
@@ -328,9 +328,9 @@ def test_feedback_reaches_the_student_and_their_reply_shows_under_the_same_pseud
 
 
 def test_empty_feedback_returns_the_form_with_a_message(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
-    _students, answers = _five_answers(session, course_class, module, prompt_id)
+    _students, _answers = _five_answers(session, course_class, module, prompt_id)
     url = review_url(course_class, module, prompt_id)
     ref = refs_on(client.get(url).text)[0]
     response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": "   ", "csrf_token": csrf(client, url)})
@@ -343,9 +343,9 @@ def test_empty_feedback_returns_the_form_with_a_message(app, client, session, ta
 
 
 def test_htmx_feedback_and_marks_swap_only_the_answer_card(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
-    _students, answers = _five_answers(session, course_class, module, prompt_id)
+    _students, _answers = _five_answers(session, course_class, module, prompt_id)
     url = review_url(course_class, module, prompt_id)
     ref = refs_on(client.get(url).text)[1]
     token = csrf(client, url)
@@ -386,7 +386,7 @@ def test_refs_of_other_classes_prompts_or_made_up_ones_are_404(app, client, sess
 
 
 def test_an_archived_class_can_be_read_but_takes_no_feedback(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     _five_answers(session, course_class, module, prompt_id)
     url = review_url(course_class, module, prompt_id)
@@ -412,7 +412,7 @@ def _side_panel(html: str) -> dict[str, str]:
 
 
 def test_a_big_class_is_read_25_answers_a_page_with_the_counts_over_all_answers(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     by_ref = _thirty_answers(app, session, course_class, module, prompt_id)
     url = review_url(course_class, module, prompt_id)
@@ -455,7 +455,7 @@ def test_a_big_class_is_read_25_answers_a_page_with_the_counts_over_all_answers(
 
 
 def test_a_page_number_that_does_not_exist_shows_the_nearest_page(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     _thirty_answers(app, session, course_class, module, prompt_id)
     url = review_url(course_class, module, prompt_id)
@@ -468,7 +468,7 @@ def test_a_page_number_that_does_not_exist_shows_the_nearest_page(app, client, s
 
 
 def test_without_javascript_feedback_and_marks_return_to_the_page_that_holds_the_answer(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     by_ref = _thirty_answers(app, session, course_class, module, prompt_id)
     url = review_url(course_class, module, prompt_id)
@@ -495,7 +495,7 @@ def test_without_javascript_feedback_and_marks_return_to_the_page_that_holds_the
 
 def test_invalid_feedback_without_javascript_shows_the_page_that_holds_the_answer_with_the_text(
         app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     _thirty_answers(app, session, course_class, module, prompt_id)
     url = review_url(course_class, module, prompt_id)
@@ -515,7 +515,7 @@ def test_invalid_feedback_without_javascript_shows_the_page_that_holds_the_answe
 
 
 def test_htmx_feedback_on_an_answer_of_a_later_page_swaps_its_card(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     _thirty_answers(app, session, course_class, module, prompt_id)
     url = review_url(course_class, module, prompt_id)
@@ -532,7 +532,7 @@ def test_htmx_feedback_on_an_answer_of_a_later_page_swaps_its_card(app, client, 
 # -- exports ------------------------------------------------------------------------------------
 
 def test_a_prompt_exports_as_markdown_and_csv_with_pseudonyms_and_days_only(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     students = add_students(session, course_class, 5)
     texts = ["=HYPERLINK(\"http://evil\")", "Line one\nLine two", "Plain", "Met, komma", "Laatste"]
@@ -573,7 +573,7 @@ def test_a_prompt_exports_as_markdown_and_csv_with_pseudonyms_and_days_only(app,
 # -- choices in branching vignettes ------------------------------------------------------------
 
 def test_choice_distributions_show_from_k_students_using_each_students_latest_walk(app, client, session, taught):
-    lecturer, course_class, module = taught
+    _lecturer, course_class, module = taught
     vignette = module.branching_vignettes()[0]
     first_step = vignette.steps[vignette.start]
     students = add_students(session, course_class, 10)

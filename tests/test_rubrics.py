@@ -222,7 +222,7 @@ def test_a_lecturer_block_for_an_unknown_prompt_or_in_the_intro_is_reported(tmp_
         Discussiepunt.
         :::
         """])
-    module, problems = __import__("app.content.parser", fromlist=["parse_module"]).parse_module(path)
+    _module, problems = __import__("app.content.parser", fromlist=["parse_module"]).parse_module(path)
     messages = {(p.line, p.message.split(":")[0]) for p in problems}
     assert any(line == line_of(path, "::::{lecturer}") for line, _m in messages), problems
     assert any(p.line == line_of(path, ":for: bestaat-niet") and "bestaat-niet" in p.message for p in problems)

@@ -8,6 +8,7 @@ worker processes; in the test environment each response names its process in `X-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -87,10 +88,8 @@ def stop(process: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=20)
         except (subprocess.TimeoutExpired, ProcessLookupError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             process.wait(timeout=10)
 
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.content.model import REFLECTION_LEVELS, Module, Problem
+from app.content.model import REFLECTION_LEVELS, Check, Module, Problem, Reflection, Vignette
 from app.content.parser import parse_module
 from app.content.rubrics import RubricSet, load_rubrics
 
@@ -79,7 +79,8 @@ def _clashes(module: Module, owners: dict[str, tuple[Path, str]], catalogue: Cat
     problems = []
     if module.slug in catalogue.modules:
         problems.append(Problem(module.path, 2, f"slug '{module.slug}' wordt al gebruikt"))
-    blocks = [*module.reflections.values(), *module.vignettes.values(), *module.checks.values()]
+    blocks: list[Reflection | Vignette | Check] = [*module.reflections.values(), *module.vignettes.values(),
+                                                   *module.checks.values()]
     for block in blocks:
         if block.id in owners:
             other, _ = owners[block.id]
@@ -92,24 +93,22 @@ def _clashes(module: Module, owners: dict[str, tuple[Path, str]], catalogue: Cat
 
 def _rubric_problems(module: Module, rubrics: RubricSet) -> list[Problem]:
     """Every `:rubric:` names a rubric that exists (and parses); exemplars name a level of it."""
-    problems = []
     known = ", ".join(sorted(rubrics.rubrics)) or "geen: voeg er een toe in modules/_rubrics/"
-    for reflection in module.reflections.values():
-        if reflection.rubric and rubrics.get(reflection.rubric) is None:
-            problems.append(Problem(module.path, reflection.rubric_line or reflection.line,
-                                    f"':rubric:' verwijst naar '{reflection.rubric}', maar die rubric bestaat niet "
-                                    f"of heeft fouten (beschikbaar: {known})"))
+    problems = [Problem(module.path, reflection.rubric_line or reflection.line,
+                        f"':rubric:' verwijst naar '{reflection.rubric}', maar die rubric bestaat niet "
+                        f"of heeft fouten (beschikbaar: {known})")
+                for reflection in module.reflections.values()
+                if reflection.rubric and rubrics.get(reflection.rubric) is None]
     for note in module.lecturer_notes:
         reflection = module.reflections.get(note.prompt_id) if note.prompt_id else None
         rubric = rubrics.get(reflection.rubric) if reflection else None
         if reflection is not None and reflection.rubric and rubric is None:
             continue  # the unknown rubric is the problem already reported
         allowed = rubric.level_ids() if rubric else set(REFLECTION_LEVELS)
-        for exemplar in note.exemplars:
-            if exemplar.level and exemplar.level not in allowed:
-                problems.append(Problem(module.path, exemplar.line,
-                                        f"voorbeeldantwoord met onbekend niveau '{exemplar.level}' "
-                                        f"(kies uit: {', '.join(sorted(allowed))})"))
+        problems.extend(Problem(module.path, exemplar.line,
+                                f"voorbeeldantwoord met onbekend niveau '{exemplar.level}' "
+                                f"(kies uit: {', '.join(sorted(allowed))})")
+                        for exemplar in note.exemplars if exemplar.level and exemplar.level not in allowed)
     return problems
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from mdit_py_plugins.colon_fence import colon_fence_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
@@ -206,7 +207,14 @@ def render(tokens: list[Token], env: dict) -> str:
 
 def render_inline(children: list[Token], env: dict) -> str:
     md = markdown()
-    return md.renderer.renderInline(children, md.options, env)
+    renderer = md.renderer  # typed as the protocol, which has no renderInline
+    assert isinstance(renderer, RendererHTML), "markdown() renders HTML"
+    return renderer.renderInline(children, md.options, env)
+
+
+def start_line(token: Token) -> int:
+    """The 0-based line a block token starts on (block tokens have a map; 0 for one without)."""
+    return token.map[0] if token.map else 0
 
 
 def plain_text(children: list[Token]) -> str:

@@ -180,12 +180,12 @@ class Module:
         self._section_of = {block.id: section for section in self.sections for block in section.interactive()}
         for section in self.sections:
             for block in section.interactive():
-                registry = {
-                    "reflection": self.reflections,
-                    "vignette": self.vignettes,
-                    "check": self.checks,
-                }[block.kind]
-                registry[block.id] = block
+                if block.kind == "reflection":
+                    self.reflections[block.id] = block
+                elif block.kind == "vignette":
+                    self.vignettes[block.id] = block
+                else:
+                    self.checks[block.id] = block
 
     @property
     def folder(self) -> Path:
@@ -200,6 +200,10 @@ class Module:
     def section_of(self, block_id: str) -> Section | None:
         """The section that holds a reflection, vignette or check."""
         return self._section_of.get(block_id)
+
+    def section_holding(self, block_id: str) -> Section:
+        """The section of a block that is in this module (KeyError for one that is not)."""
+        return self._section_of[block_id]
 
     def notes_for(self, prompt_id: str) -> list[LecturerNote]:
         return [note for note in self.lecturer_notes if note.prompt_id == prompt_id]

@@ -154,10 +154,10 @@ class ModuleParser:
         while i < len(tokens):
             token = tokens[i]
             if token.type == "heading_open" and token.tag == "h1":
-                self.problems.append((token.map[0] + 1, "gebruik geen kop '#': de titel staat in de voorpagina; secties beginnen met '##'"))
+                self.problems.append((mdx.start_line(token) + 1, "gebruik geen kop '#': de titel staat in de voorpagina; secties beginnen met '##'"))
             if token.type == "heading_open" and token.tag == "h2":
                 title, section_id = self._heading(tokens[i + 1])
-                headings.append((title, section_id, token.map[0] + 1))
+                headings.append((title, section_id, mdx.start_line(token) + 1))
                 current = []
                 bodies.append(current)
                 i += 3
@@ -222,7 +222,7 @@ class ModuleParser:
     # -- directives --------------------------------------------------------------------------
 
     def _directive(self, token: Token, offset: int) -> Directive | None:
-        line = offset + token.map[0] + 1
+        line = offset + mdx.start_line(token) + 1
         match = DIRECTIVE.match(token.info.strip())
         if not match:
             info = token.info.strip() or "(leeg)"
@@ -251,7 +251,7 @@ class ModuleParser:
         else:
             n = len(lines)
         body = "\n".join(lines[n:])
-        return Directive(name, argument, options, option_lines, body, offset + token.map[0] + 1 + n, line)
+        return Directive(name, argument, options, option_lines, body, offset + mdx.start_line(token) + 1 + n, line)
 
     def _parse_body(self, directive: Directive) -> list[Token]:
         return mdx.markdown().parse(directive.body, self.env)

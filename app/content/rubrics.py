@@ -251,7 +251,7 @@ class RubricParser:
         return data if ok else None
 
     def _directive(self, token: Token, offset: int) -> dict | None:
-        line = offset + token.map[0] + 1
+        line = offset + mdx.start_line(token) + 1
         match = DIRECTIVE.match(token.info.strip())
         if not match:
             self.problems.append((line, f"onbekend blok '{token.info.strip() or '(leeg)'}' (telt het aantal dubbele punten?)"))
@@ -280,7 +280,7 @@ class RubricParser:
         else:
             n = len(lines)
         return {"name": name, "argument": argument, "options": options, "option_lines": option_lines,
-                "body": "\n".join(lines[n:]), "body_offset": offset + token.map[0] + 1 + n, "line": line}
+                "body": "\n".join(lines[n:]), "body_offset": offset + mdx.start_line(token) + 1 + n, "line": line}
 
     def _id(self, d: dict) -> str | None:
         value = d["options"].get("id")

@@ -110,9 +110,9 @@ def register(session: Session, *, openid_configuration: str, registration_token:
     client_id = answer.get("client_id")
     if not isinstance(client_id, str) or not client_id:
         raise DynamicRegistrationError(_("The LMS did not give Nabij a client id."))
-    tool_config = answer.get(TOOL_CONFIGURATION) if isinstance(answer.get(TOOL_CONFIGURATION), dict) else {}
+    tool_config = found if isinstance(found := answer.get(TOOL_CONFIGURATION), dict) else {}
     deployment = tool_config.get("deployment_id") if isinstance(tool_config.get("deployment_id"), str) else ""
-    platform_config = config.get(PLATFORM_CONFIGURATION) if isinstance(config.get(PLATFORM_CONFIGURATION), dict) else {}
+    platform_config = found if isinstance(found := config.get(PLATFORM_CONFIGURATION), dict) else {}
     name = str(platform_config.get("product_family_code") or urlsplit(issuer).netloc)[:120]
     values = {"issuer": issuer, "client_id": client_id, "deployment_id": deployment or ANY_DEPLOYMENT,
               "auth_login_url": str(config.get("authorization_endpoint") or ""),

@@ -20,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from http.cookies import SimpleCookie
 
 from starlette.datastructures import MutableHeaders
@@ -39,7 +40,7 @@ def is_framed(request) -> bool:
     return request.headers.get("sec-fetch-dest", "") in FRAMED_DESTINATIONS
 
 
-def csp_for(origins: list[str], *, form_targets: list[str] = ()) -> str:
+def csp_for(origins: list[str], *, form_targets: Sequence[str] = ()) -> str:
     """The CSP with frame-ancestors = these origins (or 'none'), and forms also to `form_targets`."""
     ancestors = " ".join(origins) if origins else "'none'"
     policy = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")

@@ -23,7 +23,7 @@ import logging
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import jobs
 from app.lti import services
@@ -39,6 +39,8 @@ from app.models import (
     LtiPlatform,
     LtiResourceLink,
     User,
+    referenced,
+    stored_id,
     utcnow,
 )
 
@@ -46,9 +48,9 @@ log = logging.getLogger("nabij.lti")
 
 
 def gradebook_links(session: Session, *, class_id: int, module_slug: str) -> list[LtiResourceLink]:
-    return list(session.exec(select(LtiResourceLink).join(Assignment, Assignment.id == LtiResourceLink.assignment_id)
-                             .where(Assignment.class_id == class_id, Assignment.module_slug == module_slug,
-                                    LtiResourceLink.lineitem_url != "")))
+    return list(session.exec(select(LtiResourceLink).join(Assignment, col(Assignment.id) == col(LtiResourceLink.assignment_id))
+                             .where(col(Assignment.class_id) == class_id, col(Assignment.module_slug) == module_slug,
+                                    col(LtiResourceLink.lineitem_url) != "")))
 
 
 def completed(session: Session, *, course_class: CourseClass, assignment: Assignment, module) -> set[int]:
@@ -59,7 +61,7 @@ def completed(session: Session, *, course_class: CourseClass, assignment: Assign
     done = {user_id for user_id, _slug in released_reflections(session, course_class=course_class, modules=[module])}
     if course_class.completion_rule == "assessed":
         done = {user_id for user_id in done
-                if completion(session, session.get(User, user_id), assignment, catalogue=jobs.catalogue()) == 1.0}
+                if completion(session, referenced(session, User, user_id), assignment, catalogue=jobs.catalogue()) == 1.0}
     return done
 
 
@@ -68,16 +70,16 @@ def post_for_link(session: Session, link: LtiResourceLink) -> int:
     assignment = session.get(Assignment, link.assignment_id)
     course_class = session.get(CourseClass, assignment.class_id) if assignment else None
     module = jobs.catalogue().get(assignment.module_slug) if assignment else None
-    if course_class is None or module is None or not course_class.completion_rule:
+    if assignment is None or course_class is None or module is None or not course_class.completion_rule:
         return 0
-    platform = session.get(LtiPlatform, link.platform_id)
+    platform = referenced(session, LtiPlatform, link.platform_id)
     done = completed(session, course_class=course_class, assignment=assignment, module=module)
     students = session.exec(select(ExternalIdentity.user_id, ExternalIdentity.subject)
-                            .join(Enrolment, Enrolment.user_id == ExternalIdentity.user_id)
-                            .where(Enrolment.class_id == course_class.id,
-                                   ExternalIdentity.issuer == platform.issuer)).all()
+                            .join(Enrolment, col(Enrolment.user_id) == col(ExternalIdentity.user_id))
+                            .where(col(Enrolment.class_id) == course_class.id,
+                                   col(ExternalIdentity.issuer) == platform.issuer)).all()
     sent_before = {row.user_id: row for row in session.exec(
-        select(LtiGradePost).where(LtiGradePost.resource_link_id == link.id))}
+        select(LtiGradePost).where(col(LtiGradePost.resource_link_id) == link.id))}
     sent = 0
     for user_id, subject in students:
         score = 1.0 if user_id in done else 0.0
@@ -85,7 +87,7 @@ def post_for_link(session: Session, link: LtiResourceLink) -> int:
         if (before is None and score == 0.0) or (before is not None and before.score == score):
             continue  # nothing new to say: not-yet-complete is what the gradebook shows already
         services.post_score(session, platform, link.lineitem_url, user_id=subject, score=score)
-        row = before or LtiGradePost(resource_link_id=link.id, user_id=user_id, score=score)
+        row = before or LtiGradePost(resource_link_id=stored_id(link), user_id=user_id, score=score)
         row.score, row.posted_at = score, utcnow()
         session.add(row)
         session.commit()  # one by one: a retry after a failure sends only what is left

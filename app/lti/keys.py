@@ -23,6 +23,7 @@ TOKEN_LIFETIME = 300  # seconds: client assertions and deep-linking responses
 
 def _new_key(session: Session) -> LtiKey:
     key = RSAKey.generate_key(KEY_BITS, auto_kid=True)
+    assert key.kid is not None, "auto_kid gives the key an id"
     row = LtiKey(kid=key.kid, private_jwk=json.dumps(key.as_dict(private=True)))
     session.add(row)
     session.flush()
@@ -52,7 +53,7 @@ def rotate(session: Session) -> tuple[LtiKey, list[LtiKey]]:
     row = _new_key(session)
     # Keys retired long ago are of no use to anyone: delete them.
     for old in session.exec(select(LtiKey).where(col(LtiKey.retired_at).is_not(None))):
-        if aware(old.retired_at) < now - KEEP_RETIRED:
+        if old.retired_at is not None and aware(old.retired_at) < now - KEEP_RETIRED:  # as the query asks
             session.delete(old)
     session.commit()
     return row, retired

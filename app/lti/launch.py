@@ -37,7 +37,9 @@ from app.models import (
     Role,
     User,
     aware,
+    referenced,
     school_today,
+    stored_id,
     utcnow,
 )
 from app.services import identities
@@ -158,7 +160,7 @@ def start_login(session: Session, params: dict[str, str], *, tool: registration.
     if not (target == tool.base or target.startswith(tool.base + "/")):
         raise LaunchError("bad-target")
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    session.add(LtiLogin(state_hash=state_hash(state), nonce=nonce, platform_id=platform.id,
+    session.add(LtiLogin(state_hash=state_hash(state), nonce=nonce, platform_id=stored_id(platform),
                          login_hint=login_hint[:4000], message_hint=params.get("lti_message_hint", "")[:4000],
                          target_link_uri=target[:2000]))
     session.commit()
@@ -171,9 +173,17 @@ def start_login(session: Session, params: dict[str, str], *, tool: registration.
     return LoginStart(state, f"{platform.auth_login_url}{separator}{urlencode(query)}")
 
 
+def _registered(session: Session, platform_id: int) -> LtiPlatform:
+    """The platform a login started with; gone only when its registration was removed since."""
+    platform = session.get(LtiPlatform, platform_id)
+    if platform is None:
+        raise LaunchError("unknown-platform")
+    return platform
+
+
 def relogin_fields(session: Session, login: LtiLogin) -> dict[str, str]:
     """The login parameters again, for the "open in a new window" form (a fresh state and nonce there)."""
-    platform = session.get(LtiPlatform, login.platform_id)
+    platform = _registered(session, login.platform_id)
     fields = {"iss": platform.issuer, "login_hint": login.login_hint, "target_link_uri": login.target_link_uri,
               "client_id": platform.client_id, "lti_deployment_id": platform.deployment_id}
     if login.message_hint:
@@ -219,11 +229,11 @@ class NeedsNewWindow:
 
 
 def consume_login(session: Session, state: str) -> LtiLogin:
-    login = session.exec(select(LtiLogin).where(LtiLogin.state_hash == state_hash(state))).first()
+    login = session.exec(select(LtiLogin).where(col(LtiLogin.state_hash) == state_hash(state))).first()
     if login is None:
         raise LaunchError("unknown-state")
     # One conditional UPDATE: of two requests with the same state, exactly one wins, on any worker.
-    result = session.exec(update(LtiLogin).where(LtiLogin.id == login.id, col(LtiLogin.used_at).is_(None))
+    result = session.exec(update(LtiLogin).where(col(LtiLogin.id) == login.id, col(LtiLogin.used_at).is_(None))
                           .values(used_at=utcnow()))
     session.commit()
     if result.rowcount != 1:
@@ -273,7 +283,7 @@ def validate_launch(session: Session, *, id_token: str, state: str, cookie_state
     if not id_token or not state or len(id_token) > 100_000 or len(state) > 200:
         raise LaunchError("missing")
     login = consume_login(session, state)
-    started = session.get(LtiPlatform, login.platform_id)
+    started = _registered(session, login.platform_id)
     claims = _verify(id_token, started)
     _check_claims(claims, started, login.nonce)
     deployment = claims.get(CLAIM + "deployment_id")
@@ -353,8 +363,8 @@ def context_class(session: Session, *, platform: LtiPlatform, claims: dict) -> L
     if not isinstance(context, dict) or not isinstance(context.get("id"), str) or not context["id"]:
         raise LaunchError("no-context")
     context_id = context["id"][:255]
-    row = session.exec(select(LtiContext).where(LtiContext.platform_id == platform.id,
-                                                LtiContext.context_id == context_id)).first()
+    row = session.exec(select(LtiContext).where(col(LtiContext.platform_id) == platform.id,
+                                                col(LtiContext.context_id) == context_id)).first()
     nrps = claims.get(NRPS_CLAIM)
     memberships_url = nrps.get("context_memberships_url", "") if isinstance(nrps, dict) else ""
     if row is None:
@@ -364,7 +374,7 @@ def context_class(session: Session, *, platform: LtiPlatform, claims: dict) -> L
         course_class = CourseClass(name=title, programme=platform.name[:120])
         session.add(course_class)
         session.flush()
-        row = LtiContext(platform_id=platform.id, context_id=context_id, class_id=course_class.id)
+        row = LtiContext(platform_id=stored_id(platform), context_id=context_id, class_id=stored_id(course_class))
     if isinstance(memberships_url, str) and memberships_url:
         row.memberships_url = memberships_url[:2000]
     session.add(row)
@@ -375,9 +385,9 @@ def context_class(session: Session, *, platform: LtiPlatform, claims: dict) -> L
 def join_class(session: Session, *, course_class: CourseClass, user: User, instructor: bool) -> None:
     if instructor or user.role == Role.ADMIN.value:
         if session.get(ClassLecturer, (course_class.id, user.id)) is None:
-            session.add(ClassLecturer(class_id=course_class.id, user_id=user.id))
+            session.add(ClassLecturer(class_id=stored_id(course_class), user_id=stored_id(user)))
     elif session.get(Enrolment, (course_class.id, user.id)) is None:
-        session.add(Enrolment(class_id=course_class.id, user_id=user.id))
+        session.add(Enrolment(class_id=stored_id(course_class), user_id=stored_id(user)))
     session.commit()
 
 
@@ -394,10 +404,10 @@ def resource_link(session: Session, *, launch: Launch, context: LtiContext, cour
     link_id = link_claim.get("id")
     if not isinstance(link_id, str) or not link_id:
         raise LaunchError("missing")
-    row = session.exec(select(LtiResourceLink).where(LtiResourceLink.platform_id == launch.platform.id,
-                                                     LtiResourceLink.resource_link_id == link_id[:255])).first()
+    row = session.exec(select(LtiResourceLink).where(col(LtiResourceLink.platform_id) == launch.platform.id,
+                                                     col(LtiResourceLink.resource_link_id) == link_id[:255])).first()
     if row is None:
-        row = LtiResourceLink(platform_id=launch.platform.id, lti_context_id=context.id,
+        row = LtiResourceLink(platform_id=stored_id(launch.platform), lti_context_id=stored_id(context),
                               resource_link_id=link_id[:255])
     ags = launch.claims.get(AGS_CLAIM)
     if isinstance(ags, dict) and isinstance(ags.get("lineitem"), str):
@@ -405,10 +415,10 @@ def resource_link(session: Session, *, launch: Launch, context: LtiContext, cour
     custom = launch.claim("custom")
     slug = custom.get(CUSTOM_MODULE)
     if row.assignment_id is None and isinstance(slug, str) and catalogue.get(slug) is not None:
-        assignment = session.exec(select(Assignment).where(Assignment.class_id == course_class.id,
-                                                           Assignment.module_slug == slug)).first()
+        assignment = session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id,
+                                                           col(Assignment.module_slug) == slug)).first()
         if assignment is None:
-            assignment = Assignment(class_id=course_class.id, module_slug=slug, due_on=_due(custom.get(CUSTOM_DUE)))
+            assignment = Assignment(class_id=stored_id(course_class), module_slug=slug, due_on=_due(custom.get(CUSTOM_DUE)))
             session.add(assignment)
             session.flush()
         row.assignment_id = assignment.id
@@ -430,7 +440,7 @@ def land(session: Session, launch: Launch, *, catalogue) -> Landing:
     context = context_class(session, platform=launch.platform, claims=launch.claims)
     user = account_for(session, platform=launch.platform, subject=launch.claims["sub"], claims=launch.claims,
                        instructor=instructor)
-    course_class = session.get(CourseClass, context.class_id)
+    course_class = referenced(session, CourseClass, context.class_id)
     join_class(session, course_class=course_class, user=user, instructor=instructor)
     landing = Landing(user, course_class, context, f"/classes/{course_class.id}")
     if launch.message_type == DEEP_LINKING:
@@ -450,7 +460,7 @@ def purge_logins(session: Session) -> int:
     unique, so a used one is refused as unknown after this, which is just as final)."""
     from sqlalchemy import delete
 
-    result = session.exec(delete(LtiLogin).where(LtiLogin.created_at < utcnow() - timedelta(days=1))
+    result = session.exec(delete(LtiLogin).where(col(LtiLogin.created_at) < utcnow() - timedelta(days=1))
                           .execution_options(synchronize_session=False))
     session.commit()
     return result.rowcount or 0

@@ -86,7 +86,10 @@ def validate(values: dict[str, str], *, production: bool) -> dict[str, str]:
 def register(session: Session, values: dict[str, str], *, production: bool) -> LtiPlatform:
     cleaned = validate(values, production=production)
     platform = LtiPlatform(name=cleaned["name"] or urlsplit(cleaned["issuer"]).netloc,
-                           frame_origins=cleaned["frame_origins"], **{name: cleaned[name] for name in FIELDS})
+                           frame_origins=cleaned["frame_origins"], issuer=cleaned["issuer"],
+                           client_id=cleaned["client_id"], deployment_id=cleaned["deployment_id"],
+                           auth_login_url=cleaned["auth_login_url"], auth_token_url=cleaned["auth_token_url"],
+                           jwks_url=cleaned["jwks_url"])  # the FIELDS
     session.add(platform)
     try:
         session.commit()
@@ -98,7 +101,7 @@ def register(session: Session, values: dict[str, str], *, production: bool) -> L
 
 
 def platforms(session: Session) -> list[LtiPlatform]:
-    return list(session.exec(select(LtiPlatform).order_by(LtiPlatform.issuer, LtiPlatform.deployment_id)))
+    return list(session.exec(select(LtiPlatform).order_by(col(LtiPlatform.issuer), col(LtiPlatform.deployment_id))))
 
 
 def remove(session: Session, *, platform_id: int) -> bool:
@@ -112,11 +115,11 @@ def remove(session: Session, *, platform_id: int) -> bool:
 
 def candidates(session: Session, *, issuer: str, client_id: str | None = None,
                deployment_id: str | None = None) -> list[LtiPlatform]:
-    statement = select(LtiPlatform).where(LtiPlatform.issuer == issuer)
+    statement = select(LtiPlatform).where(col(LtiPlatform.issuer) == issuer)
     if client_id:
-        statement = statement.where(LtiPlatform.client_id == client_id)
+        statement = statement.where(col(LtiPlatform.client_id) == client_id)
     if deployment_id:
-        statement = statement.where(LtiPlatform.deployment_id == deployment_id)
+        statement = statement.where(col(LtiPlatform.deployment_id) == deployment_id)
     return list(session.exec(statement.order_by(col(LtiPlatform.id))))
 
 

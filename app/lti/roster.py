@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import jobs
 from app.lti import launch as lti_launch
 from app.lti import services
-from app.models import CourseClass, Enrolment, ExternalIdentity, LtiContext, LtiPlatform, utcnow
+from app.models import CourseClass, Enrolment, ExternalIdentity, LtiContext, LtiPlatform, referenced, stored_id, utcnow
 
 
 @dataclass
@@ -30,8 +30,9 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
     result = SyncResult()
     if context is None or not context.memberships_url:
         return result
-    platform = session.get(LtiPlatform, context.platform_id)
-    course_class = session.get(CourseClass, context.class_id)
+    platform = referenced(session, LtiPlatform, context.platform_id)
+    course_class = referenced(session, CourseClass, context.class_id)
+    class_id = stored_id(course_class)
     listed: set[int] = set()
     for member in services.members(session, platform, context.memberships_url):
         instructor = bool(member.roles & lti_launch.INSTRUCTOR_ROLES)
@@ -39,10 +40,10 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
         if not instructor and not learner:
             continue
         if member.status != "Active":
-            identity = session.exec(select(ExternalIdentity).where(ExternalIdentity.issuer == platform.issuer,
-                                                                   ExternalIdentity.subject == member.user_id)).first()
+            identity = session.exec(select(ExternalIdentity).where(col(ExternalIdentity.issuer) == platform.issuer,
+                                                                   col(ExternalIdentity.subject) == member.user_id)).first()
             if identity is not None:
-                result.removed += _unenrol(session, course_class.id, identity.user_id)
+                result.removed += _unenrol(session, class_id, identity.user_id)
             continue
         try:
             user = lti_launch.account_for(session, platform=platform, subject=member.user_id, claims=member.claims(),
@@ -51,17 +52,17 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
             result.skipped += 1
             continue
         lti_launch.join_class(session, course_class=course_class, user=user, instructor=instructor)
-        listed.add(user.id)
+        listed.add(stored_id(user))
         if instructor:
             result.lecturers += 1
         else:
             result.students += 1
     # Students from this LMS who are no longer in its course leave the class too.
-    from_lms = session.exec(select(Enrolment.user_id).join(ExternalIdentity, ExternalIdentity.user_id == Enrolment.user_id)
-                            .where(Enrolment.class_id == course_class.id,
-                                   ExternalIdentity.issuer == platform.issuer)).all()
+    from_lms = session.exec(select(Enrolment.user_id).join(ExternalIdentity, col(ExternalIdentity.user_id) == col(Enrolment.user_id))
+                            .where(col(Enrolment.class_id) == course_class.id,
+                                   col(ExternalIdentity.issuer) == platform.issuer)).all()
     for user_id in set(from_lms) - listed:
-        result.removed += _unenrol(session, course_class.id, user_id)
+        result.removed += _unenrol(session, class_id, user_id)
     context.synced_at = utcnow()
     session.add(context)
     session.commit()

@@ -16,7 +16,7 @@ import httpx
 from sqlmodel import Session
 
 from app.lti import keys
-from app.models import LtiPlatform
+from app.models import LtiPlatform, stored_id
 
 TIMEOUT = 10.0
 MAX_PAGES = 100  # a roster of 100 pages is a mistake, not a class
@@ -37,7 +37,7 @@ class ServiceError(Exception):
 
 def access_token(session: Session, platform: LtiPlatform, scopes: list[str]) -> str:
     scope = " ".join(sorted(scopes))
-    cache_key = (platform.id, scope)
+    cache_key = (stored_id(platform), scope)
     with _lock:
         cached = _tokens.get(cache_key)
     if cached and cached[0] > time.time() + 30:

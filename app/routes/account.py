@@ -13,6 +13,7 @@ from app.db import SessionDep
 from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.locale_middleware import LANGUAGE_COOKIE
+from app.models import stored_id
 from app.services import access_log, accounts, erasure, export, passwords
 from app.services.sessions import count_sessions, end_all_sessions, end_session_by_id, start_session
 from app.templating import notice_text, render
@@ -29,7 +30,7 @@ NOTICES = {
 
 
 def _account_page(request: Request, session, user, *, status_code: int = 200, **extra):
-    external = erasure.signs_in_externally(session, user_id=user.id)
+    external = erasure.signs_in_externally(session, user_id=stored_id(user))
     context = {"user": user, "signs_in_externally": external,
                "freshly_signed_in": external and erasure.signed_in_recently(request.state.user_session), "other_sessions": count_sessions(session, user_id=user.id) - 1,
                "my_classes": erasure.enrolled_classes(session, user_id=user.id),
@@ -60,9 +61,9 @@ def change_password(request: Request, session: SessionDep, user: CurrentUser, cu
                              errors={"new_password": error.message}, end_others=bool(end_others))
     # The old session ends with the old password (ASVS 7.4.3); the user continues in a fresh one.
     if end_others:
-        end_all_sessions(session, user_id=user.id)
+        end_all_sessions(session, user_id=stored_id(user))
     else:
-        end_session_by_id(session, session_id=current.id)
+        end_session_by_id(session, session_id=stored_id(current))
     token = start_session(session, user=user, user_agent=request.headers.get("user-agent", ""))
     response = RedirectResponse("/account?notice=password-changed", status_code=303)
     set_session_cookie(response, request.app.state.settings, token)
@@ -71,7 +72,7 @@ def change_password(request: Request, session: SessionDep, user: CurrentUser, cu
 
 @router.post("/account/sessions/end-others")
 def end_other_sessions(session: SessionDep, user: CurrentUser, current: CurrentSession):
-    end_all_sessions(session, user_id=user.id, except_id=current.id)
+    end_all_sessions(session, user_id=stored_id(user), except_id=current.id)
     return RedirectResponse("/account?notice=sessions-ended", status_code=303)
 
 
@@ -114,7 +115,8 @@ def request_erasure(request: Request, session: SessionDep, user: CurrentUser, cu
                     password: Annotated[str, Form()] = "", confirm: Annotated[str, Form()] = ""):
     """Erase my account: the password again, or for an institution/LMS account a sign-in of the last
     minutes (re-authentication), then 14 days to change one's mind."""
-    fresh_external = (erasure.signs_in_externally(session, user_id=user.id) and erasure.signed_in_recently(current))
+    fresh_external = (erasure.signs_in_externally(session, user_id=stored_id(user))
+                      and erasure.signed_in_recently(current))
     if fresh_external and not password:
         if not confirm:
             return _account_page(request, session, user, status_code=400,

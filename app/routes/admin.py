@@ -13,7 +13,7 @@ from app.db import SessionDep
 from app.deps import DbId
 from app.forms import too_long
 from app.i18n import gettext as _
-from app.models import Role, User
+from app.models import Role, User, stored_id
 from app.services import accounts, password_reset
 from app.services.sessions import end_all_sessions
 from app.templating import confirm_first, notice_text, render
@@ -81,7 +81,7 @@ def change_role(session: SessionDep, admin: AdminUser, user_id: DbId, role: Anno
         user.role = role
         session.add(user)
         session.commit()
-        end_all_sessions(session, user_id=user.id)  # new rights take effect at the next login
+        end_all_sessions(session, user_id=stored_id(user))  # new rights take effect at the next login
     return RedirectResponse("/admin/users?notice=role", status_code=303)
 
 
@@ -101,5 +101,5 @@ def set_active(request: Request, session: SessionDep, admin: AdminUser, user_id:
     session.add(user)
     session.commit()
     if not user.is_active:
-        end_all_sessions(session, user_id=user.id)
+        end_all_sessions(session, user_id=stored_id(user))
     return RedirectResponse(f"/admin/users?notice={'activated' if user.is_active else 'deactivated'}", status_code=303)

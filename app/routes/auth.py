@@ -17,7 +17,7 @@ from app.forms import parse_int, too_long
 from app.i18n import gettext as _
 from app.i18n import ngettext
 from app.locale_middleware import LANGUAGE_COOKIE
-from app.models import Role
+from app.models import Role, stored_id
 from app.services import accounts, classes, oidc, password_reset, passwords, roster, throttle
 from app.services.mail import send_mail
 from app.services.sessions import end_session, start_session
@@ -101,7 +101,7 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
         context["error"] = _("At this school you sign in through %(provider)s. Use the button above.") % {
             "provider": oidc.config_from(_settings(request)).name}
         return render(request, "auth/login.html", context, status_code=403)
-    throttle.login_succeeded(session, email=email, device=device, user_id=user.id)
+    throttle.login_succeeded(session, email=email, device=device, user_id=stored_id(user))
     if pending is not None and user.role == Role.STUDENT and _pending_is_theirs(request, user, pending):
         conflict = _save_pending_draft(request, session, user, pending, remember=remember == "1")
         if conflict is not None:
@@ -199,7 +199,8 @@ def signup_form(request: Request, session: SessionDep, user: OptionalUser, code:
             # The link was mailed to this address, which has an account: log in to accept it.
             return RedirectResponse(f"/login?next=/signup%3Finvite%3D{invite[:100]}&notice=invitation",
                                     status_code=303)
-    values, errors = {"join_code": code[:20]}, {}
+    values: dict[str, str] = {"join_code": code[:20]}
+    errors: dict[str, str] = {}
     if invite:
         extra, errors = _invitation_context(session, invite[:100])
         values.update(extra)
@@ -213,7 +214,8 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
     values = {"join_code": join_code.strip(), "display_name": display_name.strip(),
               "email": accounts.normalise_email(email)}
     errors = too_long({**values, "password": password}, SIGNUP_LIMITS)
-    attempt = {"address": client_address(request), "browser": browser_id(request), "limits": limits(request)}
+    attempt: throttle.JoinAttempt = {"address": client_address(request), "browser": browser_id(request),
+                                     "limits": limits(request)}
     wait = throttle.join_wait(session, **attempt)
     if wait:
         errors["join_code"] = _try_again(_("Too many wrong class codes."), wait)
@@ -252,6 +254,8 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
         kept = {**values, "password": "" if "password" in errors else password}
         return render(request, "auth/signup.html", {"values": kept, "errors": errors}, status_code=400,
                       private=True)
+    # Both ways to a class (invitation, class code) set an error when they find none.
+    assert course_class is not None, "no class, yet no error"
     settings = _settings(request)
     existing = accounts.find_by_email(session, values["email"])
     if existing is not None:
@@ -337,7 +341,7 @@ def confirm_submit(request: Request, session: SessionDep, token: str):
 
 def _invitation_page(request: Request, session, user, token: str, *, status_code: int = 200):
     opened = roster.open_invitation(session, token=token)
-    context = {"token": token, "invitation": None, "course_class": None, "wrong_account": False}
+    context: dict[str, object] = {"token": token, "invitation": None, "course_class": None, "wrong_account": False}
     if opened is not None:
         invitation, course_class = opened
         context.update(invitation=invitation, course_class=course_class,
@@ -367,7 +371,8 @@ def join_form(request: Request, user: StudentUser, code: str = ""):
 def join_class(request: Request, session: SessionDep, user: StudentUser,
                join_code: Annotated[str, Form(max_length=20)] = ""):
     """"Join a class" for a student who already has an account: the class code, as at sign-up."""
-    attempt = {"address": client_address(request), "browser": browser_id(request), "limits": limits(request)}
+    attempt: throttle.JoinAttempt = {"address": client_address(request), "browser": browser_id(request),
+                                     "limits": limits(request)}
     wait = throttle.join_wait(session, **attempt)
     if wait:
         context = {"join_code": join_code, "error": _try_again(_("Too many wrong class codes."), wait)}
@@ -427,8 +432,8 @@ def reset_submit(request: Request, session: SessionDep, token: str,
     except accounts.AccountError as error:
         return render(request, "auth/reset.html", {"token": token, "error": error.message}, status_code=400,
                       private=True)
-    end_all_sessions(session, user_id=user.id)
+    end_all_sessions(session, user_id=stored_id(user))
     throttle.password_was_reset(session, email=user.email)
     response = RedirectResponse("/login?notice=password-reset", status_code=303)
-    remember_device(request, response, user.id)  # this browser proved the mailbox: it may log in
+    remember_device(request, response, stored_id(user))  # this browser proved the mailbox: it may log in
     return response

@@ -12,7 +12,7 @@ from app.db import SessionDep
 from app.deps import CatalogueDep, DbId
 from app.forms import parse_int
 from app.i18n import gettext as _
-from app.models import Assignment, CourseClass, Role, school_today
+from app.models import Assignment, CourseClass, Role, school_today, stored_id
 from app.services import classes, erasure, join_links, roster
 from app.services.classes import ClassError
 from app.services.dashboard import lecturer_classes
@@ -248,7 +248,7 @@ def remove_student(request: Request, session: SessionDep, course_class: Writable
                                            "answers were theirs. They can join again with the class code."),
                              action=f"/classes/{course_class.id}/students/{student.id}/remove", fields={},
                              button=_("Remove from the class"), back=_class_url(course_class, "/students"))
-    erasure.leave_class(session, user=student, class_id=course_class.id, keep_answers=True)
+    erasure.leave_class(session, user=student, class_id=stored_id(course_class), keep_answers=True)
     return _redirect(_class_url(course_class, "/students", notice="student-removed"))
 
 
@@ -292,7 +292,7 @@ def save_settings(request: Request, session: SessionDep, course_class: WritableC
         size = classes.parse_group_size(min_group_size)
     except ClassError as error:
         errors[error.field] = error.message
-    if errors:
+    if errors or size is None:  # a size, without errors
         return _settings_page(request, session, course_class, values={**values, "min_group_size": min_group_size,
                                                                       "shared_pseudonyms": shared},
                               errors=errors, status_code=400)
@@ -458,16 +458,18 @@ def grant_extension(request: Request, session: SessionDep, catalogue: CatalogueD
                     assignment: AssignmentDep, student: Annotated[str, Form()] = "",
                     extension_due_on: Annotated[str, Form()] = ""):
     extension_values = {"student": student, "extension_due_on": extension_due_on}
-    errors = {}
-    if parse_int(student) is None:
+    errors: dict[str, str] = {}
+    user_id = parse_int(student)
+    if user_id is None:
         errors["student"] = _("Choose a student.")
+    due = None
     try:
         due = classes.parse_date(extension_due_on, field="extension_due_on", required=True)
     except ClassError as error:
         errors[error.field] = error.message
-    if not errors:
+    if not errors and user_id is not None and due is not None:  # both are, without errors
         try:
-            classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=parse_int(student),
+            classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=user_id,
                                     due_on=due)
         except ClassError as error:
             errors[error.field] = error.message

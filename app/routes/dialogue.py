@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.auth import LecturerUser, StudentUser
 from app.db import SessionDep
@@ -77,9 +77,9 @@ def _feedback_of(request, session, course_class, module, reflection, ref: str):
     if found is None:  # not (or no longer) in the review: back to it, where the lecturer can see why
         raise NotInReview(f"/classes/{course_class.id}/review/{module.slug}/{reflection.id}")
     answer = session.get(Answer, found.answer_id)
-    items = session.exec(select(Feedback).where(Feedback.answer_id == found.answer_id,
-                                                Feedback.class_id == course_class.id)
-                         .order_by(Feedback.created_at, Feedback.id)).all()
+    items = session.exec(select(Feedback).where(col(Feedback.answer_id) == found.answer_id,
+                                                col(Feedback.class_id) == course_class.id)
+                         .order_by(col(Feedback.created_at), col(Feedback.id))).all()
     return answer, list(items)
 
 

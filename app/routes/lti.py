@@ -3,12 +3,13 @@ admin page where platforms are registered. Logic lives in app/lti; these only tr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app import jobs
 from app.auth import AdminUser, LecturerUser
@@ -17,7 +18,7 @@ from app.deps import DbId
 from app.i18n import gettext as _
 from app.lti import deep_linking, frames, grades, keys, registration, roster, tasks  # noqa: F401  (register the jobs and the submission listener)
 from app.lti import launch as lti
-from app.models import CourseClass, LtiContext, LtiPlatform, Role
+from app.models import CourseClass, LtiContext, LtiPlatform, Role, stored_id
 from app.routes.classes import lectured_class_or_404
 from app.services.sessions import end_session_by_id, start_session
 from app.templating import notice_text, public_base_url, render
@@ -32,7 +33,7 @@ def tool_urls(request: Request) -> registration.ToolUrls:
 
 
 def _lti_page(request: Request, session, name: str, context: dict, *, status_code: int = 200,
-              form_targets: list[str] = ()):
+              form_targets: Sequence[str] = ()):
     """An LTI page: framable by the registered platforms only, never cached."""
     response = render(request, name, context, status_code=status_code, private=True)
     response.headers["Content-Security-Policy"] = frames.csp_for(registration.frame_origins(session),
@@ -108,7 +109,7 @@ async def launch(request: Request, session: SessionDep):
     if isinstance(return_url, str) and frames.ORIGIN.fullmatch(registration.origin_of(return_url)):
         origins.append(registration.origin_of(return_url))  # signed by the platform: where it shows the course
     if result.message_type == lti.DEEP_LINKING:
-        pending = deep_linking.pending_token(request.app.state.secret, result, user_id=landing.user.id)
+        pending = deep_linking.pending_token(request.app.state.secret, result, user_id=stored_id(landing.user))
         response = _lti_page(request, session, "lti/deep_link.html", {
             "pending": pending, "modules": _modules(request), "values": {}, "errors": {},
             "csrf": _session_csrf(session, token)})
@@ -123,7 +124,9 @@ async def launch(request: Request, session: SessionDep):
 def _session_csrf(session, token: str) -> str:
     from app.services.sessions import resume_session_by_token
 
-    return resume_session_by_token(session, token=token).csrf_token
+    started = resume_session_by_token(session, token=token)
+    assert started is not None, "the session was started just before"
+    return started.csrf_token
 
 
 def _modules(request: Request) -> list:
@@ -134,9 +137,10 @@ def _modules(request: Request) -> list:
 def deep_link(request: Request, session: SessionDep, user: LecturerUser,
               pending: Annotated[str, Form()] = "", module: Annotated[str, Form()] = "",
               due_on: Annotated[str, Form()] = "", grades_wanted: Annotated[str, Form(alias="grades")] = ""):
-    values = {"module": module, "due_on": due_on.strip(), "grades": bool(grades_wanted)}
+    due_text, wants_grades = due_on.strip(), bool(grades_wanted)
+    values = {"module": module, "due_on": due_text, "grades": wants_grades}
     try:
-        waiting = deep_linking.read_pending(request.app.state.secret, pending, user_id=user.id)
+        waiting = deep_linking.read_pending(request.app.state.secret, pending, user_id=stored_id(user))
     except (deep_linking.DeepLinkError, ValueError, KeyError) as error:
         message = str(error) if isinstance(error, deep_linking.DeepLinkError) else _("This choice is damaged. Open the selection from the LMS again.")
         return _refused_text(request, session, _("The selection cannot be sent"), message)
@@ -145,9 +149,9 @@ def deep_link(request: Request, session: SessionDep, user: LecturerUser,
     if chosen is None:
         errors["module"] = _("Choose a module.")
     due = None
-    if values["due_on"]:
+    if due_text:
         try:
-            due = date.fromisoformat(values["due_on"])
+            due = date.fromisoformat(due_text)
         except ValueError:
             errors["due_on"] = _("Give a date like 2026-12-20, or leave it empty.")
     if errors:
@@ -158,7 +162,7 @@ def deep_link(request: Request, session: SessionDep, user: LecturerUser,
     if platform is None:
         return _refused(request, session, lti.LaunchError("unknown-platform"))
     token = deep_linking.response_jwt(session, waiting, platform=platform, launch_url=tool_urls(request).launch,
-                                      module=chosen, due_on=due, grades=values["grades"])
+                                      module=chosen, due_on=due, grades=wants_grades)
     return _lti_page(request, session, "lti/deep_link_return.html",
                      {"return_url": waiting.return_url, "jwt": token, "module": chosen},
                      form_targets=[registration.origin_of(waiting.return_url)])
@@ -178,8 +182,8 @@ ClassNotices = {"synced": lambda: _("The roster was fetched from the LMS."),
 @router.get("/lti/classes/{class_id}")
 def class_lms(request: Request, session: SessionDep,
               course_class: Annotated[CourseClass, Depends(lectured_class_or_404)]):
-    contexts = list(session.exec(select(LtiContext, LtiPlatform).join(LtiPlatform, LtiPlatform.id == LtiContext.platform_id)
-                                 .where(LtiContext.class_id == course_class.id)))
+    contexts = list(session.exec(select(LtiContext, LtiPlatform).join(LtiPlatform, col(LtiPlatform.id) == col(LtiContext.platform_id))
+                                 .where(col(LtiContext.class_id) == course_class.id)))
     return render(request, "lti/class.html", {"course_class": course_class, "contexts": contexts,
                                               "notice": notice_text(ClassNotices, request.query_params.get("notice"))},
                   private=True)
@@ -190,9 +194,9 @@ def class_sync(session: SessionDep, course_class: Annotated[CourseClass, Depends
     from app.lti.services import ServiceError
 
     notice = "synced"
-    for context in session.exec(select(LtiContext).where(LtiContext.class_id == course_class.id)).all():
+    for context in session.exec(select(LtiContext).where(col(LtiContext.class_id) == course_class.id)).all():
         try:
-            roster.sync(session, context_id=context.id)
+            roster.sync(session, context_id=stored_id(context))
         except ServiceError:
             notice = "not-synced"
     return RedirectResponse(f"/lti/classes/{course_class.id}?notice={notice}", status_code=303)

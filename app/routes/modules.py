@@ -1,3 +1,5 @@
+from typing import TypeGuard
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
@@ -7,7 +9,7 @@ from app.content.model import Module, Section
 from app.content.navigation import section_navigation
 from app.db import SessionDep, write_for
 from app.deps import ModuleDep, SectionDep
-from app.models import Role, User
+from app.models import Role, User, stored_id
 from app.services import progress as progress_service
 from app.services import reflections
 from app.services.workspace import (
@@ -22,15 +24,15 @@ from app.templating import render
 router = APIRouter(prefix="/modules", tags=["modules"])
 
 
-def is_student(user: User | None) -> bool:
+def is_student(user: User | None) -> TypeGuard[User]:
     return user is not None and user.role == Role.STUDENT
 
 
 @router.get("/{slug}")
 def read_module(request: Request, session: SessionDep, module: ModuleDep, user: OptionalUser):
-    context = {"module": module, "progress": None, "resume_section": None}
+    context: dict[str, object] = {"module": module, "progress": None, "resume_section": None}
     if is_student(user):
-        progress = progress_service.module_progress(session, user_id=user.id, module=module)
+        progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
         context["progress"] = progress
         context["resume_section"] = next((s for s in module.sections if s.id not in progress.sections_visited), None) \
             if progress.started else None
@@ -63,11 +65,11 @@ def section_page(request: Request, session, user: User | None, module: Module, s
 
     `adjust` overrides the loaded state of a block (e.g. the student's unsaved text after an error).
     """
-    context = {"module": module, "section": section, "nav": section_navigation(module, section),
-               "works": {}, "progress": None}
+    context: dict[str, object] = {"module": module, "section": section, "nav": section_navigation(module, section),
+                                  "works": {}, "progress": None}
     if is_student(user):
-        progress = progress_service.module_progress(session, user_id=user.id, module=module)
-        works = load_work(session, user_id=user.id, module=module, blocks=section.interactive())
+        progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
+        works = load_work(session, user_id=stored_id(user), module=module, blocks=section.interactive())
         for block_id, changes in (adjust or {}).items():
             for name, value in changes.items():
                 setattr(works[block_id], name, value)
@@ -78,7 +80,7 @@ def section_page(request: Request, session, user: User | None, module: Module, s
         unread = unread_feedback_ids(works)
         if section.id not in progress.sections_visited or unread:
             with write_for(request, session) as writer:
-                record_visit(writer, user_id=user.id, module_slug=module.slug, section_id=section.id,
+                record_visit(writer, user_id=stored_id(user), module_slug=module.slug, section_id=section.id,
                              visited=progress.sections_visited)
                 if unread:
                     mark_feedback_read(writer, feedback_ids=unread)  # shown as "new" this once
@@ -91,20 +93,23 @@ def section_page(request: Request, session, user: User | None, module: Module, s
 
 
 def feedback_sections(module: Module, progress) -> set[str]:
-    return {module.section_of(p).id for p in progress.prompts_with_new_feedback if module.section_of(p)}
+    return {section.id for p in progress.prompts_with_new_feedback if (section := module.section_of(p))}
 
 
 def page_updates(session, user: User, module: Module, block_id: str) -> dict:
     """What else on the section page changes when a block's state changes (htmx, swapped in by id):
     the contents' progress, and the student's path shown beside reflections on the same case."""
-    progress = progress_service.module_progress(session, user_id=user.id, module=module)
+    progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
     section = module.section_of(block_id)
     referring = [block for block in section.interactive()
                  if getattr(block, "refers_to", None) == block_id] if section else []
-    works = load_work(session, user_id=user.id, module=module, blocks=referring) if referring else {}
+    works = load_work(session, user_id=stored_id(user), module=module, blocks=referring) if referring else {}
     return {"progress": progress, "feedback_sections": feedback_sections(module, progress), "section": section,
-            "paths": [(block, works[block.id]) for block in referring if works[block.id].refers_to]}
+            "paths": [(block, work) for block in referring
+                      if isinstance(work := works[block.id], ReflectionWork) and work.refers_to]}
 
 
 def reflection_work(session, user: User, module: Module, prompt_id: str) -> ReflectionWork:
-    return load_work(session, user_id=user.id, module=module, blocks=[module.reflections[prompt_id]])[prompt_id]
+    work = load_work(session, user_id=stored_id(user), module=module, blocks=[module.reflections[prompt_id]])[prompt_id]
+    assert isinstance(work, ReflectionWork), "the work of a reflection is a ReflectionWork"
+    return work

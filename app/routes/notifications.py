@@ -9,7 +9,7 @@ from app.auth import CurrentUser, StudentUser
 from app.db import SessionDep, write_for
 from app.deps import CatalogueDep, DbId
 from app.i18n import gettext as _
-from app.models import User
+from app.models import User, stored_id
 from app.services import calendar_feed, dialogue, notifications
 from app.templating import notice_text, public_base_url, render
 
@@ -35,13 +35,13 @@ def list_notifications(request: Request, session: SessionDep, user: CurrentUser)
 
 @router.post("/notifications/read")
 def read_all(session: SessionDep, user: CurrentUser):
-    notifications.mark_read(session, user_id=user.id)
+    notifications.mark_read(session, user_id=stored_id(user))
     return _redirect("/notifications?notice=read")
 
 
 @router.post("/notifications/{notification_id}/open")
 def open_notification(notification_id: DbId, session: SessionDep, user: CurrentUser):
-    link = notifications.mark_read(session, user_id=user.id, notification_id=notification_id)
+    link = notifications.mark_read(session, user_id=stored_id(user), notification_id=notification_id)
     if link is None:
         raise HTTPException(404)
     # Links are written by Nabij itself, always paths on this site; anything else goes home.
@@ -51,7 +51,7 @@ def open_notification(notification_id: DbId, session: SessionDep, user: CurrentU
 def _settings_page(request: Request, session, user: User, *, feed_url: str | None = None, status_code: int = 200,
                    errors: dict | None = None):
     context = {"modes": notifications.mail_modes(session, user=user), "labels": notifications.kind_label,
-               "has_feed": calendar_feed.has_feed(session, user_id=user.id), "feed_url": feed_url,
+               "has_feed": calendar_feed.has_feed(session, user_id=stored_id(user)), "feed_url": feed_url,
                "errors": errors or {}, "notice": notice_text(NOTICES, request.query_params.get("notice"))}
     return render(request, "notifications/settings.html", context, status_code=status_code, private=True)
 
@@ -72,7 +72,7 @@ async def save_settings(request: Request, session: SessionDep, user: CurrentUser
         if mode not in notifications.MODES:
             errors[kind] = _("Choose at once, daily overview or off.")
             continue
-        notifications.set_mail_mode(session, user_id=user.id, kind=kind, mode=mode)
+        notifications.set_mail_mode(session, user_id=stored_id(user), kind=kind, mode=mode)
     if errors:
         session.rollback()
         return _settings_page(request, session, user, status_code=400, errors=errors)
@@ -83,7 +83,7 @@ async def save_settings(request: Request, session: SessionDep, user: CurrentUser
 def _unsubscribe_target(request: Request, session, token: str) -> tuple[User, str]:
     found = notifications.read_unsubscribe_token(request.app.state.secret, token)
     user = session.get(User, found[0]) if found else None
-    if user is None:
+    if user is None or found is None:
         raise HTTPException(404, _("This unsubscribe link is not valid. Log in and change your notification "
                                    "settings there."))
     return user, found[1]

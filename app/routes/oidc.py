@@ -26,7 +26,7 @@ from app.db import SessionDep
 from app.deps import DbId
 from app.devices import browser_id, client_address, current_device, limits
 from app.i18n import gettext as _
-from app.models import ExternalIdentity, Role, User
+from app.models import ExternalIdentity, Role, User, referenced, stored_id
 from app.services import accounts, classes, identities, oidc, throttle
 from app.templating import render, templates
 
@@ -111,7 +111,7 @@ def oidc_login_info(request: Request) -> dict | None:
 def linked_identities(request: Request, user: User) -> dict:
     """For the account page: the institution identities of this account, and whether linking is offered."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
-        linked = identities.identities_of(session, user_id=user.id)
+        linked = identities.identities_of(session, user_id=stored_id(user))
     config = _config(request)
     return {"identities": linked, "provider": config.name,
             "can_link": config.enabled and not any(item.issuer == config.issuer for item in linked)}
@@ -198,7 +198,7 @@ def _signed_in(request: Request, flow: dict, config: oidc.OidcConfig, profile: o
             return _error_page(request, error, flow)
         except identities.EmailBelongsToAccount as taken:
             # The released address is a password account's: link only after its password is given too.
-            pending = {**flow, "authlib": {}, "pending": _pending(profile, taken.user.id)}
+            pending = {**flow, "authlib": {}, "pending": _pending(profile, stored_id(taken.user))}
             response = _link_page(request, taken.user, flow)
             _write_flow(request, response, pending)
             return response
@@ -229,7 +229,8 @@ def _finish_sign_in(request: Request, session: Session, user: User, flow: dict, 
 
 def _join(request: Request, session: Session, user: User, code: str):
     """True when enrolled; otherwise the message for the join page."""
-    attempt = {"address": client_address(request), "browser": browser_id(request), "limits": limits(request)}
+    attempt: throttle.JoinAttempt = {"address": client_address(request), "browser": browser_id(request),
+                                     "limits": limits(request)}
     wait = throttle.join_wait(session, **attempt)
     if wait:
         from app.routes.auth import _try_again
@@ -309,7 +310,7 @@ def oidc_link(request: Request, session: SessionDep, password: Annotated[str, Fo
         return _link_page(request, user, flow, error=_("That password is not this account's. Try again, or "
                                                        "use \"Forgot your password?\" on the login page."),
                           status_code=400)
-    throttle.login_succeeded(session, email=user.email, device=device, user_id=user.id)
+    throttle.login_succeeded(session, email=user.email, device=device, user_id=stored_id(user))
     try:
         identities.link_identity(session, user=user, issuer=config.issuer, subject=pending["subject"],
                                  lecturer_eligible=bool(pending.get("staff")), display_name=pending.get("name") or "",
@@ -323,7 +324,7 @@ def _link_current(request: Request, session: Session, flow: dict, config: oidc.O
                   user: User):
     """Logged in with the password and signed in at the institution in the same browser: link them."""
     try:
-        identities.link_identity(session, user=session.get(User, user.id), issuer=config.issuer,
+        identities.link_identity(session, user=referenced(session, User, user.id), issuer=config.issuer,
                                  subject=profile.subject, lecturer_eligible=profile.staff,
                                  display_name=profile.display_name, email=profile.email)
     except identities.IdentityError as error:
@@ -382,9 +383,9 @@ def _admin_page(request: Request, session: Session, user_id: int, *, error: str 
     if user is None:
         raise HTTPException(404)
     return render(request, "auth/oidc_admin_identities.html", {
-        "user": user, "identities": identities.identities_of(session, user_id=user.id), "error": error,
+        "user": user, "identities": identities.identities_of(session, user_id=stored_id(user)), "error": error,
         "subject": subject, "issuer": _config(request).issuer, "notice": notice,
-        "eligible": identities.is_lecturer_eligible(session, user_id=user.id)},
+        "eligible": identities.is_lecturer_eligible(session, user_id=stored_id(user))},
         status_code=status_code, private=True)
 
 

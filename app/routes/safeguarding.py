@@ -53,6 +53,8 @@ def reveal_form(request: Request, session: SessionDep, course_class: ClassDep, m
                 reflection: PromptDep, ref: str = ""):
     found = _resolve(request, session, course_class, module, reflection, ref)
     revision = session.get(AnswerRevision, found.revision_id)
+    if revision is None:  # deleted since the review listed it
+        raise HTTPException(404)
     return _form(request, course_class=course_class, module=module, reflection=reflection, ref=ref,
                  text=revision.text)
 
@@ -69,6 +71,8 @@ def ask_to_reveal(request: Request, session: SessionDep, course_class: ClassDep,
     except break_glass.BreakGlassError as error:
         session.rollback()
         revision = session.get(AnswerRevision, found.revision_id)
+        if revision is None:  # deleted since the review listed it
+            raise HTTPException(404) from None
         return _form(request, course_class=course_class, module=module, reflection=reflection, ref=ref,
                      text=revision.text, reason=reason, error=error.message, status_code=400)
     return RedirectResponse(f"/safeguarding/{filed.id}?notice=asked", status_code=303)

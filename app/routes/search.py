@@ -37,9 +37,9 @@ def print_module(request: Request, session: SessionDep, module: ModuleDep, user:
     can_show = user is not None and user.role == "student"
     with_answers = can_show and answers == "1"
     own: dict[str, str] = {}
-    if with_answers:
+    if with_answers and user is not None:
         # The student's own texts only; the newest per prompt when they wrote for two classes.
-        for answer in session.exec(select(Answer).where(Answer.user_id == user.id, Answer.module_slug == module.slug)
+        for answer in session.exec(select(Answer).where(col(Answer.user_id) == user.id, col(Answer.module_slug) == module.slug)
                                    .order_by(col(Answer.updated_at))):
             if answer.text:
                 own[answer.prompt_id] = answer.text

@@ -12,6 +12,7 @@ from app.content.model import Module
 from app.db import SessionDep
 from app.deps import CheckDep, DbId, ModuleDep, PromptDep, VignetteDep
 from app.forms import parse_int
+from app.models import referenced, stored_id
 from app.routes.modules import page_updates, reflection_work, section_page
 from app.services import checks, privacy_guard, reflections, vignettes
 from app.services.workspace import CheckWork, ReflectionWork, VignetteWork, load_work
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/modules/{slug}", tags=["student"])
 
 
 def _back_to(module: Module, block_id: str, anchor: str) -> RedirectResponse:
-    section = module.section_of(block_id)
+    section = module.section_holding(block_id)
     return RedirectResponse(f"/modules/{module.slug}/{section.id}#{anchor}-{block_id}", status_code=303)
 
 
@@ -36,7 +37,7 @@ def autosave_reflection(request: Request, session: SessionDep, user: StudentUser
                         version: Annotated[str, Form()] = "0"):
     """The htmx autosave: answers with the status line, or with the whole prompt on a conflict."""
     try:
-        result = reflections.save_draft(session, user_id=user.id, module=module, prompt=prompt, text=text,
+        result = reflections.save_draft(session, user_id=stored_id(user), module=module, prompt=prompt, text=text,
                                         base_version=_version(version))
     except reflections.ReflectionError as error:
         work = reflection_work(session, user, module, prompt.id)
@@ -73,9 +74,9 @@ def save_reflection(request: Request, session: SessionDep, user: StudentUser, mo
         findings = privacy_guard.summary(privacy_guard.find(text, known=privacy_guard.module_words(module.path)))
     submitting = action in ("submit", "submit-anyway") and not findings
     operation = reflections.submit if submitting else reflections.save_draft
-    section = module.section_of(prompt.id)
+    section = module.section_holding(prompt.id)
     try:
-        result = operation(session, user_id=user.id, module=module, prompt=prompt, text=text,
+        result = operation(session, user_id=stored_id(user), module=module, prompt=prompt, text=text,
                            base_version=_version(version))
     except reflections.ReflectionError as error:
         return _prompt_again(request, session, user, module, prompt.id, section,
@@ -97,7 +98,7 @@ def save_reflection(request: Request, session: SessionDep, user: StudentUser, mo
 def _not_submitted(request, session, user, module: Module, prompt, text: str, version: str):
     """Too short or empty to submit: keep it as a draft, and go back to the answer on its own page (not the
     POST address), where the reason stands next to it and takes the focus."""
-    section = module.section_of(prompt.id)
+    section = module.section_holding(prompt.id)
     try:
         result = reflections.save_draft(session, user_id=user.id, module=module, prompt=prompt, text=text,
                                         base_version=_version(version))
@@ -140,7 +141,7 @@ def choose_in_vignette(request: Request, session: SessionDep, user: StudentUser,
                        vignette: VignetteDep, step: Annotated[str, Form()] = "",
                        choice: Annotated[str, Form()] = ""):
     try:
-        vignettes.choose(session, user_id=user.id, module_slug=module.slug, vignette=vignette, step_id=step,
+        vignettes.choose(session, user_id=stored_id(user), module_slug=module.slug, vignette=vignette, step_id=step,
                          choice_index=_version(choice))
     except vignettes.VignetteError:
         # A stale page (another tab went on): show where the walk really is.
@@ -151,7 +152,7 @@ def choose_in_vignette(request: Request, session: SessionDep, user: StudentUser,
 @router.post("/vignettes/{vignette_id}/restart")
 def restart_vignette(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep,
                      vignette: VignetteDep):
-    vignettes.restart(session, user_id=user.id, module_slug=module.slug, vignette=vignette)
+    vignettes.restart(session, user_id=stored_id(user), module_slug=module.slug, vignette=vignette)
     return _vignette_response(request, session, user, module, vignette)
 
 
@@ -160,7 +161,7 @@ def mark_vignette_read(request: Request, session: SessionDep, user: StudentUser,
                        vignette: VignetteDep):
     if vignette.branching:
         raise HTTPException(404)
-    vignettes.mark_read(session, user_id=user.id, module_slug=module.slug, vignette=vignette)
+    vignettes.mark_read(session, user_id=stored_id(user), module_slug=module.slug, vignette=vignette)
     return _vignette_response(request, session, user, module, vignette)
 
 
@@ -168,14 +169,14 @@ def mark_vignette_read(request: Request, session: SessionDep, user: StudentUser,
 def answer_check(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, check: CheckDep,
                  option: Annotated[list[str] | None, Form()] = None):
     selected = [n for v in option or [] if (n := parse_int(v)) is not None]
-    recorded = checks.answer_check(session, user_id=user.id, module_slug=module.slug, check=check, selected=selected)
+    recorded = checks.answer_check(session, user_id=stored_id(user), module_slug=module.slug, check=check, selected=selected)
     status_code = 200 if recorded else 422
     if not is_htmx(request):
         if recorded:
             return _back_to(module, check.id, "check")
-        return section_page(request, session, user, module, module.section_of(check.id),
+        return section_page(request, session, user, module, module.section_holding(check.id),
                             adjust={check.id: {"error": True}}, status_code=status_code)
-    work = load_work(session, user_id=user.id, module=module, blocks=[check])[check.id]
+    work = load_work(session, user_id=stored_id(user), module=module, blocks=[check])[check.id]
     assert isinstance(work, CheckWork)
     work.error = not recorded
     return render(request, "modules/blocks/_check.html",
@@ -193,12 +194,12 @@ def reply_to_feedback(request: Request, session: SessionDep, user: StudentUser, 
     from app.models import Answer, Feedback
 
     try:
-        feedback = reflections.reply_to_feedback(session, user_id=user.id, feedback_id=feedback_id, text=reply)
+        feedback = reflections.reply_to_feedback(session, user_id=stored_id(user), feedback_id=feedback_id, text=reply)
     except reflections.ReflectionError:
         feedback = session.get(Feedback, feedback_id)
     if feedback is None:
         raise HTTPException(404)  # not feedback on this student's answer
-    answer = session.get(Answer, feedback.answer_id)
+    answer = referenced(session, Answer, feedback.answer_id)
     module = request.app.state.catalogue.get(answer.module_slug)
     if module is None or answer.prompt_id not in module.reflections:
         return RedirectResponse("/", status_code=303)

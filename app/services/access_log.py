@@ -20,9 +20,10 @@ from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.models import AccessLog, Answer, AnswerRevision, CourseClass, User, school_day, school_today, utcnow
+from app.models import AccessLog, Answer, AnswerRevision, CourseClass, User, school_day, school_today, stored_id, utcnow
 
 log = logging.getLogger("nabij.access_log")
 
@@ -43,7 +44,7 @@ def _add_once(session: Session, row: AccessLog, *, own_transaction: bool = False
 
     `own_transaction` (a page that only read so far): the read ends first and the write starts with the
     write lock, as a GET's read transaction on SQLite cannot wait for it (app/db.py)."""
-    if session.exec(select(AccessLog.id).where(AccessLog.key == row.key)).first() is not None:
+    if session.exec(select(AccessLog.id).where(col(AccessLog.key) == row.key)).first() is not None:
         return
     if own_transaction:
         session.commit()
@@ -100,23 +101,24 @@ def _first_submissions(session: Session, *, user_id: int) -> dict[tuple[int, str
     """(class, module, prompt) -> the school day the student first submitted an answer there."""
     rows = session.exec(
         select(Answer.class_id, Answer.module_slug, Answer.prompt_id, func.min(AnswerRevision.submitted_at))
-        .join(AnswerRevision, AnswerRevision.answer_id == Answer.id)
-        .where(Answer.user_id == user_id, col(Answer.class_id).is_not(None))
-        .group_by(Answer.class_id, Answer.module_slug, Answer.prompt_id)).all()
-    return {(class_id, slug, prompt): school_day(first) for class_id, slug, prompt, first in rows}
+        .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
+        .where(col(Answer.user_id) == user_id, col(Answer.class_id).is_not(None))
+        .group_by(col(Answer.class_id), col(Answer.module_slug), col(Answer.prompt_id))).all()
+    return {(class_id, slug, prompt): school_day(first) for class_id, slug, prompt, first in rows
+            if class_id is not None}  # as the query asks
 
 
 def for_student(session: Session, *, user: User, catalogue=None) -> list[StudentEntry]:
     """The reads of this student's answers and the reveals of their name, newest day first; per
     (class, prompt, day, kind) the names of the lecturers, alphabetically (never who read first)."""
-    submitted = _first_submissions(session, user_id=user.id)
+    submitted = _first_submissions(session, user_id=stored_id(user))
     if not submitted:
         return []
     class_ids = sorted({class_id for class_id, _s, _p in submitted})
     rows = session.exec(
         select(AccessLog, User.display_name, CourseClass.name)
-        .join(CourseClass, CourseClass.id == AccessLog.class_id)
-        .outerjoin(User, User.id == AccessLog.lecturer_id)
+        .join(CourseClass, col(CourseClass.id) == col(AccessLog.class_id))
+        .outerjoin(User, col(User.id) == col(AccessLog.lecturer_id))
         .where(col(AccessLog.class_id).in_(class_ids))).all()
     grouped: dict[tuple, StudentEntry] = {}
     for row, lecturer_name, class_name in rows:
@@ -144,7 +146,7 @@ def export_rows(session: Session, *, user: User, catalogue=None) -> list[dict]:
                  for e in for_student(session, user=user, catalogue=catalogue)]
     by_you = [{"class_id": r.class_id, "module": r.module_slug, "prompt_id": r.prompt_id, "day": r.day.isoformat(),
                "kind": r.kind}
-              for r in session.exec(select(AccessLog).where(AccessLog.lecturer_id == user.id).order_by(AccessLog.id))]
+              for r in session.exec(select(AccessLog).where(col(AccessLog.lecturer_id) == user.id).order_by(col(AccessLog.id)))]
     return about_you + [{"read_by_you": True, **row} for row in by_you]
 
 
@@ -163,13 +165,13 @@ class ClassEntry:
 
 
 def for_class(session: Session, *, class_id: int, catalogue=None) -> list[ClassEntry]:
-    student = User.__table__.alias("student")
+    student = aliased(User, name="student")
     rows = session.exec(
-        select(AccessLog, User.display_name, student.c.display_name)
-        .outerjoin(User, User.id == AccessLog.lecturer_id)
-        .outerjoin(student, student.c.id == AccessLog.student_id)
-        .where(AccessLog.class_id == class_id)
-        .order_by(col(AccessLog.day).desc(), AccessLog.module_slug, AccessLog.prompt_id, User.display_name)).all()
+        select(AccessLog, User.display_name, student.display_name)
+        .outerjoin(User, col(User.id) == col(AccessLog.lecturer_id))
+        .outerjoin(student, col(student.id) == col(AccessLog.student_id))
+        .where(col(AccessLog.class_id) == class_id)
+        .order_by(col(AccessLog.day).desc(), col(AccessLog.module_slug), col(AccessLog.prompt_id), col(User.display_name))).all()
     return [ClassEntry(row.day, row.kind, lecturer, row.module_slug, row.prompt_id, student_name,
                        prompt_title(catalogue, row.module_slug, row.prompt_id))
             for row, lecturer, student_name in rows]

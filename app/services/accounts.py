@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, or_, select
 
-from app.models import PasswordReset, Role, User, aware, utcnow
+from app.models import PasswordReset, Role, User, aware, stored_id, utcnow
 from app.services import passwords
 
 
@@ -33,7 +33,7 @@ def looks_like_email(email: str) -> bool:
 
 
 def find_by_email(session: Session, email: str) -> User | None:
-    return session.exec(select(User).where(User.email == normalise_email(email))).first()
+    return session.exec(select(User).where(col(User.email) == normalise_email(email))).first()
 
 
 def create_user(session: Session, *, email: str, display_name: str, role: Role | str, password: str,
@@ -107,19 +107,19 @@ def set_password(session: Session, *, user: User, password: str) -> None:
 
 def start_password_reset(session: Session, *, user: User, valid_for: timedelta) -> str:
     """A one-time token for a reset link; earlier unused tokens of this user stop working."""
-    for old in session.exec(select(PasswordReset).where(PasswordReset.user_id == user.id,
+    for old in session.exec(select(PasswordReset).where(col(PasswordReset.user_id) == user.id,
                                                         col(PasswordReset.used_at).is_(None))):
         old.used_at = utcnow()
         session.add(old)
     token = secrets.token_urlsafe(32)
-    session.add(PasswordReset(token_hash=_hash(token), user_id=user.id, expires_at=utcnow() + valid_for))
+    session.add(PasswordReset(token_hash=_hash(token), user_id=stored_id(user), expires_at=utcnow() + valid_for))
     session.commit()
     return token
 
 
 def redeem_password_reset(session: Session, *, token: str) -> tuple[PasswordReset, User] | None:
-    row = session.exec(select(PasswordReset, User).join(User, User.id == PasswordReset.user_id)
-                       .where(PasswordReset.token_hash == _hash(token))).first()
+    row = session.exec(select(PasswordReset, User).join(User, col(User.id) == col(PasswordReset.user_id))
+                       .where(col(PasswordReset.token_hash) == _hash(token))).first()
     if row is None:
         return None
     reset, user = row
@@ -136,7 +136,7 @@ def finish_password_reset(session: Session, *, reset: PasswordReset, user: User,
 
 
 def search_users(session: Session, *, query: str = "", limit: int = 200) -> list[User]:
-    statement = select(User).order_by(User.display_name).limit(limit)
+    statement = select(User).order_by(col(User.display_name)).limit(limit)
     if query.strip():
         pattern = f"%{query.strip().lower()}%"
         statement = statement.where(or_(func.lower(User.display_name).like(pattern), col(User.email).like(pattern)))
@@ -154,7 +154,8 @@ CONFIRM_VALID_DAYS = 7
 
 def confirmation_token(secret: bytes, *, user: User, now: datetime | None = None) -> str:
     expires = int(((now or utcnow()) + timedelta(days=CONFIRM_VALID_DAYS)).timestamp())
-    return f"{user.id}.{expires}.{_confirm_mac(secret, user.id, user.email, expires)}"
+    user_id = stored_id(user)
+    return f"{user_id}.{expires}.{_confirm_mac(secret, user_id, user.email, expires)}"
 
 
 def _confirm_mac(secret: bytes, user_id: int, email: str, expires: int) -> str:
@@ -172,7 +173,7 @@ def user_for_confirmation(session: Session, *, secret: bytes, token: str) -> Use
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         return None
-    if not hmac.compare_digest(parts[2], _confirm_mac(secret, user.id, user.email, expires)):
+    if not hmac.compare_digest(parts[2], _confirm_mac(secret, user_id, user.email, expires)):
         return None
     return user
 
@@ -183,7 +184,7 @@ def confirm_email(session: Session, *, user: User) -> None:
         session.add(user)
         from app.services import notifications  # a class may now reach k (issue 21)
 
-        notifications.on_verified(session, user_id=user.id)
+        notifications.on_verified(session, user_id=stored_id(user))
         session.commit()
 
 

@@ -21,7 +21,7 @@ from app.content.catalogue import Catalogue
 from app.content.model import Module, Reflection
 from app.content.rubrics import Criterion, Level, Rubric
 from app.i18n import gettext as _
-from app.models import Answer, Assessment, Assignment, CourseClass, User, school_day
+from app.models import Answer, Assessment, Assignment, CourseClass, User, school_day, stored_id
 from app.services.kgate import k_of, small_cells
 
 COMPLETION_RULES = ("", "submitted", "assessed")
@@ -63,7 +63,7 @@ def parse_levels(rubric: Rubric, form: dict[str, str]) -> dict[str, str]:
 
 
 def current(session: Session, *, class_id: int, answer_id: int) -> Assessment | None:
-    return session.exec(select(Assessment).where(Assessment.class_id == class_id, Assessment.answer_id == answer_id)
+    return session.exec(select(Assessment).where(col(Assessment.class_id) == class_id, col(Assessment.answer_id) == answer_id)
                         .order_by(col(Assessment.id).desc())).first()
 
 
@@ -71,12 +71,12 @@ def assess(session: Session, *, course_class: CourseClass, answer_id: int, revis
            rubric: Rubric, levels: dict[str, str], commit: bool = True) -> Assessment | None:
     """Record the levels for an answer; a new row only when they differ from the current ones (clearing
     every level after an assessment is a change too). None when nothing changed."""
-    now = current(session, class_id=course_class.id, answer_id=answer_id)
+    now = current(session, class_id=stored_id(course_class), answer_id=answer_id)
     if now is None and not levels:
         return None
     if now is not None and decode(now.levels) == levels and now.rubric_id == rubric.id:
         return None
-    row = Assessment(answer_id=answer_id, revision_id=revision_id, class_id=course_class.id,
+    row = Assessment(answer_id=answer_id, revision_id=revision_id, class_id=stored_id(course_class),
                      assessor_id=assessor.id, rubric_id=rubric.id, rubric_version=rubric.version,
                      levels=json.dumps(levels, sort_keys=True))
     session.add(row)
@@ -91,7 +91,7 @@ def history(session: Session, *, answer_ids: list[int]) -> dict[int, list[Assess
     if not answer_ids:
         return result
     for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(answer_ids))
-                            .order_by(Assessment.id)):
+                            .order_by(col(Assessment.id))):
         result.setdefault(row.answer_id, []).append(row)
     return result
 
@@ -236,15 +236,15 @@ def completion(session: Session, student: User, assignment: Assignment, *,
         return 1.0
     rows = session.exec(
         select(Answer.id, Answer.prompt_id)
-        .where(Answer.user_id == student.id, Answer.class_id == course_class.id,
-               Answer.module_slug == module.slug, col(Answer.prompt_id).in_(prompt_ids),
+        .where(col(Answer.user_id) == student.id, col(Answer.class_id) == course_class.id,
+               col(Answer.module_slug) == module.slug, col(Answer.prompt_id).in_(prompt_ids),
                col(Answer.submitted_at).is_not(None))).all()
-    done = {answer_id: prompt_id for answer_id, prompt_id in rows}
+    done = dict(rows)
     if course_class.completion_rule == "assessed" and done:
         latest = dict(session.exec(
             select(Assessment.answer_id, func.max(Assessment.id))
-            .where(Assessment.class_id == course_class.id, col(Assessment.answer_id).in_(list(done)))
-            .group_by(Assessment.answer_id)).all())
+            .where(col(Assessment.class_id) == course_class.id, col(Assessment.answer_id).in_(list(done)))
+            .group_by(col(Assessment.answer_id))).all())
         assessed = {row.answer_id for row in session.exec(
             select(Assessment).where(col(Assessment.id).in_(list(latest.values())))) if decode(row.levels)}
         done = {a: p for a, p in done.items() if a in assessed}

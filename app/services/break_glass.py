@@ -13,11 +13,23 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
 from app.config import Settings
 from app.i18n import gettext as _
-from app.models import Answer, AnswerRevision, CourseClass, RevealRequest, Role, User, aware, utcnow
+from app.models import (
+    Answer,
+    AnswerRevision,
+    CourseClass,
+    RevealRequest,
+    Role,
+    User,
+    aware,
+    referenced,
+    stored_id,
+    utcnow,
+)
 from app.services import access_log
 
 log = logging.getLogger("nabij.break_glass")
@@ -53,12 +65,12 @@ def ask(session: Session, *, settings: Settings, requester: User, course_class: 
     """File a request (the route has checked that the requester lectures the class and read the answer)."""
     reason = check_reason(reason)
     existing = session.exec(select(RevealRequest).where(
-        RevealRequest.answer_id == answer_id, RevealRequest.requester_id == requester.id,
-        RevealRequest.status == PENDING)).first()
+        col(RevealRequest.answer_id) == answer_id, col(RevealRequest.requester_id) == requester.id,
+        col(RevealRequest.status) == PENDING)).first()
     if existing is not None:
         raise BreakGlassError(_("You already asked to reveal this answer's author; the request is waiting for a "
                                 "decision."))
-    request = RevealRequest(class_id=course_class.id, answer_id=answer_id, revision_id=revision_id,
+    request = RevealRequest(class_id=stored_id(course_class), answer_id=answer_id, revision_id=revision_id,
                             module_slug=module_slug, prompt_id=prompt_id, requester_id=requester.id, reason=reason)
     session.add(request)
     session.flush()
@@ -72,8 +84,8 @@ def _mail_deciders(session: Session, *, settings: Settings, request: RevealReque
                    course_class: CourseClass) -> None:
     from app.services.mail import send_mail
 
-    deciders = session.exec(select(User).where(col(User.is_active).is_(True), User.id != requester.id,
-                                               or_(User.role == Role.ADMIN, col(User.safeguarding_officer).is_(True))))
+    deciders = session.exec(select(User).where(col(User.is_active).is_(True), col(User.id) != requester.id,
+                                               or_(col(User.role) == Role.ADMIN, col(User.safeguarding_officer).is_(True))))
     for decider in deciders:
         send_mail(settings, session=session, to=decider.email,
                   subject=_("A safeguarding request waits for your decision"),
@@ -115,7 +127,7 @@ def decide(session: Session, *, settings: Settings, request: RevealRequest, deci
     request.decided_at = now
     session.add(request)
     if approve:
-        access_log.record_reveal(session, request_id=request.id, lecturer_id=request.requester_id,
+        access_log.record_reveal(session, request_id=stored_id(request), lecturer_id=request.requester_id,
                                  class_id=request.class_id, module_slug=request.module_slug,
                                  prompt_id=request.prompt_id, student_id=answer.user_id, now=now)
         _tell_student(session, settings=settings, request=request, student_id=answer.user_id, decider=decider,
@@ -130,8 +142,9 @@ def _tell_student(session: Session, *, settings: Settings, request: RevealReques
     from app import i18n
     from app.services.mail import send_mail
 
-    student = session.get(User, student_id)
+    student = referenced(session, User, student_id)
     requester = session.get(User, request.requester_id) if request.requester_id else None
+    assert request.decided_at is not None, "only a decided request is told"
     course_class = session.get(CourseClass, request.class_id)
     # In the student's language, not the approver's.
     token = i18n.current_locale.set(student.locale if student.locale in i18n.LOCALES else i18n.DEFAULT_LOCALE)
@@ -194,10 +207,10 @@ def requests_for(session: Session, *, user: User) -> tuple[list[RevealRequest], 
     waiting = []
     if may_decide(user):
         waiting = list(session.exec(select(RevealRequest).where(
-            RevealRequest.status == PENDING, RevealRequest.requester_id != user.id)
+            col(RevealRequest.status) == PENDING, col(RevealRequest.requester_id) != user.id)
             .order_by(col(RevealRequest.id).desc())))
     own = list(session.exec(select(RevealRequest).where(
-        or_(RevealRequest.requester_id == user.id, RevealRequest.decided_by_id == user.id))
+        or_(col(RevealRequest.requester_id) == user.id, col(RevealRequest.decided_by_id) == user.id))
         .order_by(col(RevealRequest.id).desc())))
     return waiting, own
 
@@ -215,14 +228,15 @@ class StudentNotice:
 
 def reveals_of(session: Session, *, user: User) -> list[StudentNotice]:
     """The approved reveals of this student's answers, for their dashboard and export."""
-    approver = User.__table__.alias("approver")
+    approver = aliased(User, name="approver")
     rows = session.exec(
-        select(RevealRequest, CourseClass.name, User.display_name, approver.c.display_name)
-        .join(Answer, Answer.id == RevealRequest.answer_id)
-        .join(CourseClass, CourseClass.id == RevealRequest.class_id)
-        .outerjoin(User, User.id == RevealRequest.requester_id)
-        .outerjoin(approver, approver.c.id == RevealRequest.decided_by_id)
-        .where(Answer.user_id == user.id, RevealRequest.status == APPROVED)
+        select(RevealRequest, CourseClass.name, User.display_name, approver.display_name)
+        .join(Answer, col(Answer.id) == col(RevealRequest.answer_id))
+        .join(CourseClass, col(CourseClass.id) == col(RevealRequest.class_id))
+        .outerjoin(User, col(User.id) == col(RevealRequest.requester_id))
+        .outerjoin(approver, col(approver.id) == col(RevealRequest.decided_by_id))
+        .where(col(Answer.user_id) == user.id, col(RevealRequest.status) == APPROVED)
         .order_by(col(RevealRequest.decided_at).desc())).all()
-    return [StudentNotice(class_name, r.prompt_id, r.module_slug, requester, approver_name, aware(r.decided_at), r.reason)
-            for r, class_name, requester, approver_name in rows]
+    return [StudentNotice(class_name, r.prompt_id, r.module_slug, requester, approver_name, aware(decided_at), r.reason)
+            for r, class_name, requester, approver_name in rows
+            if (decided_at := r.decided_at) is not None]  # always: approving sets it

@@ -17,7 +17,17 @@ from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
 from app.i18n import gettext as _
-from app.models import Assignment, CalendarFeed, ClassLecturer, CourseClass, Enrolment, Extension, User, utcnow
+from app.models import (
+    Assignment,
+    CalendarFeed,
+    ClassLecturer,
+    CourseClass,
+    Enrolment,
+    Extension,
+    User,
+    stored_id,
+    utcnow,
+)
 from app.services.classes import due_moment
 
 PRODID = "-//Nabij//due dates//NL"
@@ -34,7 +44,7 @@ def has_feed(session: Session, *, user_id: int) -> bool:
 def new_feed(session: Session, *, user: User) -> str:
     """A new secret feed token for this person; any earlier URL stops working. Shown once."""
     token = secrets.token_urlsafe(32)
-    feed = session.get(CalendarFeed, user.id) or CalendarFeed(user_id=user.id, token_hash=_hash(token))
+    feed = session.get(CalendarFeed, user.id) or CalendarFeed(user_id=stored_id(user), token_hash=_hash(token))
     feed.token_hash = _hash(token)
     feed.created_at = utcnow()
     session.add(feed)
@@ -52,7 +62,7 @@ def revoke_feed(session: Session, *, user: User) -> None:
 def feed_owner(session: Session, token: str) -> User | None:
     if not token or len(token) > 100:
         return None
-    feed = session.exec(select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token))).first()
+    feed = session.exec(select(CalendarFeed).where(col(CalendarFeed.token_hash) == _hash(token))).first()
     if feed is None:
         return None
     user = session.get(User, feed.user_id)
@@ -62,15 +72,15 @@ def feed_owner(session: Session, token: str) -> User | None:
 def _rows(session: Session, user: User):
     if user.role == "student":
         return session.exec(
-            select(Assignment, CourseClass, Extension.due_on)
-            .join(CourseClass, CourseClass.id == Assignment.class_id)
-            .join(Enrolment, and_(Enrolment.class_id == CourseClass.id, Enrolment.user_id == user.id))
-            .outerjoin(Extension, and_(Extension.assignment_id == Assignment.id, Extension.user_id == user.id))
+            select(Assignment, CourseClass, col(Extension.due_on))
+            .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
+            .join(Enrolment, and_(col(Enrolment.class_id) == col(CourseClass.id), col(Enrolment.user_id) == user.id))
+            .outerjoin(Extension, and_(col(Extension.assignment_id) == col(Assignment.id), col(Extension.user_id) == user.id))
             .where(col(CourseClass.archived_at).is_(None))).all()
     return session.exec(
         select(Assignment, CourseClass, None)
-        .join(CourseClass, CourseClass.id == Assignment.class_id)
-        .join(ClassLecturer, and_(ClassLecturer.class_id == CourseClass.id, ClassLecturer.user_id == user.id))
+        .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
+        .join(ClassLecturer, and_(col(ClassLecturer.class_id) == col(CourseClass.id), col(ClassLecturer.user_id) == user.id))
         .where(col(CourseClass.archived_at).is_(None))).all()
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Protocol
+from typing import NamedTuple
 
 from sqlalchemy import delete, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
@@ -26,7 +27,9 @@ from app.models import (
     Invitation,
     Role,
     User,
+    primary_key,
     school_today,
+    stored_id,
     utcnow,
 )
 from app.services import notifications
@@ -66,7 +69,7 @@ def format_join_code(code: str | None) -> str:
 def _unused_join_code(session: Session) -> str:
     while True:  # 31^8 codes: a clash is practically impossible, but cheap to rule out
         code = new_join_code()
-        if session.exec(select(CourseClass.id).where(CourseClass.join_code == code)).first() is None:
+        if session.exec(select(CourseClass.id).where(col(CourseClass.join_code) == code)).first() is None:
             return code
 
 
@@ -95,7 +98,7 @@ def create_class(session: Session, *, name: str, lecturer: User, programme: str 
                                academic_year=academic_year.strip(), join_code=_unused_join_code(session))
     session.add(course_class)
     session.flush()
-    session.add(ClassLecturer(class_id=course_class.id, user_id=lecturer.id))
+    session.add(ClassLecturer(class_id=stored_id(course_class), user_id=stored_id(lecturer)))
     session.commit()
     session.refresh(course_class)
     return course_class
@@ -137,8 +140,8 @@ def taught_class(session: Session, *, user: User, class_id: int, as_lecturer: bo
         return session.get(CourseClass, class_id)
     if user.role not in (Role.LECTURER, Role.ADMIN):
         return None
-    return session.exec(select(CourseClass).join(ClassLecturer, ClassLecturer.class_id == CourseClass.id)
-                        .where(CourseClass.id == class_id, ClassLecturer.user_id == user.id)).first()
+    return session.exec(select(CourseClass).join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
+                        .where(col(CourseClass.id) == class_id, col(ClassLecturer.user_id) == user.id)).first()
 
 
 def _saved(session: Session, course_class: CourseClass) -> CourseClass:
@@ -176,15 +179,15 @@ def class_by_join_code(session: Session, code: str) -> CourseClass | None:
     normalised = normalise_join_code(code)
     if len(normalised) != JOIN_CODE_LENGTH:
         return None
-    return session.exec(select(CourseClass).where(CourseClass.join_code == normalised,
+    return session.exec(select(CourseClass).where(col(CourseClass.join_code) == normalised,
                                                   col(CourseClass.archived_at).is_(None))).first()
 
 
 # -- lecturers ----------------------------------------------------------------------------------
 
 def class_lecturers(session: Session, *, course_class: CourseClass) -> list[User]:
-    return list(session.exec(select(User).join(ClassLecturer, ClassLecturer.user_id == User.id)
-                             .where(ClassLecturer.class_id == course_class.id).order_by(User.display_name)))
+    return list(session.exec(select(User).join(ClassLecturer, col(ClassLecturer.user_id) == col(User.id))
+                             .where(col(ClassLecturer.class_id) == course_class.id).order_by(col(User.display_name))))
 
 
 def add_lecturer(session: Session, *, course_class: CourseClass, email: str) -> User:
@@ -198,7 +201,7 @@ def add_lecturer(session: Session, *, course_class: CourseClass, email: str) -> 
                                     "An administrator can create one."))
     if session.get(ClassLecturer, (course_class.id, user.id)) is not None:
         raise ClassError("email", _("%(name)s already teaches this class.") % {"name": user.display_name})
-    session.add(ClassLecturer(class_id=course_class.id, user_id=user.id))
+    session.add(ClassLecturer(class_id=stored_id(course_class), user_id=stored_id(user)))
     session.commit()
     return user
 
@@ -209,7 +212,7 @@ def remove_lecturer(session: Session, *, course_class: CourseClass, user_id: int
     if link is None:
         return False
     count = session.exec(select(func.count()).select_from(ClassLecturer)
-                         .where(ClassLecturer.class_id == course_class.id)).one()
+                         .where(col(ClassLecturer.class_id) == course_class.id)).one()
     if count <= 1:
         raise ClassError("lecturer", _("A class needs at least one lecturer."))
     session.delete(link)
@@ -223,17 +226,17 @@ def enrol(session: Session, *, course_class: CourseClass, student: User) -> bool
     """Enrol a student; False when they already were."""
     if session.get(Enrolment, (course_class.id, student.id)) is not None:
         return False
-    session.add(Enrolment(class_id=course_class.id, user_id=student.id))
-    notifications.on_class_members(session, class_id=course_class.id)
+    session.add(Enrolment(class_id=stored_id(course_class), user_id=stored_id(student)))
+    notifications.on_class_members(session, class_id=stored_id(course_class))
     session.commit()
     return True
 
 
 def class_students(session: Session, *, course_class: CourseClass) -> list[User]:
     """The students of a class, by name: for roster and progress pages, never for review pages."""
-    return list(session.exec(select(User).join(Enrolment, Enrolment.user_id == User.id)
-                             .where(Enrolment.class_id == course_class.id)
-                             .order_by(func.lower(User.display_name), User.id)))
+    return list(session.exec(select(User).join(Enrolment, col(Enrolment.user_id) == col(User.id))
+                             .where(col(Enrolment.class_id) == course_class.id)
+                             .order_by(func.lower(User.display_name), col(User.id))))
 
 
 def is_enrolled(session: Session, *, course_class: CourseClass, user_id: int) -> bool:
@@ -241,7 +244,7 @@ def is_enrolled(session: Session, *, course_class: CourseClass, user_id: int) ->
 
 
 def pending_invitations(session: Session, *, course_class: CourseClass) -> list[Invitation]:
-    return list(session.exec(select(Invitation).where(Invitation.class_id == course_class.id,
+    return list(session.exec(select(Invitation).where(col(Invitation.class_id) == course_class.id,
                                                       col(Invitation.accepted_at).is_(None))
                              .order_by(func.lower(Invitation.display_name))))
 
@@ -258,8 +261,8 @@ def withdraw_invitation(session: Session, *, course_class: CourseClass, invitati
 # -- assignments --------------------------------------------------------------------------------
 
 def class_assignments(session: Session, *, course_class: CourseClass) -> list[Assignment]:
-    return list(session.exec(select(Assignment).where(Assignment.class_id == course_class.id)
-                             .order_by(Assignment.due_on, Assignment.module_slug)))
+    return list(session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id)
+                             .order_by(col(Assignment.due_on), col(Assignment.module_slug))))
 
 
 def class_assignment(session: Session, *, course_class: CourseClass, assignment_id: int) -> Assignment | None:
@@ -268,8 +271,8 @@ def class_assignment(session: Session, *, course_class: CourseClass, assignment_
 
 
 def assignment_for_module(session: Session, *, course_class: CourseClass, module_slug: str) -> Assignment | None:
-    return session.exec(select(Assignment).where(Assignment.class_id == course_class.id,
-                                                 Assignment.module_slug == module_slug)).first()
+    return session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id,
+                                                 col(Assignment.module_slug) == module_slug)).first()
 
 
 def parse_date(value: str, *, field: str, required: bool) -> date | None:
@@ -314,14 +317,14 @@ def assign(session: Session, *, course_class: CourseClass, module_slug: str, due
            opens_on: date | None = None, due_time: time | None = None) -> Assignment:
     """Assign a module to a class, or change the dates when it is assigned already."""
     existing = assignment_for_module(session, course_class=course_class, module_slug=module_slug)
-    assignment = existing or Assignment(class_id=course_class.id, module_slug=module_slug, due_on=due_on)
+    assignment = existing or Assignment(class_id=stored_id(course_class), module_slug=module_slug, due_on=due_on)
     return update_assignment(session, assignment=assignment, due_on=due_on, opens_on=opens_on, due_time=due_time)
 
 
 def update_assignment(session: Session, *, assignment: Assignment, due_on: date, opens_on: date | None,
                       due_time: time | None = None) -> Assignment:
     check_dates(due_on=due_on, opens_on=opens_on)
-    changed = assignment.id is not None
+    changed: bool | None = assignment.id is not None  # None: nothing to tell the students
     if changed and (assignment.due_on, assignment.opens_on, assignment.due_time) == (due_on, opens_on, due_time):
         changed = None  # saved unchanged: nothing to tell the students
     assignment.due_on = due_on
@@ -337,7 +340,7 @@ def update_assignment(session: Session, *, assignment: Assignment, due_on: date,
 
 def cancel_assignment(session: Session, *, assignment: Assignment) -> None:
     """Students no longer see it; their work in the module stays theirs."""
-    session.exec(delete(Extension).where(Extension.assignment_id == assignment.id))
+    session.exec(delete(Extension).where(col(Extension.assignment_id) == assignment.id))
     session.delete(assignment)
     session.commit()
 
@@ -349,8 +352,8 @@ class GrantedExtension:
 
 
 def extensions(session: Session, *, assignment: Assignment) -> list[GrantedExtension]:
-    rows = session.exec(select(Extension, User).join(User, User.id == Extension.user_id)
-                        .where(Extension.assignment_id == assignment.id)
+    rows = session.exec(select(Extension, User).join(User, col(User.id) == col(Extension.user_id))
+                        .where(col(Extension.assignment_id) == assignment.id)
                         .order_by(func.lower(User.display_name)))
     return [GrantedExtension(user, extension.due_on) for extension, user in rows]
 
@@ -361,7 +364,7 @@ def grant_extension(session: Session, *, course_class: CourseClass, assignment: 
         raise ClassError("student", _("Choose a student of this class."))
     if due_on <= assignment.due_on:
         raise ClassError("extension_due_on", _("An extension must end after the due date of the assignment."))
-    extension = session.get(Extension, (assignment.id, user_id)) or Extension(assignment_id=assignment.id,
+    extension = session.get(Extension, (assignment.id, user_id)) or Extension(assignment_id=stored_id(assignment),
                                                                             user_id=user_id, due_on=due_on)
     extension.due_on = due_on
     session.add(extension)
@@ -371,7 +374,7 @@ def grant_extension(session: Session, *, course_class: CourseClass, assignment: 
 
 
 def remove_extension(session: Session, *, assignment: Assignment, user_id: int) -> None:
-    session.exec(delete(Extension).where(Extension.assignment_id == assignment.id, Extension.user_id == user_id))
+    session.exec(delete(Extension).where(col(Extension.assignment_id) == assignment.id, col(Extension.user_id) == user_id))
     session.commit()
 
 
@@ -424,17 +427,18 @@ class ProgressCell:
         self.not_started = self.is_open and not self.started
 
 
-class StudentName(Protocol):
-    """What the matrix shows of a student: a User, or a row of these three columns."""
+class StudentRow(NamedTuple):
+    """The columns of a student that class_progress loads (no ORM objects for a whole lecture hall)."""
     id: int
     display_name: str
     email: str
+    email_verified_at: datetime | None
 
 
 class ProgressRow:
     __slots__ = ("cells", "late", "not_started", "percent", "student")
 
-    def __init__(self, student: StudentName, cells: list[ProgressCell]) -> None:
+    def __init__(self, student: StudentRow, cells: list[ProgressCell]) -> None:
         self.student = student
         self.cells = cells
         self.percent = round(sum(cell.percent for cell in cells) / len(cells)) if cells else 0
@@ -466,15 +470,16 @@ def released_reflections(session: Session, *, course_class: CourseClass,
     if not modules:
         return set()
     first = func.min(AnswerRevision.submitted_at)
-    rows = session.exec(
-        select(Answer.id, Answer.user_id, Answer.module_slug, Answer.prompt_id, first, User.email_verified_at)
-        .join(AnswerRevision, AnswerRevision.answer_id == Answer.id)
-        .join(User, User.id == Answer.user_id)
-        .where(Answer.class_id == course_class.id, col(Answer.module_slug).in_([m.slug for m in modules]),
+    rows = session.execute(
+        sa_select(col(Answer.id), col(Answer.user_id), col(Answer.module_slug), col(Answer.prompt_id), first,
+                  col(User.email_verified_at))
+        .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
+        .join(User, col(User.id) == col(Answer.user_id))
+        .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug).in_([m.slug for m in modules]),
                col(User.email_verified_at).is_not(None))
-        .group_by(Answer.id, Answer.user_id, Answer.module_slug, Answer.prompt_id, User.email_verified_at)).all()
+        .group_by(col(Answer.id), col(Answer.user_id), col(Answer.module_slug), col(Answer.prompt_id), col(User.email_verified_at))).all()
     by_prompt: dict[tuple[str, str], list] = {}
-    owner: dict[int, int] = {}
+    owner: dict[Hashable, int] = {}  # answer id -> its author; the keys rounds() hands back
     for answer_id, user_id, slug, prompt_id, first_at, verified_at in rows:
         owner[answer_id] = user_id
         by_prompt.setdefault((slug, prompt_id), []).append((answer_id, max(_aware(first_at), _aware(verified_at))))
@@ -509,24 +514,25 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
     show = show if show in PROGRESS_FILTERS else "all"
     # Only what the matrix shows of a student, in the order of class_students: no ORM objects for a
     # whole lecture hall.
-    students = list(session.exec(select(User.id, User.display_name, User.email, User.email_verified_at)
-                                 .join(Enrolment, Enrolment.user_id == User.id)
-                                 .where(Enrolment.class_id == course_class.id)
-                                 .order_by(func.lower(User.display_name), User.id)))
+    students = [StudentRow(primary_key(user_id), name, email, verified_at)
+                for user_id, name, email, verified_at in session.exec(
+                    select(User.id, User.display_name, User.email, User.email_verified_at)
+                    .join(Enrolment, col(Enrolment.user_id) == col(User.id))
+                    .where(col(Enrolment.class_id) == course_class.id)
+                    .order_by(func.lower(User.display_name), col(User.id)))]
     verified = sum(student.email_verified_at is not None for student in students)
-    assigned = [(assignment, catalogue.get(assignment.module_slug))
-                for assignment in class_assignments(session, course_class=course_class)]
-    assigned = [(assignment, module) for assignment, module in assigned if module is not None]
+    assigned = [(assignment, module) for assignment in class_assignments(session, course_class=course_class)
+                if (module := catalogue.get(assignment.module_slug)) is not None]
     granted = {(assignment_id, user_id): due_on for assignment_id, user_id, due_on in session.exec(
-        select(Extension.assignment_id, Extension.user_id, Extension.due_on)
-        .join(Assignment, Assignment.id == Extension.assignment_id)
-        .where(Assignment.class_id == course_class.id))}
+        select(col(Extension.assignment_id), col(Extension.user_id), col(Extension.due_on))
+        .join(Assignment, col(Assignment.id) == col(Extension.assignment_id))
+        .where(col(Assignment.class_id) == course_class.id))}
     done = released_reflections(session, course_class=course_class, modules=[module for _, module in assigned])
 
-    def rows_of(some: Sequence[StudentName]) -> list[ProgressRow]:
+    def rows_of(some: Sequence[StudentRow]) -> list[ProgressRow]:
         counts = progress_counts(session, user_ids=[student.id for student in some],
                                  modules=[module for _, module in assigned])
-        columns = [(assignment, module, module.slug, assignment.id, assignment.due_on)
+        columns = [(assignment, module, module.slug, stored_id(assignment), assignment.due_on)
                    for assignment, module in assigned]
         rows = []
         for student in some:
@@ -543,7 +549,7 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
     if show == "all" and sort in ("name", "-name") and per_page:
         # The names alone give the order: progress only for the students on the page.
         cut = paginate(students if sort == "name" else students[::-1], page=page, per_page=per_page)
-        return ClassProgress(assigned, replace(cut, items=rows_of(cut.items)), len(students), sort, show, verified)
+        return ClassProgress(assigned, cut.with_items(rows_of(cut.items)), len(students), sort, show, verified)
     rows = rows_of(students)
     if show == "late":
         rows = [row for row in rows if row.late]
@@ -553,8 +559,8 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
         rows.sort(key=lambda row: row.percent, reverse=sort.startswith("-"))  # stable: by name within a percentage
     elif sort == "-name":
         rows.reverse()
-    cut = paginate(rows, page=page, per_page=per_page or max(1, len(rows)))
-    return ClassProgress(assigned, cut, len(students), sort, show, verified)
+    shown = paginate(rows, page=page, per_page=per_page or max(1, len(rows)))
+    return ClassProgress(assigned, shown, len(students), sort, show, verified)
 
 
 PROGRESS_CSV_COLUMNS = ("started", "sections read", "sections total", "checks done", "checks total",
@@ -571,7 +577,7 @@ def progress_csv(progress: ClassProgress) -> str:
     writer.writerow(header)
     yes_no = {True: "yes", False: "no"}
     for row in progress.rows:
-        line = [_csv_cell(row.student.display_name), _csv_cell(row.student.email)]
+        line: list[str | int] = [_csv_cell(row.student.display_name), _csv_cell(row.student.email)]
         for cell in row.cells:
             line += [yes_no[cell.started], cell.progress.sections, len(cell.module.sections), cell.progress.checks,
                      len(cell.module.checks), yes_no[cell.reflections_done] if cell.module.reflections else "",

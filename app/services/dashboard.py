@@ -38,11 +38,11 @@ class AssignedModule:
 
 # Every student's dashboard runs this: built once (building a statement costs more than running it).
 STUDENT_ASSIGNMENTS = (
-    select(Assignment, CourseClass.name, Extension.due_on)
-    .join(CourseClass, CourseClass.id == Assignment.class_id)
-    .join(Enrolment, Enrolment.class_id == CourseClass.id)
-    .outerjoin(Extension, and_(Extension.assignment_id == Assignment.id, Extension.user_id == bindparam("user_id")))
-    .where(Enrolment.user_id == bindparam("user_id"), col(CourseClass.archived_at).is_(None))
+    select(Assignment, col(CourseClass.name), col(Extension.due_on))
+    .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
+    .join(Enrolment, col(Enrolment.class_id) == col(CourseClass.id))
+    .outerjoin(Extension, and_(col(Extension.assignment_id) == col(Assignment.id), col(Extension.user_id) == bindparam("user_id")))
+    .where(col(Enrolment.user_id) == bindparam("user_id"), col(CourseClass.archived_at).is_(None))
 )
 
 
@@ -72,17 +72,17 @@ class TaughtClass:
 
 def lecturer_classes(session: Session, *, user: User, every_class: bool = False) -> list[TaughtClass]:
     """The classes a lecturer teaches (with `every_class`, an administrator gets all), archived last."""
-    students = (select(Enrolment.class_id, func.count().label("n")).group_by(Enrolment.class_id).subquery())
-    assigned = (select(Assignment.class_id, func.count().label("n")).group_by(Assignment.class_id).subquery())
+    students = (select(Enrolment.class_id, func.count().label("n")).group_by(col(Enrolment.class_id)).subquery())
+    assigned = (select(Assignment.class_id, func.count().label("n")).group_by(col(Assignment.class_id)).subquery())
     statement = (
         select(CourseClass, func.coalesce(students.c.n, 0), func.coalesce(assigned.c.n, 0))
-        .outerjoin(students, students.c.class_id == CourseClass.id)
-        .outerjoin(assigned, assigned.c.class_id == CourseClass.id)
-        .order_by(col(CourseClass.archived_at).is_not(None), CourseClass.name, CourseClass.id)
+        .outerjoin(students, students.c.class_id == col(CourseClass.id))
+        .outerjoin(assigned, assigned.c.class_id == col(CourseClass.id))
+        .order_by(col(CourseClass.archived_at).is_not(None), col(CourseClass.name), col(CourseClass.id))
     )
     if not (every_class and user.role == Role.ADMIN):
-        statement = statement.join(ClassLecturer, ClassLecturer.class_id == CourseClass.id).where(
-            ClassLecturer.user_id == user.id)
+        statement = statement.join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id)).where(
+            col(ClassLecturer.user_id) == user.id)
     return [TaughtClass(course_class, count, assignments) for course_class, count, assignments in session.exec(statement)]
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
-from app.models import Answer, CourseClass, Feedback, User, school_day
+from app.models import Answer, CourseClass, Feedback, User, referenced, school_day, stored_id
 from app.services.workspace import mark_feedback_read
 
 LIMIT = 500
@@ -32,12 +33,12 @@ class MyFeedback:
 
 
 def my_feedback(session: Session, *, user: User, catalogue: Catalogue) -> list[MyFeedback]:
-    rows = session.exec(
-        select(Feedback, Answer.module_slug, Answer.prompt_id, CourseClass.name, User.display_name)
-        .join(Answer, Answer.id == Feedback.answer_id)
-        .join(CourseClass, CourseClass.id == Feedback.class_id)
-        .outerjoin(User, User.id == Feedback.author_id)
-        .where(Answer.user_id == user.id)
+    rows = session.execute(
+        sa_select(Feedback, col(Answer.module_slug), col(Answer.prompt_id), col(CourseClass.name), col(User.display_name))
+        .join(Answer, col(Answer.id) == col(Feedback.answer_id))
+        .join(CourseClass, col(CourseClass.id) == col(Feedback.class_id))
+        .outerjoin(User, col(User.id) == col(Feedback.author_id))
+        .where(col(Answer.user_id) == user.id)
         .order_by(col(Feedback.created_at).desc(), col(Feedback.id).desc()).limit(LIMIT)).all()
     items = []
     for feedback, slug, prompt_id, class_name, lecturer in rows:
@@ -101,7 +102,7 @@ def _messages(session: Session, feedback_ids: list[int]):
     if not feedback_ids:
         return []
     return session.exec(select(FeedbackMessage).where(col(FeedbackMessage.feedback_id).in_(feedback_ids))
-                        .order_by(FeedbackMessage.created_at, FeedbackMessage.id)).all()
+                        .order_by(col(FeedbackMessage.created_at), col(FeedbackMessage.id))).all()
 
 
 def released_student_messages(session: Session, *, class_id: int, module_slug: str, prompt_id: str, k: int):
@@ -111,16 +112,16 @@ def released_student_messages(session: Session, *, class_id: int, module_slug: s
 
     rows = session.exec(
         select(FeedbackMessage.id, FeedbackMessage.created_at, Answer.user_id)
-        .join(Feedback, Feedback.id == FeedbackMessage.feedback_id)
-        .join(Answer, Answer.id == Feedback.answer_id)
-        .where(Feedback.class_id == class_id, Answer.module_slug == module_slug, Answer.prompt_id == prompt_id,
-               FeedbackMessage.from_student == True)).all()  # noqa: E712
+        .join(Feedback, col(Feedback.id) == col(FeedbackMessage.feedback_id))
+        .join(Answer, col(Answer.id) == col(Feedback.answer_id))
+        .where(col(Feedback.class_id) == class_id, col(Answer.module_slug) == module_slug, col(Answer.prompt_id) == prompt_id,
+               col(FeedbackMessage.from_student) == True)).all()  # noqa: E712
     return rounds(rows, k)
 
 
 def _student_feedback(session: Session, *, user_id: int, feedback_id: int):
-    return session.exec(select(Feedback, Answer).join(Answer, Answer.id == Feedback.answer_id)
-                        .where(Feedback.id == feedback_id, Answer.user_id == user_id)).first()
+    return session.exec(select(Feedback, Answer).join(Answer, col(Answer.id) == col(Feedback.answer_id))
+                        .where(col(Feedback.id) == feedback_id, col(Answer.user_id) == user_id)).first()
 
 
 def _k(session: Session, class_id: int) -> int:
@@ -130,7 +131,7 @@ def _k(session: Session, class_id: int) -> int:
 
 
 def student_thread(session: Session, *, user: User, feedback_id: int) -> list[Message]:
-    row = _student_feedback(session, user_id=user.id, feedback_id=feedback_id)
+    row = _student_feedback(session, user_id=stored_id(user), feedback_id=feedback_id)
     if row is None:
         return []
     feedback, answer = row
@@ -149,9 +150,9 @@ def student_thread(session: Session, *, user: User, feedback_id: int) -> list[Me
 def lecturer_thread(session: Session, *, course_class: CourseClass, viewer: User, feedback: Feedback,
                     answer: Answer) -> list[Message]:
     """What a lecturer sees: their and co-lecturers' messages, and the student's released ones, by day."""
-    messages = _messages(session, [feedback.id])
-    released = released_student_messages(session, class_id=course_class.id, module_slug=answer.module_slug,
-                                         prompt_id=answer.prompt_id, k=_k(session, course_class.id))
+    messages = _messages(session, [stored_id(feedback)])
+    released = released_student_messages(session, class_id=stored_id(course_class), module_slug=answer.module_slug,
+                                         prompt_id=answer.prompt_id, k=_k(session, stored_id(course_class)))
     shown = [m for m in messages if not m.from_student or m.id in released]
     last_mine = next((m.id for m in reversed(messages) if not m.from_student and m.author_id == viewer.id), None)
     result = []
@@ -169,7 +170,7 @@ def student_says(session: Session, *, user: User, feedback_id: int, text: str):
     from app.models import FeedbackMessage
     from app.services import notifications
 
-    row = _student_feedback(session, user_id=user.id, feedback_id=feedback_id)
+    row = _student_feedback(session, user_id=stored_id(user), feedback_id=feedback_id)
     if row is None:
         return None
     feedback, answer = row
@@ -186,7 +187,7 @@ def lecturer_says(session: Session, *, author: User, feedback: Feedback, text: s
     from app.models import FeedbackMessage
     from app.services import notifications
 
-    message = FeedbackMessage(feedback_id=feedback.id, author_id=author.id, from_student=False, text=_check_text(text))
+    message = FeedbackMessage(feedback_id=stored_id(feedback), author_id=author.id, from_student=False, text=_check_text(text))
     session.add(message)
     session.flush()
     notifications.on_lecturer_message(session, message)
@@ -201,12 +202,12 @@ def change_own_last(session: Session, *, user: User, message_id: int, text: str 
     message = session.get(FeedbackMessage, message_id)
     if message is None or message.author_id != user.id or message.from_student != as_student or message.withdrawn_at:
         return False
-    feedback = session.get(Feedback, message.feedback_id)
+    feedback = referenced(session, Feedback, message.feedback_id)
     messages = _messages(session, [message.feedback_id])
     if as_student:
         if messages[-1].id != message.id:
             return False
-        answer = session.get(Answer, feedback.answer_id)
+        answer = referenced(session, Answer, feedback.answer_id)
         if answer.user_id != user.id or message.id in released_student_messages(
                 session, class_id=feedback.class_id, module_slug=answer.module_slug, prompt_id=answer.prompt_id,
                 k=_k(session, feedback.class_id)):

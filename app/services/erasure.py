@@ -22,7 +22,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session, SQLModel, col
 
 from app import jobs
-from app.models import Answer, Invitation, ThrottleEvent, User
+from app.models import Answer, Invitation, ThrottleEvent, User, primary_key
 
 log = logging.getLogger("nabij.erasure")
 
@@ -33,7 +33,7 @@ def erase_user(session: Session, *, user_id: int) -> bool:
     if user is None:
         return False
     email = user.email
-    answer_ids = select(Answer.id).where(Answer.user_id == user_id).scalar_subquery()
+    answer_ids = select(col(Answer.id)).where(col(Answer.user_id) == user_id).scalar_subquery()
     for table in reversed(SQLModel.metadata.sorted_tables):
         if table.name == "user":
             continue
@@ -49,12 +49,12 @@ def erase_user(session: Session, *, user_id: int) -> bool:
                 session.execute(update(table).where(column == user_id).values({column.name: None}))
             else:
                 session.execute(delete(table).where(column == user_id))
-    session.execute(delete(Invitation).where(Invitation.email == email))
+    session.execute(delete(Invitation).where(col(Invitation.email) == email))
     from app.services.throttle import email_fingerprint
 
     session.execute(delete(ThrottleEvent).where(or_(col(ThrottleEvent.key).contains(email, autoescape=True),
                                                     col(ThrottleEvent.key).contains(email_fingerprint(email)))))
-    session.execute(delete(User).where(User.id == user_id))
+    session.execute(delete(User).where(col(User.id) == user_id))
     session.commit()
     log.info("account %s erased", user_id)
     return True
@@ -77,7 +77,8 @@ REAUTH_WINDOW_MINUTES = 10
 def signs_in_externally(session: Session, *, user_id: int) -> bool:
     from app.models import ExternalIdentity
 
-    return session.exec(select(ExternalIdentity.id).where(ExternalIdentity.user_id == user_id)).first() is not None
+    found = session.execute(select(col(ExternalIdentity.id)).where(col(ExternalIdentity.user_id) == user_id)).first()
+    return found is not None
 
 
 def signed_in_recently(user_session, *, now=None) -> bool:
@@ -110,10 +111,10 @@ def erase_due(session: Session, *, now=None) -> int:
     """Erase every account whose grace period is over; the number erased."""
     from app.models import utcnow
 
-    due = list(session.scalars(select(User.id).where(col(User.erasure_due_at).is_not(None),
+    due = list(session.scalars(select(col(User.id)).where(col(User.erasure_due_at).is_not(None),
                                                      col(User.erasure_due_at) <= (now or utcnow()))))
     for user_id in due:
-        erase_user(session, user_id=user_id)
+        erase_user(session, user_id=primary_key(user_id))
     return len(due)
 
 
@@ -132,13 +133,13 @@ def leave_class(session: Session, *, user: User, class_id: int, keep_answers: bo
     enrolment = session.get(Enrolment, (class_id, user.id))
     if enrolment is None:
         return False
-    assignments = select(Assignment.id).where(Assignment.class_id == class_id).scalar_subquery()
-    session.execute(delete(Extension).where(Extension.user_id == user.id, col(Extension.assignment_id).in_(assignments)))
+    assignments = select(col(Assignment.id)).where(col(Assignment.class_id) == class_id).scalar_subquery()
+    session.execute(delete(Extension).where(col(Extension.user_id) == user.id, col(Extension.assignment_id).in_(assignments)))
     if not keep_answers:
-        answer_ids = select(Answer.id).where(Answer.user_id == user.id, Answer.class_id == class_id).scalar_subquery()
+        answer_ids = select(col(Answer.id)).where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id).scalar_subquery()
         for model in (DiscussionMark, Feedback, AnswerRevision):
             session.execute(delete(model).where(col(model.answer_id).in_(answer_ids)))
-        session.execute(delete(Answer).where(Answer.user_id == user.id, Answer.class_id == class_id))
+        session.execute(delete(Answer).where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id))
     session.delete(enrolment)
     session.commit()
     return True
@@ -147,5 +148,5 @@ def leave_class(session: Session, *, user: User, class_id: int, keep_answers: bo
 def enrolled_classes(session: Session, *, user_id: int) -> list:
     from app.models import CourseClass, Enrolment
 
-    return list(session.scalars(select(CourseClass).join(Enrolment, Enrolment.class_id == CourseClass.id)
-                                .where(Enrolment.user_id == user_id).order_by(CourseClass.name)))
+    return list(session.scalars(select(CourseClass).join(Enrolment, col(Enrolment.class_id) == col(CourseClass.id))
+                                .where(col(Enrolment.user_id) == user_id).order_by(col(CourseClass.name))))

@@ -17,9 +17,9 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from app.models import ExternalIdentity, Role, User, utcnow
+from app.models import ExternalIdentity, Role, User, referenced, stored_id, utcnow
 from app.services import passwords
 from app.services.accounts import find_by_email, looks_like_email, normalise_email
 
@@ -80,24 +80,24 @@ def _check_key(issuer: str, subject: str) -> None:
 
 
 def find_identity(session: Session, *, issuer: str, subject: str) -> ExternalIdentity | None:
-    return session.exec(select(ExternalIdentity).where(ExternalIdentity.issuer == issuer,
-                                                       ExternalIdentity.subject == subject)).first()
+    return session.exec(select(ExternalIdentity).where(col(ExternalIdentity.issuer) == issuer,
+                                                       col(ExternalIdentity.subject) == subject)).first()
 
 
 def find_user(session: Session, *, issuer: str, subject: str) -> User | None:
     """The account this identity signs in as, or None (also for an unknown identity)."""
-    row = session.exec(select(User).join(ExternalIdentity, ExternalIdentity.user_id == User.id)
-                       .where(ExternalIdentity.issuer == issuer, ExternalIdentity.subject == subject)).first()
+    row = session.exec(select(User).join(ExternalIdentity, col(ExternalIdentity.user_id) == col(User.id))
+                       .where(col(ExternalIdentity.issuer) == issuer, col(ExternalIdentity.subject) == subject)).first()
     return row
 
 
 def identities_of(session: Session, *, user_id: int) -> list[ExternalIdentity]:
-    return list(session.exec(select(ExternalIdentity).where(ExternalIdentity.user_id == user_id)
-                             .order_by(ExternalIdentity.created_at)))
+    return list(session.exec(select(ExternalIdentity).where(col(ExternalIdentity.user_id) == user_id)
+                             .order_by(col(ExternalIdentity.created_at))))
 
 
 def is_lecturer_eligible(session: Session, *, user_id: int) -> bool:
-    return session.exec(select(ExternalIdentity.id).where(ExternalIdentity.user_id == user_id,
+    return session.exec(select(ExternalIdentity.id).where(col(ExternalIdentity.user_id) == user_id,
                                                           ExternalIdentity.lecturer_eligible)).first() is not None
 
 
@@ -139,7 +139,7 @@ def link_or_create_user(session: Session, *, issuer: str, subject: str, display_
     display_name, email = clean_name(display_name), clean_email(email)
     identity = find_identity(session, issuer=issuer, subject=subject)
     if identity is not None:
-        user = session.get(User, identity.user_id)
+        user = referenced(session, User, identity.user_id)
         _update_profile(session, user, display_name=display_name, email=email)
         identity.last_seen_at = utcnow()
         identity.lecturer_eligible = lecturer_eligible
@@ -158,7 +158,7 @@ def link_or_create_user(session: Session, *, issuer: str, subject: str, display_
     try:
         session.add(user)
         session.flush()
-        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=user.id,
+        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=stored_id(user),
                                     lecturer_eligible=lecturer_eligible)
         session.add(identity)
         session.commit()
@@ -168,7 +168,7 @@ def link_or_create_user(session: Session, *, issuer: str, subject: str, display_
         identity = find_identity(session, issuer=issuer, subject=subject)
         if identity is None:
             raise
-        return SignIn(session.get(User, identity.user_id), identity, created=False)
+        return SignIn(referenced(session, User, identity.user_id), identity, created=False)
     session.refresh(user)
     return SignIn(user, identity, created=True)
 
@@ -187,13 +187,13 @@ def link_identity(session: Session, *, user: User, issuer: str, subject: str, le
         return identity
     if identity is not None and not move:
         raise IdentityError("identity-in-use")
-    if not move and any(other.issuer == issuer for other in identities_of(session, user_id=user.id)):
+    if not move and any(other.issuer == issuer for other in identities_of(session, user_id=stored_id(user))):
         raise IdentityError("already-linked")
     if identity is None:
-        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=user.id,
+        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=stored_id(user),
                                     lecturer_eligible=lecturer_eligible)
     else:
-        identity.user_id = user.id
+        identity.user_id = stored_id(user)
         identity.lecturer_eligible = identity.lecturer_eligible or lecturer_eligible
     identity.last_seen_at = utcnow()
     session.add(identity)
@@ -216,7 +216,7 @@ def make_lecturer_if_eligible(session: Session, *, user: User) -> bool:
     """Grant the lecturer role to a student whose institution released a staff affiliation.
 
     Called when a lecturer adds them to a class or an admin grants it; True when the role changed."""
-    if user.role != Role.STUDENT or not user.is_active or not is_lecturer_eligible(session, user_id=user.id):
+    if user.role != Role.STUDENT or not user.is_active or not is_lecturer_eligible(session, user_id=stored_id(user)):
         return False
     user.role = Role.LECTURER.value
     session.add(user)

@@ -30,7 +30,8 @@ def send_mail(settings: Settings, *, to: str, subject: str, body: str, session: 
     """Queue a mail; returns its message id. With `session`, it is queued when that session commits.
 
     `headers`: extra ones, such as List-Unsubscribe."""
-    message = {"id": uuid.uuid4().hex, "to": to, "subject": subject, "body": body,
+    message_id = uuid.uuid4().hex
+    message = {"id": message_id, "to": to, "subject": subject, "body": body,
                "created": f"{utcnow():%Y%m%dT%H%M%S%f}", "headers": dict(headers or {})}
     compose(settings, message)  # a header the mail library refuses fails here, in the caller, not in the job
     jobs.bind(settings)
@@ -38,7 +39,7 @@ def send_mail(settings: Settings, *, to: str, subject: str, body: str, session: 
         jobs.after_commit(session, deliver_mail, message)
     else:
         deliver_mail(message)
-    return message["id"]
+    return message_id
 
 
 @jobs.task(retries=6, retry_delay=120)

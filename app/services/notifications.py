@@ -41,6 +41,7 @@ from app.models import (
     NotificationSetting,
     User,
     aware,
+    stored_id,
     utcnow,
 )
 
@@ -145,7 +146,7 @@ def mail_mode(session: Session, *, user_id: int, kind: str) -> str:
 
 def mail_modes(session: Session, *, user: User) -> dict[str, str]:
     stored = {row.kind: row.mode for row in session.exec(
-        select(NotificationSetting).where(NotificationSetting.user_id == user.id))}
+        select(NotificationSetting).where(col(NotificationSetting.user_id) == user.id))}
     return {kind: stored.get(kind, KINDS[kind][1]) for kind in kinds_for(user)}
 
 
@@ -187,7 +188,7 @@ def read_unsubscribe_token(secret: bytes, token: str) -> tuple[int, str] | None:
 
 def unsubscribe(session: Session, *, user: User, kind: str) -> None:
     for each in (kinds_for(user) if kind == "all" else [kind]):
-        set_mail_mode(session, user_id=user.id, kind=each, mode=OFF)
+        set_mail_mode(session, user_id=stored_id(user), kind=each, mode=OFF)
     session.commit()
 
 
@@ -195,7 +196,7 @@ def unsubscribe(session: Session, *, user: User, kind: str) -> None:
 
 def unread_count(session: Session, *, user_id: int) -> int:
     return session.exec(select(func.count()).select_from(Notification)
-                        .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))).one()
+                        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))).one()
 
 
 @dataclass(frozen=True)
@@ -212,17 +213,17 @@ def recent(session: Session, *, user: User, limit: int = 100) -> list[Shown]:
     """Newest first, dated by the day only (a lecturer's notice about a round is dated like the round)."""
     from app.models import school_day
 
-    rows = session.exec(select(Notification).where(Notification.user_id == user.id)
+    rows = session.exec(select(Notification).where(col(Notification.user_id) == user.id)
                         .order_by(col(Notification.created_at).desc(), col(Notification.id).desc()).limit(limit))
-    return [Shown(row.id, describe(row), row.link, school_day(row.created_at), row.read_at is None, row.kind)
+    return [Shown(stored_id(row), describe(row), row.link, school_day(row.created_at), row.read_at is None, row.kind)
             for row in rows]
 
 
 def mark_read(session: Session, *, user_id: int, notification_id: int | None = None) -> str | None:
     """Mark one notice (returning its link) or all of them read."""
-    statement = select(Notification).where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
+    statement = select(Notification).where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
     if notification_id is not None:
-        statement = select(Notification).where(Notification.user_id == user_id, Notification.id == notification_id)
+        statement = select(Notification).where(col(Notification.user_id) == user_id, col(Notification.id) == notification_id)
     link = None
     now = utcnow()
     for row in session.exec(statement):
@@ -238,7 +239,7 @@ def mark_read(session: Session, *, user_id: int, notification_id: int | None = N
 def notify(session: Session, *, user_id: int, kind: str, key: str, data: dict, link: str) -> Notification | None:
     """Add one notice unless this person already has it (same key); queue its mail per their setting.
     Commits; None when it existed."""
-    if session.exec(select(Notification.id).where(Notification.user_id == user_id, Notification.key == key)).first():
+    if session.exec(select(Notification.id).where(col(Notification.user_id) == user_id, col(Notification.key) == key)).first():
         return None
     mode = mail_mode(session, user_id=user_id, kind=kind)
     notice = Notification(user_id=user_id, kind=kind, key=key[:200], data=json.dumps(data), link=link[:300])
@@ -256,7 +257,7 @@ def notify(session: Session, *, user_id: int, kind: str, key: str, data: dict, l
 
 
 def _unsubscribe_url(settings, user: User, kind: str) -> str:
-    token = unsubscribe_token(settings.secret(), user_id=user.id, kind=kind)
+    token = unsubscribe_token(settings.secret(), user_id=stored_id(user), kind=kind)
     return f"{settings.base_url.rstrip('/')}/notifications/unsubscribe/{token}"
 
 
@@ -309,7 +310,7 @@ def send_digests(now: datetime | None = None) -> int:
     sent = 0
     with jobs.session() as session:
         pending = session.exec(select(Notification).where(col(Notification.mailed_at).is_(None))
-                               .order_by(Notification.user_id, Notification.created_at, Notification.id)).all()
+                               .order_by(col(Notification.user_id), col(Notification.created_at), col(Notification.id))).all()
         by_user: dict[int, list[Notification]] = {}
         for notice in pending:
             if aware(notice.created_at) <= now - DIGEST_GRACE or \
@@ -392,18 +393,18 @@ def _class_and_module(session: Session, class_id: int, module_slug: str):
 
 
 def _lecturer_ids(session: Session, class_id: int) -> list[int]:
-    return list(session.exec(select(ClassLecturer.user_id).where(ClassLecturer.class_id == class_id)))
+    return list(session.exec(select(ClassLecturer.user_id).where(col(ClassLecturer.class_id) == class_id)))
 
 
 def _student_ids(session: Session, class_id: int) -> list[int]:
-    return list(session.exec(select(Enrolment.user_id).where(Enrolment.class_id == class_id)))
+    return list(session.exec(select(Enrolment.user_id).where(col(Enrolment.class_id) == class_id)))
 
 
 @jobs.task(retries=3, retry_delay=60)
 def feedback_given(feedback_id: int) -> None:
     with jobs.session() as session:
-        row = session.exec(select(Feedback, Answer).join(Answer, Answer.id == Feedback.answer_id)
-                           .where(Feedback.id == feedback_id)).first()
+        row = session.exec(select(Feedback, Answer).join(Answer, col(Answer.id) == col(Feedback.answer_id))
+                           .where(col(Feedback.id) == feedback_id)).first()
         if row is None:
             return
         feedback, answer = row
@@ -430,8 +431,8 @@ def lecturer_message(message_id: int) -> None:
         message = session.get(FeedbackMessage, message_id)
         if message is None or message.from_student:
             return
-        row = session.exec(select(Feedback, Answer).join(Answer, Answer.id == Feedback.answer_id)
-                           .where(Feedback.id == message.feedback_id)).first()
+        row = session.exec(select(Feedback, Answer).join(Answer, col(Answer.id) == col(Feedback.answer_id))
+                           .where(col(Feedback.id) == message.feedback_id)).first()
         if row is None:
             return
         _feedback, answer = row
@@ -512,14 +513,14 @@ def check_rounds(class_id: int, module_slug: str) -> None:
 
 
 def _last_total(session: Session, user_id: int, prefix: str) -> int:
-    keys = session.exec(select(Notification.key).where(Notification.user_id == user_id,
+    keys = session.exec(select(Notification.key).where(col(Notification.user_id) == user_id,
                                                        col(Notification.key).startswith(prefix))).all()
     return max((int(key.rsplit(":", 1)[1]) for key in keys), default=0)
 
 
 def verified_students(session: Session, class_id: int) -> int:
-    return session.exec(select(func.count()).select_from(Enrolment).join(User, User.id == Enrolment.user_id)
-                        .where(Enrolment.class_id == class_id, col(User.email_verified_at).is_not(None))).one()
+    return session.exec(select(func.count()).select_from(Enrolment).join(User, col(User.id) == col(Enrolment.user_id))
+                        .where(col(Enrolment.class_id) == class_id, col(User.email_verified_at).is_not(None))).one()
 
 
 @jobs.task(retries=3, retry_delay=60)
@@ -541,7 +542,7 @@ def check_class_k(class_id: int) -> None:
 @jobs.task(retries=3, retry_delay=60)
 def check_classes_of(user_id: int) -> None:
     with jobs.session() as session:
-        class_ids = list(session.exec(select(Enrolment.class_id).where(Enrolment.user_id == user_id)))
+        class_ids = list(session.exec(select(Enrolment.class_id).where(col(Enrolment.user_id) == user_id)))
     for class_id in class_ids:
         check_class_k(class_id)
 
@@ -553,10 +554,10 @@ def remind_due_soon(now: datetime | None = None) -> int:
     added = 0
     with jobs.session() as session:
         rows = session.exec(
-            select(Assignment, CourseClass, Enrolment.user_id, Extension.due_on)
-            .join(CourseClass, CourseClass.id == Assignment.class_id)
-            .join(Enrolment, Enrolment.class_id == Assignment.class_id)
-            .outerjoin(Extension, (Extension.assignment_id == Assignment.id) & (Extension.user_id == Enrolment.user_id))
+            select(Assignment, CourseClass, col(Enrolment.user_id), col(Extension.due_on))
+            .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
+            .join(Enrolment, col(Enrolment.class_id) == col(Assignment.class_id))
+            .outerjoin(Extension, (col(Extension.assignment_id) == col(Assignment.id)) & (col(Extension.user_id) == col(Enrolment.user_id)))
             .where(col(CourseClass.archived_at).is_(None),
                    func.coalesce(Extension.due_on, Assignment.due_on).between((now - timedelta(days=1)).date(),
                                                                               (now + timedelta(days=3)).date()))).all()
@@ -568,7 +569,7 @@ def remind_due_soon(now: datetime | None = None) -> int:
             if module is None or not module.reflections:
                 continue
             submitted = set(session.exec(select(Answer.prompt_id).where(
-                Answer.user_id == user_id, Answer.class_id == course_class.id, Answer.module_slug == module.slug,
+                col(Answer.user_id) == user_id, col(Answer.class_id) == course_class.id, col(Answer.module_slug) == module.slug,
                 col(Answer.submitted_at).is_not(None))))
             if set(module.reflections) <= submitted:
                 continue

@@ -13,6 +13,7 @@ and one log line for IT staff that carries no personal data (see `log_failure`).
 from __future__ import annotations
 
 import logging
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from joserfc.jws import JWSRegistry
 from sqlmodel import Session
 
@@ -33,6 +34,7 @@ from app.services import identities
 log = logging.getLogger("nabij.oidc")
 
 # Authlib's client is built on httpx2 where that is installed, else on httpx: catch the errors of both.
+httpx2: types.ModuleType
 try:
     import httpx2
 except ImportError:  # pragma: no cover - depends on what pip resolved
@@ -144,7 +146,7 @@ def signing_algorithms(metadata: dict) -> list[str]:
 
 # -- the ID token -----------------------------------------------------------------------------------
 
-def validate_id_token(id_token: str, *, jwks: dict, issuer: str, client_id: str, nonce: str | None,
+def validate_id_token(id_token: str, *, jwks: KeySetSerialization, issuer: str, client_id: str, nonce: str | None,
                       algorithms: list[str] | tuple[str, ...] = ("RS256",), access_token: str | None = None,
                       leeway: int = LEEWAY_SECONDS, now: int | None = None) -> dict:
     """The verified claims of an ID token, or OidcError("invalid-token").
@@ -320,7 +322,7 @@ def profile_from_claims(claims: dict, config: OidcConfig) -> Profile:
         subject = str(subject)
     if not isinstance(subject, str) or not subject.strip():
         raise OidcError("missing-claim", f"the ID claim {config.id_claim!r} was not released", claim=config.id_claim)
-    name = claims.get("name") if isinstance(claims.get("name"), str) else ""
+    name = found if isinstance(found := claims.get("name"), str) else ""
     if not name.strip():
         parts = [claims.get(key) for key in ("given_name", "family_name")]
         name = " ".join(part for part in parts if isinstance(part, str) and part.strip())

@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,10 @@ class Page(Generic[T]):
     pages: int
     total: int
     per_page: int
+
+    def with_items(self, items: Sequence[U]) -> Page[U]:
+        """The same page, of other items (the rows made of this page's items)."""
+        return Page(items, self.number, self.pages, self.total, self.per_page)
 
     @property
     def first_index(self) -> int:

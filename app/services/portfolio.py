@@ -20,7 +20,7 @@ from app.content.model import Module, Reflection
 from app.content.rubrics import Level
 from app.i18n import gettext as _
 from app.i18n import ngettext
-from app.models import Answer, AnswerRevision, Assessment, CourseClass, Feedback, User, school_day
+from app.models import Answer, AnswerRevision, Assessment, CourseClass, Feedback, User, school_day, stored_id
 from app.services.assessment import StudentAssessment, student_view
 from app.services.markdown_text import escape_markdown
 
@@ -82,8 +82,8 @@ class Portfolio:
 
 def portfolio(session: Session, *, user: User, catalogue: Catalogue) -> Portfolio:
     """Every submitted reflection of this student in a module that still exists, in catalogue order."""
-    answers = list(session.exec(select(Answer).where(Answer.user_id == user.id, col(Answer.submitted_at).is_not(None))
-                                .order_by(Answer.id)))
+    answers = list(session.exec(select(Answer).where(col(Answer.user_id) == user.id, col(Answer.submitted_at).is_not(None))
+                                .order_by(col(Answer.id))))
     ids = [a.id for a in answers]
     revisions: dict[int, list[AnswerRevision]] = defaultdict(list)
     feedback: dict[int, list[Feedback]] = defaultdict(list)
@@ -91,31 +91,33 @@ def portfolio(session: Session, *, user: User, catalogue: Catalogue) -> Portfoli
     names: dict[int, str] = {}
     if ids:
         for revision in session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(ids))
-                                     .order_by(AnswerRevision.id)):
+                                     .order_by(col(AnswerRevision.id))):
             revisions[revision.answer_id].append(revision)
-        for item in session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(Feedback.id)):
+        for item in session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(col(Feedback.id))):
             feedback[item.answer_id].append(item)
-        for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(ids)).order_by(Assessment.id)):
+        for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(ids)).order_by(col(Assessment.id))):
             assessments[row.answer_id].append(row)
         class_ids = {a.class_id for a in answers if a.class_id}
         if class_ids:
-            names = {c.id: c.name for c in session.exec(select(CourseClass).where(col(CourseClass.id).in_(class_ids)))}
+            names = {stored_id(c): c.name for c in session.exec(select(CourseClass).where(col(CourseClass.id).in_(class_ids)))}
     by_module: dict[str, list[Entry]] = defaultdict(list)
     growth: list[GrowthPoint] = []
     for answer in answers:
+        answer_id = stored_id(answer)
         module = catalogue.get(answer.module_slug)
         reflection = module.reflections.get(answer.prompt_id) if module else None
-        if module is None or reflection is None or not revisions[answer.id]:
+        if module is None or reflection is None or not revisions[answer_id]:
             continue
-        latest_revision = revisions[answer.id][-1]
+        latest_revision = revisions[answer_id][-1]
         entry = Entry(module, reflection, names.get(answer.class_id) if answer.class_id else None,
-                      [Submission(school_day(r.submitted_at), r.text) for r in revisions[answer.id]],
-                      [FeedbackShown(school_day(f.created_at), f.text, f.reply_text) for f in feedback[answer.id]],
-                      student_view(catalogue, module, reflection.id, assessments[answer.id], latest_revision.id))
+                      [Submission(school_day(r.submitted_at), r.text) for r in revisions[answer_id]],
+                      [FeedbackShown(school_day(f.created_at), f.text, f.reply_text) for f in feedback[answer_id]],
+                      student_view(catalogue, module, reflection.id, assessments[answer_id], stored_id(latest_revision)))
         by_module[module.slug].append(entry)
         if entry.assessment is not None:
-            for shown in entry.assessment.levels:
-                growth.append(GrowthPoint(entry.assessment.on, entry, shown.level, shown.rank, shown.of))
+            on = entry.assessment.on
+            growth.extend(GrowthPoint(on, entry, shown.level, shown.rank, shown.of)
+                          for shown in entry.assessment.levels)
     modules = []
     for module in catalogue.ordered():
         entries = by_module.get(module.slug)

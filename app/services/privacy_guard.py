@@ -27,6 +27,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -283,36 +284,32 @@ def _known_name(finding: Finding, known: frozenset[str]) -> bool:
                                for w in parts)
 
 
-def find(text: str, *, reference_year: int | None = None, known: list[str] | frozenset[str] = ()) -> list[Finding]:
+def find(text: str, *, reference_year: int | None = None, known: Iterable[str] = ()) -> list[Finding]:
     """Every identifying detail found, in text order, none overlapping another. `known`: the words of
     the module the text answers (module_words); names made only of those are not reported."""
     year = reference_year or _this_year()
-    known = frozenset(known)
+    known_words = frozenset(known)
     patterns = _compiled()
-    found: list[Finding] = []
-    for match in patterns["email"].finditer(text):
-        found.append(Finding("email", match.group(0), match.start(), match.end()))
+    found = [Finding("email", match.group(0), match.start(), match.end())
+             for match in patterns["email"].finditer(text)]
     for name in ("phone_international", "phone_national"):
-        for match in patterns[name].finditer(text):
-            if is_phone(match.group(0)):
-                found.append(Finding("phone", match.group(0), match.start(), match.end()))
-    for match in patterns["bsn"].finditer(text):
-        if is_bsn(_digits(match.group(0))):
-            found.append(Finding("bsn", match.group(0), match.start(), match.end()))
-    for match in patterns["rrn"].finditer(text):
-        if is_rrn(_digits(match.group(0))):
-            found.append(Finding("rrn", match.group(0), match.start(), match.end()))
+        found.extend(Finding("phone", match.group(0), match.start(), match.end())
+                     for match in patterns[name].finditer(text) if is_phone(match.group(0)))
+    found.extend(Finding("bsn", match.group(0), match.start(), match.end())
+                 for match in patterns["bsn"].finditer(text) if is_bsn(_digits(match.group(0))))
+    found.extend(Finding("rrn", match.group(0), match.start(), match.end())
+                 for match in patterns["rrn"].finditer(text) if is_rrn(_digits(match.group(0))))
     for name, order in (("date_numeric", (1, 3, 4)), ("date_iso", (3, 2, 1)), ("date_written", (1, 2, 3))):
         for match in patterns[name].finditer(text):
             day, month, yyyy = (match.group(i) for i in order)
             month_number = MONTHS[month.lower()] if name == "date_written" else int(month)
             if is_birth_date(text, match.start(), int(day), month_number, int(yyyy), year):
                 found.append(Finding("birthdate", match.group(0), match.start(), match.end()))
-    for match in patterns["postcode"].finditer(text):
-        found.append(Finding("address", match.group(0), match.start(), match.end()))
+    found.extend(Finding("address", match.group(0), match.start(), match.end())
+                 for match in patterns["postcode"].finditer(text))
     words = [_Word(m.group(0), m.start(), m.end()) for m in patterns["word"].finditer(text)]
     found += _addresses(text, words)
-    found += [name for name in _names(text, words) if not _known_name(name, known)]
+    found += [name for name in _names(text, words) if not _known_name(name, known_words)]
     return _without_overlaps(found)
 
 

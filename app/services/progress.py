@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, literal, literal_column, tuple_, union_all
+from sqlalchemy import Label, Select, bindparam, func, literal, literal_column, tuple_, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.model import Module
@@ -84,8 +86,8 @@ def percent_done(done: int, total: int, complete: bool) -> int:
 
 
 def _done(kind: str, table, block_id, at, *done):
-    return (select(literal(kind).label("kind"), table.user_id, table.module_slug, block_id.label("block_id"),
-                   at.label("at"))
+    return (sa_select(literal(kind).label("kind"), table.user_id, table.module_slug, block_id.label("block_id"),
+                      at.label("at"))
             .where(col(table.user_id).in_(bindparam("user_ids", expanding=True)),
                    col(table.module_slug).in_(bindparam("slugs", expanding=True)), *done))
 
@@ -100,7 +102,7 @@ DONE = union_all(
           col(VignetteRun.finished_at).is_not(None)),
     _done("checks_answered", CheckAnswer, CheckAnswer.check_id, CheckAnswer.answered_at),
     _done("new_feedback", Answer, Answer.prompt_id, Feedback.created_at, col(Feedback.read_at).is_(None))
-    .join(Feedback, Feedback.answer_id == Answer.id),
+    .join(Feedback, col(Feedback.answer_id) == col(Answer.id)),
 )
 
 
@@ -133,7 +135,8 @@ def progress_matrix(session: Session, *, user_ids: list[int], modules: list[Modu
             continue
         getattr(progress, kind).add(block_id)
         at = progress._seen(at)
-        if kind == "sections_visited" and (progress._last_visit is None or at >= progress._last_visit):
+        if kind == "sections_visited" and (progress._last_visit is None
+                                            or (at is not None and at >= progress._last_visit)):
             progress._last_visit, progress.last_section = at, block_id
     return result
 
@@ -175,7 +178,7 @@ def _shape(module: Module) -> tuple[int, int, int]:
 
 
 def _counted(which: str, table, block_id, *done, distinct: bool = False):
-    flags = [literal_column("1" if kind == which else "0").label(kind) for kind in COUNTED]
+    flags: list[Label[Any]] = [literal_column("1" if kind == which else "0").label(kind) for kind in COUNTED]
     statement = (select(table.user_id, table.module_slug, block_id.label("block_id"), *flags)
                  .where(col(table.user_id).in_(bindparam("user_ids", expanding=True)),
                         tuple_(table.module_slug, block_id).in_(bindparam(which, expanding=True)), *done))
@@ -192,7 +195,7 @@ _COUNTED_ROWS = union_all(
              distinct=True),
     _counted("checks", CheckAnswer, CheckAnswer.check_id),
 ).subquery("counted")
-COUNTS = (select(_COUNTED_ROWS.c.user_id, _COUNTED_ROWS.c.module_slug,
+COUNTS: Select = (select(_COUNTED_ROWS.c.user_id, _COUNTED_ROWS.c.module_slug,
                  *[func.sum(_COUNTED_ROWS.c[kind]) for kind in COUNTED])
           .group_by(_COUNTED_ROWS.c.user_id, _COUNTED_ROWS.c.module_slug))
 

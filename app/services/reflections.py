@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.content.markdown import count_words
 from app.content.model import Module, Reflection
 from app.i18n import format_number
 from app.i18n import gettext as _
-from app.models import Answer, AnswerRevision, Feedback, utcnow
+from app.models import Answer, AnswerRevision, Feedback, stored_id, utcnow
 from app.services.writing import WRITING_CLASS
 
 MAX_ANSWER_LENGTH = 50_000
@@ -39,19 +39,19 @@ class SaveResult:
 
 # The autosave runs this several times a minute per writing student: built once. The answer is the
 # one for the class the student writes for in this module (app.services.writing), in the same query.
-ANSWER = select(Answer).where(Answer.user_id == bindparam("user_id"), Answer.module_slug == bindparam("slug"),
-                              Answer.prompt_id == bindparam("prompt_id"),
-                              Answer.class_id.is_not_distinct_from(WRITING_CLASS))
+ANSWER = select(Answer).where(col(Answer.user_id) == bindparam("user_id"), col(Answer.module_slug) == bindparam("slug"),
+                              col(Answer.prompt_id) == bindparam("prompt_id"),
+                              col(Answer.class_id).is_not_distinct_from(WRITING_CLASS))
 
 
 # The same, with the class id even when there is no answer yet (for the first save): one query, a
 # one-row select of the writing class joined to the answer, if any.
 _WRITING_ROW = select(WRITING_CLASS.label("class_id")).subquery("writing")
 ANSWER_AND_CLASS = (select(_WRITING_ROW.c.class_id, Answer).select_from(_WRITING_ROW)
-                    .outerjoin(Answer, and_(Answer.user_id == bindparam("user_id"),
-                                            Answer.module_slug == bindparam("slug"),
-                                            Answer.prompt_id == bindparam("prompt_id"),
-                                            Answer.class_id.is_not_distinct_from(_WRITING_ROW.c.class_id))))
+                    .outerjoin(Answer, and_(col(Answer.user_id) == bindparam("user_id"),
+                                            col(Answer.module_slug) == bindparam("slug"),
+                                            col(Answer.prompt_id) == bindparam("prompt_id"),
+                                            col(Answer.class_id).is_not_distinct_from(_WRITING_ROW.c.class_id))))
 
 
 def find_answer(session: Session, *, user_id: int, module_slug: str, prompt_id: str) -> Answer | None:
@@ -116,11 +116,11 @@ def submit(session: Session, *, user_id: int, module: Module, prompt: Reflection
     result = _apply_draft(session, user_id=user_id, module=module, prompt=prompt, text=text,
                           base_version=base_version)
     answer = result.answer
-    latest = None if result.conflict else latest_revision(session, answer_id=answer.id)
+    latest = None if result.conflict else latest_revision(session, answer_id=stored_id(answer))
     if not result.conflict and not (latest is not None and latest.text == answer.text
                                     and latest.prompt_hash == answer.prompt_hash):  # not yet submitted as is
         now = utcnow()
-        session.add(AnswerRevision(answer_id=answer.id, text=answer.text, module_version=answer.module_version,
+        session.add(AnswerRevision(answer_id=stored_id(answer), text=answer.text, module_version=answer.module_version,
                                    prompt_hash=answer.prompt_hash, submitted_at=now))
         answer.submitted_at = now
         session.add(answer)
@@ -132,19 +132,19 @@ def submit(session: Session, *, user_id: int, module: Module, prompt: Reflection
 
 
 def latest_revision(session: Session, *, answer_id: int) -> AnswerRevision | None:
-    return session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer_id)
-                        .order_by(AnswerRevision.id.desc())).first()
+    return session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id) == answer_id)
+                        .order_by(col(AnswerRevision.id).desc())).first()
 
 
 def revisions(session: Session, *, answer_id: int) -> list[AnswerRevision]:
-    return list(session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer_id)
-                             .order_by(AnswerRevision.id)).all())
+    return list(session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id) == answer_id)
+                             .order_by(col(AnswerRevision.id))).all())
 
 
 def reply_to_feedback(session: Session, *, user_id: int, feedback_id: int, text: str) -> Feedback | None:
     """The student's one reply; None when the feedback is not on this student's answer."""
-    row = session.exec(select(Feedback, Answer).join(Answer, Answer.id == Feedback.answer_id)
-                       .where(Feedback.id == feedback_id, Answer.user_id == user_id)).first()
+    row = session.exec(select(Feedback, Answer).join(Answer, col(Answer.id) == col(Feedback.answer_id))
+                       .where(col(Feedback.id) == feedback_id, col(Answer.user_id) == user_id)).first()
     if row is None:
         return None
     feedback, _answer = row

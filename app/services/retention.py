@@ -36,6 +36,7 @@ from app.models import (
     User,
     UserSession,
     aware,
+    primary_key,
     utcnow,
 )
 
@@ -85,8 +86,8 @@ def _conditions(settings: Settings, now: datetime):
 def plan(session: Session, *, settings: Settings, now: datetime | None = None) -> PurgePlan:
     now = now or utcnow()
     result = PurgePlan()
-    result.archived_classes = list(session.exec(select(CourseClass.id).where(
-        col(CourseClass.archived_at).is_not(None), col(CourseClass.archived_at) < archive_cutoff(settings, now))))
+    result.archived_classes = [primary_key(class_id) for class_id in session.exec(select(col(CourseClass.id)).where(
+        col(CourseClass.archived_at).is_not(None), col(CourseClass.archived_at) < archive_cutoff(settings, now)))]
     answers = 0
     if result.archived_classes:
         answers = session.exec(select(func.count()).select_from(Answer).where(
@@ -127,7 +128,7 @@ def purge(session: Session, *, settings: Settings, now: datetime | None = None) 
         session.exec(delete(Feedback).where(col(Feedback.answer_id).in_(answer_ids)))
         session.exec(delete(AnswerRevision).where(col(AnswerRevision.answer_id).in_(answer_ids)))
         session.exec(delete(Answer).where(col(Answer.class_id).in_(result.archived_classes)))
-    for _name, (model, condition) in _conditions(settings, now).items():
+    for (model, condition) in _conditions(settings, now).values():
         session.exec(delete(model).where(condition))
     session.commit()
     for path in _old_outbox_files(settings, now):
@@ -154,10 +155,12 @@ def warn_lecturers(session: Session, *, settings: Settings, now: datetime | None
     for course_class in classes_to_warn(session, settings=settings, now=now):
         if not jobs.huey.storage.put_if_empty(f"retention-warned:{course_class.id}", b"1"):
             continue  # warned before (the job runs nightly)
+        if course_class.archived_at is None:  # never: classes_to_warn gives archived classes
+            continue
         purge_on = (aware(course_class.archived_at)
                     + timedelta(days=DAYS_PER_MONTH * settings.retention_months_after_archive)).date()
-        lecturers = session.exec(select(User).join(ClassLecturer, ClassLecturer.user_id == User.id)
-                                 .where(ClassLecturer.class_id == course_class.id))
+        lecturers = session.exec(select(User).join(ClassLecturer, col(ClassLecturer.user_id) == col(User.id))
+                                 .where(col(ClassLecturer.class_id) == course_class.id))
         for lecturer in lecturers:
             body = _("Hello %(name)s,\n\nThe class '%(class)s' was archived. On %(date)s Nabij deletes its "
                      "students' answers and feedback, as the retention rules say. If you still need anything, "

@@ -13,10 +13,13 @@ import csv
 import io
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING, overload
 
 from sqlalchemy import and_, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.content.model import Module, Reflection, Step, Vignette
@@ -34,6 +37,7 @@ from app.models import (
     VignetteRun,
     aware,
     school_day,
+    stored_id,
 )
 from app.services import assessment as assessing
 from app.services.kgate import K_FLOOR, Released, k_of, released_count, rounds, small_cells
@@ -50,6 +54,14 @@ class ReviewError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+@overload
+def local_day(value: datetime) -> date: ...
+
+
+@overload
+def local_day(value: datetime | None) -> date | None: ...
 
 
 def local_day(value: datetime | None) -> date | None:
@@ -117,7 +129,9 @@ class KGate:
     Needs `submitted` (the answers released so far) and `k`."""
 
     submitted: int
-    k: int
+    if TYPE_CHECKING:  # a field of the dataclasses below, a property of PromptReview
+        @property
+        def k(self) -> int: ...
 
     @property
     def visible(self) -> bool:
@@ -156,22 +170,22 @@ def _entries(session: Session, *, course_class: CourseClass, module: Module, pro
     whether it is marked to discuss: one query."""
     first = func.min(AnswerRevision.submitted_at)
     # The latest assessment rides along as correlated subqueries: no extra query per page.
-    latest = (select(col(Assessment.id)).where(Assessment.answer_id == Answer.id, Assessment.class_id == course_class.id)
+    latest = (select(col(Assessment.id)).where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id)
               .order_by(col(Assessment.id).desc()).limit(1).correlate(Answer).scalar_subquery())
-    levels = select(Assessment.levels).where(Assessment.id == latest).scalar_subquery()
-    assessed_revision = select(Assessment.revision_id).where(Assessment.id == latest).scalar_subquery()
+    levels = select(Assessment.levels).where(col(Assessment.id) == latest).scalar_subquery()
+    assessed_revision = select(Assessment.revision_id).where(col(Assessment.id) == latest).scalar_subquery()
     assessments = (select(func.count(col(Assessment.id)))
-                   .where(Assessment.answer_id == Answer.id, Assessment.class_id == course_class.id).scalar_subquery())
-    rows = session.exec(
-        select(Answer.id, Answer.user_id, first, User.email_verified_at, DiscussionMark.answer_id,
+                   .where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id).scalar_subquery())
+    rows = session.execute(
+        sa_select(col(Answer.id), col(Answer.user_id), first, col(User.email_verified_at), col(DiscussionMark.answer_id),
                levels, assessed_revision, assessments)
-        .join(AnswerRevision, AnswerRevision.answer_id == Answer.id)
-        .join(User, User.id == Answer.user_id)
-        .outerjoin(DiscussionMark, and_(DiscussionMark.class_id == course_class.id,
-                                        DiscussionMark.answer_id == Answer.id))
-        .where(Answer.class_id == course_class.id, Answer.module_slug == module.slug, Answer.prompt_id == prompt_id,
+        .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
+        .join(User, col(User.id) == col(Answer.user_id))
+        .outerjoin(DiscussionMark, and_(col(DiscussionMark.class_id) == course_class.id,
+                                        col(DiscussionMark.answer_id) == col(Answer.id)))
+        .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug) == module.slug, col(Answer.prompt_id) == prompt_id,
                col(User.email_verified_at).is_not(None))
-        .group_by(Answer.id, Answer.user_id, User.email_verified_at, DiscussionMark.answer_id)
+        .group_by(col(Answer.id), col(Answer.user_id), col(User.email_verified_at), col(DiscussionMark.answer_id))
     ).all()
     return [(answer_id, user_id, max(aware(first_at), aware(verified_at)), marked is not None, (levels_json, revision, count))
             for answer_id, user_id, first_at, verified_at, marked, levels_json, revision, count in rows]
@@ -183,23 +197,23 @@ def _submitted_answers(session: Session, *, course_class: CourseClass, module: M
     the latest round (a later resubmission waits for the next round): two queries."""
     entries = _entries(session, course_class=course_class, module=module, prompt_id=prompt_id)
     released = rounds([(answer_id, entered_at) for answer_id, _user, entered_at, _m, _a in entries], k_of(course_class))
-    if not released:
+    if not released or released.cutoff is None:  # a cutoff comes with the first release
         return [], released
     latest: dict[int, AnswerRevision] = {}
     for revision in session.exec(select(AnswerRevision)
                                  .where(col(AnswerRevision.answer_id).in_(list(released.closed_at)))
-                                 .order_by(AnswerRevision.id)):
+                                 .order_by(col(AnswerRevision.id))):
         if aware(revision.submitted_at) <= released.cutoff:
             latest[revision.answer_id] = revision
     submitted = [
-        _Submitted(answer_id, user_id, latest[answer_id].id, latest[answer_id].text, latest[answer_id].prompt_hash,
+        _Submitted(answer_id, user_id, stored_id(latest[answer_id]), latest[answer_id].text, latest[answer_id].prompt_hash,
                    released.closed_at[answer_id], marked, *assessed)
         for answer_id, user_id, _entered, marked, assessed in entries if answer_id in released and answer_id in latest]
     return submitted, released
 
 
 def _class_user_ids(session: Session, *, course_class: CourseClass) -> list[int]:
-    return list(session.exec(select(Enrolment.user_id).where(Enrolment.class_id == course_class.id)))
+    return list(session.exec(select(Enrolment.user_id).where(col(Enrolment.class_id) == course_class.id)))
 
 
 def _labels(session: Session, secret: bytes, *, course_class: CourseClass, module: Module, prompt_id: str,
@@ -208,22 +222,22 @@ def _labels(session: Session, secret: bytes, *, course_class: CourseClass, modul
     change only with a round); one per class when the class chose so (among all its students)."""
     authors = {item.user_id for item in submitted}
     if course_class.shared_pseudonyms:
-        return class_pseudonyms(secret, class_id=course_class.id,
+        return class_pseudonyms(secret, class_id=stored_id(course_class),
                                 user_ids=authors | set(_class_user_ids(session, course_class=course_class)))
-    return class_pseudonyms(secret, class_id=course_class.id, user_ids=authors,
+    return class_pseudonyms(secret, class_id=stored_id(course_class), user_ids=authors,
                             scope=prompt_scope(module.slug, prompt_id))
 
 
 def _shuffled(secret: bytes, *, course_class: CourseClass, prompt_id: str,
               submitted: list[_Submitted]) -> list[_Submitted]:
     """The review's order: a keyed shuffle, the same on every load, so a page always holds the same answers."""
-    return sorted(submitted, key=lambda item: shuffle_key(secret, class_id=course_class.id, prompt_id=prompt_id,
+    return sorted(submitted, key=lambda item: shuffle_key(secret, class_id=stored_id(course_class), prompt_id=prompt_id,
                                                           answer_id=item.answer_id))
 
 
 def _index_of(secret: bytes, *, course_class: CourseClass, items: list[_Submitted], ref: str) -> int | None:
     return next((index for index, item in enumerate(items)
-                 if answer_ref(secret, class_id=course_class.id, answer_id=item.answer_id) == ref), None)
+                 if answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id) == ref), None)
 
 
 def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str,
@@ -257,9 +271,9 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
                      submitted=submitted)
     # All feedback on the released answers: replies are released in rounds over the whole prompt.
     feedback_rows = session.exec(
-        select(Feedback, User.display_name).outerjoin(User, User.id == Feedback.author_id)
-        .where(Feedback.class_id == course_class.id, col(Feedback.answer_id).in_([i.answer_id for i in submitted]))
-        .order_by(Feedback.created_at, Feedback.id)
+        select(Feedback, User.display_name).outerjoin(User, col(User.id) == col(Feedback.author_id))
+        .where(col(Feedback.class_id) == course_class.id, col(Feedback.answer_id).in_([i.answer_id for i in submitted]))
+        .order_by(col(Feedback.created_at), col(Feedback.id))
     ).all()
     author_of = {item.answer_id: item.user_id for item in submitted}
     replies = rounds([(row.id, row.replied_at, author_of[row.answer_id]) for row, _name in feedback_rows
@@ -278,7 +292,7 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
             reply_text=row.reply_text if reply else None,
             replied_on=local_day(replies.closed_at[row.id]) if reply else None))
     review.answers = [
-        ReviewedAnswer(ref=answer_ref(secret, class_id=course_class.id, answer_id=item.answer_id),
+        ReviewedAnswer(ref=answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id),
                        pseudonym=labels[item.user_id], submitted_on=local_day(item.round_closed_at), text=item.text,
                        earlier_version=item.prompt_hash != reflection.prompt_hash,
                        marked=item.marked, feedback=feedback[item.answer_id],
@@ -287,7 +301,7 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
                        assessments=item.assessments or 0)
         for item in shown.items
     ]
-    review.page = replace(shown, items=review.answers)
+    review.page = shown.with_items(review.answers)
     return review
 
 
@@ -317,7 +331,7 @@ def give_feedback(session: Session, *, course_class: CourseClass, answer_id: int
         raise ReviewError("feedback", _("Write your feedback first."))
     if len(text) > FEEDBACK_LIMIT:
         raise ReviewError("feedback", _("Use at most %(num)s characters.") % {"num": FEEDBACK_LIMIT})
-    feedback = Feedback(answer_id=answer_id, revision_id=revision_id, class_id=course_class.id,
+    feedback = Feedback(answer_id=answer_id, revision_id=revision_id, class_id=stored_id(course_class),
                         author_id=author.id, text=text)
     session.add(feedback)
     from app.services import notifications  # the student hears of it (issue 21)
@@ -330,7 +344,7 @@ def give_feedback(session: Session, *, course_class: CourseClass, answer_id: int
 def set_discussion_mark(session: Session, *, course_class: CourseClass, answer_id: int, marked: bool) -> None:
     existing = session.get(DiscussionMark, (course_class.id, answer_id))
     if marked and existing is None:
-        session.add(DiscussionMark(class_id=course_class.id, answer_id=answer_id))
+        session.add(DiscussionMark(class_id=stored_id(course_class), answer_id=answer_id))
     elif not marked and existing is not None:
         session.delete(existing)
     session.commit()
@@ -445,26 +459,26 @@ def _share(count: int | None, total: int) -> int | None:
 def assignment_review(session: Session, *, course_class: CourseClass, module: Module) -> AssignmentReview:
     """Per prompt: how many answers were released (whole rounds) and the feedback given; per branching
     vignette: the choices, gated. Four queries."""
-    verified = and_(User.id == Answer.user_id, col(User.email_verified_at).is_not(None))
+    verified = and_(col(User.id) == col(Answer.user_id), col(User.email_verified_at).is_not(None))
     submitted = dict(session.exec(
         select(Answer.prompt_id, func.count()).join(User, verified)
-        .where(Answer.class_id == course_class.id, Answer.module_slug == module.slug,
+        .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug) == module.slug,
                col(Answer.submitted_at).is_not(None))
-        .group_by(Answer.prompt_id)).all())
+        .group_by(col(Answer.prompt_id))).all())
     given_on: Counter[str] = Counter()
     replied: dict[str, list] = defaultdict(list)
     for prompt_id, feedback_id, replied_at, author_id in session.exec(
             select(Answer.prompt_id, Feedback.id, Feedback.replied_at, Answer.user_id)
-            .select_from(Feedback).join(Answer, Answer.id == Feedback.answer_id)
-            .where(Feedback.class_id == course_class.id, Answer.module_slug == module.slug)).all():
+            .select_from(Feedback).join(Answer, col(Answer.id) == col(Feedback.answer_id))
+            .where(col(Feedback.class_id) == course_class.id, col(Answer.module_slug) == module.slug)).all():
         given_on[prompt_id] += 1
         if replied_at is not None:
             replied[prompt_id].append((feedback_id, replied_at, author_id))
     marks = dict(session.exec(
         select(Answer.prompt_id, func.count()).select_from(DiscussionMark)
-        .join(Answer, Answer.id == DiscussionMark.answer_id)
-        .where(DiscussionMark.class_id == course_class.id, Answer.module_slug == module.slug)
-        .group_by(Answer.prompt_id)).all())
+        .join(Answer, col(Answer.id) == col(DiscussionMark.answer_id))
+        .where(col(DiscussionMark.class_id) == course_class.id, col(Answer.module_slug) == module.slug)
+        .group_by(col(Answer.prompt_id))).all())
     k = k_of(course_class)
     prompts = []
     for reflection in module.reflections.values():
@@ -488,18 +502,18 @@ def vignette_distributions(session: Session, *, course_class: CourseClass, modul
     vignettes = module.branching_vignettes()
     if not vignettes:
         return []
-    rows = session.exec(
-        select(VignetteRun.user_id, VignetteRun.vignette_id, VignetteRun.path, VignetteRun.ending_id,
-               VignetteRun.finished_at)
-        .join(Enrolment, and_(Enrolment.user_id == VignetteRun.user_id, Enrolment.class_id == course_class.id))
-        .join(User, User.id == VignetteRun.user_id)
-        .where(VignetteRun.module_slug == module.slug, col(VignetteRun.vignette_id).in_([v.id for v in vignettes]),
-               col(VignetteRun.finished_at).is_not(None), VignetteRun.finished_at >= Enrolment.created_at,
+    rows = session.execute(
+        sa_select(col(VignetteRun.user_id), col(VignetteRun.vignette_id), col(VignetteRun.path), col(VignetteRun.ending_id),
+               col(VignetteRun.finished_at))
+        .join(Enrolment, and_(col(Enrolment.user_id) == col(VignetteRun.user_id), col(Enrolment.class_id) == course_class.id))
+        .join(User, col(User.id) == col(VignetteRun.user_id))
+        .where(col(VignetteRun.module_slug) == module.slug, col(VignetteRun.vignette_id).in_([v.id for v in vignettes]),
+               col(VignetteRun.finished_at).is_not(None), col(VignetteRun.finished_at) >= col(Enrolment.created_at),
                col(User.email_verified_at).is_not(None))
-        .order_by(VignetteRun.finished_at, VignetteRun.id)
+        .order_by(col(VignetteRun.finished_at), col(VignetteRun.id))
     ).all()
     k = k_of(course_class)
-    runs_of: dict[str, dict[int, list[tuple]]] = defaultdict(dict)
+    runs_of: dict[str, dict[Hashable, list[tuple]]] = defaultdict(dict)  # vignette -> user -> walks
     for user_id, vignette_id, path, ending_id, finished_at in rows:  # ordered by time
         runs_of[vignette_id].setdefault(user_id, []).append((aware(finished_at), path, ending_id))
     result = []

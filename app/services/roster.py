@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.i18n import gettext as _
-from app.models import CourseClass, Enrolment, Invitation, Role, User, aware, utcnow
+from app.models import CourseClass, Enrolment, Invitation, Role, User, aware, stored_id, utcnow
 from app.services.accounts import looks_like_email, normalise_email
 from app.services.mail import send_mail
 
@@ -82,7 +82,7 @@ def _dialect(text: str) -> str:
     first = next((line for line in text.splitlines() if line.strip()), "")
     # Dutch and Belgian spreadsheet programs write semicolons.
     counts = {delimiter: first.count(delimiter) for delimiter in (";", ",", "\t")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda delimiter: counts[delimiter])
     return best if counts[best] else ","
 
 
@@ -94,7 +94,8 @@ def parse_roster(text: str) -> ParsedRoster:
         parsed.problems.append(RosterProblem(0, _("The file is too large: at most %(num)s kB.")
                                              % {"num": MAX_BYTES // 1024}))
         return parsed
-    name_cols, email_col, has_header = (0,), 1, False
+    name_cols: tuple[int, ...] = (0,)
+    email_col, has_header = 1, False
     seen: dict[str, int] = {}
     reader = csv.reader(io.StringIO(text), delimiter=_dialect(text))
     first = True
@@ -207,9 +208,9 @@ def import_roster(session: Session, *, course_class: CourseClass, lines: list[Ro
     result = ImportResult()
     emails = [line.email for line in lines]
     users = {user.email: user for user in session.exec(select(User).where(col(User.email).in_(emails)))} if emails else {}
-    enrolled = set(session.exec(select(Enrolment.user_id).where(Enrolment.class_id == course_class.id)))
+    enrolled = set(session.exec(select(Enrolment.user_id).where(col(Enrolment.class_id) == course_class.id)))
     invitations = {inv.email: inv for inv in session.exec(select(Invitation).where(
-        Invitation.class_id == course_class.id, col(Invitation.email).in_(emails)))} if emails else {}
+        col(Invitation.class_id) == course_class.id, col(Invitation.email).in_(emails)))} if emails else {}
     outgoing: list[tuple[RosterLine, str]] = []
     for line in lines:
         user = users.get(line.email)
@@ -221,7 +222,7 @@ def import_roster(session: Session, *, course_class: CourseClass, lines: list[Ro
         token = secrets.token_urlsafe(32)
         invitation = invitations.get(line.email)
         if invitation is None:
-            invitation = Invitation(class_id=course_class.id, email=line.email, display_name=line.name,
+            invitation = Invitation(class_id=stored_id(course_class), email=line.email, display_name=line.name,
                                     token_hash=token_hash(token))
             result.invited.append(line.email)
         else:
@@ -254,8 +255,8 @@ def open_invitation(session: Session, *, token: str) -> tuple[Invitation, Course
     """The invitation for a link, if it is unused, not expired and its class is not archived."""
     if not token or len(token) > 100:
         return None
-    row = session.exec(select(Invitation, CourseClass).join(CourseClass, CourseClass.id == Invitation.class_id)
-                       .where(Invitation.token_hash == token_hash(token))).first()
+    row = session.exec(select(Invitation, CourseClass).join(CourseClass, col(CourseClass.id) == col(Invitation.class_id))
+                       .where(col(Invitation.token_hash) == token_hash(token))).first()
     if row is None:
         return None
     invitation, course_class = row
@@ -267,7 +268,7 @@ def open_invitation(session: Session, *, token: str) -> tuple[Invitation, Course
 
 def accept_invitation(session: Session, *, invitation: Invitation, course_class: CourseClass, student: User) -> None:
     if session.get(Enrolment, (course_class.id, student.id)) is None:
-        session.add(Enrolment(class_id=course_class.id, user_id=student.id))
+        session.add(Enrolment(class_id=stored_id(course_class), user_id=stored_id(student)))
     invitation.accepted_at = utcnow()
     session.add(invitation)
     session.commit()

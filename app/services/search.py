@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from app.content.catalogue import Catalogue
 from app.content.model import Module
-from app.models import ClassLecturer, CourseClass, Enrolment, Role, User
+from app.models import ClassLecturer, CourseClass, Enrolment, Role, User, primary_key
 
 MAX_QUERY = 200
 LIMIT = 50
@@ -174,14 +174,14 @@ def search_classes(session: Session, *, user: User, query: str, limit: int = LIM
     terms = words(query)
     if not terms or user.role not in (Role.LECTURER, Role.ADMIN):
         return []
-    statement = (select(CourseClass).join(ClassLecturer, ClassLecturer.class_id == CourseClass.id)
-                 .where(ClassLecturer.user_id == user.id))
+    statement = (select(CourseClass).join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
+                 .where(col(ClassLecturer.user_id) == user.id))
     for term in terms:
         pattern = _like(term)
         statement = statement.where(or_(func.lower(CourseClass.name).like(pattern, escape="\\"),
                                         func.lower(CourseClass.programme).like(pattern, escape="\\"),
                                         func.lower(CourseClass.academic_year).like(pattern, escape="\\")))
-    return list(session.exec(statement.order_by(CourseClass.name, CourseClass.id).limit(limit)))
+    return list(session.exec(statement.order_by(col(CourseClass.name), col(CourseClass.id)).limit(limit)))
 
 
 def search_students(session: Session, *, user: User, query: str, limit: int = LIMIT) -> list[PersonHit]:
@@ -190,13 +190,13 @@ def search_students(session: Session, *, user: User, query: str, limit: int = LI
     if not terms or user.role not in (Role.LECTURER, Role.ADMIN):
         return []
     statement = (select(User.display_name, User.email, CourseClass.id, CourseClass.name)
-                 .join(Enrolment, Enrolment.user_id == User.id)
-                 .join(CourseClass, CourseClass.id == Enrolment.class_id)
-                 .join(ClassLecturer, ClassLecturer.class_id == CourseClass.id)
-                 .where(ClassLecturer.user_id == user.id))
+                 .join(Enrolment, col(Enrolment.user_id) == col(User.id))
+                 .join(CourseClass, col(CourseClass.id) == col(Enrolment.class_id))
+                 .join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
+                 .where(col(ClassLecturer.user_id) == user.id))
     for term in terms:
         pattern = _like(term)
         statement = statement.where(or_(func.lower(User.display_name).like(pattern, escape="\\"),
                                         func.lower(User.email).like(pattern, escape="\\")))
     rows = session.exec(statement.order_by(func.lower(User.display_name), col(CourseClass.name)).limit(limit))
-    return [PersonHit(name, email, class_id, class_name) for name, email, class_id, class_name in rows]
+    return [PersonHit(name, email, primary_key(class_id), class_name) for name, email, class_id, class_name in rows]

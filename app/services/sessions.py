@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, delete, update
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
-from app.models import User, UserSession, aware, utcnow
+from app.models import User, UserSession, aware, stored_id, utcnow
 
 # Writing last_seen on every request would turn each page view into a write; a minute is precise enough.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -30,7 +30,7 @@ def token_hash(token: str) -> str:
 def start_session(session: Session, *, user: User, user_agent: str = "") -> str:
     """A new session (new token: no fixation); returns the token for the cookie."""
     token = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
-    session.add(UserSession(token_hash=token_hash(token), user_id=user.id,
+    session.add(UserSession(token_hash=token_hash(token), user_id=stored_id(user),
                             csrf_token=secrets.token_urlsafe(32), user_agent=user_agent[:200]))
     session.commit()
     return token
@@ -52,12 +52,12 @@ def _unread_notifications():
     from app.models import Notification
 
     return (select(func.count()).select_from(Notification)
-            .where(Notification.user_id == UserSession.user_id, Notification.read_at.is_(None))
+            .where(col(Notification.user_id) == col(UserSession.user_id), col(Notification.read_at).is_(None))
             .correlate(UserSession).scalar_subquery())
 
 
-SESSION_BY_TOKEN = (select(UserSession, User, _unread_notifications()).join(User, User.id == UserSession.user_id)
-                    .where(UserSession.token_hash == bindparam("token_hash")))
+SESSION_BY_TOKEN = (select(UserSession, User, _unread_notifications()).join(User, col(User.id) == col(UserSession.user_id))
+                    .where(col(UserSession.token_hash) == bindparam("token_hash")))
 
 
 def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> Resumed | None:
@@ -75,34 +75,34 @@ def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> Re
 
 
 def touch_session(session: Session, *, session_id: int) -> None:
-    session.exec(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow()))
+    session.exec(update(UserSession).where(col(UserSession.id) == session_id).values(last_seen_at=utcnow()))
 
 
 def resume_session_by_token(session: Session, *, token: str) -> UserSession | None:
-    return session.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))).first()
+    return session.exec(select(UserSession).where(col(UserSession.token_hash) == token_hash(token))).first()
 
 
 def end_session(session: Session, *, token: str) -> None:
-    session.exec(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
+    session.exec(delete(UserSession).where(col(UserSession.token_hash) == token_hash(token)))
     session.commit()
 
 
 def end_session_by_id(session: Session, *, session_id: int) -> None:
-    session.exec(delete(UserSession).where(UserSession.id == session_id))
+    session.exec(delete(UserSession).where(col(UserSession.id) == session_id))
     session.commit()
 
 
 def end_all_sessions(session: Session, *, user_id: int, except_id: int | None = None) -> int:
-    statement = delete(UserSession).where(UserSession.user_id == user_id)
+    statement = delete(UserSession).where(col(UserSession.user_id) == user_id)
     if except_id is not None:
-        statement = statement.where(UserSession.id != except_id)
+        statement = statement.where(col(UserSession.id) != except_id)
     result = session.exec(statement)
     session.commit()
     return result.rowcount or 0
 
 
 def count_sessions(session: Session, *, user_id: int) -> int:
-    return session.exec(select(func.count()).select_from(UserSession).where(UserSession.user_id == user_id)).one()
+    return session.exec(select(func.count()).select_from(UserSession).where(col(UserSession.user_id) == user_id)).one()
 
 
 # -- drafts on shared computers ------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from app.content.catalogue import Catalogue
 from app.content.model import Module, Section
-from app.models import User
+from app.models import User, stored_id
 from app.services.dashboard import AssignedModule, student_assignments
 from app.services.progress import ModuleProgress, progress_matrix
 
@@ -46,14 +46,15 @@ def resume_point(progress: ModuleProgress) -> Section:
 def student_home(session: Session, *, user: User, catalogue: Catalogue) -> StudentHome:
     assigned = student_assignments(session, user=user, catalogue=catalogue)
     modules = catalogue.published()
-    matrix = progress_matrix(session, user_ids=[user.id], modules=modules)
+    user_id = stored_id(user)
+    matrix = progress_matrix(session, user_ids=[user_id], modules=modules)
     assigned_slugs = {a.module.slug for a in assigned}
-    started = [p for p in matrix.values() if p.started and p.last_activity]
-    latest = max(started, key=lambda p: p.last_activity, default=None)
+    started = [(at, p) for p in matrix.values() if p.started and (at := p.last_activity) is not None]
+    latest = max(started, key=lambda pair: pair[0])[1] if started else None
     unread = Counter({slug: progress.new_feedback for (_, slug), progress in matrix.items() if progress.new_feedback})
     return StudentHome(
-        assigned=[(a, matrix[(user.id, a.module.slug)]) for a in assigned if (user.id, a.module.slug) in matrix],
-        others=[(m, matrix[(user.id, m.slug)]) for m in modules if m.slug not in assigned_slugs],
+        assigned=[(a, matrix[(user_id, a.module.slug)]) for a in assigned if (user_id, a.module.slug) in matrix],
+        others=[(m, matrix[(user_id, m.slug)]) for m in modules if m.slug not in assigned_slugs],
         resume=Resume(latest.module, resume_point(latest)) if latest and not latest.complete else None,
         new_feedback=unread,
     )

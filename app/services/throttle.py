@@ -26,9 +26,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypedDict
 
 from sqlalchemy import delete, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.models import ThrottleEvent, aware, utcnow
 
@@ -66,9 +67,9 @@ def stored_key(key: str) -> str:
 
 def wait_seconds(session: Session, key: str, rule: Rule) -> int:
     """Seconds until the next attempt on `key` is allowed; 0 when it is allowed now."""
-    count, latest = session.exec(
+    count, latest = session.execute(
         select(func.count(), func.max(ThrottleEvent.created_at))
-        .where(ThrottleEvent.key == stored_key(key), ThrottleEvent.created_at > utcnow() - rule.window)
+        .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - rule.window)
     ).one()
     if not count or latest is None:
         return 0
@@ -85,9 +86,9 @@ def retry_after(session: Session, keys: list[str], *, limit: int, window: timede
     since = utcnow() - window
     wait = 0
     for key in keys:
-        count, oldest = session.exec(
+        count, oldest = session.execute(
             select(func.count(), func.min(ThrottleEvent.created_at))
-            .where(ThrottleEvent.key == stored_key(key), ThrottleEvent.created_at > since)
+            .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > since)
         ).one()
         if count >= limit and oldest is not None:
             wait = max(wait, int((aware(oldest) + window - utcnow()).total_seconds()) + 1)
@@ -108,19 +109,19 @@ def record(session: Session, keys: list[str]) -> None:
 
 def seen(session: Session, key: str, *, window: timedelta) -> bool:
     """Whether `key` was recorded within the window."""
-    return session.exec(
-        select(ThrottleEvent.id)
-        .where(ThrottleEvent.key == stored_key(key), ThrottleEvent.created_at > utcnow() - window).limit(1)
+    return session.execute(
+        select(col(ThrottleEvent.id))
+        .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - window).limit(1)
     ).first() is not None
 
 
 def clear(session: Session, key: str) -> None:
-    session.exec(delete(ThrottleEvent).where(ThrottleEvent.key == stored_key(key)))
+    session.exec(delete(ThrottleEvent).where(col(ThrottleEvent.key) == stored_key(key)))
     session.commit()
 
 
 def purge(session: Session, *, older_than: timedelta) -> None:
-    session.exec(delete(ThrottleEvent).where(ThrottleEvent.created_at < utcnow() - older_than))
+    session.exec(delete(ThrottleEvent).where(col(ThrottleEvent.created_at) < utcnow() - older_than))
     session.commit()
 
 
@@ -226,6 +227,13 @@ def join_checks(*, address: str, browser: str | None, limits: Limits) -> list[tu
     if browser:
         checks.append((f"join:browser:{_hash(browser)}", limits.per_account))
     return checks
+
+
+class JoinAttempt(TypedDict):
+    """Who tries a class code: the keyword arguments of join_wait and join_failed."""
+    address: str
+    browser: str | None
+    limits: Limits
 
 
 def join_wait(session: Session, *, address: str, browser: str | None, limits: Limits) -> int:

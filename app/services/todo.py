@@ -36,16 +36,16 @@ class Todo:
 def student_todo(home: StudentHome) -> list[Todo]:
     now = utcnow()
     today = school_today()
-    items = []
+    dated: list[tuple[datetime, Todo]] = []
     for assigned, progress in home.assigned:
         if progress.complete or (assigned.opens_on and assigned.opens_on > today):
             continue
         due = due_moment(assigned.due_on, assigned.due_time)
         overdue = due < now
-        items.append(Todo(_("Finish “%(module)s” (%(class)s)") % {"module": assigned.module.title,
-                                                                  "class": assigned.class_name},
-                          f"/modules/{assigned.module.slug}", due, overdue))
-    items.sort(key=lambda item: item.due)
+        dated.append((due, Todo(_("Finish “%(module)s” (%(class)s)") % {"module": assigned.module.title,
+                                                                        "class": assigned.class_name},
+                                f"/modules/{assigned.module.slug}", due, overdue)))
+    items = [todo for _due, todo in sorted(dated, key=lambda pair: pair[0])]
     unread = sum(home.new_feedback.values())
     if unread:
         items.append(Todo(ngettext("Read %(num)s new feedback", "Read %(num)s new pieces of feedback", unread)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.content.model import Choice, Step, Vignette
 from app.models import VignetteRun, utcnow
@@ -62,8 +62,8 @@ def walk_of(vignette: Vignette, run: VignetteRun | None) -> Walk:
 
 def latest_run(session: Session, *, user_id: int, module_slug: str, vignette_id: str) -> VignetteRun | None:
     return session.exec(select(VignetteRun).where(
-        VignetteRun.user_id == user_id, VignetteRun.module_slug == module_slug,
-        VignetteRun.vignette_id == vignette_id).order_by(VignetteRun.id.desc())).first()
+        col(VignetteRun.user_id) == user_id, col(VignetteRun.module_slug) == module_slug,
+        col(VignetteRun.vignette_id) == vignette_id).order_by(col(VignetteRun.id).desc())).first()
 
 
 def choose(session: Session, *, user_id: int, module_slug: str, vignette: Vignette, step_id: str,

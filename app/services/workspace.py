@@ -20,6 +20,7 @@ from app.models import (
     SectionVisit,
     VignetteRun,
     aware,
+    stored_id,
     utcnow,
 )
 from app.services.checks import parse_selection
@@ -129,13 +130,13 @@ def _own(model, block_column):
 
 
 # A student's answers for the class they write for in this module (app.services.writing).
-ANSWERS = _own(Answer, Answer.prompt_id).where(Answer.class_id.is_not_distinct_from(WRITING_CLASS))
+ANSWERS = _own(Answer, Answer.prompt_id).where(col(Answer.class_id).is_not_distinct_from(WRITING_CLASS))
 REVISIONS = (select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(bindparam("answer_ids", expanding=True)))
-             .order_by(AnswerRevision.id))
-FEEDBACK = select(Feedback).where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True))).order_by(Feedback.id)
+             .order_by(col(AnswerRevision.id)))
+FEEDBACK = select(Feedback).where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True))).order_by(col(Feedback.id))
 ASSESSMENTS = (select(Assessment).where(col(Assessment.answer_id).in_(bindparam("answer_ids", expanding=True)))
-               .order_by(Assessment.id))
-VIGNETTE_RUNS = _own(VignetteRun, VignetteRun.vignette_id).order_by(VignetteRun.id)
+               .order_by(col(Assessment.id)))
+VIGNETTE_RUNS = _own(VignetteRun, VignetteRun.vignette_id).order_by(col(VignetteRun.id))
 CHECK_ANSWERS = _own(CheckAnswer, CheckAnswer.check_id)
 
 
@@ -147,6 +148,7 @@ def load_work(session: Session, *, user_id: int, module: Module,
     vignette_ids |= {r.refers_to for r in reflections if r.refers_to}
     checks = [b for b in blocks if isinstance(b, Check)]
     work: dict[str, Work] = {}
+    reflection_works: dict[str, ReflectionWork] = {}  # the same objects, as what they are
 
     if reflections:
         answers = {a.prompt_id: a for a in session.exec(ANSWERS, params={
@@ -166,7 +168,7 @@ def load_work(session: Session, *, user_id: int, module: Module,
                     assessed.setdefault(row.answer_id, []).append(row)
         for prompt in reflections:
             answer = answers.get(prompt.id)
-            work[prompt.id] = ReflectionWork(
+            work[prompt.id] = reflection_works[prompt.id] = ReflectionWork(
                 prompt, answer, latest.get(answer.id) if answer else None,
                 feedback.get(answer.id, []) if answer else [],
                 assessments=assessed.get(answer.id, []) if answer else [])
@@ -186,7 +188,7 @@ def load_work(session: Session, *, user_id: int, module: Module,
         for prompt in reflections:
             vignette = module.vignettes.get(prompt.refers_to or "")
             if vignette is not None:
-                work[prompt.id].refers_to = walk_of(vignette, latest_runs.get(vignette.id))
+                reflection_works[prompt.id].refers_to = walk_of(vignette, latest_runs.get(vignette.id))
 
     if checks:
         answered = {a.check_id: a for a in session.exec(CHECK_ANSWERS, params={
@@ -208,7 +210,7 @@ def record_visit(session: Session, *, user_id: int, module_slug: str, section_id
 
 
 def unread_feedback_ids(work: dict[str, Work]) -> list[int]:
-    return [f.id for w in work.values() if isinstance(w, ReflectionWork) for f in w.feedback if f.read_at is None]
+    return [stored_id(f) for w in work.values() if isinstance(w, ReflectionWork) for f in w.feedback if f.read_at is None]
 
 
 def mark_feedback_read(session: Session, *, feedback_ids: list[int]) -> None:

@@ -1,7 +1,7 @@
 """accounts classes and assignments
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 19:15:49.498084
 """
 

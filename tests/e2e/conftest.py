@@ -67,9 +67,9 @@ def live_server(tmp_path, request):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 break
-        except OSError:
+        except OSError as error:
             if process.poll() is not None:
-                raise RuntimeError((tmp_path / "server.log").read_text())
+                raise RuntimeError((tmp_path / "server.log").read_text()) from error
             time.sleep(0.1)
     try:
         yield LiveServer(url, settings, process)

@@ -123,7 +123,7 @@ def _class_students(session, platform) -> dict[str, User]:
                         .join(Enrolment, Enrolment.user_id == User.id)
                         .where(Enrolment.class_id == context.class_id,
                                ExternalIdentity.issuer == platform.issuer)).all()
-    return {subject: user for subject, user in rows}
+    return dict(rows)
 
 
 def test_roster_syncs_on_a_lecturer_launch_and_on_demand(platform, lti_client, session):
@@ -172,7 +172,7 @@ def test_roster_sync_page_is_only_for_the_class_lecturers(platform, lti_client, 
 
 def _submit_all(session, app, user_id: int) -> None:
     module = app.state.catalogue.get(MODULE)
-    for prompt_id, prompt in module.reflections.items():
+    for prompt in module.reflections.values():
         text = "Mijn reflectie over de werkrelatie met deze jongere, uitgebreid genoeg. " * 40
         reflections.submit(session, user_id=user_id, module=module, prompt=prompt, text=text, base_version=0)
 
