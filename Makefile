@@ -32,7 +32,7 @@ run: demo
 	$(BIN)/nabij serve --port $(PORT)
 
 ## The whole test suite (set NABIJ_TEST_DATABASE_URL to run it on PostgreSQL).
-test: $(STAMP) chromium nginx html-checker oidc-provider
+test: $(STAMP) lint chromium nginx html-checker oidc-provider
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Browser tests use Debian's Chromium (never a downloaded browser). Installed with apt when we are root.

@@ -35,14 +35,21 @@ def cookie_names(settings: Settings) -> tuple[str, str]:
 def set_session_cookie(response: Response, settings: Settings, token: str, *, remember: bool = False) -> None:
     """A browser-session cookie (gone when the browser closes: the next person on a shared computer
     does not find the previous one logged in), unless the user ticked "remember me" on their own device."""
-    response.set_cookie(cookie_names(settings)[0], token, httponly=True, samesite="lax",
-                        secure=settings.is_production, path="/",
-                        max_age=settings.session_max_hours * 3600 if remember else None)
+    response.set_cookie(
+        cookie_names(settings)[0],
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+        path="/",
+        max_age=settings.session_max_hours * 3600 if remember else None,
+    )
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:
-    response.delete_cookie(cookie_names(settings)[0], path="/", secure=settings.is_production,
-                           httponly=True, samesite="lax")
+    response.delete_cookie(
+        cookie_names(settings)[0], path="/", secure=settings.is_production, httponly=True, samesite="lax"
+    )
 
 
 class CsrfCookieMiddleware:
@@ -83,8 +90,9 @@ async def load_auth(request: Request, session: SessionDep) -> None:
     request.state.ended_user_id = None  # whose session just ended, for the text carried through login
     token = request.cookies.get(cookie_names(settings)[0])
     if token:
-        policy = SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
-                               absolute=timedelta(hours=settings.session_max_hours))
+        policy = SessionPolicy(
+            idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_max_hours)
+        )
         resumed = await run_read(request, _resume, request, session, token, policy)
         if resumed is not None and not resumed.live:
             request.state.ended_user_id = resumed.user.id
@@ -125,10 +133,12 @@ class DraftLoginRequired(Exception):
 # The ONE list of endpoints that other sites may POST to (an LMS launching Nabij). They are exempt from
 # both checks below, the Origin check and the CSRF token, and must protect themselves (LTI: a signed,
 # single-use id_token and state). Exact paths; add to it only with a reason beside the entry.
-CROSS_SITE_POST_PATHS = frozenset({
-    "/lti/login",   # LTI 1.3 third-party-initiated login: the platform POSTs from its own origin
-    "/lti/launch",  # LTI 1.3 launch: the id_token arrives as a cross-site form post
-})
+CROSS_SITE_POST_PATHS = frozenset(
+    {
+        "/lti/login",  # LTI 1.3 third-party-initiated login: the platform POSTs from its own origin
+        "/lti/launch",  # LTI 1.3 launch: the id_token arrives as a cross-site form post
+    }
+)
 # Paths under which the URL itself carries a signed token that authorises the one thing it does.
 CROSS_SITE_POST_PREFIXES = (
     "/notifications/unsubscribe/",  # RFC 8058 one-click unsubscribe: the mail provider POSTs, with no cookie
@@ -169,8 +179,13 @@ async def csrf_protect(request: Request) -> None:
     if request.method in SAFE_METHODS or path in CROSS_SITE_POST_PATHS or path.startswith(CROSS_SITE_POST_PREFIXES):
         return
     if not _same_origin(request):
-        raise HTTPException(403, _("This form was sent from another website. Nabij only accepts forms "
-                                   "from its own pages: open Nabij and try again there."))
+        raise HTTPException(
+            403,
+            _(
+                "This form was sent from another website. Nabij only accepts forms "
+                "from its own pages: open Nabij and try again there."
+            ),
+        )
     form = None
     given = request.headers.get("X-CSRF-Token")
     content_type = request.headers.get("content-type", "")
@@ -186,11 +201,18 @@ async def csrf_protect(request: Request) -> None:
     if draft and request.state.user is None and form is not None and isinstance(text := form.get("text"), str):
         # The session ended while the student was writing. Nothing is saved here; the text goes back
         # to the browser on the login page, and is saved only after the student logs in.
-        raise DraftLoginRequired(slug=draft["slug"], prompt_id=draft["prompt"], text=text,
-                                 version=str(form.get("version", "0")),
-                                 owner_id=getattr(request.state, "ended_user_id", None))
-    raise HTTPException(403, _("Your form had expired or did not come from Nabij. Reload the page and try again."),
-                        headers=_fresh_token_for_the_same_account(request, expected))
+        raise DraftLoginRequired(
+            slug=draft["slug"],
+            prompt_id=draft["prompt"],
+            text=text,
+            version=str(form.get("version", "0")),
+            owner_id=getattr(request.state, "ended_user_id", None),
+        )
+    raise HTTPException(
+        403,
+        _("Your form had expired or did not come from Nabij. Reload the page and try again."),
+        headers=_fresh_token_for_the_same_account(request, expected),
+    )
 
 
 def _fresh_token_for_the_same_account(request: Request, expected: str) -> dict[str, str] | None:

@@ -21,7 +21,9 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
-@click.option("--reload", is_flag=True, help="Restart when code, templates or modules change (for authors and developers).")
+@click.option(
+    "--reload", is_flag=True, help="Restart when code, templates or modules change (for authors and developers)."
+)
 @click.option("--workers", default=1, show_default=True, help="Number of worker processes.")
 def serve(host: str, port: int, reload: bool, workers: int) -> None:
     """Serve the web application."""
@@ -38,8 +40,14 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
     # would print raw URLs, password-reset tokens included; Nabij logs route templates instead.
     # proxy_headers off: Nabij reads X-Forwarded-For/-Proto itself, from NABIJ_TRUSTED_PROXIES only
     # (app/proxies.py); uvicorn's own handling would believe FORWARDED_ALLOW_IPS instead.
-    options: dict = {"host": host, "port": port, "proxy_headers": False, "log_level": "info",
-                     "log_config": logging_config("INFO", settings.effective_log_format), "access_log": False}
+    options: dict = {
+        "host": host,
+        "port": port,
+        "proxy_headers": False,
+        "log_level": "info",
+        "log_config": logging_config("INFO", settings.effective_log_format),
+        "access_log": False,
+    }
     if reload:
         from app import PROJECT_ROOT
 
@@ -91,8 +99,11 @@ def _announce_base_url(settings, host: str, port: int) -> None:
     listening = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if "NABIJ_BASE_URL" not in os.environ:
         if settings.is_production:
-            click.echo(f"warning: NABIJ_BASE_URL is not set: links in mails will point to {settings.base_url}; "
-                       "set it to the address people use (e.g. https://nabij.school.be)", err=True)
+            click.echo(
+                f"warning: NABIJ_BASE_URL is not set: links in mails will point to {settings.base_url}; "
+                "set it to the address people use (e.g. https://nabij.school.be)",
+                err=True,
+            )
         else:
             os.environ["NABIJ_BASE_URL"] = listening  # the workers read their settings from the environment
             get_settings.cache_clear()
@@ -104,8 +115,9 @@ def _announce_base_url(settings, host: str, port: int) -> None:
     # Through the log, so that in JSON mode this line is JSON like every other line.
     logging.config.dictConfig(logging_config("INFO", settings.effective_log_format))
     public = os.environ.get("NABIJ_BASE_URL", listening)
-    logging.getLogger("nabij").info("Nabij serves on %s%s", listening,
-                                    f" (public address {public})" if public != listening else "")
+    logging.getLogger("nabij").info(
+        "Nabij serves on %s%s", listening, f" (public address {public})" if public != listening else ""
+    )
 
 
 @main.command()
@@ -159,7 +171,7 @@ def user() -> None:
 @user.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(["student", "lecturer", "admin"]), required=True, help="The account's role.")
-@click.option("--name", required=True, help="Display name, e.g. \"An Peeters\".")
+@click.option("--name", required=True, help='Display name, e.g. "An Peeters".')
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
 def user_create(email: str, role: str, name: str, password_stdin: bool) -> None:
     """Create an account and print its id.
@@ -297,8 +309,10 @@ def rotate_data_key(check: bool, dry_run: bool) -> None:
     engine = make_engine(settings)
     try:
         _or_exit(lambda: _ensure_schema(settings, engine))
-        click.echo(f"current data key: {keyring.current.key_id}; also readable: "
-                   f"{', '.join(k for k in keyring.key_ids if k != keyring.current.key_id) or 'none'}")
+        click.echo(
+            f"current data key: {keyring.current.key_id}; also readable: "
+            f"{', '.join(k for k in keyring.key_ids if k != keyring.current.key_id) or 'none'}"
+        )
         if check:
             with engine.connect() as connection:
                 usage = crypto.key_usage(connection)
@@ -370,8 +384,10 @@ def backup(path: Path, force: bool) -> None:
     url = make_url(settings.effective_database_url)
     backend = url.get_backend_name()
     if backend != "sqlite":
-        _fail(f"`nabij backup` copies SQLite databases; this database is {backend}. Back up PostgreSQL "
-              "with pg_dump, e.g. `pg_dump --format=custom --file=nabij.dump \"$URL\"` (docs/deploy.md).")
+        _fail(
+            f"`nabij backup` copies SQLite databases; this database is {backend}. Back up PostgreSQL "
+            'with pg_dump, e.g. `pg_dump --format=custom --file=nabij.dump "$URL"` (docs/deploy.md).'
+        )
     if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
         _fail(f"cannot back up the SQLite database {url.database or '(in memory)'!r}: not a plain file.")
     source = Path(url.database).expanduser().resolve()
@@ -415,6 +431,7 @@ def _or_exit(action):
 
 
 # -- classes and assignments, for IT staff and scripts -------------------------------------------
+
 
 class _CliError(Exception):
     """A one-line reason for `error: …` and exit status 1."""
@@ -490,8 +507,10 @@ def class_group() -> None:
 
 @class_group.command("create")
 @click.argument("name")
-@click.option("--lecturer", "lecturer_email", required=True, help="Email address of the lecturer account that teaches it.")
-@click.option("--programme", default="", help="e.g. \"Bachelor Sociaal Werk\".")
+@click.option(
+    "--lecturer", "lecturer_email", required=True, help="Email address of the lecturer account that teaches it."
+)
+@click.option("--programme", default="", help='e.g. "Bachelor Sociaal Werk".')
 @click.option("--year", "academic_year", default="", help="Academic year, e.g. 2026-2027.")
 @_class_command
 def class_create(settings, session, name: str, lecturer_email: str, programme: str, academic_year: str) -> None:
@@ -502,10 +521,13 @@ def class_create(settings, session, name: str, lecturer_email: str, programme: s
 
     lecturer = find_by_email(session, lecturer_email)
     if lecturer is None or lecturer.role not in (Role.LECTURER, Role.ADMIN) or not lecturer.is_active:
-        raise _CliError(f"there is no active lecturer account {lecturer_email!r} "
-                        "(create one with `nabij user create EMAIL --role lecturer --name NAME`).")
-    course_class = classes.create_class(session, name=name, lecturer=lecturer, programme=programme,
-                                        academic_year=academic_year)
+        raise _CliError(
+            f"there is no active lecturer account {lecturer_email!r} "
+            "(create one with `nabij user create EMAIL --role lecturer --name NAME`)."
+        )
+    course_class = classes.create_class(
+        session, name=name, lecturer=lecturer, programme=programme, academic_year=academic_year
+    )
     click.echo(course_class.id)
     click.echo(classes.format_join_code(course_class.join_code))
 
@@ -524,8 +546,10 @@ def class_enroll(settings, session, class_ref: str, student_email: str) -> None:
     _writable(course_class)
     student = find_by_email(session, student_email)
     if student is None or student.role != Role.STUDENT:
-        raise _CliError(f"there is no student account {student_email!r}; to invite someone without an account, "
-                        "use `nabij class import CLASS roster.csv`.")
+        raise _CliError(
+            f"there is no student account {student_email!r}; to invite someone without an account, "
+            "use `nabij class import CLASS roster.csv`."
+        )
     if classes.enrol(session, course_class=course_class, student=student):
         click.echo(f"enrolled {student.email} in class {course_class.id}")
     else:
@@ -557,10 +581,17 @@ def class_import(settings, session, class_ref: str, roster_path: Path) -> None:
             click.echo(f"{roster_path}:{problem.line}: {problem.message}", err=True)
         _fail(f"nothing was imported: {len(problems)} problem(s) in {roster_path}")
     lecturers = classes.class_lecturers(session, course_class=course_class)
-    result = roster.import_roster(session, course_class=course_class, lines=parsed.lines, settings=settings,
-                                  lecturer_name=lecturers[0].display_name if lecturers else "Nabij")
-    click.echo(f"class {course_class.id}: {len(result.enrolled)} enrolled, {len(result.invited)} invited, "
-               f"{len(result.reinvited)} invited again, {len(result.already)} already in the class")
+    result = roster.import_roster(
+        session,
+        course_class=course_class,
+        lines=parsed.lines,
+        settings=settings,
+        lecturer_name=lecturers[0].display_name if lecturers else "Nabij",
+    )
+    click.echo(
+        f"class {course_class.id}: {len(result.enrolled)} enrolled, {len(result.invited)} invited, "
+        f"{len(result.reinvited)} invited again, {len(result.already)} already in the class"
+    )
     if result.unsent:
         _fail(f"{len(result.unsent)} invitation mail(s) could not be sent: {', '.join(result.unsent)}")
 
@@ -581,18 +612,21 @@ def assign_module(settings, session, class_ref: str, module_slug: str, due: str,
     due_on, opens_on = _cli_date(due, "--due"), _cli_date(opens, "--opens")
     module = load_catalogue(settings.modules_dir).get(module_slug)
     if module is None:
-        raise _CliError(f"there is no module {module_slug!r} in {settings.modules_dir} "
-                        "(or it has problems: run `nabij modules check`).")
+        raise _CliError(
+            f"there is no module {module_slug!r} in {settings.modules_dir} "
+            "(or it has problems: run `nabij modules check`)."
+        )
     if module.draft:
         raise _CliError(f"module {module_slug!r} is a draft; publish it before assigning it.")
-    assignment = classes.assign(session, course_class=course_class, module_slug=module.slug, due_on=due_on,
-                                opens_on=opens_on)
+    assignment = classes.assign(
+        session, course_class=course_class, module_slug=module.slug, due_on=due_on, opens_on=opens_on
+    )
     opens_text = f", opens {assignment.opens_on.isoformat()}" if assignment.opens_on else ""
     click.echo(f"assigned {module.slug} to class {course_class.id}: due {assignment.due_on.isoformat()}{opens_text}")
 
 
-
 # -- LTI 1.3: the LMS platforms that launch Nabij (app/lti, docs/lti.md) ---------------------------
+
 
 @main.group("lti")
 def lti_group() -> None:
@@ -600,36 +634,57 @@ def lti_group() -> None:
 
 
 @lti_group.command("register")
-@click.option("--issuer", required=True, help="The platform's issuer (platform ID), e.g. https://canvas.instructure.com.")
+@click.option(
+    "--issuer", required=True, help="The platform's issuer (platform ID), e.g. https://canvas.instructure.com."
+)
 @click.option("--client-id", required=True, help="The client id the LMS gave Nabij.")
 @click.option("--auth-login-url", required=True, help="The LMS's OIDC authentication request URL.")
 @click.option("--auth-token-url", required=True, help="The LMS's OAuth2 access token URL.")
 @click.option("--jwks-url", required=True, help="The LMS's public keyset (JWKS) URL.")
 @click.option("--deployment-id", required=True, help="The deployment id of this installation of the tool.")
-@click.option("--name", default="", help="A name for people, e.g. \"Canvas HoGent\".")
-@click.option("--frame-origin", "frame_origins", multiple=True,
-              help="Another origin whose pages show Nabij in a frame (e.g. https://hogent.instructure.com); repeatable.")
+@click.option("--name", default="", help='A name for people, e.g. "Canvas HoGent".')
+@click.option(
+    "--frame-origin",
+    "frame_origins",
+    multiple=True,
+    help="Another origin whose pages show Nabij in a frame (e.g. https://hogent.instructure.com); repeatable.",
+)
 @_class_command
-def lti_register(settings, session, issuer, client_id, auth_login_url, auth_token_url, jwks_url, deployment_id,
-                 name, frame_origins) -> None:
+def lti_register(
+    settings, session, issuer, client_id, auth_login_url, auth_token_url, jwks_url, deployment_id, name, frame_origins
+) -> None:
     """Register one platform + deployment; prints its id and Nabij's URLs for the LMS."""
     from app.lti import keys, registration
 
     try:
-        platform = registration.register(session, {
-            "issuer": issuer, "client_id": client_id, "auth_login_url": auth_login_url,
-            "auth_token_url": auth_token_url, "jwks_url": jwks_url, "deployment_id": deployment_id, "name": name,
-            "frame_origins": " ".join(frame_origins)},
-            production=settings.is_production)
+        platform = registration.register(
+            session,
+            {
+                "issuer": issuer,
+                "client_id": client_id,
+                "auth_login_url": auth_login_url,
+                "auth_token_url": auth_token_url,
+                "jwks_url": jwks_url,
+                "deployment_id": deployment_id,
+                "name": name,
+                "frame_origins": " ".join(frame_origins),
+            },
+            production=settings.is_production,
+        )
     except registration.RegistrationError as error:
-        raise _CliError("; ".join(f"--{field.replace('_', '-')}: {message}"
-                                  for field, message in error.errors.items())) from None
+        raise _CliError(
+            "; ".join(f"--{field.replace('_', '-')}: {message}" for field, message in error.errors.items())
+        ) from None
     keys.ensure_key(session)
     urls = registration.ToolUrls.at(settings.base_url)
-    click.echo(f"registered platform {platform.id}: {platform.issuer} client {platform.client_id} "
-               f"deployment {platform.deployment_id}")
-    click.echo(f"  login initiation URL: {urls.login}\n  launch/redirect URL:  {urls.launch}\n"
-               f"  deep linking URL:     {urls.deep_linking}\n  JWKS URL:             {urls.jwks}")
+    click.echo(
+        f"registered platform {platform.id}: {platform.issuer} client {platform.client_id} "
+        f"deployment {platform.deployment_id}"
+    )
+    click.echo(
+        f"  login initiation URL: {urls.login}\n  launch/redirect URL:  {urls.launch}\n"
+        f"  deep linking URL:     {urls.deep_linking}\n  JWKS URL:             {urls.jwks}"
+    )
 
 
 @lti_group.command("list")
@@ -670,8 +725,10 @@ def lti_rotate_key(settings, session) -> None:
     from app.lti import keys
 
     new, retired = keys.rotate(session)
-    click.echo(f"new signing key {new.kid}; {len(retired)} previous key(s) kept in the JWKS for "
-               f"{int(keys.KEEP_RETIRED.total_seconds() // 3600)} hours")
+    click.echo(
+        f"new signing key {new.kid}; {len(retired)} previous key(s) kept in the JWKS for "
+        f"{int(keys.KEEP_RETIRED.total_seconds() // 3600)} hours"
+    )
 
 
 @main.group("oidc")
@@ -692,6 +749,7 @@ def oidc_check() -> None:
         sys.exit(1)
     config = config_from(settings)
     click.echo(f"oidc check: ok: {config.issuer} (client {config.client_id}; redirect URI {redirect_uri(settings)})")
+
 
 if __name__ == "__main__":
     main()

@@ -97,12 +97,15 @@ class Keyring:
             raise DataKeyError(
                 f"{column} was encrypted with data key {key_id}, which is not configured (configured: "
                 f"{', '.join(self.keys)}): set NABIJ_DATA_KEY (or NABIJ_SECRET_KEY) to the key it was written "
-                "with, or add that key to NABIJ_DATA_KEY_PREVIOUS (docs/deploy.md, \"Data key\")")
+                'with, or add that key to NABIJ_DATA_KEY_PREVIOUS (docs/deploy.md, "Data key")'
+            )
         try:
             return key.aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], column.encode()).decode("utf-8")
         except InvalidTag:
-            raise DataKeyError(f"{column}: a stored value under data key {key_id} does not decrypt; it was "
-                               "changed or copied from another column") from None
+            raise DataKeyError(
+                f"{column}: a stored value under data key {key_id} does not decrypt; it was "
+                "changed or copied from another column"
+            ) from None
 
     def is_current(self, value: str) -> bool:
         return value.startswith(f"{SCHEME}:{self.current.key_id}:")
@@ -118,8 +121,9 @@ def key_id_of(value: str) -> str | None:
 
 def _parse(value: str, column: str) -> tuple[str, bytes]:
     if not is_encrypted(value):
-        raise DataKeyError(f"{column} holds a value that is not encrypted: the data migration has not run "
-                           "(run `nabij migrate`)")
+        raise DataKeyError(
+            f"{column} holds a value that is not encrypted: the data migration has not run (run `nabij migrate`)"
+        )
     _scheme, key_id, token = value.split(":", 2)
     try:
         sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -139,8 +143,10 @@ def keyring_from_settings(settings: Settings) -> Keyring:
     if settings.data_key is not None and settings.data_key.get_secret_value():
         current = settings.data_key.get_secret_value()
         if len(current) < MIN_SECRET_LENGTH:
-            raise ConfigError(f"NABIJ_DATA_KEY is too short: use at least {MIN_SECRET_LENGTH} random characters, "
-                              "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(48))'`.")
+            raise ConfigError(
+                f"NABIJ_DATA_KEY is too short: use at least {MIN_SECRET_LENGTH} random characters, "
+                "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
     else:
         current = settings.secret().decode()
     previous = _key_strings(settings.data_key_previous.get_secret_value() if settings.data_key_previous else "")
@@ -203,8 +209,13 @@ def _rows(connection: Connection, table: str, column: str, *, batch: int = 500) 
 
     last = 0
     while True:
-        rows = connection.execute(text(f'SELECT id, "{column}" FROM "{table}" WHERE id > :last AND "{column}" '
-                                       f'IS NOT NULL ORDER BY id LIMIT {batch}'), {"last": last}).all()
+        rows = connection.execute(
+            text(
+                f'SELECT id, "{column}" FROM "{table}" WHERE id > :last AND "{column}" '
+                f"IS NOT NULL ORDER BY id LIMIT {batch}"
+            ),
+            {"last": last},
+        ).all()
         if not rows:
             return
         yield [(row[0], row[1]) for row in rows]
@@ -218,8 +229,9 @@ def _update(connection: Connection, table: str, column: str, values: list[dict])
         connection.execute(text(f'UPDATE "{table}" SET "{column}" = :value WHERE id = :id'), values)
 
 
-def encrypt_plaintext_rows(connection: Connection, keyring: Keyring,
-                           columns: tuple[tuple[str, str], ...] = ENCRYPTED_COLUMNS) -> dict[str, int]:
+def encrypt_plaintext_rows(
+    connection: Connection, keyring: Keyring, columns: tuple[tuple[str, str], ...] = ENCRYPTED_COLUMNS
+) -> dict[str, int]:
     """The data migration: encrypt every value that is not encrypted yet. Runs again harmlessly.
 
     A migration passes the columns that existed at its revision (later tables are encrypted from the start)."""
@@ -228,21 +240,27 @@ def encrypt_plaintext_rows(connection: Connection, keyring: Keyring,
         name = f"{table}.{column}"
         counts[name] = 0
         for rows in _rows(connection, table, column):
-            values = [{"id": row_id, "value": keyring.encrypt(raw, name)} for row_id, raw in rows
-                      if not is_encrypted(raw)]
+            values = [
+                {"id": row_id, "value": keyring.encrypt(raw, name)} for row_id, raw in rows if not is_encrypted(raw)
+            ]
             _update(connection, table, column, values)
             counts[name] += len(values)
     return counts
 
 
-def decrypt_all_rows(connection: Connection, keyring: Keyring,
-                     columns: tuple[tuple[str, str], ...] = ENCRYPTED_COLUMNS) -> None:
+def decrypt_all_rows(
+    connection: Connection, keyring: Keyring, columns: tuple[tuple[str, str], ...] = ENCRYPTED_COLUMNS
+) -> None:
     """The migration's downgrade: back to plain text."""
     for table, column in columns:
         name = f"{table}.{column}"
         for rows in _rows(connection, table, column):
-            _update(connection, table, column, [{"id": row_id, "value": keyring.decrypt(raw, name)}
-                                                for row_id, raw in rows if is_encrypted(raw)])
+            _update(
+                connection,
+                table,
+                column,
+                [{"id": row_id, "value": keyring.decrypt(raw, name)} for row_id, raw in rows if is_encrypted(raw)],
+            )
 
 
 def rotate(engine: Engine, keyring: Keyring, *, dry_run: bool = False, batch: int = 500) -> dict[str, dict[str, int]]:
@@ -264,9 +282,13 @@ def rotate(engine: Engine, keyring: Keyring, *, dry_run: bool = False, batch: in
         last = 0
         while True:
             with writer(engine).begin() as connection:
-                rows = connection.execute(text(
-                    f'SELECT id, "{column}" FROM "{table}" WHERE id > :last AND "{column}" IS NOT NULL '
-                    f'ORDER BY id LIMIT {batch}'), {"last": last}).all()
+                rows = connection.execute(
+                    text(
+                        f'SELECT id, "{column}" FROM "{table}" WHERE id > :last AND "{column}" IS NOT NULL '
+                        f"ORDER BY id LIMIT {batch}"
+                    ),
+                    {"last": last},
+                ).all()
                 if not rows:
                     break
                 last = rows[-1][0]
@@ -279,8 +301,9 @@ def rotate(engine: Engine, keyring: Keyring, *, dry_run: bool = False, batch: in
                     plaintext = keyring.decrypt(raw, name) if is_encrypted(raw) else raw
                     values.append({"id": row_id, "old": raw, "value": keyring.encrypt(plaintext, name)})
                 if values and not dry_run:
-                    connection.execute(text(f'UPDATE "{table}" SET "{column}" = :value '
-                                            f'WHERE id = :id AND "{column}" = :old'), values)
+                    connection.execute(
+                        text(f'UPDATE "{table}" SET "{column}" = :value WHERE id = :id AND "{column}" = :old'), values
+                    )
         report[name] = counts
     return report
 
@@ -313,8 +336,12 @@ def check_stored_keys(engine: Engine) -> None:
     with engine.connect() as connection:
         for table, column in ENCRYPTED_COLUMNS:
             for order in ("ASC", "DESC"):
-                raw = connection.execute(text(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL '
-                                              f'AND "{column}" <> \'\' ORDER BY id {order} LIMIT 1')).scalar()
+                raw = connection.execute(
+                    text(
+                        f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL '
+                        f"AND \"{column}\" <> '' ORDER BY id {order} LIMIT 1"
+                    )
+                ).scalar()
                 if raw is None:
                     break
                 try:

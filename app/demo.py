@@ -31,20 +31,30 @@ def load_demo(settings: Settings) -> list[str] | None:
         with Session(engine) as session:
             if session.exec(select(func.count()).select_from(User)).one() > 0:
                 return _existing_demo_accounts(session)
-            users = {email: accounts.create_user(session, email=email, display_name=name, role=role,
-                                                 password=DEMO_PASSWORD)
-                     for email, name, role in DEMO_USERS}
+            users = {
+                email: accounts.create_user(session, email=email, display_name=name, role=role, password=DEMO_PASSWORD)
+                for email, name, role in DEMO_USERS
+            }
             lecturer = users["docent@nabij.test"]
-            course_class = classes.create_class(session, name="SW2A Professionele nabijheid", lecturer=lecturer,
-                                                programme="Bachelor Sociaal Werk", academic_year="2026-2027")
+            course_class = classes.create_class(
+                session,
+                name="SW2A Professionele nabijheid",
+                lecturer=lecturer,
+                programme="Bachelor Sociaal Werk",
+                academic_year="2026-2027",
+            )
             for email, _, role in DEMO_USERS:
                 if role == Role.STUDENT:
                     classes.enrol(session, course_class=course_class, student=users[email])
             today = school_today()
             modules = load_catalogue(settings.modules_dir).published()
             for weeks, module in enumerate(modules[:3], start=1):
-                classes.assign(session, course_class=course_class, module_slug=module.slug,
-                               due_on=today + timedelta(weeks=2 * weeks))
+                classes.assign(
+                    session,
+                    course_class=course_class,
+                    module_slug=module.slug,
+                    due_on=today + timedelta(weeks=2 * weeks),
+                )
             code = classes.format_join_code(course_class.join_code)
     finally:
         engine.dispose()

@@ -22,8 +22,15 @@ def current_device(request: Request) -> throttle.Device | None:
 def remember_device(request: Request, response: Response, user_id: int) -> None:
     """After a login (or a password reset) in this browser: it is a known device for the account."""
     value = throttle.device_cookie(request.app.state.secret, current_device(request), user_id)
-    response.set_cookie(device_cookie_name(request), value, max_age=DEVICE_MAX_AGE, httponly=True,
-                        samesite="lax", secure=request.app.state.settings.is_production, path="/")
+    response.set_cookie(
+        device_cookie_name(request),
+        value,
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.is_production,
+        path="/",
+    )
 
 
 def browser_id(request: Request) -> str | None:

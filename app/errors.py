@@ -35,8 +35,13 @@ def error_titles() -> dict[int, str]:
 
 def error_page(request: Request, status: int, detail: str | None = None, headers: dict | None = None):
     title = error_titles().get(status, _("Something went wrong"))
-    response = render(request, "errors/error.html", {"status": status, "title": title, "detail": detail},
-                      fragment="errors/_error.html", status_code=status)
+    response = render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "detail": detail},
+        fragment="errors/_error.html",
+        status_code=status,
+    )
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -73,17 +78,25 @@ def install_error_handlers(app: FastAPI) -> None:
         module = request.app.state.catalogue.get(exc.slug)
         section = module.section_of(exc.prompt_id) if module else None
         target = f"/modules/{exc.slug}/{section.id}#prompt-{exc.prompt_id}" if section else "/"
-        pending = {"slug": exc.slug, "prompt_id": exc.prompt_id, "text": exc.text, "version": exc.version,
-                   "owner": ""}
+        pending = {"slug": exc.slug, "prompt_id": exc.prompt_id, "text": exc.text, "version": exc.version, "owner": ""}
         if exc.owner_id is not None:  # bound to the account whose session ended (app.routes.auth.login)
             from app.services.sessions import pending_owner_token
 
-            pending["owner"] = pending_owner_token(request.app.state.secret, user_id=exc.owner_id,
-                                                   slug=exc.slug, prompt_id=exc.prompt_id)
-        return render(request, "auth/login.html", {"next": target, "email": "", "pending": pending,
-                                                   "notice": _("Your session had ended. Log in again: "
-                                                               "your text below is then saved as a draft.")},
-                      status_code=401, private=True)
+            pending["owner"] = pending_owner_token(
+                request.app.state.secret, user_id=exc.owner_id, slug=exc.slug, prompt_id=exc.prompt_id
+            )
+        return render(
+            request,
+            "auth/login.html",
+            {
+                "next": target,
+                "email": "",
+                "pending": pending,
+                "notice": _("Your session had ended. Log in again: your text below is then saved as a draft."),
+            },
+            status_code=401,
+            private=True,
+        )
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError):
@@ -93,10 +106,17 @@ def install_error_handlers(app: FastAPI) -> None:
         # autosave's browser copy keeps the text (static/nabij.js shows its own message on 503).
         route = getattr(request.scope.get("route"), "path_format", "<unmatched>")
         log.error("database not writable on %s %s: %s", request.method, route, str(exc.orig).splitlines()[0][:200])
-        detail = _("The server could not store your text; it is kept in this browser. "
-                   "Try again later, or copy your text somewhere safe.") if DRAFT_PATH.match(request.url.path) \
-            else _("Nabij could not store this: the server cannot write to its database right now. "
-                   "Try again later; if it keeps happening, tell your IT staff.")
+        detail = (
+            _(
+                "The server could not store your text; it is kept in this browser. "
+                "Try again later, or copy your text somewhere safe."
+            )
+            if DRAFT_PATH.match(request.url.path)
+            else _(
+                "Nabij could not store this: the server cannot write to its database right now. "
+                "Try again later; if it keeps happening, tell your IT staff."
+            )
+        )
         request.state.user = None  # the failed transaction expired it; the page must not load it again
         response = error_page(request, 503, detail)
         response.headers["Retry-After"] = "60"

@@ -61,7 +61,7 @@ def clean_multipart(data: bytes, boundary: bytes) -> bytes:
         head = part[:head_end]
         if b"filename=" in head.lower():
             continue
-        body = part[head_end + 4:]
+        body = part[head_end + 4 :]
         if _RAW.search(body):
             parts[index] = head + b"\r\n\r\n" + _RAW.sub(b"", body)
     return delimiter.join(parts)
@@ -110,16 +110,19 @@ class InputNormaliser:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_FORM_BYTES:
-                response = HTMLResponse(f"<!doctype html><title>413</title><p>{_('What you sent is too large')}.</p>",
-                                        status_code=413)
+                response = HTMLResponse(
+                    f"<!doctype html><title>413</title><p>{_('What you sent is too large')}.</p>", status_code=413
+                )
                 await response(scope, receive, send)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = clean(b"".join(chunks))
         if len(body) != size:
-            scope["headers"] = [(name, str(len(body)).encode() if name == b"content-length" else value)
-                                for name, value in scope["headers"]]
+            scope["headers"] = [
+                (name, str(len(body)).encode() if name == b"content-length" else value)
+                for name, value in scope["headers"]
+            ]
         replayed = False
 
         async def replay() -> Message:

@@ -209,6 +209,5 @@ def run_worker(settings: Settings, *, workers: int = 2) -> None:
     """Run queued and periodic tasks until interrupted (Ctrl-C or SIGTERM)."""
     configure(settings)
     load_task_modules()
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
-                                    check_worker_health=True)
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
     consumer.run()

@@ -63,8 +63,14 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
             # connection): the test fixture disposes the engine once everything is done with it.
             engine.dispose()
 
-    app = FastAPI(title="Nabij", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(load_auth), Depends(csrf_protect)])
+    app = FastAPI(
+        title="Nabij",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(load_auth), Depends(csrf_protect)],
+    )
     app.state.settings = settings
     app.state.secret = secret
     app.state.engine = engine

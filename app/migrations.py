@@ -41,8 +41,10 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
         raise ConfigError(f"the migration failed: {error}") from None
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
-        raise ConfigError(f"the database could not be migrated ({reason}): check NABIJ_DATABASE_URL, free disk "
-                          "space, and that this user may write the database") from None
+        raise ConfigError(
+            f"the database could not be migrated ({reason}): check NABIJ_DATABASE_URL, free disk "
+            "space, and that this user may write the database"
+        ) from None
 
 
 def head_revision(settings: Settings) -> str | None:
@@ -62,8 +64,10 @@ def known_revision(settings: Settings, revision: str) -> bool:
 
 
 def unknown_revision_message(revision: str) -> str:
-    return (f"the database is at revision {revision}, which this version of Nabij does not know (a newer "
-            "version migrated it): run that newer version, or restore the backup made before the upgrade")
+    return (
+        f"the database is at revision {revision}, which this version of Nabij does not know (a newer "
+        "version migrated it): run that newer version, or restore the backup made before the upgrade"
+    )
 
 
 def ensure_current(settings: Settings, engine: Engine | None = None) -> None:
@@ -81,8 +85,10 @@ def ensure_current(settings: Settings, engine: Engine | None = None) -> None:
             current = current_revision(engine)
         except SQLAlchemyError as error:
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
-            raise ConfigError(f"cannot open the database ({reason}): check NABIJ_DATABASE_URL, that the "
-                              "database server runs, and that this user may read and write it") from None
+            raise ConfigError(
+                f"cannot open the database ({reason}): check NABIJ_DATABASE_URL, that the "
+                "database server runs, and that this user may read and write it"
+            ) from None
         head = head_revision(settings)
         if current is not None and current != head and not known_revision(settings, current):
             raise ConfigError(unknown_revision_message(current))
@@ -91,8 +97,10 @@ def ensure_current(settings: Settings, engine: Engine | None = None) -> None:
             raise ConfigError(f"the database is {state}, not at the latest revision {head}: run `nabij migrate`")
         problem = write_problem(engine)
         if problem is not None:
-            raise ConfigError(f"the database cannot be written to ({problem}): free disk space, or make the "
-                              "database (and, for SQLite, its folder) writable for this user, then start again")
+            raise ConfigError(
+                f"the database cannot be written to ({problem}): free disk space, or make the "
+                "database (and, for SQLite, its folder) writable for this user, then start again"
+            )
         # Texts written with another data key: say so now, not on every page that shows one (app/crypto.py).
         check_stored_keys(engine)
     finally:

@@ -218,11 +218,19 @@ class Answer(SQLModel, table=True):
 
     # One answer per student, class and prompt: a student in two classes with the same module writes
     # once per class. class_id is None for text written outside any class (never in a review).
-    __table_args__ = (UniqueConstraint("user_id", "class_id", "module_slug", "prompt_id",
-                                       name="uq_answer_user_class_prompt"),
-                      Index("ix_answer_class_id", "class_id", "module_slug", "prompt_id"),
-                      Index("uq_answer_no_class_prompt", "user_id", "module_slug", "prompt_id", unique=True,
-                            sqlite_where=sql_text("class_id IS NULL"), postgresql_where=sql_text("class_id IS NULL")))
+    __table_args__ = (
+        UniqueConstraint("user_id", "class_id", "module_slug", "prompt_id", name="uq_answer_user_class_prompt"),
+        Index("ix_answer_class_id", "class_id", "module_slug", "prompt_id"),
+        Index(
+            "uq_answer_no_class_prompt",
+            "user_id",
+            "module_slug",
+            "prompt_id",
+            unique=True,
+            sqlite_where=sql_text("class_id IS NULL"),
+            postgresql_where=sql_text("class_id IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
@@ -346,7 +354,6 @@ class ExternalIdentity(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
-
 # -- LTI 1.3 (app/lti): platforms that launch Nabij, the tool's keys, and what launches map to ---------
 
 
@@ -439,6 +446,7 @@ class LtiGradePost(SQLModel, table=True):
     score: float
     posted_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
+
 # -- notifications and calendar feeds (issue 21) ----------------------------------------------
 
 
@@ -449,8 +457,10 @@ class Notification(SQLModel, table=True):
     A notice to a lecturer about students' work never holds a student's id (app/services/notifications.py).
     `key` makes creating a notice idempotent (a job may run twice)."""
 
-    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_notification_user_key"),
-                      Index("ix_notification_user_read", "user_id", "read_at"))
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_notification_user_key"),
+        Index("ix_notification_user_read", "user_id", "read_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")

@@ -63,7 +63,7 @@ def route_template(scope: Scope, root_path: str = "") -> str:
         return template
     mounted = scope.get("root_path", "")
     if isinstance(mounted, str) and len(mounted) > len(root_path) and mounted.startswith(root_path):
-        return mounted[len(root_path):] + "/{path}"
+        return mounted[len(root_path) :] + "/{path}"
     return UNMATCHED
 
 
@@ -106,8 +106,12 @@ class Metrics:
         for (method, route, status), values in ordered:
             labels = f'method="{_escape(method)}",route="{_escape(route)}",status="{status}",{worker}'
             for index, bound in enumerate(BUCKETS):
-                lines.append(f'nabij_http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {int(values[index])}')
-            lines.append(f'nabij_http_request_duration_seconds_bucket{{{labels},le="+Inf"}} {int(values[len(BUCKETS)])}')
+                lines.append(
+                    f'nabij_http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {int(values[index])}'
+                )
+            lines.append(
+                f'nabij_http_request_duration_seconds_bucket{{{labels},le="+Inf"}} {int(values[len(BUCKETS)])}'
+            )
             lines.append(f"nabij_http_request_duration_seconds_sum{{{labels}}} {_number(values[-1])}")
             lines.append(f"nabij_http_request_duration_seconds_count{{{labels}}} {int(values[len(BUCKETS)])}")
         lines += [
@@ -133,8 +137,9 @@ def _number(value: float) -> str:
 class AccessLog:
     """One log line and one metrics observation per HTTP request; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, worker_header: bool = False,
-                 count_queries: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: Metrics, worker_header: bool = False, count_queries: bool = False
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.worker = str(os.getpid()).encode() if worker_header else None
@@ -177,8 +182,13 @@ class AccessLog:
             method = method if method in METHODS else "OTHER"
             route = route_template(scope, root_path)
             self.metrics.observe(method, route, status, seconds)
-            fields = {"request_id": request_id, "method": method, "route": route, "status": status,
-                      "duration_ms": round(seconds * 1000, 2)}
+            fields = {
+                "request_id": request_id,
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            }
             if counter is not None:
                 fields["queries"] = counter[0]
             access_log.info("%s %s %s %.1fms", method, route, status, seconds * 1000, extra={"fields": fields})

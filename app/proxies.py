@@ -44,8 +44,9 @@ class TrustedProxies:
             try:
                 networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
-                raise ValueError(f"NABIJ_TRUSTED_PROXIES: '{entry}' is not an IP address or network "
-                                 "(use e.g. 127.0.0.1,10.0.0.0/8)") from None
+                raise ValueError(
+                    f"NABIJ_TRUSTED_PROXIES: '{entry}' is not an IP address or network (use e.g. 127.0.0.1,10.0.0.0/8)"
+                ) from None
         return cls(tuple(networks), any_peer="*" in entries)
 
     def trusts(self, address: str) -> bool:

@@ -59,8 +59,15 @@ def _load(folder: Path, path: Path) -> Asset:
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if content_type.startswith("text/") or content_type in ("application/javascript", "image/svg+xml"):
         content_type += "; charset=utf-8"
-    return Asset(name, _hashed(name, digest), body, gzipped, content_type.encode(), f'"{digest}"'.encode(),
-                 path.stat().st_mtime_ns)
+    return Asset(
+        name,
+        _hashed(name, digest),
+        body,
+        gzipped,
+        content_type.encode(),
+        f'"{digest}"'.encode(),
+        path.stat().st_mtime_ns,
+    )
 
 
 class StaticAssets:
@@ -129,14 +136,17 @@ class StaticAssetsMiddleware:
         if scope["method"] not in ("GET", "HEAD"):
             await _plain(send, 405, b"Method Not Allowed", extra=[(b"allow", b"GET, HEAD")])
             return
-        found = self.assets.find(path[len(PREFIX):])
+        found = self.assets.find(path[len(PREFIX) :])
         if found is None:
             await _plain(send, 404, b"Not Found")
             return
         asset, immutable = found
         request_headers = dict(scope["headers"])
-        headers = [(b"content-type", asset.content_type), (b"etag", asset.etag),
-                   (b"cache-control", IMMUTABLE if immutable else REVALIDATE)]
+        headers = [
+            (b"content-type", asset.content_type),
+            (b"etag", asset.etag),
+            (b"cache-control", IMMUTABLE if immutable else REVALIDATE),
+        ]
         if asset.gzipped is not None:
             headers.append((b"vary", b"accept-encoding"))
         if asset.etag in request_headers.get(b"if-none-match", b""):

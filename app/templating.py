@@ -95,8 +95,10 @@ def _privacy_guard_rules(context, module=None) -> Markup:
             return Markup("")
         state.privacy_guard_rules_sent = True
     known = json.dumps(module_words(module.path) if module is not None else [], ensure_ascii=False)
-    return Markup(f'<script type="application/json" class="privacy-guard-rules">{_script_json(rules_json())}</script>'
-                  f'<script type="application/json" class="privacy-guard-known">{_script_json(known)}</script>')
+    return Markup(
+        f'<script type="application/json" class="privacy-guard-rules">{_script_json(rules_json())}</script>'
+        f'<script type="application/json" class="privacy-guard-known">{_script_json(known)}</script>'
+    )
 
 
 def _script_json(data: str) -> str:
@@ -161,8 +163,15 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
-def render(request: Request, name: str, context: dict | None = None, *, fragment: str | None = None,
-           status_code: int = 200, private: bool = False) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    context: dict | None = None,
+    *,
+    fragment: str | None = None,
+    status_code: int = 200,
+    private: bool = False,
+) -> HTMLResponse:
     """A full page, or only `fragment` for an htmx request; `private` pages are never cached."""
     template = fragment if fragment and is_htmx(request) else name
     response = templates.TemplateResponse(request, template, context or {}, status_code=status_code)
@@ -172,14 +181,21 @@ def render(request: Request, name: str, context: dict | None = None, *, fragment
     return response
 
 
-def confirm_first(request: Request, *, title: str, explanation: str, action: str, fields: dict[str, str],
-                  button: str, back: str) -> HTMLResponse:
+def confirm_first(
+    request: Request, *, title: str, explanation: str, action: str, fields: dict[str, str], button: str, back: str
+) -> HTMLResponse:
     """The page between a destructive button and its effect: what will happen, confirm or go back.
 
     The form posts the same fields again with ``confirmed=1``; it works without JavaScript, and a
     misclick costs one page instead of a class code, an assignment or an account."""
-    context = {"title": title, "explanation": explanation, "action": action, "fields": fields,
-               "button": button, "back": back}
+    context = {
+        "title": title,
+        "explanation": explanation,
+        "action": action,
+        "fields": fields,
+        "button": button,
+        "back": back,
+    }
     return render(request, "partials/confirm.html", context, private=True)
 
 

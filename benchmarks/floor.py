@@ -60,8 +60,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     # As app/cli.py `serve` (without --reload): the same options, in the same way.
-    options: dict = {"host": args.host, "port": args.port, "proxy_headers": False, "log_level": "info",
-                     "log_config": logging_config("INFO"), "access_log": False}
+    options: dict = {
+        "host": args.host,
+        "port": args.port,
+        "proxy_headers": False,
+        "log_level": "info",
+        "log_config": logging_config("INFO"),
+        "access_log": False,
+    }
     if args.workers > 1:
         options["workers"] = args.workers
     uvicorn.run("floor:create_app", factory=True, **options)

@@ -63,8 +63,9 @@ class Connection:
         self.used = 0
 
     async def _open(self) -> None:
-        self.reader, self.writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port),
-                                                          CONNECT_TIMEOUT)
+        self.reader, self.writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), CONNECT_TIMEOUT
+        )
 
     def close(self) -> None:
         if self.writer is not None:
@@ -137,12 +138,26 @@ class Connection:
         if request.check is not None and error is None:
             error = request.check(status, headers, body)
         queries = headers.get("x-query-count")
-        return Result(latency, status, int(queries) if queries and queries.isdigit() else None, error,
-                      headers.get("x-nabij-worker"), len(body))
+        return Result(
+            latency,
+            status,
+            int(queries) if queries and queries.isdigit() else None,
+            error,
+            headers.get("x-nabij-worker"),
+            len(body),
+        )
 
 
-async def _closed_loop(host: str, port: int, make: Callable[[int], Request], *, concurrency: int,
-                       duration: float, warmup: float, think: float = 0.0) -> tuple[list[Result], float]:
+async def _closed_loop(
+    host: str,
+    port: int,
+    make: Callable[[int], Request],
+    *,
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    think: float = 0.0,
+) -> tuple[list[Result], float]:
     results: list[Result] = []
     start = time.perf_counter()
     measure_from = start + warmup
@@ -163,6 +178,7 @@ async def _closed_loop(host: str, port: int, make: Callable[[int], Request], *, 
             connection.close()
 
     if think:  # the clients start spread over one pause, not all at once
+
         async def staggered(index: int) -> None:
             await asyncio.sleep(random.uniform(0, think))
             await client(index)
@@ -173,16 +189,24 @@ async def _closed_loop(host: str, port: int, make: Callable[[int], Request], *, 
     return results, max(time.perf_counter() - measure_from, 1e-9)
 
 
-def closed_loop(host: str, port: int, make: Callable[[int], Request], *, concurrency: int, duration: float,
-                warmup: float = 1.0, think: float = 0.0) -> tuple[list[Result], float]:
+def closed_loop(
+    host: str,
+    port: int,
+    make: Callable[[int], Request],
+    *,
+    concurrency: int,
+    duration: float,
+    warmup: float = 1.0,
+    think: float = 0.0,
+) -> tuple[list[Result], float]:
     """Each of `concurrency` clients sends a request, waits for the answer (and `think` seconds), and
     so on. Returns the requests answered after the warm-up, and the measured seconds."""
-    return _run(_closed_loop(host, port, make, concurrency=concurrency, duration=duration, warmup=warmup,
-                             think=think))
+    return _run(_closed_loop(host, port, make, concurrency=concurrency, duration=duration, warmup=warmup, think=think))
 
 
-async def _open_loop(host: str, port: int, schedule: list[tuple[float, Callable[[], Request]]], *,
-                     connections: int) -> list[Result]:
+async def _open_loop(
+    host: str, port: int, schedule: list[tuple[float, Callable[[], Request]]], *, connections: int
+) -> list[Result]:
     results: list[Result] = []
     pool: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(connections):
@@ -206,8 +230,9 @@ async def _open_loop(host: str, port: int, schedule: list[tuple[float, Callable[
     return results
 
 
-def open_loop(host: str, port: int, schedule: list[tuple[float, Callable[[], Request]]], *,
-              connections: int = 256) -> list[Result]:
+def open_loop(
+    host: str, port: int, schedule: list[tuple[float, Callable[[], Request]]], *, connections: int = 256
+) -> list[Result]:
     return _run(_open_loop(host, port, schedule, connections=connections))
 
 

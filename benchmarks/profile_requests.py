@@ -41,19 +41,36 @@ def build(database_url: str, info_file: Path, reseed: bool, full: bool):
     from run import stored_answers  # the autosave sends the stored version, as the page would
 
     info["stored_versions"] = stored_answers(database_url)
-    os.environ.update(NABIJ_ENV="test", NABIJ_SECRET_KEY=SECRET, NABIJ_DATABASE_URL=database_url,
-                      NABIJ_MODULES_DIR=str(PROJECT_ROOT / "modules"), NABIJ_VAR_DIR=str(PROJECT_ROOT / "var/bench"))
+    os.environ.update(
+        NABIJ_ENV="test",
+        NABIJ_SECRET_KEY=SECRET,
+        NABIJ_DATABASE_URL=database_url,
+        NABIJ_MODULES_DIR=str(PROJECT_ROOT / "modules"),
+        NABIJ_VAR_DIR=str(PROJECT_ROOT / "var/bench"),
+    )
     from app.config import Settings
     from app.main import create_app
+
     return create_app(Settings()), info
 
 
 async def call(app, method: str, path: str, headers: dict, body: bytes = b"") -> tuple[int, bytes]:
     raw_path, _, query = path.partition("?")
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": raw_path, "raw_path": raw_path.encode(), "query_string": query.encode(),
-             "root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()], "state": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": raw_path,
+        "raw_path": raw_path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "state": {},
+    }
     sent = False
     status, chunks = 0, []
 
@@ -95,16 +112,26 @@ def requests_for(scenario: str, info: dict, rng: random.Random):
             yield "GET", "/static/nabij.css", {"Cookie": cookie(student)}, b""
         elif scenario == "review":
             lecturer, review = info["lecturer"], info["review"]
-            yield ("GET", f"/classes/{info['cohort_class_id']}/review/{review['slug']}/{review['prompt_id']}",
-                   {"Cookie": cookie(lecturer)}, b"")
+            yield (
+                "GET",
+                f"/classes/{info['cohort_class_id']}/review/{review['slug']}/{review['prompt_id']}",
+                {"Cookie": cookie(lecturer)},
+                b"",
+            )
         elif scenario == "matrix":
             yield "GET", f"/classes/{info['cohort_class_id']}/progress", {"Cookie": cookie(info["lecturer"])}, b""
         elif scenario == "autosave":
             slug, prompt_id = rng.choice(student["prompts"])
             key = (student["id"], slug, prompt_id)
-            body = urllib.parse.urlencode({"text": f"Tekst {rng.random()}", "version": str(versions.get(key, 0))}).encode()
-            headers = {"Cookie": cookie(student), "X-CSRF-Token": student["csrf"], "HX-Request": "true",
-                       "Content-Type": "application/x-www-form-urlencoded"}
+            body = urllib.parse.urlencode(
+                {"text": f"Tekst {rng.random()}", "version": str(versions.get(key, 0))}
+            ).encode()
+            headers = {
+                "Cookie": cookie(student),
+                "X-CSRF-Token": student["csrf"],
+                "HX-Request": "true",
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
             yield "POST", f"/modules/{slug}/prompts/{prompt_id}/draft", headers, body, key, versions
         else:
             raise SystemExit(f"unknown scenario {scenario}")
@@ -112,6 +139,7 @@ def requests_for(scenario: str, info: dict, rng: random.Random):
 
 async def run(app, info, scenario: str, n: int, profile: bool) -> None:
     import re
+
     rng = random.Random(1)
     source = requests_for(scenario, info, rng)
     conflicts = [0]
@@ -147,18 +175,25 @@ async def run(app, info, scenario: str, n: int, profile: bool) -> None:
     extra = f"; {conflicts[0]} answered 409 (a version conflict)" if conflicts[0] else ""
     print(f"{scenario}: {n} requests, {elapsed / n * 1000:.2f} ms each (in-process, one at a time){extra}")
     if profiler:
-        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", "45")))
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+            int(os.environ.get("TOP", "45"))
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=["static", "healthz", "section", "dashboard", "autosave", "review", "matrix"])
+    parser.add_argument(
+        "scenario", choices=["static", "healthz", "section", "dashboard", "autosave", "review", "matrix"]
+    )
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--full", action="store_true", help="the full institution (2,000 students), not the quick one")
-    parser.add_argument("--no-threads", action="store_true",
-                        help="run sync code on the event loop, so that cProfile sees all of it (no thread hops)")
+    parser.add_argument(
+        "--no-threads",
+        action="store_true",
+        help="run sync code on the event loop, so that cProfile sees all of it (no thread hops)",
+    )
     parser.add_argument("--database", default=None, help="default: a SQLite file in var/bench/")
     args = parser.parse_args()
     size = "full" if args.full else "quick"
@@ -178,6 +213,7 @@ def main() -> None:
 
 def logging_off() -> None:
     import logging
+
     logging.getLogger("nabij.access").disabled = True
 
 

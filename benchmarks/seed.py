@@ -92,7 +92,7 @@ def reflection_text(rng: random.Random, words: int) -> str:
         sentence = rng.choice(SENTENCES)
         parts.append(sentence)
         count += len(sentence.split())
-    paragraphs = [" ".join(parts[i:i + 4]) for i in range(0, len(parts), 4)]
+    paragraphs = [" ".join(parts[i : i + 4]) for i in range(0, len(parts), 4)]
     return "\n\n".join(paragraphs)
 
 
@@ -125,7 +125,7 @@ def _rows(model, values: list[dict]) -> list[dict]:
 def _insert(connection, model, values: list[dict], *, with_defaults: bool = True) -> int:
     rows = _rows(model, values) if with_defaults else values
     for start in range(0, len(rows), CHUNK):
-        connection.execute(model.__table__.insert(), rows[start:start + CHUNK])
+        connection.execute(model.__table__.insert(), rows[start : start + CHUNK])
     return len(rows)
 
 
@@ -146,45 +146,104 @@ def seed(url: str, *, quick: bool = False, seed_value: int = 2026, log=print) ->
     admin_id = 1
     lecturer_ids = list(range(2, 2 + size.lecturers))
     student_ids = list(range(2 + size.lecturers, 2 + size.lecturers + size.students))
-    users = [{"id": admin_id, "email": "admin@bench.test", "display_name": "Bench Beheer", "role": "admin",
-                  "password_hash": password_hash}]
-    users += [{"id": uid, "email": f"docent{n}@bench.test", "display_name": f"Docent {n}", "role": "lecturer",
-                   "password_hash": password_hash} for n, uid in enumerate(lecturer_ids)]
-    users += [{"id": uid, "email": f"student{n}@student.bench.test", "display_name": f"Student {n:04d}",
-                   "role": "student", "password_hash": password_hash, "locale": "nl",
-                   # only verified accounts' answers enter a review (app.services.review)
-                   "email_verified_at": now - timedelta(days=90)} for n, uid in enumerate(student_ids)]
+    users = [
+        {
+            "id": admin_id,
+            "email": "admin@bench.test",
+            "display_name": "Bench Beheer",
+            "role": "admin",
+            "password_hash": password_hash,
+        }
+    ]
+    users += [
+        {
+            "id": uid,
+            "email": f"docent{n}@bench.test",
+            "display_name": f"Docent {n}",
+            "role": "lecturer",
+            "password_hash": password_hash,
+        }
+        for n, uid in enumerate(lecturer_ids)
+    ]
+    users += [
+        {
+            "id": uid,
+            "email": f"student{n}@student.bench.test",
+            "display_name": f"Student {n:04d}",
+            "role": "student",
+            "password_hash": password_hash,
+            "locale": "nl",
+            # only verified accounts' answers enter a review (app.services.review)
+            "email_verified_at": now - timedelta(days=90),
+        }
+        for n, uid in enumerate(student_ids)
+    ]
 
     sessions, tokens = [], {}
     for uid in [admin_id, *lecturer_ids, *student_ids]:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         tokens[uid] = (token, csrf)
-        sessions.append({"id": len(sessions) + 1, "token_hash": token_hash(token), "user_id": uid, "csrf_token": csrf,
-                             "created_at": now, "last_seen_at": now, "user_agent": "nabij-benchmark"})
+        sessions.append(
+            {
+                "id": len(sessions) + 1,
+                "token_hash": token_hash(token),
+                "user_id": uid,
+                "csrf_token": csrf,
+                "created_at": now,
+                "last_seen_at": now,
+                "user_agent": "nabij-benchmark",
+            }
+        )
 
     codes: set[str] = set()
     while len(codes) < size.classes:
         codes.add("".join(rng.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH)))
     codes_list = sorted(codes)
-    classes = [{"id": 1, "name": "Hoorcollege Professionele nabijheid", "programme": "Bachelor Sociaal Werk",
-                    "academic_year": "2026-2027", "join_code": codes_list[0], "min_group_size": 5}]
-    classes += [{"id": c, "name": f"SW{1 + c % 3}{chr(65 + c % 26)}-{c:02d}", "programme": "Bachelor Sociaal Werk",
-                     "academic_year": "2026-2027", "join_code": codes_list[c - 1], "min_group_size": 5}
-                for c in range(2, size.classes + 1)]
+    classes = [
+        {
+            "id": 1,
+            "name": "Hoorcollege Professionele nabijheid",
+            "programme": "Bachelor Sociaal Werk",
+            "academic_year": "2026-2027",
+            "join_code": codes_list[0],
+            "min_group_size": 5,
+        }
+    ]
+    classes += [
+        {
+            "id": c,
+            "name": f"SW{1 + c % 3}{chr(65 + c % 26)}-{c:02d}",
+            "programme": "Bachelor Sociaal Werk",
+            "academic_year": "2026-2027",
+            "join_code": codes_list[c - 1],
+            "min_group_size": 5,
+        }
+        for c in range(2, size.classes + 1)
+    ]
     class_lecturers = [{"class_id": 1, "user_id": lecturer_ids[0]}]
-    class_lecturers += [{"class_id": c, "user_id": lecturer_ids[c % size.lecturers]} for c in range(2, size.classes + 1)]
+    class_lecturers += [
+        {"class_id": c, "user_id": lecturer_ids[c % size.lecturers]} for c in range(2, size.classes + 1)
+    ]
     small = list(range(2, size.classes + 1))
-    cohort = student_ids[:size.cohort]
+    cohort = student_ids[: size.cohort]
     # A student writes for the class they joined last that has the module (app.services.writing): the
     # cohort joined the lecture hall after their own small class, so their answers are the cohort's.
     enrolments = [{"class_id": 1, "user_id": uid, "created_at": now - timedelta(days=30)} for uid in cohort]
     small_of = {uid: small[n % len(small)] for n, uid in enumerate(student_ids)}
-    enrolments += [{"class_id": small_of[uid], "user_id": uid, "created_at": now - timedelta(days=60)} for uid in student_ids]
+    enrolments += [
+        {"class_id": small_of[uid], "user_id": uid, "created_at": now - timedelta(days=60)} for uid in student_ids
+    ]
     assignments = []
     for c in range(1, size.classes + 1):
         for i, module in enumerate(modules):
-            assignments.append({"id": len(assignments) + 1, "class_id": c, "module_slug": module.slug,
-                                    "due_on": today + timedelta(days=14 * i - 21)})
+            assignments.append(
+                {
+                    "id": len(assignments) + 1,
+                    "class_id": c,
+                    "module_slug": module.slug,
+                    "due_on": today + timedelta(days=14 * i - 21),
+                }
+            )
 
     answers, revisions, visits, runs, check_rows, feedback, marks = [], [], [], [], [], [], []
     autosave_keys: dict[int, list[list[str]]] = {}
@@ -199,73 +258,144 @@ def seed(url: str, *, quick: bool = False, seed_value: int = 2026, log=print) ->
             body = reflection_text(rng, rng.randint(60, 220))
             updated = now - timedelta(hours=rng.randint(1, 24 * 40))
             submitted = (uid in cohort_set and prompt is review_prompt) or rng.random() < 0.6
-            answers.append({"id": answer_id, "user_id": uid, "class_id": 1 if uid in cohort_set else small_of[uid],
-                                "module_slug": module.slug, "prompt_id": prompt.id, "text": body,
-                                "version": rng.randint(1, 12), "module_version": module.version,
-                                "prompt_hash": prompt.prompt_hash, "created_at": updated - timedelta(days=2),
-                                "updated_at": updated, "submitted_at": updated if submitted else None})
+            answers.append(
+                {
+                    "id": answer_id,
+                    "user_id": uid,
+                    "class_id": 1 if uid in cohort_set else small_of[uid],
+                    "module_slug": module.slug,
+                    "prompt_id": prompt.id,
+                    "text": body,
+                    "version": rng.randint(1, 12),
+                    "module_version": module.version,
+                    "prompt_hash": prompt.prompt_hash,
+                    "created_at": updated - timedelta(days=2),
+                    "updated_at": updated,
+                    "submitted_at": updated if submitted else None,
+                }
+            )
             autosave_keys[uid].append([module.slug, prompt.id])
             if submitted:
                 if rng.random() < 0.3:
-                    revisions.append({"id": len(revisions) + 1, "answer_id": answer_id, "text": body[: len(body) // 2],
-                                          "module_version": module.version, "prompt_hash": prompt.prompt_hash,
-                                          "submitted_at": updated - timedelta(days=1)})
-                revisions.append({"id": len(revisions) + 1, "answer_id": answer_id, "text": body,
-                                      "module_version": module.version, "prompt_hash": prompt.prompt_hash,
-                                      "submitted_at": updated})
+                    revisions.append(
+                        {
+                            "id": len(revisions) + 1,
+                            "answer_id": answer_id,
+                            "text": body[: len(body) // 2],
+                            "module_version": module.version,
+                            "prompt_hash": prompt.prompt_hash,
+                            "submitted_at": updated - timedelta(days=1),
+                        }
+                    )
+                revisions.append(
+                    {
+                        "id": len(revisions) + 1,
+                        "answer_id": answer_id,
+                        "text": body,
+                        "module_version": module.version,
+                        "prompt_hash": prompt.prompt_hash,
+                        "submitted_at": updated,
+                    }
+                )
                 if prompt is review_prompt and uid in cohort_set and rng.random() < 0.15:
-                    feedback.append({"id": len(feedback) + 1, "answer_id": answer_id, "revision_id": len(revisions),
-                                         "class_id": 1, "author_id": lecturer_ids[0],
-                                         "text": "Mooi hoe je je eigen reactie benoemt. Wat deed je daarna?",
-                                         "created_at": updated + timedelta(hours=5)})
+                    feedback.append(
+                        {
+                            "id": len(feedback) + 1,
+                            "answer_id": answer_id,
+                            "revision_id": len(revisions),
+                            "class_id": 1,
+                            "author_id": lecturer_ids[0],
+                            "text": "Mooi hoe je je eigen reactie benoemt. Wat deed je daarna?",
+                            "created_at": updated + timedelta(hours=5),
+                        }
+                    )
                 if prompt is review_prompt and uid in cohort_set and rng.random() < 0.03:
                     marks.append({"class_id": 1, "answer_id": answer_id})
         for module in rng.sample(modules, min(3, len(modules))):
-            visits.extend({"user_id": uid, "module_slug": module.slug, "section_id": section.id,
-                           "visited_at": now - timedelta(hours=rng.randint(1, 600))}
-                          for section in module.sections[: rng.randint(1, len(module.sections))])
+            visits.extend(
+                {
+                    "user_id": uid,
+                    "module_slug": module.slug,
+                    "section_id": section.id,
+                    "visited_at": now - timedelta(hours=rng.randint(1, 600)),
+                }
+                for section in module.sections[: rng.randint(1, len(module.sections))]
+            )
             for vignette in list(module.branching_vignettes())[:1]:
                 path, ending = _walk(vignette)
-                runs.append({"id": len(runs) + 1, "user_id": uid, "module_slug": module.slug, "vignette_id": vignette.id,
-                                 "path": json.dumps(path), "ending_id": ending,
-                                 "started_at": now - timedelta(days=3), "finished_at": now - timedelta(days=3) if ending else None})
+                runs.append(
+                    {
+                        "id": len(runs) + 1,
+                        "user_id": uid,
+                        "module_slug": module.slug,
+                        "vignette_id": vignette.id,
+                        "path": json.dumps(path),
+                        "ending_id": ending,
+                        "started_at": now - timedelta(days=3),
+                        "finished_at": now - timedelta(days=3) if ending else None,
+                    }
+                )
             for check in list(module.checks.values())[:2]:
                 chosen_options = sorted(check.correct_indexes) if rng.random() < 0.7 else [0]
-                check_rows.append({"user_id": uid, "module_slug": module.slug, "check_id": check.id,
-                                       "selected": ",".join(map(str, chosen_options)),
-                                       "correct": frozenset(chosen_options) == check.correct_indexes,
-                                       "answered_at": now - timedelta(days=2)})
+                check_rows.append(
+                    {
+                        "user_id": uid,
+                        "module_slug": module.slug,
+                        "check_id": check.id,
+                        "selected": ",".join(map(str, chosen_options)),
+                        "correct": frozenset(chosen_options) == check.correct_indexes,
+                        "answered_at": now - timedelta(days=2),
+                    }
+                )
 
     # Texts are stored encrypted (app/crypto.py) under a key derived from the secret: the one the
     # benchmark servers get (run.py, profile_requests.py), or they would refuse to start.
     engine = make_engine(Settings(database_url=url, var_dir=PROJECT_ROOT / "var", secret_key=SECRET_KEY))
     counts = {}
     with engine.begin() as connection:
-        for model, values in [(User, users), (UserSession, sessions), (CourseClass, classes),
-                              (ClassLecturer, class_lecturers), (Enrolment, enrolments), (Assignment, assignments),
-                              (Answer, answers), (AnswerRevision, revisions), (Feedback, feedback),
-                              (DiscussionMark, marks), (SectionVisit, visits), (VignetteRun, runs),
-                              (CheckAnswer, check_rows)]:
+        for model, values in [
+            (User, users),
+            (UserSession, sessions),
+            (CourseClass, classes),
+            (ClassLecturer, class_lecturers),
+            (Enrolment, enrolments),
+            (Assignment, assignments),
+            (Answer, answers),
+            (AnswerRevision, revisions),
+            (Feedback, feedback),
+            (DiscussionMark, marks),
+            (SectionVisit, visits),
+            (VignetteRun, runs),
+            (CheckAnswer, check_rows),
+        ]:
             counts[model.__tablename__] = _insert(connection, model, values)
         if engine.dialect.name == "postgresql":
             for model in (User, UserSession, CourseClass, Assignment, Answer, AnswerRevision, Feedback, VignetteRun):
                 table = model.__tablename__
-                connection.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                                        f"(SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))"))
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                        f'(SELECT COALESCE(MAX(id), 1) FROM "{table}"))'
+                    )
+                )
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))  # what autovacuum does soon after a bulk load
     engine.dispose()
     seconds = time.perf_counter() - started
-    log(f"seeded {make_url(url).get_backend_name()} in {seconds:.1f} s: "
-        + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    log(
+        f"seeded {make_url(url).get_backend_name()} in {seconds:.1f} s: "
+        + ", ".join(f"{n} {t}" for t, n in counts.items())
+    )
     return {
         "size": asdict(size),
         "counts": counts,
         "seconds": round(seconds, 1),
         "password": PASSWORD,
-        "students": [{"id": uid, "token": tokens[uid][0], "csrf": tokens[uid][1], "prompts": autosave_keys[uid]}
-                     for uid in student_ids],
+        "students": [
+            {"id": uid, "token": tokens[uid][0], "csrf": tokens[uid][1], "prompts": autosave_keys[uid]}
+            for uid in student_ids
+        ],
         "lecturer": {"id": lecturer_ids[0], "token": tokens[lecturer_ids[0]][0], "csrf": tokens[lecturer_ids[0]][1]},
         "admin": {"id": admin_id, "token": tokens[admin_id][0], "csrf": tokens[admin_id][1]},
         "cohort_class_id": 1,

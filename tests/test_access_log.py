@@ -44,11 +44,23 @@ def test_a_review_page_and_an_export_log_one_row_per_lecturer_prompt_and_day(app
     session.commit()
     rows = session.exec(select(AccessLog).order_by(AccessLog.id)).all()
     assert [(r.kind, r.lecturer_id, r.class_id, r.prompt_id) for r in rows] == [
-        ("read", lecturer.id, course_class.id, prompt_id), ("export", lecturer.id, course_class.id, prompt_id)]
+        ("read", lecturer.id, course_class.id, prompt_id),
+        ("export", lecturer.id, course_class.id, prompt_id),
+    ]
     # Nothing in a read row says which student or which answer was on the screen, or in which order.
     assert all(r.student_id is None for r in rows)
     assert {c.name for c in AccessLog.__table__.columns} == {
-        "id", "key", "kind", "lecturer_id", "class_id", "module_slug", "prompt_id", "day", "student_id", "created_at"}
+        "id",
+        "key",
+        "kind",
+        "lecturer_id",
+        "class_id",
+        "module_slug",
+        "prompt_id",
+        "day",
+        "student_id",
+        "created_at",
+    }
 
 
 def test_the_student_sees_on_account_which_lecturers_read_their_answers(app, client, session, taught):
@@ -94,8 +106,17 @@ def test_the_log_goes_with_the_answers_of_an_archived_class(app, session, settin
 
     lecturer = make_user(session, role=Role.LECTURER)
     course_class = make_class(session, lecturer=lecturer)
-    session.add(AccessLog(key="read:1", kind="read", lecturer_id=lecturer.id, class_id=course_class.id,
-                          module_slug="m", prompt_id="p", day=utcnow().date()))
+    session.add(
+        AccessLog(
+            key="read:1",
+            kind="read",
+            lecturer_id=lecturer.id,
+            class_id=course_class.id,
+            module_slug="m",
+            prompt_id="p",
+            day=utcnow().date(),
+        )
+    )
     course_class.archived_at = utcnow() - timedelta(days=30 * settings.retention_months_after_archive + 1)
     session.add(course_class)
     session.commit()
@@ -112,10 +133,22 @@ def test_a_student_is_shown_only_prompts_they_had_answered_by_that_day(app, sess
     student = _student_who_logs_in(session, course_class)
     submit(session, student, module, prompt_id, "tekst")
     today = utcnow().date()
-    for key, day, prompt in (("a", today - timedelta(days=3), prompt_id), ("b", today, prompt_id),
-                             ("c", today, "another-prompt")):
-        session.add(AccessLog(key=key, kind="read", lecturer_id=lecturer.id, class_id=course_class.id,
-                              module_slug=module.slug, prompt_id=prompt, day=day))
+    for key, day, prompt in (
+        ("a", today - timedelta(days=3), prompt_id),
+        ("b", today, prompt_id),
+        ("c", today, "another-prompt"),
+    ):
+        session.add(
+            AccessLog(
+                key=key,
+                kind="read",
+                lecturer_id=lecturer.id,
+                class_id=course_class.id,
+                module_slug=module.slug,
+                prompt_id=prompt,
+                day=day,
+            )
+        )
     session.commit()
     entries = access_log.for_student(session, user=student, catalogue=app.state.catalogue)
     assert [(e.prompt_id, e.day) for e in entries] == [(prompt_id, today)]

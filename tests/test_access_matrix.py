@@ -194,31 +194,44 @@ def make_class_world(session, app, *, actor, target) -> dict[str, int]:
     classes.add_lecturer(session, course_class=course_class, email=co_lecturer.email)
     classes.enrol(session, course_class=course_class, student=target)
     module = app.state.catalogue.published()[0]
-    assignment = classes.assign(session, course_class=course_class, module_slug=module.slug,
-                                due_on=utcnow().date() + timedelta(days=14))
-    invitation = Invitation(class_id=course_class.id, email="invited@school.test", display_name="Invited Person",
-                            token_hash="0" * 64)
+    assignment = classes.assign(
+        session, course_class=course_class, module_slug=module.slug, due_on=utcnow().date() + timedelta(days=14)
+    )
+    invitation = Invitation(
+        class_id=course_class.id, email="invited@school.test", display_name="Invited Person", token_hash="0" * 64
+    )
     session.add(invitation)
     identity = ExternalIdentity(issuer="https://idp.school.test", subject=f"s-{target.id}", user_id=target.id)
     session.add(identity)
     session.commit()
-    return {"class_id": course_class.id, "assignment_id": assignment.id, "invitation_id": invitation.id,
-            "lecturer_id": co_lecturer.id, "identity_id": identity.id}
+    return {
+        "class_id": course_class.id,
+        "assignment_id": assignment.id,
+        "invitation_id": invitation.id,
+        "lecturer_id": co_lecturer.id,
+        "identity_id": identity.id,
+    }
 
 
 def fill(path: str, app, target_user_id: int, world: dict[str, int] | None = None) -> str:
     module = app.state.catalogue.published()[0]
     for name, value in (world or {}).items():
         path = path.replace("{" + name + "}", str(value))
-    return (path.replace("{slug}", module.slug).replace("{section_id}", module.sections[0].id)
-            .replace("{path:path}", "nothing.png").replace("{token}", "not-a-token")
-            .replace("{user_id}", str(target_user_id))
-            .replace("{prompt_id}", next(iter(module.reflections)))
-            .replace("{vignette_id}", next(v.id for v in module.vignettes.values() if not v.branching))
-            .replace("{check_id}", next(iter(module.checks)))
-            .replace("{feedback_id}", "999999").replace("{notification_id}", "999999")
-            .replace("{platform_id}", "999999").replace("{message_id}", "999999")
-            .replace("{request_id}", "999999"))
+    return (
+        path.replace("{slug}", module.slug)
+        .replace("{section_id}", module.sections[0].id)
+        .replace("{path:path}", "nothing.png")
+        .replace("{token}", "not-a-token")
+        .replace("{user_id}", str(target_user_id))
+        .replace("{prompt_id}", next(iter(module.reflections)))
+        .replace("{vignette_id}", next(v.id for v in module.vignettes.values() if not v.branching))
+        .replace("{check_id}", next(iter(module.checks)))
+        .replace("{feedback_id}", "999999")
+        .replace("{notification_id}", "999999")
+        .replace("{platform_id}", "999999")
+        .replace("{message_id}", "999999")
+        .replace("{request_id}", "999999")
+    )
 
 
 def _is_login_redirect(response) -> bool:
@@ -252,7 +265,12 @@ def test_role_route_matrix(app, session, role):
                 assert response.status_code == 403, where
             elif role is None:
                 assert _is_login_redirect(response), where
-            elif (level == ADMIN and role != Role.ADMIN) or level == ENROLLED or (level == STUDENT and role != Role.STUDENT) or (level in (LECTURER, CLASS_LECTURER) and role == Role.STUDENT):
+            elif (
+                (level == ADMIN and role != Role.ADMIN)
+                or level == ENROLLED
+                or (level == STUDENT and role != Role.STUDENT)
+                or (level in (LECTURER, CLASS_LECTURER) and role == Role.STUDENT)
+            ):
                 assert response.status_code == 404, where
             elif level == CLASS_LECTURER and role == Role.ADMIN:
                 assert response.status_code == 404, where  # not one of the class's lecturers

@@ -86,7 +86,8 @@ def test_the_review_offers_the_rubric_levels_and_the_lecturer_notes(client, asse
 
 
 def test_a_level_is_saved_with_or_without_feedback_and_the_student_sees_descriptor_and_next_step(
-        client, session, assessing_class):
+    client, session, assessing_class
+):
     _lecturer, course_class, module, _student, student_web = assessing_class
     ref = own_ref(client, course_class, module)
     response = post_review(client, course_class, module, ref, levels={"diepgang": "beschrijvend-reflectief"})
@@ -156,7 +157,7 @@ def test_the_class_distribution_of_levels_follows_the_k_rules(client, session, a
     assert "10 answers assessed." in table
     # 6 descriptive, 4 dialogic: 4 is below k=5, and a lone hidden cell would follow from the total,
     # so one more cell (a zero) is hidden with it.
-    assert "<td class=\"num\">6</td>" in table and "<td class=\"num\">4</td>" not in table
+    assert '<td class="num">6</td>' in table and '<td class="num">4</td>' not in table
     assert table.count("fewer than 5") == 2
     rubric = app.state.catalogue.rubrics.get("hatton-smith")
     shown = assessing.distribution(rubric, course_class, [{"diepgang": "kritisch"}] * 3 + [{}] * 7)
@@ -185,9 +186,11 @@ def test_completion_is_a_fraction_by_the_class_rule_and_never_a_level(client, se
     catalogue = app.state.catalogue
     total = len(module.reflections)
     assert assessing.completion(session, student, assignment, catalogue=catalogue) is None  # no rule: nothing sent
-    response = client.post(f"/classes/{course_class.id}/review/completion",
-                           data={"rule": "submitted", "csrf_token": csrf(client, f"/classes/{course_class.id}/review")},
-                           follow_redirects=False)
+    response = client.post(
+        f"/classes/{course_class.id}/review/completion",
+        data={"rule": "submitted", "csrf_token": csrf(client, f"/classes/{course_class.id}/review")},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     session.commit()
     session.refresh(course_class)
@@ -199,8 +202,10 @@ def test_completion_is_a_fraction_by_the_class_rule_and_never_a_level(client, se
     session.commit()
     score = assessing.completion(session, student, assignment, catalogue=catalogue)
     assert score == round(1 / total, 4) and isinstance(score, float)
-    refused = client.post(f"/classes/{course_class.id}/review/completion",
-                          data={"rule": "everything", "csrf_token": csrf(client, f"/classes/{course_class.id}/review")})
+    refused = client.post(
+        f"/classes/{course_class.id}/review/completion",
+        data={"rule": "everything", "csrf_token": csrf(client, f"/classes/{course_class.id}/review")},
+    )
     assert refused.status_code == 400
     # The progress matrix names students; it never shows a level.
     progress = client.get(f"/classes/{course_class.id}/progress").text
@@ -209,6 +214,7 @@ def test_completion_is_a_fraction_by_the_class_rule_and_never_a_level(client, se
 
 
 # -- lecturer-only blocks never reach a student -----------------------------------------------------
+
 
 def _secrets(catalogue) -> list[str]:
     """A distinctive sentence from every lecturer-only block of the shipped modules."""
@@ -226,7 +232,8 @@ def _secrets(catalogue) -> list[str]:
 
 
 def test_lecturer_blocks_are_in_the_preview_and_never_in_any_student_page_fragment_or_export(
-        app, client, session, assessing_class):
+    app, client, session, assessing_class
+):
     _lecturer, course_class, module, _student, student_web = assessing_class
     catalogue = app.state.catalogue
     secrets = _secrets(catalogue)
@@ -249,8 +256,16 @@ def test_lecturer_blocks_are_in_the_preview_and_never_in_any_student_page_fragme
         pages[f"{method} {url}"] = body
         return response
 
-    for path in ("/", "/modules", "/account", "/my/reflections", "/my/reflections/print",
-                 "/my/reflections/portfolio.zip", "/account/my-data.json", "/account/my-data.zip"):
+    for path in (
+        "/",
+        "/modules",
+        "/account",
+        "/my/reflections",
+        "/my/reflections/print",
+        "/my/reflections/portfolio.zip",
+        "/account/my-data.json",
+        "/account/my-data.zip",
+    ):
         fetch("GET", path)
     for each in catalogue.published():
         fetch("GET", f"/modules/{each.slug}")
@@ -259,22 +274,40 @@ def test_lecturer_blocks_are_in_the_preview_and_never_in_any_student_page_fragme
             fetch("GET", f"/modules/{each.slug}/{section.id}", headers={"HX-Request": "true"})
         for prompt in each.reflections:
             # The htmx fragments of a prompt: the autosave status and the whole prompt after a save.
-            fetch("POST", f"/modules/{each.slug}/prompts/{prompt}/draft", data={"text": "Mijn concept", "version": "0",
-                                                                               "csrf_token": token},
-                  headers={"HX-Request": "true", "X-CSRF-Token": token})
-            fetch("POST", f"/modules/{each.slug}/prompts/{prompt}", data={"text": "Mijn concept", "version": "1",
-                                                                         "action": "save", "csrf_token": token},
-                  headers={"HX-Request": "true", "X-CSRF-Token": token})
+            fetch(
+                "POST",
+                f"/modules/{each.slug}/prompts/{prompt}/draft",
+                data={"text": "Mijn concept", "version": "0", "csrf_token": token},
+                headers={"HX-Request": "true", "X-CSRF-Token": token},
+            )
+            fetch(
+                "POST",
+                f"/modules/{each.slug}/prompts/{prompt}",
+                data={"text": "Mijn concept", "version": "1", "action": "save", "csrf_token": token},
+                headers={"HX-Request": "true", "X-CSRF-Token": token},
+            )
         for check in each.checks:
-            fetch("POST", f"/modules/{each.slug}/checks/{check}", data={"option": "0", "csrf_token": token},
-                  headers={"HX-Request": "true", "X-CSRF-Token": token})
+            fetch(
+                "POST",
+                f"/modules/{each.slug}/checks/{check}",
+                data={"option": "0", "csrf_token": token},
+                headers={"HX-Request": "true", "X-CSRF-Token": token},
+            )
         for vignette in each.vignettes.values():
             if vignette.branching:
-                fetch("POST", f"/modules/{each.slug}/vignettes/{vignette.id}/restart", data={"csrf_token": token},
-                      headers={"HX-Request": "true", "X-CSRF-Token": token})
+                fetch(
+                    "POST",
+                    f"/modules/{each.slug}/vignettes/{vignette.id}/restart",
+                    data={"csrf_token": token},
+                    headers={"HX-Request": "true", "X-CSRF-Token": token},
+                )
     assert "Your level" in pages[f"GET {section_url(module)}"]  # the crawl saw the assessed answer
     assert "Dialogic reflection" in pages["GET /my/reflections"]
-    leaks = [(where, secret) for where, body in pages.items() for secret in secrets
-             if secret in body or html.unescape(secret) in body]  # escaped in pages, plain in exports
+    leaks = [
+        (where, secret)
+        for where, body in pages.items()
+        for secret in secrets
+        if secret in body or html.unescape(secret) in body
+    ]  # escaped in pages, plain in exports
     assert not leaks, leaks[:5]
     assert not any("For lecturers" in body or "Exemplar" in body for body in pages.values())

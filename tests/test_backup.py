@@ -44,7 +44,9 @@ def run_backup(monkeypatch, settings, *args):
 def add_user(connection, email: str) -> None:
     connection.execute(
         "INSERT INTO user (email, display_name, role, password_hash, is_active, created_at, password_changed_at)"
-        " VALUES (?, 'Backup Test', 'student', 'x', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')", (email,))
+        " VALUES (?, 'Backup Test', 'student', 'x', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        (email,),
+    )
 
 
 def emails(path) -> set[str]:
@@ -53,7 +55,8 @@ def emails(path) -> set[str]:
 
 
 def test_online_backup_copies_committed_work_still_in_the_wal_while_the_database_is_in_use(
-        sqlite_settings, tmp_path, monkeypatch):
+    sqlite_settings, tmp_path, monkeypatch
+):
     database = tmp_path / "nabij.sqlite3"
     # The running app's connection: WAL mode, no automatic checkpoint, so committed rows stay in the
     # -wal file; and a write transaction left open while the backup runs.

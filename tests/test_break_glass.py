@@ -36,18 +36,31 @@ def world(app, client, session, taught):
     answer = submit(session, student, module, prompt_id, "Ik maak me zorgen over de jongere.")
     url = review_url(course_class, module, prompt_id)
     ref = answer_ref(app.state.secret, class_id=course_class.id, answer_id=answer.id)
-    return {"lecturer": lecturer, "class": course_class, "module": module, "student": student, "url": url,
-            "ref": ref, "prompt_id": prompt_id}
+    return {
+        "lecturer": lecturer,
+        "class": course_class,
+        "module": module,
+        "student": student,
+        "url": url,
+        "ref": ref,
+        "prompt_id": prompt_id,
+    }
 
 
 def _ask(client, world, reason=REASON):
-    return client.post(f"{world['url']}/reveal?ref={world['ref']}",
-                       data={"reason": reason, "csrf_token": csrf(client, world["url"])}, follow_redirects=False)
+    return client.post(
+        f"{world['url']}/reveal?ref={world['ref']}",
+        data={"reason": reason, "csrf_token": csrf(client, world["url"])},
+        follow_redirects=False,
+    )
 
 
 def _decide(client, request_id, decision):
-    return client.post(f"/safeguarding/{request_id}/decide",
-                       data={"decision": decision, "csrf_token": csrf(client, "/safeguarding")}, follow_redirects=False)
+    return client.post(
+        f"/safeguarding/{request_id}/decide",
+        data={"decision": decision, "csrf_token": csrf(client, "/safeguarding")},
+        follow_redirects=False,
+    )
 
 
 def test_the_review_has_a_reveal_form_per_answer_and_a_short_reason_is_refused_keeping_the_text(client, world):
@@ -58,8 +71,9 @@ def test_the_review_has_a_reveal_form_per_answer_and_a_short_reason_is_refused_k
     assert ">Zorgen</textarea>" in response.text
 
 
-def test_the_requester_cannot_approve_and_sees_no_name_until_a_second_person_approves(app, client, session, world,
-                                                                                    settings):
+def test_the_requester_cannot_approve_and_sees_no_name_until_a_second_person_approves(
+    app, client, session, world, settings
+):
     response = _ask(client, world)
     assert response.status_code == 303
     request = session.exec(select(RevealRequest)).one()
@@ -147,13 +161,29 @@ def test_a_decider_never_decides_alone_in_the_service_either(session, world, set
 
     answer = session.exec(select(Answer).where(Answer.user_id == world["student"].id)).one()
     revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer.id)).one()
-    request = break_glass.ask(session, settings=settings, requester=lecturer, course_class=world["class"],
-                              module_slug=world["module"].slug, prompt_id=answer.prompt_id, answer_id=answer.id,
-                              revision_id=revision.id, reason=REASON)
+    request = break_glass.ask(
+        session,
+        settings=settings,
+        requester=lecturer,
+        course_class=world["class"],
+        module_slug=world["module"].slug,
+        prompt_id=answer.prompt_id,
+        answer_id=answer.id,
+        revision_id=revision.id,
+        reason=REASON,
+    )
     with pytest.raises(break_glass.BreakGlassError):  # asking twice while one waits
-        break_glass.ask(session, settings=settings, requester=lecturer, course_class=world["class"],
-                        module_slug=world["module"].slug, prompt_id=answer.prompt_id, answer_id=answer.id,
-                        revision_id=revision.id, reason=REASON)
+        break_glass.ask(
+            session,
+            settings=settings,
+            requester=lecturer,
+            course_class=world["class"],
+            module_slug=world["module"].slug,
+            prompt_id=answer.prompt_id,
+            answer_id=answer.id,
+            revision_id=revision.id,
+            reason=REASON,
+        )
     session.rollback()
     lecturer.safeguarding_officer = True  # even as an officer: not on their own request
     with pytest.raises(break_glass.BreakGlassError):
@@ -171,8 +201,12 @@ def test_an_admin_names_a_safeguarding_officer_from_the_command_line(app, sessio
 
     lecturer = make_user(session, role=Role.LECTURER, email="olga@school.test")
     student = make_user(session, email="sam@student.test")
-    for name, value in {"NABIJ_DATABASE_URL": settings.effective_database_url, "NABIJ_VAR_DIR": str(settings.var_dir),
-                        "NABIJ_SECRET_KEY": TEST_SECRET, "NABIJ_ENV": "test"}.items():
+    for name, value in {
+        "NABIJ_DATABASE_URL": settings.effective_database_url,
+        "NABIJ_VAR_DIR": str(settings.var_dir),
+        "NABIJ_SECRET_KEY": TEST_SECRET,
+        "NABIJ_ENV": "test",
+    }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:

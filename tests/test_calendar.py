@@ -38,11 +38,13 @@ def test_student_feed_has_their_own_due_moments_and_a_renewed_link_revokes_the_o
     student = make_user(session)
     classes.enrol(session, course_class=course_class, student=student)
     due_on = utcnow().date() + timedelta(days=5)
-    assignment = classes.assign(session, course_class=course_class, module_slug=module.slug, due_on=due_on,
-                                due_time=time(17, 0))
+    assignment = classes.assign(
+        session, course_class=course_class, module_slug=module.slug, due_on=due_on, due_time=time(17, 0)
+    )
     other = add_students(session, course_class, 1)[0]
-    classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=other.id,
-                            due_on=due_on + timedelta(days=3))
+    classes.grant_extension(
+        session, course_class=course_class, assignment=assignment, user_id=other.id, due_on=due_on + timedelta(days=3)
+    )
     session.commit()
     login(client, student)
     url = _feed_url(client)
@@ -73,12 +75,16 @@ def test_extension_moves_the_students_event_and_lecturers_get_their_classes(app,
     classes.enrol(session, course_class=course_class, student=student)
     due_on = utcnow().date() + timedelta(days=5)
     assignment = classes.assign(session, course_class=course_class, module_slug=module.slug, due_on=due_on)
-    classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=student.id,
-                            due_on=due_on + timedelta(days=2))
+    classes.grant_extension(
+        session, course_class=course_class, assignment=assignment, user_id=student.id, due_on=due_on + timedelta(days=2)
+    )
     session.commit()
     login(client, student)
-    events = list(icalendar.Calendar.from_ical(client.get(_feed_url(client).replace("http://testserver", "")).content)
-                  .walk("VEVENT"))
+    events = list(
+        icalendar.Calendar.from_ical(client.get(_feed_url(client).replace("http://testserver", "")).content).walk(
+            "VEVENT"
+        )
+    )
     assert events[0].decoded("dtstart").astimezone(SCHOOL_ZONE).date() == due_on + timedelta(days=2)
     login(client, lecturer)
     body = client.get(_feed_url(client).replace("http://testserver", "")).content

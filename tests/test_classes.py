@@ -50,8 +50,12 @@ def lecturer(client, session):
 
 
 def _post(client, url: str, data: dict | None = None, *, form_page: str | None = None, **kwargs):
-    return client.post(url, data={**(data or {}), "csrf_token": csrf(client, form_page or "/classes")},
-                       follow_redirects=False, **kwargs)
+    return client.post(
+        url,
+        data={**(data or {}), "csrf_token": csrf(client, form_page or "/classes")},
+        follow_redirects=False,
+        **kwargs,
+    )
 
 
 def _today():
@@ -67,13 +71,16 @@ def _reload(session, row):
 
 # -- creating a class and its join code ---------------------------------------------------------
 
+
 def test_a_lecturer_creates_a_class_and_gets_a_join_code(client, session, lecturer):
     page = client.get("/classes/new")
     assert page.headers["Cache-Control"] == "no-store"
     refused = _post(client, "/classes/new", {"name": "  ", "programme": "Sociaal Werk", "academic_year": "2026-2027"})
     assert refused.status_code == 400 and 'id="field-name-error"' in refused.text
     assert 'value="Sociaal Werk"' in refused.text and 'value="2026-2027"' in refused.text
-    response = _post(client, "/classes/new", {"name": "SW2A", "programme": "Sociaal Werk", "academic_year": "2026-2027"})
+    response = _post(
+        client, "/classes/new", {"name": "SW2A", "programme": "Sociaal Werk", "academic_year": "2026-2027"}
+    )
     assert response.status_code == 303
     course_class = session.exec(select(CourseClass).where(CourseClass.name == "SW2A")).one()
     assert response.headers["location"] == f"/classes/{course_class.id}?notice=created"
@@ -119,9 +126,16 @@ def test_the_class_page_gives_a_join_link_a_qr_code_and_a_projector_page(client,
     overview = client.get(f"/classes/{course_class.id}").text
     assert f'value="http://testserver/signup?code={code}"' in overview  # the address this request came in on
     projector = client.get(f"/classes/{course_class.id}/join").text
-    assert f"http://testserver/signup?code={code}" in projector and f"/classes/{course_class.id}/join-code.svg" in projector
+    assert (
+        f"http://testserver/signup?code={code}" in projector
+        and f"/classes/{course_class.id}/join-code.svg" in projector
+    )
     qr = client.get(f"/classes/{course_class.id}/join-code.svg")
-    assert qr.headers["content-type"].startswith("image/svg+xml") and b"<svg" in qr.content and b"<script" not in qr.content
+    assert (
+        qr.headers["content-type"].startswith("image/svg+xml")
+        and b"<svg" in qr.content
+        and b"<script" not in qr.content
+    )
 
 
 def test_a_join_link_takes_a_logged_in_student_to_join(app, session):
@@ -141,8 +155,16 @@ def test_a_closed_code_stops_signups(app, session):
     session.commit()  # the app's lifespan disposes the engine on exit: hold no connection
     with TestClient(app, headers=EN) as visitor:
         page = visitor.get("/signup")
-        response = visitor.post("/signup", data={"join_code": code, "display_name": "Sam", "email": "sam@school.test",
-                                                 "password": "a long passphrase", "csrf_token": csrf_from(page.text)})
+        response = visitor.post(
+            "/signup",
+            data={
+                "join_code": code,
+                "display_name": "Sam",
+                "email": "sam@school.test",
+                "password": "a long passphrase",
+                "csrf_token": csrf_from(page.text),
+            },
+        )
     assert response.status_code == 400 and "not valid" in response.text
 
 
@@ -161,16 +183,19 @@ def test_joining_and_asking_for_a_new_link_say_what_happened_on_the_dashboard(ap
 
 # -- roster import and invitations --------------------------------------------------------------
 
+
 def test_roster_errors_are_listed_by_line_and_nothing_is_imported(client, session, lecturer, settings):
     course_class = make_class(session, lecturer=lecturer)
     make_user(session, role=Role.LECTURER, email="colleague@school.test")
-    roster = ("name,email\n"
-              "An Peeters,an@school.test\n"
-              ",nobody@school.test\n"
-              "Bo Claes,not-an-address\n"
-              "\n"
-              "An Again,AN@school.test\n"
-              "Col League,colleague@school.test\n")
+    roster = (
+        "name,email\n"
+        "An Peeters,an@school.test\n"
+        ",nobody@school.test\n"
+        "Bo Claes,not-an-address\n"
+        "\n"
+        "An Again,AN@school.test\n"
+        "Col League,colleague@school.test\n"
+    )
     url = f"/classes/{course_class.id}/students/import"
     response = client.post(url, data={"roster_text": roster, "csrf_token": csrf(client, "/classes")})
     assert response.status_code == 400
@@ -182,8 +207,9 @@ def test_roster_errors_are_listed_by_line_and_nothing_is_imported(client, sessio
     assert session.exec(select(Invitation)).first() is None
     assert not (settings.var_dir / "outbox").exists()
 
-    account_problem = client.post(url, data={"roster_text": "Col League,colleague@school.test\n",
-                                             "csrf_token": csrf(client, "/classes")})
+    account_problem = client.post(
+        url, data={"roster_text": "Col League,colleague@school.test\n", "csrf_token": csrf(client, "/classes")}
+    )
     assert account_problem.status_code == 400
     assert "Line 1: colleague@school.test belongs to a lecturer or administrator account." in account_problem.text
 
@@ -193,10 +219,12 @@ def test_a_roster_invites_everyone_and_existing_students_accept_logged_in(client
     course_class = make_class(session, lecturer=lecturer)
     existing = make_user(session, email="sara@school.test", name="Sara El Amrani")
     csv_file = "Naam;E-mail\nSara El Amrani;SARA@school.test\nJonas Peeters;jonas@school.test\nNoor Janssens;noor@school.test\n"
-    response = client.post(f"/classes/{course_class.id}/students/import",
-                           data={"csrf_token": csrf(client, "/classes")},
-                           files={"roster_file": ("klas.csv", ("\ufeff" + csv_file).encode(), "text/csv")},
-                           follow_redirects=False)
+    response = client.post(
+        f"/classes/{course_class.id}/students/import",
+        data={"csrf_token": csrf(client, "/classes")},
+        files={"roster_file": ("klas.csv", ("\ufeff" + csv_file).encode(), "text/csv")},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     page = client.get(response.headers["location"]).text
     assert "3 invitations were sent by email." in page
@@ -221,15 +249,20 @@ def test_a_roster_invites_everyone_and_existing_students_accept_logged_in(client
         login(sara, existing)
         offer = sara.get(link)
         assert "You are invited to the class" in offer.text
-        accepted = sara.post("/invitations/accept", data={"invite": link.split("=", 1)[1],
-                                                          "csrf_token": csrf_from(offer.text)}, follow_redirects=False)
+        accepted = sara.post(
+            "/invitations/accept",
+            data={"invite": link.split("=", 1)[1], "csrf_token": csrf_from(offer.text)},
+            follow_redirects=False,
+        )
         assert accepted.status_code == 303
     session.commit()
     assert session.get(Enrolment, (course_class.id, existing.id)) is not None
 
     # Importing the same roster again sends fresh links to those not in the class and enrols no one twice.
-    client.post(f"/classes/{course_class.id}/students/import",
-                data={"roster_text": csv_file, "csrf_token": csrf(client, "/classes")})
+    client.post(
+        f"/classes/{course_class.id}/students/import",
+        data={"roster_text": csv_file, "csrf_token": csrf(client, "/classes")},
+    )
     assert len(list((settings.var_dir / "outbox").glob("*.eml"))) == 5
     assert len(session.exec(select(Enrolment).where(Enrolment.class_id == course_class.id)).all()) == 1
 
@@ -237,8 +270,10 @@ def test_a_roster_invites_everyone_and_existing_students_accept_logged_in(client
 def test_an_invitation_link_fills_in_the_signup_and_enrols_without_a_code(app, client, session, lecturer, settings):
     course_class = make_class(session, lecturer=lecturer, name="SW3C")
     classes.close_join_code(session, course_class=course_class)  # no code needed with an invitation
-    client.post(f"/classes/{course_class.id}/students/import",
-                data={"roster_text": "Jonas Peeters,jonas@school.test", "csrf_token": csrf(client, "/classes")})
+    client.post(
+        f"/classes/{course_class.id}/students/import",
+        data={"roster_text": "Jonas Peeters,jonas@school.test", "csrf_token": csrf(client, "/classes")},
+    )
     mail = next((settings.var_dir / "outbox").glob("*.eml")).read_text()
     link = re.search(r"http://127\.0\.0\.1:8000(/signup\?invite=[\w-]+)", mail).group(1)
     session.commit()  # the app's lifespan disposes the engine on exit: hold no connection
@@ -248,9 +283,17 @@ def test_an_invitation_link_fills_in_the_signup_and_enrols_without_a_code(app, c
         assert 'value="Jonas Peeters"' in page.text and 'value="jonas@school.test"' in page.text
         assert "You are invited to the class SW3C" in page.text and 'name="join_code"' not in page.text
         token = link.split("=", 1)[1]
-        response = student.post("/signup", data={"invite": token, "display_name": "Jonas Peeters",
-                                                 "email": "jonas@school.test", "password": "a long passphrase",
-                                                 "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+        response = student.post(
+            "/signup",
+            data={
+                "invite": token,
+                "display_name": "Jonas Peeters",
+                "email": "jonas@school.test",
+                "password": "a long passphrase",
+                "csrf_token": csrf_from(page.text),
+            },
+            follow_redirects=False,
+        )
         assert response.status_code == 303
     session.commit()
     user = session.exec(select(User).where(User.email == "jonas@school.test")).one()
@@ -264,8 +307,10 @@ def test_an_invitation_link_fills_in_the_signup_and_enrols_without_a_code(app, c
 
 def test_a_pending_invitation_can_be_withdrawn(client, session, lecturer):
     course_class = make_class(session, lecturer=lecturer)
-    client.post(f"/classes/{course_class.id}/students/import",
-                data={"roster_text": "Jonas Peeters,jonas@school.test", "csrf_token": csrf(client, "/classes")})
+    client.post(
+        f"/classes/{course_class.id}/students/import",
+        data={"roster_text": "Jonas Peeters,jonas@school.test", "csrf_token": csrf(client, "/classes")},
+    )
     invitation = session.exec(select(Invitation)).one()
     response = _post(client, f"/classes/{course_class.id}/invitations/{invitation.id}/withdraw")
     assert response.status_code == 303
@@ -274,6 +319,7 @@ def test_a_pending_invitation_can_be_withdrawn(client, session, lecturer):
 
 
 # -- co-lecturers, settings, archive ------------------------------------------------------------
+
 
 def test_a_co_lecturer_is_added_by_email_and_then_reaches_the_class(app, client, session, lecturer):
     course_class = make_class(session, lecturer=lecturer)
@@ -301,14 +347,25 @@ def test_a_co_lecturer_is_added_by_email_and_then_reaches_the_class(app, client,
 def test_class_details_are_edited_with_messages_next_to_the_fields(client, session, lecturer):
     course_class = make_class(session, lecturer=lecturer)
     url = f"/classes/{course_class.id}/settings"
-    response = _post(client, url, {"name": "", "programme": "P" * 200, "academic_year": "2026-2027",
-                                   "min_group_size": "five"}, form_page=url)
+    response = _post(
+        client,
+        url,
+        {"name": "", "programme": "P" * 200, "academic_year": "2026-2027", "min_group_size": "five"},
+        form_page=url,
+    )
     assert response.status_code == 400
     for field in ("name", "programme", "min_group_size"):
         assert f'id="field-{field}-error"' in response.text
     assert 'value="five"' in response.text
-    assert _post(client, url, {"name": "SW2A-bis", "programme": "", "academic_year": "2027-2028",
-                               "min_group_size": "6"}, form_page=url).status_code == 303
+    assert (
+        _post(
+            client,
+            url,
+            {"name": "SW2A-bis", "programme": "", "academic_year": "2027-2028", "min_group_size": "6"},
+            form_page=url,
+        ).status_code
+        == 303
+    )
     _reload(session, course_class)
     assert (course_class.name, course_class.academic_year, course_class.min_group_size) == ("SW2A-bis", "2027-2028", 6)
 
@@ -327,11 +384,13 @@ def test_an_archived_class_is_read_only_and_closed_to_joining(app, client, sessi
     assert course_class.archived_at is not None and course_class.join_code is None
     page = client.get(f"/classes/{course_class.id}").text
     assert "archived" in page and "Assign a module" not in page
-    for url, data in [(f"/classes/{course_class.id}/join-code", {"action": "rotate"}),
-                      (f"/classes/{course_class.id}/settings", {"name": "X", "min_group_size": "5"}),
-                      (f"/classes/{course_class.id}/assignments/new", {"module": module.slug}),
-                      (f"/classes/{course_class.id}/assignments/{assignment.id}/cancel", {}),
-                      (f"/classes/{course_class.id}/students/import", {"roster_text": "A,a@school.test"})]:
+    for url, data in [
+        (f"/classes/{course_class.id}/join-code", {"action": "rotate"}),
+        (f"/classes/{course_class.id}/settings", {"name": "X", "min_group_size": "5"}),
+        (f"/classes/{course_class.id}/assignments/new", {"module": module.slug}),
+        (f"/classes/{course_class.id}/assignments/{assignment.id}/cancel", {}),
+        (f"/classes/{course_class.id}/students/import", {"roster_text": "A,a@school.test"}),
+    ]:
         assert _post(client, url, data).status_code == 409, url
     assert client.get(f"/classes/{course_class.id}/progress").status_code == 200
     assert _post(client, f"/classes/{course_class.id}/archive", {"action": "restore"}).status_code == 303
@@ -341,15 +400,22 @@ def test_an_archived_class_is_read_only_and_closed_to_joining(app, client, sessi
 
 # -- assignments and extensions -----------------------------------------------------------------
 
+
 def test_a_module_is_assigned_edited_and_cancelled(app, client, session, lecturer):
     course_class = make_class(session, lecturer=lecturer)
     module = first_module(app)
     url = f"/classes/{course_class.id}/assignments/new"
     due = (_today() + timedelta(days=21)).isoformat()
-    past = _post(client, url, {"module": module.slug, "due_on": (_today() - timedelta(days=1)).isoformat()}, form_page=url)
+    past = _post(
+        client, url, {"module": module.slug, "due_on": (_today() - timedelta(days=1)).isoformat()}, form_page=url
+    )
     assert past.status_code == 400 and 'id="field-due_on-error"' in past.text
-    backwards = _post(client, url, {"module": module.slug, "due_on": due,
-                                    "opens_on": (_today() + timedelta(days=30)).isoformat()}, form_page=url)
+    backwards = _post(
+        client,
+        url,
+        {"module": module.slug, "due_on": due, "opens_on": (_today() + timedelta(days=30)).isoformat()},
+        form_page=url,
+    )
     assert backwards.status_code == 400 and 'id="field-opens_on-error"' in backwards.text
     assert f'value="{due}"' in backwards.text
     unknown = _post(client, url, {"module": "no-such-module", "due_on": due}, form_page=url)
@@ -383,14 +449,23 @@ def test_an_extension_moves_one_students_due_date(app, client, session, lecturer
     stranger = make_user(session)
     url = f"/classes/{course_class.id}/assignments/{assignment.id}"
     later = (_today() + timedelta(days=5)).isoformat()
-    too_early = _post(client, f"{url}/extensions", {"student": str(extended.id),
-                                                     "extension_due_on": assignment.due_on.isoformat()}, form_page=url)
+    too_early = _post(
+        client,
+        f"{url}/extensions",
+        {"student": str(extended.id), "extension_due_on": assignment.due_on.isoformat()},
+        form_page=url,
+    )
     assert too_early.status_code == 400 and "after the due date" in too_early.text
-    not_in_class = _post(client, f"{url}/extensions", {"student": str(stranger.id), "extension_due_on": later},
-                         form_page=url)
+    not_in_class = _post(
+        client, f"{url}/extensions", {"student": str(stranger.id), "extension_due_on": later}, form_page=url
+    )
     assert not_in_class.status_code == 400
-    assert _post(client, f"{url}/extensions", {"student": str(extended.id), "extension_due_on": later},
-                 form_page=url).status_code == 303
+    assert (
+        _post(
+            client, f"{url}/extensions", {"student": str(extended.id), "extension_due_on": later}, form_page=url
+        ).status_code
+        == 303
+    )
     assert session.get(Extension, (assignment.id, extended.id)).due_on.isoformat() == later
     assert extended.display_name in client.get(url).text
 
@@ -412,14 +487,20 @@ def test_students_see_when_an_assignment_opens(app, session):
     course_class = make_class(session)
     module = first_module(app)
     student = add_students(session, course_class, 1)[0]
-    classes.assign(session, course_class=course_class, module_slug=module.slug, due_on=_today() + timedelta(days=30),
-                   opens_on=_today() + timedelta(days=10))
+    classes.assign(
+        session,
+        course_class=course_class,
+        module_slug=module.slug,
+        due_on=_today() + timedelta(days=30),
+        opens_on=_today() + timedelta(days=10),
+    )
     session.commit()
     [assigned] = student_assignments(session, user=student, catalogue=app.state.catalogue)
     assert assigned.status == "not-open"
 
 
 # -- progress overview ---------------------------------------------------------------------------
+
 
 def _progress_world(app, session, lecturer):
     course_class = make_class(session, lecturer=lecturer)
@@ -465,9 +546,19 @@ def test_progress_exports_as_csv(app, client, session, lecturer):
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:2] == ["name", "email"]
     # Issue 12: the CSV holds what the matrix shows, no per-prompt counts.
-    assert rows[0][2:] == [f"{module.title}: {label}" for label in
-                           ("started", "sections read", "sections total", "checks done", "checks total",
-                            "all reflections submitted", "due", "late")]
+    assert rows[0][2:] == [
+        f"{module.title}: {label}"
+        for label in (
+            "started",
+            "sections read",
+            "sections total",
+            "checks done",
+            "checks total",
+            "all reflections submitted",
+            "due",
+            "late",
+        )
+    ]
     bram_row = next(row for row in rows if row[0] == bram.display_name)
     assert bram_row[1] == bram.email
     assert bram_row[2:5] == ["yes", "1", str(len(module.sections))]
@@ -488,8 +579,12 @@ def test_the_progress_matrix_uses_a_fixed_number_of_queries(app, client, session
     def grow(count: int) -> None:
         students = add_students(session, course_class, count)
         submit_all(session, students, published[0], first_prompt(published[0]))
-        session.add_all([SectionVisit(user_id=s.id, module_slug=published[1].slug, section_id=published[1].sections[0].id)
-                         for s in students])
+        session.add_all(
+            [
+                SectionVisit(user_id=s.id, module_slug=published[1].slug, section_id=published[1].sections[0].id)
+                for s in students
+            ]
+        )
         session.commit()
 
     def measure() -> dict:
@@ -508,7 +603,9 @@ def test_the_progress_matrix_uses_a_fixed_number_of_queries(app, client, session
     assert small[""][1] == small["?sort=-progress"][1] == 30
     assert large[""][1] == large["?sort=-progress"][1] == classes.PROGRESS_PER_PAGE
     for view in views:
-        assert small[view][0].count == large[view][0].count, f"30 students:\n{small[view][0]}\n300 students:\n{large[view][0]}"
+        assert small[view][0].count == large[view][0].count, (
+            f"30 students:\n{small[view][0]}\n300 students:\n{large[view][0]}"
+        )
         assert large[view][0].count <= 12, str(large[view][0])  # measured: 7 on SQLite (with BEGIN)
     with count_queries(app.state.engine) as export:
         client.get(f"{url}.csv")
@@ -533,8 +630,9 @@ def _big_class(app, session, lecturer, count: int = 60):
     busy = by_name[-5:]
     submit_all(session, busy, module, first_prompt(module))
     # Issue 12: a submission alone does not show in the matrix (answers show per round of k); reading does.
-    session.add_all([SectionVisit(user_id=s.id, module_slug=module.slug, section_id=module.sections[0].id)
-                     for s in busy])
+    session.add_all(
+        [SectionVisit(user_id=s.id, module_slug=module.slug, section_id=module.sections[0].id) for s in busy]
+    )
     session.commit()
     return course_class, module, by_name, busy
 
@@ -543,12 +641,12 @@ def test_a_big_class_is_shown_fifty_students_a_page(app, client, session, lectur
     course_class, _module, by_name, _busy = _big_class(app, session, lecturer)
     url = f"/classes/{course_class.id}/progress"
     first = client.get(url, headers=EN).text
-    assert ROW_NAMES.findall(first) == [s.display_name for s in by_name[:classes.PROGRESS_PER_PAGE]]
+    assert ROW_NAMES.findall(first) == [s.display_name for s in by_name[: classes.PROGRESS_PER_PAGE]]
     assert "60 students" in first and "Page 1 of 2" in first
     links = _pager_links(first)
     assert "prev" not in links and links["next"] == f"{url}?sort=name&show=all&page=2"
     second = client.get(links["next"], headers=EN).text
-    assert ROW_NAMES.findall(second) == [s.display_name for s in by_name[classes.PROGRESS_PER_PAGE:]]
+    assert ROW_NAMES.findall(second) == [s.display_name for s in by_name[classes.PROGRESS_PER_PAGE :]]
     assert "Page 2 of 2" in second and "next" not in _pager_links(second)
     assert "Students 1–50 of 60" in first and "Students 51–60 of 60" in second  # where am I, above the table
     assert _pager_links(second)["prev"] == f"{url}?sort=name&show=all"
@@ -558,7 +656,7 @@ def test_a_big_class_is_shown_fifty_students_a_page(app, client, session, lectur
     assert z_to_a[0] + z_to_a[1] == [s.display_name for s in reversed(by_name)]
     # The table header's sort links and the filter form start again at page 1.
     assert f'href="/classes/{course_class.id}/progress?sort=-name&amp;show=all" class="sort-link"' in second
-    form = second[second.index('<form method="get"'):second.index("</form>")]
+    form = second[second.index('<form method="get"') : second.index("</form>")]
     assert 'name="page"' not in form
 
 
@@ -593,8 +691,13 @@ def test_paging_keeps_the_filter_and_the_sort(app, client, session, lecturer):
 def test_a_wrong_page_number_shows_the_nearest_page(app, client, session, lecturer):
     course_class, _module, by_name, _busy = _big_class(app, session, lecturer)
     url = f"/classes/{course_class.id}/progress"
-    for page, expected in (("abc", by_name[:50]), ("0", by_name[:50]), ("-3", by_name[:50]), ("999", by_name[50:]),
-                           ("9" * 40, by_name[50:])):
+    for page, expected in (
+        ("abc", by_name[:50]),
+        ("0", by_name[:50]),
+        ("-3", by_name[:50]),
+        ("999", by_name[50:]),
+        ("9" * 40, by_name[50:]),
+    ):
         response = client.get(f"{url}?page={page}")
         assert response.status_code == 200, page
         assert ROW_NAMES.findall(response.text) == [s.display_name for s in expected], page
@@ -605,7 +708,9 @@ def test_the_csv_holds_every_student_not_one_page(app, client, session, lecturer
     url = f"/classes/{course_class.id}/progress.csv"
     rows = list(csv.reader(io.StringIO(client.get(url).content.decode("utf-8-sig"))))[1:]
     assert [row[0] for row in rows] == [s.display_name for s in by_name]
-    by_progress = list(csv.reader(io.StringIO(client.get(f"{url}?sort=-progress&page=2").content.decode("utf-8-sig"))))[1:]
+    by_progress = list(csv.reader(io.StringIO(client.get(f"{url}?sort=-progress&page=2").content.decode("utf-8-sig"))))[
+        1:
+    ]
     assert len(by_progress) == 60 and [row[0] for row in by_progress[:5]] == [s.display_name for s in busy]
     assert [row[3] for row in by_progress[:5]] == ["1"] * 5 and {row[3] for row in by_progress[5:]} == {"0"}
     not_started = list(csv.reader(io.StringIO(client.get(f"{url}?show=not-started").content.decode("utf-8-sig"))))[1:]
@@ -631,22 +736,37 @@ def test_the_class_overview_counts_progress_as_a_students_own_page_does(app, ses
             for section_id in pick(s.id for s in module.sections) + (["a-removed-section"] if n % 3 == 0 else []):
                 session.add(SectionVisit(user_id=student.id, module_slug=module.slug, section_id=section_id))
             for prompt_id in pick(module.reflections) + (["a-removed-prompt"] if n % 4 == 0 else []):
-                session.add(Answer(user_id=student.id, module_slug=module.slug, prompt_id=prompt_id, text="x",
-                                   submitted_at=now))
+                session.add(
+                    Answer(user_id=student.id, module_slug=module.slug, prompt_id=prompt_id, text="x", submitted_at=now)
+                )
             drafts = [p for p in module.reflections if n % 5 == 1]
             for prompt_id in drafts:
-                if session.exec(select(Answer).where(Answer.user_id == student.id, Answer.module_slug == module.slug,
-                                                     Answer.prompt_id == prompt_id)).first() is None:
+                if (
+                    session.exec(
+                        select(Answer).where(
+                            Answer.user_id == student.id,
+                            Answer.module_slug == module.slug,
+                            Answer.prompt_id == prompt_id,
+                        )
+                    ).first()
+                    is None
+                ):
                     session.add(Answer(user_id=student.id, module_slug=module.slug, prompt_id=prompt_id, text="draft"))
             for vignette_id in pick(module.vignettes) + (["a-removed-case"] if n % 6 == 0 else []):
                 for _ in range(1 + n % 2):  # ended once or twice
-                    session.add(VignetteRun(user_id=student.id, module_slug=module.slug, vignette_id=vignette_id,
-                                            finished_at=now))
+                    session.add(
+                        VignetteRun(
+                            user_id=student.id, module_slug=module.slug, vignette_id=vignette_id, finished_at=now
+                        )
+                    )
             for vignette_id in list(module.vignettes)[:1]:
                 session.add(VignetteRun(user_id=student.id, module_slug=module.slug, vignette_id=vignette_id))
             for check_id in pick(module.checks) + (["a-removed-check"] if n % 7 == 0 else []):
-                session.add(CheckAnswer(user_id=student.id, module_slug=module.slug, check_id=check_id, selected="0",
-                                        correct=True))
+                session.add(
+                    CheckAnswer(
+                        user_id=student.id, module_slug=module.slug, check_id=check_id, selected="0", correct=True
+                    )
+                )
             session.flush()
     session.commit()
     ids = [student.id for student in students]
@@ -656,22 +776,35 @@ def test_the_class_overview_counts_progress_as_a_students_own_page_does(app, ses
     seen = set()
     for key, full in matrix.items():
         lean = counts[key]
-        assert (lean.percent, lean.complete, lean.started, lean.prompts, lean.prompts_total) == \
-            (full.percent, full.complete, full.started, len(full.prompts_submitted), full.prompts_total), key
-        assert (lean.sections, lean.vignettes, lean.checks) == \
-            (len(full.sections_visited), len(full.vignettes_completed), len(full.checks_answered)), key
+        assert (lean.percent, lean.complete, lean.started, lean.prompts, lean.prompts_total) == (
+            full.percent,
+            full.complete,
+            full.started,
+            len(full.prompts_submitted),
+            full.prompts_total,
+        ), key
+        assert (lean.sections, lean.vignettes, lean.checks) == (
+            len(full.sections_visited),
+            len(full.vignettes_completed),
+            len(full.checks_answered),
+        ), key
         seen.add((full.complete, full.started, 0 < full.percent < 100))
     assert {(True, True, False), (False, True, True), (False, False, False)} <= seen  # the cases occurred
     # A module with no steps of some kind (here: none at all) binds empty lists of ids.
     empty = replace(modules[0], slug="nothing-to-do", sections=[], reflections={}, vignettes={}, checks={})
-    lean, full = (progress_counts(session, user_ids=ids[:2], modules=[empty])[ids[0], empty.slug],
-                  progress_matrix(session, user_ids=ids[:2], modules=[empty])[ids[0], empty.slug])
-    assert (lean.percent, lean.complete, lean.started) == (full.percent, full.complete, full.started) == (0, True, False)
+    lean, full = (
+        progress_counts(session, user_ids=ids[:2], modules=[empty])[ids[0], empty.slug],
+        progress_matrix(session, user_ids=ids[:2], modules=[empty])[ids[0], empty.slug],
+    )
+    assert (
+        (lean.percent, lean.complete, lean.started) == (full.percent, full.complete, full.started) == (0, True, False)
+    )
     assert progress_counts(session, user_ids=[], modules=modules) == {}
     assert progress_counts(session, user_ids=ids[:1], modules=[]) == {}
 
 
 # -- who reaches what ----------------------------------------------------------------------------
+
 
 def _class_routes(app):
     return [(method, path) for method, path in app_routes(app) if "{class_id}" in path]
@@ -690,9 +823,15 @@ def test_every_page_of_another_lecturers_class_is_404(app, client, session, lect
     from app.services.pseudonyms import answer_ref
 
     ref = answer_ref(app.state.secret, class_id=theirs.id, answer_id=answers[0].id)
-    values = {"{class_id}": theirs.id, "{assignment_id}": assignment.id, "{slug}": module.slug,
-              "{prompt_id}": first_prompt(module), "{user_id}": student.id, "{lecturer_id}": other_lecturer.id,
-              "{invitation_id}": invitation.id}
+    values = {
+        "{class_id}": theirs.id,
+        "{assignment_id}": assignment.id,
+        "{slug}": module.slug,
+        "{prompt_id}": first_prompt(module),
+        "{user_id}": student.id,
+        "{lecturer_id}": other_lecturer.id,
+        "{invitation_id}": invitation.id,
+    }
     token = csrf(client, "/classes")
     routes = sorted(_class_routes(app))
     assert len(routes) >= 25
@@ -704,9 +843,19 @@ def test_every_page_of_another_lecturers_class_is_404(app, client, session, lect
         if method == "GET":
             response = client.get(path, follow_redirects=False)
         else:
-            response = client.post(path, data={"csrf_token": token, "ref": ref, "feedback": "x", "action": "archive",
-                                               "lecturer_email": lecturer.email, "name": "Mine now",
-                                               "min_group_size": "3"}, follow_redirects=False)
+            response = client.post(
+                path,
+                data={
+                    "csrf_token": token,
+                    "ref": ref,
+                    "feedback": "x",
+                    "action": "archive",
+                    "lecturer_email": lecturer.email,
+                    "name": "Mine now",
+                    "min_group_size": "3",
+                },
+                follow_redirects=False,
+            )
         assert response.status_code == 404, f"{method} {path}: {response.status_code}"
     _reload(session, theirs)
     assert theirs.archived_at is None and theirs.name == "Not yours"
@@ -732,12 +881,18 @@ def test_students_reach_no_class_page(app, session):
     session.commit()  # the app's lifespan disposes the engine on exit: hold no connection
     with TestClient(app, headers=EN) as student_client:
         login(student_client, student_with_password)
-        for path in ("/classes", f"/classes/{course_class.id}", f"/classes/{course_class.id}/progress",
-                     f"/classes/{course_class.id}/review", "/preview"):
+        for path in (
+            "/classes",
+            f"/classes/{course_class.id}",
+            f"/classes/{course_class.id}/progress",
+            f"/classes/{course_class.id}/review",
+            "/preview",
+        ):
             assert student_client.get(path).status_code == 404, path
 
 
 # -- preview ---------------------------------------------------------------------------------------
+
 
 def test_a_lecturer_previews_a_module_with_every_branch_and_answer_open(app, client, session, lecturer):
     module = next(m for m in app.state.catalogue.published() if m.branching_vignettes() and m.checks)
@@ -771,8 +926,9 @@ def test_drafts_can_be_previewed_but_not_assigned(app, client, session, lecturer
     course_class = make_class(session, lecturer=lecturer)
     url = f"/classes/{course_class.id}/assignments/new"
     assert f'value="{module.slug}"' not in client.get(url).text
-    refused = _post(client, url, {"module": module.slug, "due_on": (_today() + timedelta(days=7)).isoformat()},
-                    form_page=url)
+    refused = _post(
+        client, url, {"module": module.slug, "due_on": (_today() + timedelta(days=7)).isoformat()}, form_page=url
+    )
     assert refused.status_code == 400 and "Choose a published module." in refused.text
 
 

@@ -49,13 +49,26 @@ def _one_line_error(result, expected: str) -> None:
 
 def test_class_create_prints_the_id_alone_then_the_join_code(cli, session):
     lecturer = make_user(session, role=Role.LECTURER, email="an.peeters@school.be")
-    result = cli("class", "create", "SW2A", "--lecturer", "AN.PEETERS@school.be", "--programme", "Sociaal Werk",
-                 "--year", "2026-2027")
+    result = cli(
+        "class",
+        "create",
+        "SW2A",
+        "--lecturer",
+        "AN.PEETERS@school.be",
+        "--programme",
+        "Sociaal Werk",
+        "--year",
+        "2026-2027",
+    )
     assert result.exit_code == 0, result.output
     first, second = _lines(result)
     assert first.isdigit()
     course_class = session.get(CourseClass, int(first))
-    assert (course_class.name, course_class.programme, course_class.academic_year) == ("SW2A", "Sociaal Werk", "2026-2027")
+    assert (course_class.name, course_class.programme, course_class.academic_year) == (
+        "SW2A",
+        "Sociaal Werk",
+        "2026-2027",
+    )
     assert second == classes.format_join_code(course_class.join_code)
     assert session.get(ClassLecturer, (course_class.id, lecturer.id)) is not None
 
@@ -122,8 +135,10 @@ def test_assign_sets_dates_and_refuses_what_cannot_be_assigned(cli, session, app
 
     _one_line_error(cli("assign", class_id, "no-such-module", "--due", "2030-06-30"), "no module 'no-such-module'")
     _one_line_error(cli("assign", class_id, slug, "--due", "30/06/2030"), "--due must be a date like")
-    _one_line_error(cli("assign", class_id, slug, "--due", "2030-06-01", "--opens", "2030-07-01"),
-                    "The opening date must be on or before the due date.")
+    _one_line_error(
+        cli("assign", class_id, slug, "--due", "2030-06-01", "--opens", "2030-07-01"),
+        "The opening date must be on or before the due date.",
+    )
     classes.archive_class(session, course_class=session.get(CourseClass, int(class_id)))
     _one_line_error(cli("assign", class_id, slug, "--due", "2030-06-30"), "is archived")
 

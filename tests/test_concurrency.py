@@ -76,9 +76,11 @@ def test_an_autosave_holds_the_write_lock_only_while_it_saves(client, session):
     page = client.get("/modules/proef/casus")
     csrf_token = csrf_from(page.text)
     with transactions(client.app.state.engine) as seen:
-        response = client.post("/modules/proef/prompts/proef-keuze/draft",
-                               data={"text": "Ik belde terug.", "version": "0"},
-                               headers={"HX-Request": "true", "X-CSRF-Token": csrf_token})
+        response = client.post(
+            "/modules/proef/prompts/proef-keuze/draft",
+            data={"text": "Ik belde terug.", "version": "0"},
+            headers={"HX-Request": "true", "X-CSRF-Token": csrf_token},
+        )
     assert response.status_code == 200 and "Saved at" in response.text
     assert seen == [
         ["BEGIN DEFERRED", "SELECT", "COMMIT"],  # who is asking: no lock needed

@@ -21,10 +21,16 @@ from tests.test_student_journey import fresh
 
 def _everything(client, course_class, module) -> str:
     """What a lecturer can fetch about the class: matrix (HTML, CSV), review pages, exports."""
-    urls = [f"/classes/{course_class.id}/progress", f"/classes/{course_class.id}/progress.csv",
-            review_url(course_class, module)]
+    urls = [
+        f"/classes/{course_class.id}/progress",
+        f"/classes/{course_class.id}/progress.csv",
+        review_url(course_class, module),
+    ]
     for prompt_id in module.reflections:
-        urls += [review_url(course_class, module, prompt_id), review_url(course_class, module, prompt_id) + "/export.csv"]
+        urls += [
+            review_url(course_class, module, prompt_id),
+            review_url(course_class, module, prompt_id) + "/export.csv",
+        ]
     return "\n".join(client.get(url).text for url in urls)
 
 
@@ -54,8 +60,11 @@ def test_2_a_second_class_sees_nothing_written_before_and_nobody_is_enrolled_una
     assign(session, second, module)
     login(client, lecturer)
     from tests.factories import csrf
+
     roster = "\n".join(f"{s.display_name},{s.email}" for s in students[:5])
-    client.post(f"/classes/{second.id}/students/import", data={"roster_text": roster, "csrf_token": csrf(client, "/classes")})
+    client.post(
+        f"/classes/{second.id}/students/import", data={"roster_text": roster, "csrf_token": csrf(client, "/classes")}
+    )
     session.commit()
     assert session.exec(select(Enrolment).where(Enrolment.class_id == second.id)).first() is None
     for s in students[:5]:  # even once they accept, the old texts stay with the first class
@@ -90,8 +99,14 @@ def test_5_no_read_receipt_and_no_lone_reply(app, client, session):
     students = add_students(session, course_class, 5)
     answers = submit_all(session, students, module, first_prompt(module))
     revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answers[0].id)).one()
-    feedback = review.give_feedback(session, course_class=course_class, answer_id=answers[0].id,
-                                    revision_id=revision.id, author=lecturer, text="Well seen.")
+    feedback = review.give_feedback(
+        session,
+        course_class=course_class,
+        answer_id=answers[0].id,
+        revision_id=revision.id,
+        author=lecturer,
+        text="Well seen.",
+    )
     login(client, lecturer)
     before = _everything(client, course_class, module)
     feedback.read_at = datetime.now()
@@ -114,7 +129,6 @@ def test_6_an_admin_reads_a_review_only_as_a_lecturer_of_the_class(app, client, 
     assert admin.display_name in client.get(f"/classes/{course_class.id}/settings").text
 
 
-
 @pytest.mark.parametrize("settings", [{"modules_dir": FIXTURE_MODULES}], indirect=True)
 def test_4_on_a_shared_computer_the_next_student_gets_nothing_of_the_previous_one(client, session, settings):
     """The server's half of the shared-computer case (the browser's half: tests/e2e/test_student_browser.py)."""
@@ -123,10 +137,14 @@ def test_4_on_a_shared_computer_the_next_student_gets_nothing_of_the_previous_on
 
     # A login without "remember me" is a browser-session cookie: closing the browser ends it.
     page = client.get("/login")
-    response = client.post("/login", data={"email": sam.email, "password": PASSWORD,
-                                           "csrf_token": csrf_from(page.text), "next": "/"}, follow_redirects=False)
-    session_cookie = next(value for value in response.headers.get_list("set-cookie")
-                          if value.startswith("nabij_session=")).lower()
+    response = client.post(
+        "/login",
+        data={"email": sam.email, "password": PASSWORD, "csrf_token": csrf_from(page.text), "next": "/"},
+        follow_redirects=False,
+    )
+    session_cookie = next(
+        value for value in response.headers.get_list("set-cookie") if value.startswith("nabij_session=")
+    ).lower()
     assert "max-age" not in session_cookie and "expires" not in session_cookie
 
     # The drafts' namespace in the browser is per account and names nobody.
@@ -140,16 +158,28 @@ def test_4_on_a_shared_computer_the_next_student_gets_nothing_of_the_previous_on
         row.last_seen_at = utcnow() - timedelta(days=1)
         session.add(row)
     session.commit()
-    ended = client.post("/modules/proef/prompts/proef-keuze", data={
-        "text": "Wat Sam over Sanne schreef.", "version": "0", "action": "save", "csrf_token": csrf_from(casus)})
+    ended = client.post(
+        "/modules/proef/prompts/proef-keuze",
+        data={"text": "Wat Sam over Sanne schreef.", "version": "0", "action": "save", "csrf_token": csrf_from(casus)},
+    )
     assert ended.status_code == 401
     owner = re.search(r'name="pending_owner" value="([^"]+)"', ended.text).group(1)
 
     # Noor sits down and logs in on that page: nothing of Sam's is saved into Noor's account or shown to Noor.
-    landed = client.post("/login", data={
-        "email": noor.email, "password": PASSWORD, "csrf_token": csrf_from(ended.text),
-        "next": "/modules/proef/casus#prompt-proef-keuze", "pending_slug": "proef", "pending_prompt": "proef-keuze",
-        "pending_version": "0", "pending_text": "Wat Sam over Sanne schreef.", "pending_owner": owner})
+    landed = client.post(
+        "/login",
+        data={
+            "email": noor.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_from(ended.text),
+            "next": "/modules/proef/casus#prompt-proef-keuze",
+            "pending_slug": "proef",
+            "pending_prompt": "proef-keuze",
+            "pending_version": "0",
+            "pending_text": "Wat Sam over Sanne schreef.",
+            "pending_owner": owner,
+        },
+    )
     fresh(session)
     assert session.exec(select(Answer)).all() == []
     assert "Wat Sam over Sanne schreef." not in landed.text

@@ -35,32 +35,42 @@ def _world(app, session, count=3):
         students.append(student)
     for student in students:
         session.commit()
-        reflections.submit(session, user_id=student.id, module=module, prompt=module.reflections[prompt_id],
-                           text=LONG, base_version=0)
+        reflections.submit(
+            session, user_id=student.id, module=module, prompt=module.reflections[prompt_id], text=LONG, base_version=0
+        )
     session.commit()
     feedback = {}
     for answer in session.exec(select(Answer)).all():
         revision = reflections.latest_revision(session, answer_id=answer.id)
-        feedback[answer.user_id] = give_feedback(session, course_class=course_class, answer_id=answer.id,
-                                                 revision_id=revision.id, author=lecturer, text="Vertel meer.")
-        reflections.reply_to_feedback(session, user_id=answer.user_id, feedback_id=feedback[answer.user_id].id,
-                                      text="Eerste reactie.")
+        feedback[answer.user_id] = give_feedback(
+            session,
+            course_class=course_class,
+            answer_id=answer.id,
+            revision_id=revision.id,
+            author=lecturer,
+            text="Vertel meer.",
+        )
+        reflections.reply_to_feedback(
+            session, user_id=answer.user_id, feedback_id=feedback[answer.user_id].id, text="Eerste reactie."
+        )
     session.commit()
     return lecturer, course_class, module, prompt_id, students, feedback
 
 
 def test_student_messages_reach_the_lecturer_in_rounds_and_can_change_until_then(app, client, session):
     lecturer, course_class, module, prompt_id, students, feedback = _world(app, session)
-    first = dialogue.student_says(session, user=students[0], feedback_id=feedback[students[0].id].id,
-                                  text="Nog een gedachte van student nul.")
+    first = dialogue.student_says(
+        session, user=students[0], feedback_id=feedback[students[0].id].id, text="Nog een gedachte van student nul."
+    )
     answer = session.get(Answer, feedback[students[0].id].answer_id)
     ref = answer_ref(app.state.secret, class_id=course_class.id, answer_id=answer.id)
     url = f"/classes/{course_class.id}/review/{module.slug}/{prompt_id}/dialogue?ref={ref}"
     login(client, lecturer)
     assert "Nog een gedachte" not in client.get(url).text  # one student: not yet
     session.commit()  # a fresh transaction after what the app wrote (SQLite)
-    assert dialogue.change_own_last(session, user=students[0], message_id=first.id, text="Herschreven gedachte.",
-                                    as_student=True)
+    assert dialogue.change_own_last(
+        session, user=students[0], message_id=first.id, text="Herschreven gedachte.", as_student=True
+    )
     # Someone else's message cannot be changed.
     assert not dialogue.change_own_last(session, user=students[1], message_id=first.id, text="x", as_student=True)
     for student in students[1:]:
@@ -88,22 +98,29 @@ def test_the_lecturer_writes_by_name_the_student_is_notified_and_the_lecturer_ca
     token = csrf(client, f"{base}?ref={ref}")
     empty = client.post(base, data={"csrf_token": token, "ref": ref, "n": "0", "text": "  ", "action": "say"})
     assert empty.status_code == 400 and "Write your message first." in empty.text
-    sent = client.post(base, data={"csrf_token": token, "ref": ref, "n": "0", "text": "Wat hielp je daarbij?",
-                                   "action": "say"}, follow_redirects=False)
+    sent = client.post(
+        base,
+        data={"csrf_token": token, "ref": ref, "n": "0", "text": "Wat hielp je daarbij?", "action": "say"},
+        follow_redirects=False,
+    )
     assert sent.status_code == 303
     session.commit()
     message = session.exec(select(FeedbackMessage)).one()
     assert not message.from_student and message.author_id == lecturer.id
-    assert session.exec(select(Notification).where(Notification.user_id == students[1].id,
-                                                   Notification.kind == "reply")).one()
-    assert client.get(f"{base}?ref=not-a-ref", follow_redirects=False).headers["location"] == base.removesuffix("/dialogue")
+    assert session.exec(
+        select(Notification).where(Notification.user_id == students[1].id, Notification.kind == "reply")
+    ).one()
+    assert client.get(f"{base}?ref=not-a-ref", follow_redirects=False).headers["location"] == base.removesuffix(
+        "/dialogue"
+    )
     login(client, students[1])
     mine = client.get("/my/feedback").text
     assert "Wat hielp je daarbij?" in mine and "Lena Lector" in mine
     login(client, lecturer)
     token = csrf(client, f"{base}?ref={ref}")
-    client.post(base, data={"csrf_token": token, "ref": ref, "n": "0", "message": str(message.id),
-                            "action": "withdraw"})
+    client.post(
+        base, data={"csrf_token": token, "ref": ref, "n": "0", "message": str(message.id), "action": "withdraw"}
+    )
     session.commit()
     session.refresh(message)
     assert message.withdrawn_at is not None and message.text == ""  # not kept (docs/privacy.md)
@@ -115,8 +132,9 @@ def test_the_lecturer_writes_by_name_the_student_is_notified_and_the_lecturer_ca
     fid = feedback[students[1].id].id
     bad = client.post(f"/my/feedback/{fid}/messages", data={"csrf_token": token, "text": ""})
     assert bad.status_code == 400
-    ok = client.post(f"/my/feedback/{fid}/messages", data={"csrf_token": token, "text": "Dank je."},
-                     follow_redirects=False)
+    ok = client.post(
+        f"/my/feedback/{fid}/messages", data={"csrf_token": token, "text": "Dank je."}, follow_redirects=False
+    )
     assert ok.status_code == 303
     other = feedback[students[0].id].id
     assert client.post(f"/my/feedback/{other}/messages", data={"csrf_token": token, "text": "x"}).status_code == 404

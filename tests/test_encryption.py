@@ -39,11 +39,15 @@ def write_work(app, session) -> Answer:
     module = app.state.catalogue.get("proef")
     prompt = module.reflections["proef-keuze"]
     with Session(app.state.write_engine, expire_on_commit=False) as db:
-        result = reflections.submit(db, user_id=student.id, module=module, prompt=prompt, text=ANSWER,
-                                    base_version=0)
+        result = reflections.submit(db, user_id=student.id, module=module, prompt=prompt, text=ANSWER, base_version=0)
         revision = reflections.latest_revision(db, answer_id=result.answer.id)
-        feedback = Feedback(answer_id=result.answer.id, revision_id=revision.id, class_id=course_class.id,
-                            text=FEEDBACK, reply_text=REPLY)
+        feedback = Feedback(
+            answer_id=result.answer.id,
+            revision_id=revision.id,
+            class_id=course_class.id,
+            text=FEEDBACK,
+            reply_text=REPLY,
+        )
         db.add(feedback)
         db.flush()
         db.add(FeedbackMessage(feedback_id=feedback.id, from_student=True, text=MESSAGE))
@@ -54,23 +58,38 @@ def write_work(app, session) -> Answer:
 def test_every_encrypted_column_is_known_to_rotation_and_the_start_up_check():
     """A column typed EncryptedText but missing from ENCRYPTED_COLUMNS would never be re-encrypted by
     `nabij rotate-data-key`, nor checked at start-up."""
-    typed = {(table.name, column.name) for table in SQLModel.metadata.sorted_tables for column in table.columns
-             if isinstance(column.type, crypto.EncryptedText)}
+    typed = {
+        (table.name, column.name)
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, crypto.EncryptedText)
+    }
     assert typed == set(crypto.ENCRYPTED_COLUMNS)
 
 
 # The columns write_work fills (a reveal request and an LTI key are encrypted as well, in their own tests).
-WORK_COLUMNS = (("answer", "text"), ("answer_revision", "text"), ("feedback", "text"), ("feedback", "reply_text"),
-                ("feedback_message", "text"))
+WORK_COLUMNS = (
+    ("answer", "text"),
+    ("answer_revision", "text"),
+    ("feedback", "text"),
+    ("feedback", "reply_text"),
+    ("feedback_message", "text"),
+)
 # The columns of migration i13_c1 (feedback_message came later).
 I13_C1_COLUMNS = WORK_COLUMNS[:4]
 
 
 def raw_values(engine, columns=WORK_COLUMNS) -> dict[str, list[str]]:
     with engine.connect() as connection:
-        return {f"{table}.{column}": [row[0] for row in connection.execute(
-                    text(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL ORDER BY id'))]
-                for table, column in columns}
+        return {
+            f"{table}.{column}": [
+                row[0]
+                for row in connection.execute(
+                    text(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL ORDER BY id')
+                )
+            ]
+            for table, column in columns
+        }
 
 
 @fixture_modules
@@ -214,8 +233,9 @@ def test_the_data_migration_encrypts_existing_plain_text(app, session):
             connection.execute(text(f'UPDATE "{table}" SET "{column}" = :v'), {"v": f"oud {table}.{column}"})
     with writer(engine).begin() as connection:
         counts = crypto.encrypt_plaintext_rows(connection, crypto.keyring_of(connection))
-    assert counts == {f"{table}.{column}": int((table, column) in WORK_COLUMNS)
-                      for table, column in crypto.ENCRYPTED_COLUMNS}
+    assert counts == {
+        f"{table}.{column}": int((table, column) in WORK_COLUMNS) for table, column in crypto.ENCRYPTED_COLUMNS
+    }
     assert all(v.startswith("nbj1:") for values in raw_values(engine).values() for v in values)
     with writer(engine).begin() as connection:  # a second run changes nothing
         assert set(crypto.encrypt_plaintext_rows(connection, crypto.keyring_of(connection)).values()) == {0}
@@ -224,8 +244,11 @@ def test_the_data_migration_encrypts_existing_plain_text(app, session):
     assert session.exec(select(Feedback)).one().reply_text == "oud feedback.reply_text"
 
 
-@pytest.mark.skipif(bool(POSTGRES_URL), reason="downgrading the shared PostgreSQL test schema would break the "
-                    "other tests of this run; the test above runs the migration's code on PostgreSQL")
+@pytest.mark.skipif(
+    bool(POSTGRES_URL),
+    reason="downgrading the shared PostgreSQL test schema would break the "
+    "other tests of this run; the test above runs the migration's code on PostgreSQL",
+)
 def test_the_migration_up_and_down(tmp_path):
     from alembic import command
 
@@ -236,12 +259,21 @@ def test_the_migration_up_and_down(tmp_path):
     engine = make_engine(settings)
     try:
         with writer(engine).begin() as connection:
-            connection.execute(text("INSERT INTO \"user\" (id, email, display_name, role, password_hash, is_active, "
-                                    "created_at, password_changed_at) VALUES (1, 'a@b.test', 'A', 'student', 'x', "
-                                    "1, '2026-01-01', '2026-01-01')"))
-            connection.execute(text("INSERT INTO answer (id, user_id, module_slug, prompt_id, text, version, "
-                                    "module_version, prompt_hash, created_at, updated_at) VALUES (1, 1, 'm', 'p', "
-                                    ":t, 1, '1', 'h', '2026-01-01', '2026-01-01')"), {"t": ANSWER})
+            connection.execute(
+                text(
+                    'INSERT INTO "user" (id, email, display_name, role, password_hash, is_active, '
+                    "created_at, password_changed_at) VALUES (1, 'a@b.test', 'A', 'student', 'x', "
+                    "1, '2026-01-01', '2026-01-01')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO answer (id, user_id, module_slug, prompt_id, text, version, "
+                    "module_version, prompt_hash, created_at, updated_at) VALUES (1, 1, 'm', 'p', "
+                    ":t, 1, '1', 'h', '2026-01-01', '2026-01-01')"
+                ),
+                {"t": ANSWER},
+            )
         upgrade(settings)
         assert raw_values(engine, I13_C1_COLUMNS)["answer.text"][0].startswith(f"nbj1:{crypto.derive(KEY_A).key_id}:")
         with Session(engine) as session:
@@ -253,6 +285,7 @@ def test_the_migration_up_and_down(tmp_path):
 
 
 # -- files the server writes ------------------------------------------------------------------------
+
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
@@ -294,8 +327,10 @@ def test_outbox_and_development_secret_are_for_the_owner_only(tmp_path):
         settings = make_settings(tmp_path, var_dir=var, secret_key=None)
         settings.secret()
         assert mode(var) == 0o700 and mode(var / "secret_key") == 0o600
-        mail.deliver(settings, {"id": "0" * 32, "to": "a@b.test", "subject": "s", "body": "b",
-                                "created": "20260101T000000000000"})
+        mail.deliver(
+            settings,
+            {"id": "0" * 32, "to": "a@b.test", "subject": "s", "body": "b", "created": "20260101T000000000000"},
+        )
         outbox = var / "outbox"
         assert mode(outbox) == 0o700
         assert [mode(p) for p in outbox.iterdir()] == [0o600]
@@ -322,9 +357,13 @@ def _cli():
 
 
 def _env(settings) -> dict[str, str]:
-    values = {"NABIJ_ENV": "test", "NABIJ_DATABASE_URL": settings.effective_database_url,
-              "NABIJ_VAR_DIR": str(settings.var_dir), "NABIJ_MODULES_DIR": str(settings.modules_dir),
-              "NABIJ_SECRET_KEY": settings.secret_key.get_secret_value()}
+    values = {
+        "NABIJ_ENV": "test",
+        "NABIJ_DATABASE_URL": settings.effective_database_url,
+        "NABIJ_VAR_DIR": str(settings.var_dir),
+        "NABIJ_MODULES_DIR": str(settings.modules_dir),
+        "NABIJ_SECRET_KEY": settings.secret_key.get_secret_value(),
+    }
     for name in ("data_key", "data_key_previous"):
         value = getattr(settings, name)
         if value is not None:

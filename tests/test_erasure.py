@@ -21,9 +21,11 @@ def _traces(session, *, user_id: int, email: str, texts=TEXTS) -> list[str]:
     """Every row, in every table, whose user-id column is this id or whose text holds the address or an answer."""
     found = []
     for table in SQLModel.metadata.sorted_tables:
-        user_columns = [c for c in table.columns
-                        if any(fk.column.table.name == "user" for fk in c.foreign_keys)
-                        or (table.name == "user" and c.primary_key)]
+        user_columns = [
+            c
+            for c in table.columns
+            if any(fk.column.table.name == "user" for fk in c.foreign_keys) or (table.name == "user" and c.primary_key)
+        ]
         for row in session.execute(sa_select(table)).mappings():
             found.extend(f"{table.name}.{column.name}" for column in user_columns if row[column.name] == user_id)
             for name, value in row.items():
@@ -66,8 +68,12 @@ def test_erasing_a_lecturer_keeps_the_feedback_without_their_id(app, session):
 def test_an_admin_erases_on_request_from_the_command_line(app, session, settings, monkeypatch):
     student, _lecturer, _class = make_student_with_everything(session)
     student_id, email = student.id, student.email
-    for name, value in {"NABIJ_DATABASE_URL": settings.effective_database_url, "NABIJ_VAR_DIR": str(settings.var_dir),
-                        "NABIJ_SECRET_KEY": TEST_SECRET, "NABIJ_ENV": "test"}.items():
+    for name, value in {
+        "NABIJ_DATABASE_URL": settings.effective_database_url,
+        "NABIJ_VAR_DIR": str(settings.var_dir),
+        "NABIJ_SECRET_KEY": TEST_SECRET,
+        "NABIJ_ENV": "test",
+    }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:
@@ -96,8 +102,9 @@ def test_a_student_erases_their_account_after_14_days_unless_they_cancel(app, se
     wrong = client.post("/account/erase", data={"csrf_token": csrf_from(page.text), "password": "nope"})
     assert wrong.status_code == 400 and "This is not your current password." in wrong.text
 
-    asked = client.post("/account/erase", data={"csrf_token": csrf_from(page.text), "password": PASSWORD},
-                        follow_redirects=True)
+    asked = client.post(
+        "/account/erase", data={"csrf_token": csrf_from(page.text), "password": PASSWORD}, follow_redirects=True
+    )
     assert "will be erased in 14 days" in asked.text
     assert erasure.erase_due(session) == 0  # the grace period has not passed
     cancelled = client.post("/account/erase/cancel", data={"csrf_token": csrf_from(asked.text)}, follow_redirects=True)

@@ -52,8 +52,11 @@ def test_a_page_from_before_logging_in_again_gets_the_new_token_but_only_for_the
     sam_owner = re.search(r'data-draft-owner="([^"]+)"', old_page).group(1)
 
     def autosave_from_the_old_page():
-        return client.post(DRAFT, data={"text": "Verder in het oude tabblad.", "version": "0"},
-                           headers={"HX-Request": "true", "X-CSRF-Token": old_token, "X-Draft-Owner": sam_owner})
+        return client.post(
+            DRAFT,
+            data={"text": "Verder in het oude tabblad.", "version": "0"},
+            headers={"HX-Request": "true", "X-CSRF-Token": old_token, "X-Draft-Owner": sam_owner},
+        )
 
     login(client, sam)  # in another tab: a new session, a new token
     new_token = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get(CASUS).text).group(1)
@@ -88,8 +91,11 @@ def test_a_choice_in_a_case_updates_the_contents_and_the_path_beside_the_reflect
 def test_answering_a_check_updates_the_contents(client, session, student):
     csrf_token = token(client, "/modules/proef/toets")
     before = _toc_state(client.get("/modules/proef/toets").text)
-    right = client.post("/modules/proef/checks/proef-check", data={"option": "0"},
-                        headers={"HX-Request": "true", "X-CSRF-Token": csrf_token}).text
+    right = client.post(
+        "/modules/proef/checks/proef-check",
+        data={"option": "0"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf_token},
+    ).text
     after = _toc_state(_oob(right, "toc"))
     assert before != after and after == _toc_state(client.get("/modules/proef/toets").text)
 
@@ -98,8 +104,17 @@ def _toc_state(html: str) -> list[str]:
     return re.findall(r'class="toc__state[^"]*">([^<]+)<', html)
 
 
-WORD_SAMPLES = ["Ik - twijfel ... echt", "zo'n cliënt, een ex-partner — en dan?", "Één  twee\u00a0drie", "2 keer 😀 :-)",
-                "l'enfant s’écrie", "_onderstreept_ woord", "Ik\tbelde\nSanne", "أنا أفكر في الشاب", "naïef café"]
+WORD_SAMPLES = [
+    "Ik - twijfel ... echt",
+    "zo'n cliënt, een ex-partner — en dan?",
+    "Één  twee\u00a0drie",
+    "2 keer 😀 :-)",
+    "l'enfant s’écrie",
+    "_onderstreept_ woord",
+    "Ik\tbelde\nSanne",
+    "أنا أفكر في الشاب",
+    "naïef café",
+]
 
 
 def test_the_browser_counts_words_with_the_servers_rule(settings):
@@ -112,10 +127,16 @@ def test_the_browser_counts_words_with_the_servers_rule(settings):
     node = shutil.which("node")
     if node is None:
         pytest.skip("no Node.js on this machine to run the browser's word count")
-    script = ("const [pattern, texts] = JSON.parse(process.argv[1]);"
-              "console.log(JSON.stringify(texts.map((t) => (t.match(new RegExp(pattern, 'gu')) || []).length)));")
-    counted = subprocess.run([node, "-e", script, json.dumps([WORD_PATTERN_FOR_BROWSERS, WORD_SAMPLES])],
-                             capture_output=True, text=True, check=True).stdout
+    script = (
+        "const [pattern, texts] = JSON.parse(process.argv[1]);"
+        "console.log(JSON.stringify(texts.map((t) => (t.match(new RegExp(pattern, 'gu')) || []).length)));"
+    )
+    counted = subprocess.run(
+        [node, "-e", script, json.dumps([WORD_PATTERN_FOR_BROWSERS, WORD_SAMPLES])],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert json.loads(counted) == [count_words(text) for text in WORD_SAMPLES]
     assert count_words("Ik - twijfel ... echt") == 3
 

@@ -23,18 +23,36 @@ from tests.fuzzing import HOSTILE, examples
 
 SNIPPETS = [
     *HOSTILE,
-    "[x](a%00b)", "![foto](" + "a" * 300 + ".png)", "x: " + "[" * 3000, "## " + " " * 6000 + "x",
-    ":::{reflection}\n:id: r\n:min-words: ²\nVraag?\n:::", ":::{check}\n- [x] a\n- [ ] b\n:::",
-    "::::{vignette} V\n:id: v\n:::{step} a\nA\n\n- [b](#a)\n  f\n:::\n::::", ":::{step} los\n:::",
-    "- [ ] geen check", "[link](#bestaat-niet)", "[link](/absoluut)", "[x](mailto:a@b.be)", "<div>html</div>",
-    "---\n", "```\ncode\n", "> " * 200 + "diep", "[" * 500, "*_" * 400, ":id: dubbel", "{#}", "## {#media}",
+    "[x](a%00b)",
+    "![foto](" + "a" * 300 + ".png)",
+    "x: " + "[" * 3000,
+    "## " + " " * 6000 + "x",
+    ":::{reflection}\n:id: r\n:min-words: ²\nVraag?\n:::",
+    ":::{check}\n- [x] a\n- [ ] b\n:::",
+    "::::{vignette} V\n:id: v\n:::{step} a\nA\n\n- [b](#a)\n  f\n:::\n::::",
+    ":::{step} los\n:::",
+    "- [ ] geen check",
+    "[link](#bestaat-niet)",
+    "[link](/absoluut)",
+    "[x](mailto:a@b.be)",
+    "<div>html</div>",
+    "---\n",
+    "```\ncode\n",
+    "> " * 200 + "diep",
+    "[" * 500,
+    "*_" * 400,
+    ":id: dubbel",
+    "{#}",
+    "## {#media}",
 ]
 
 
 @cache
 def shipped_modules() -> list[tuple[str, str]]:
-    return [(path.parent.name, path.read_text(encoding="utf-8"))
-            for path in sorted((PROJECT_ROOT / "modules").glob("*/module.md"))]
+    return [
+        (path.parent.name, path.read_text(encoding="utf-8"))
+        for path in sorted((PROJECT_ROOT / "modules").glob("*/module.md"))
+    ]
 
 
 mutation = st.tuples(
@@ -55,9 +73,9 @@ def mutate(text: str, mutations: list[tuple[str, float, str]]) -> str:
         elif kind == "delete" and lines:
             del lines[at]
         elif kind == "duplicate" and lines:
-            lines[at:at] = lines[at:at + 20]
+            lines[at:at] = lines[at : at + 20]
         elif kind == "truncate":
-            lines = lines[:at + 1]
+            lines = lines[: at + 1]
     return "\n".join(lines)
 
 
@@ -69,8 +87,7 @@ def check_problems(problems: list[Problem], path: Path, line_count: int) -> None
 
 
 @examples(250)
-@given(source=st.sampled_from(range(7)), mutations=st.lists(mutation, min_size=1, max_size=6),
-       as_bytes=st.booleans())
+@given(source=st.sampled_from(range(7)), mutations=st.lists(mutation, min_size=1, max_size=6), as_bytes=st.booleans())
 def test_a_mutated_module_is_checked_into_problems_never_an_exception(source, mutations, as_bytes):
     slug, text = shipped_modules()[source % len(shipped_modules())]
     mutated = mutate(text, mutations)
@@ -78,7 +95,9 @@ def test_a_mutated_module_is_checked_into_problems_never_an_exception(source, mu
         path = Path(folder) / slug / "module.md"
         path.parent.mkdir()
         data = mutated.encode("utf-8", "surrogatepass")
-        path.write_bytes(data[: len(data) // 2] + b"\xff" + data[len(data) // 2:] if as_bytes and len(data) > 9 else data)
+        path.write_bytes(
+            data[: len(data) // 2] + b"\xff" + data[len(data) // 2 :] if as_bytes and len(data) > 9 else data
+        )
         module, problems = parse_module(path)
         check_problems(problems, path, mutated.count("\n") + 1)
         assert module is not None or problems
@@ -106,8 +125,10 @@ def _calls(text: str) -> int:
         return calls
 
 
-FRONT = ("---\ntitle: Groei\nslug: groei\nsummary: Een module die groeit.\nlanguage: nl\nestimated_minutes: 5\n"
-         "learning_goals:\n  - Groeien\nauthors:\n  - Test\nversion: \"1\"\nlicense: CC BY 4.0\n---\n")
+FRONT = (
+    "---\ntitle: Groei\nslug: groei\nsummary: Een module die groeit.\nlanguage: nl\nestimated_minutes: 5\n"
+    'learning_goals:\n  - Groeien\nauthors:\n  - Test\nversion: "1"\nlicense: CC BY 4.0\n---\n'
+)
 BLOCKS = {
     "section": "## Sectie {n} {{#sectie-{n}}}\n\nTekst met een [link](#sectie-0) en *nadruk*.\n",
     "check": ":::{{check}} Vraag {n}?\n:id: check-{n}\n- [x] Ja\n  Goed.\n- [ ] Nee\n  Niet goed.\n:::\n",

@@ -62,8 +62,10 @@ def world(app, session):
     clients = {"anonymous": TestClient(app, headers={"Accept-Language": "en"})}
     for role, user in (("student", student), ("lecturer", lecturer), ("admin", make_user(session, role=Role.ADMIN))):
         clients[role] = login(TestClient(app, headers={"Accept-Language": "en"}), user)
-    tokens = {role: csrf_from(client.get("/login" if role == "anonymous" else "/account").text)
-              for role, client in clients.items()}
+    tokens = {
+        role: csrf_from(client.get("/login" if role == "anonymous" else "/account").text)
+        for role, client in clients.items()
+    }
     catalogue = app.state.catalogue
     known = {
         "slug": [m.slug for m in catalogue.ordered()],
@@ -92,8 +94,12 @@ def test_no_request_from_any_role_gets_a_server_error(world, data):
         choices = world["known"].get(kind, [])
         value = data.draw(st.one_of(st.sampled_from(choices), hostile_text) if choices else hostile_text, label=name)
         # Servers refuse URLs of many kilobytes before Nabij sees them (and so does the test client).
-        path = re.sub(rf"{{{name}(?::\w+)?}}", (quote(value, safe="") or "x")[:2000].replace("\\", "%5C"), path, count=1)
-    form = {name: data.draw(hostile_text, label=name) for name in fields if data.draw(st.booleans(), label=f"send {name}")}
+        path = re.sub(
+            rf"{{{name}(?::\w+)?}}", (quote(value, safe="") or "x")[:2000].replace("\\", "%5C"), path, count=1
+        )
+    form = {
+        name: data.draw(hostile_text, label=name) for name in fields if data.draw(st.booleans(), label=f"send {name}")
+    }
     headers = {}
     if method != "GET" and data.draw(st.integers(0, 9), label="token") > 0:
         form["csrf_token"] = world["tokens"][role]  # usually right, so the request reaches the route
@@ -101,11 +107,25 @@ def test_no_request_from_any_role_gets_a_server_error(world, data):
         form["csrf_token"] = data.draw(hostile_text, label="csrf_token")
     for header in ("X-CSRF-Token", "Origin", "Sec-Fetch-Site", "X-Forwarded-For", "HX-Request", "Accept-Language"):
         if data.draw(st.integers(0, 5), label=f"use {header}") == 0:
-            value = data.draw(st.one_of(st.sampled_from(HOSTILE), st.sampled_from(["true", "same-origin", "cross-site"])),
-                              label=header)
+            value = data.draw(
+                st.one_of(st.sampled_from(HOSTILE), st.sampled_from(["true", "same-origin", "cross-site"])),
+                label=header,
+            )
             headers[header] = value.encode("utf-8")
-    query = data.draw(st.sampled_from(["", "?page=²", "?q=%00", "?next=//evil.example", "?notice=x&enrolled=9" * 3,
-                                       "?code=%0d%0a", "?invite=" + "x" * 300]), label="query")
+    query = data.draw(
+        st.sampled_from(
+            [
+                "",
+                "?page=²",
+                "?q=%00",
+                "?next=//evil.example",
+                "?notice=x&enrolled=9" * 3,
+                "?code=%0d%0a",
+                "?invite=" + "x" * 300,
+            ]
+        ),
+        label="query",
+    )
     client = world["clients"][role]
     if method == "GET":
         response = client.get(path + query, headers=headers, follow_redirects=False)

@@ -31,10 +31,14 @@ SECTION = "## Kennismaken {#kennismaken}\n\nYusuf (14) woont sinds twee weken in
 
 # -- 1, 2: module files ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad_line", [
-    "Zie [de bijlage](a%00b).",
-    "![Een foto van de leefgroep](" + "a" * 300 + ".png)",
-])
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [
+        "Zie [de bijlage](a%00b).",
+        "![Een foto van de leefgroep](" + "a" * 300 + ".png)",
+    ],
+)
 def test_a_bad_file_name_is_one_problem_line_and_the_other_modules_are_served(tmp_path, settings, bad_line):
     good = write_module(tmp_path, "goede-module", SECTION)
     bad = write_module(tmp_path, "kapotte-module", [SECTION, bad_line])
@@ -80,14 +84,18 @@ def test_nabij_modules_check_reports_a_bad_module_as_one_line(tmp_path):
     bad = write_module(tmp_path, "kapotte-module", [SECTION, "[x](a%00b)"])
     result = CliRunner().invoke(main, ["modules", "check", str(tmp_path)])
     assert (result.exit_code == 1 and result.exception is None) or isinstance(result.exception, SystemExit)
-    assert result.stdout.strip().splitlines() == [f"{bad}:{line_of(bad, '[x](a%00b)')}: link 'a%00b' is geen geldige bestandsnaam "
-                                                  "(geen stuurtekens, elk deel van het pad hoogstens 255 bytes)"]
+    assert result.stdout.strip().splitlines() == [
+        f"{bad}:{line_of(bad, '[x](a%00b)')}: link 'a%00b' is geen geldige bestandsnaam "
+        "(geen stuurtekens, elk deel van het pad hoogstens 255 bytes)"
+    ]
 
 
 def test_an_overlong_line_or_file_is_refused_with_a_clear_message(tmp_path):
     path = write_module(tmp_path, "lange-kop", ["## " + " " * 50_000 + "x", SECTION])
     (problem,) = check_directory(tmp_path)["errors"]
-    assert problem["line"] == line_of(path, "     x") and "regel is te lang (maximaal 5000 tekens)" in problem["message"], path
+    assert (
+        problem["line"] == line_of(path, "     x") and "regel is te lang (maximaal 5000 tekens)" in problem["message"]
+    ), path
     big = write_module(tmp_path / "groot", "grote-module", [SECTION] + ["Een zin die vaak terugkomt.\n"] * 80_000)
     (problem,) = check_directory(big.parent)["errors"]
     assert problem["line"] == 1 and "bestand is te groot" in problem["message"]
@@ -138,6 +146,7 @@ def test_heading_ids_are_found_without_a_regex_that_backtracks():
 
 # -- 3: control characters, the same on both databases ---------------------------------------------
 
+
 def _student_in_module(app, client, session):
     module = next(m for m in app.state.catalogue.published() if m.reflections)
     prompt = next(iter(module.reflections.values()))
@@ -154,8 +163,11 @@ def test_a_reflection_with_a_nul_is_saved_without_it_and_nothing_else_is_lost(ap
     module, prompt, student, page = _student_in_module(app, client, session)
     token = csrf(client, page)
     typed = "Ik merkte\x00 dat ik\ttwijfelde.\r\nDaarna\x07 vroeg ik het\x85 haar."
-    response = client.post(f"/modules/{module.slug}/prompts/{prompt.id}/draft",
-                           data={"text": typed, "version": "0", "csrf_token": token}, headers={"HX-Request": "true"})
+    response = client.post(
+        f"/modules/{module.slug}/prompts/{prompt.id}/draft",
+        data={"text": typed, "version": "0", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200, response.text
     session.expire_all()
     answer = session.exec(select(Answer).where(Answer.user_id == student.id)).one()
@@ -165,15 +177,23 @@ def test_a_reflection_with_a_nul_is_saved_without_it_and_nothing_else_is_lost(ap
 def test_a_nul_in_other_text_fields_is_no_server_error(client, session):
     lecturer = make_user(session, role=Role.LECTURER)
     page = client.get("/login")
-    response = client.post("/login", data={"email": "an\x00@school.test", "password": "x\x00",
-                                           "csrf_token": csrf_from(page.text)})
+    response = client.post(
+        "/login", data={"email": "an\x00@school.test", "password": "x\x00", "csrf_token": csrf_from(page.text)}
+    )
     assert response.status_code == 400
     page = client.get("/password/forgot")
-    assert client.post("/password/forgot", data={"email": "an\x00@school.test",
-                                                 "csrf_token": csrf_from(page.text)}).status_code == 200
+    assert (
+        client.post(
+            "/password/forgot", data={"email": "an\x00@school.test", "csrf_token": csrf_from(page.text)}
+        ).status_code
+        == 200
+    )
     login(client, lecturer)
-    response = client.post("/classes/new", data={"name": "SW2A", "programme": "Sociaal\x00 Werk",
-                                                 "csrf_token": csrf(client, "/classes/new")}, follow_redirects=False)
+    response = client.post(
+        "/classes/new",
+        data={"name": "SW2A", "programme": "Sociaal\x00 Werk", "csrf_token": csrf(client, "/classes/new")},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     session.expire_all()
     assert session.exec(select(CourseClass).where(CourseClass.name == "SW2A")).one().programme == "Sociaal Werk"
@@ -181,6 +201,7 @@ def test_a_nul_in_other_text_fields_is_no_server_error(client, session):
 
 
 # -- 4: malformed requests -------------------------------------------------------------------------
+
 
 def test_a_csrf_token_with_non_ascii_characters_is_refused_not_a_crash(client, session):
     client.get("/login")
@@ -194,18 +215,25 @@ def test_ids_in_urls_beyond_the_columns_range_are_404(client, session):
     token = csrf(client, "/admin/users")
     for path in ("/classes/99999999999", "/classes/abc", "/classes/0", "/classes/2147483648/students"):
         assert client.get(path).status_code == 404, path
-    assert client.post("/admin/users/99999999999/role", data={"role": "lecturer", "csrf_token": token}).status_code == 404
+    assert (
+        client.post("/admin/users/99999999999/role", data={"role": "lecturer", "csrf_token": token}).status_code == 404
+    )
 
 
 def test_numbers_in_forms_are_ascii_digits_only(app, client, session):
     module, prompt, _student, page = _student_in_module(app, client, session)
     token = csrf(client, page)
-    response = client.post(f"/modules/{module.slug}/prompts/{prompt.id}/draft",
-                           data={"text": "Een tekst.", "version": "²", "csrf_token": token}, headers={"HX-Request": "true"})
+    response = client.post(
+        f"/modules/{module.slug}/prompts/{prompt.id}/draft",
+        data={"text": "Een tekst.", "version": "²", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code < 500
     check_module = next(m for m in app.state.catalogue.published() if m.checks)
     check = next(iter(check_module.checks.values()))
-    response = client.post(f"/modules/{check_module.slug}/checks/{check.id}", data={"option": ["1²", "٣"], "csrf_token": token})
+    response = client.post(
+        f"/modules/{check_module.slug}/checks/{check.id}", data={"option": ["1²", "٣"], "csrf_token": token}
+    )
     assert response.status_code < 500
     from app.forms import parse_int
 
@@ -222,27 +250,45 @@ def test_a_200_character_email_is_still_throttled(client, session, settings):
     email = "x" * 200 + "@school.test"
     for _ in range(settings.throttle_max_attempts):
         page = client.get("/login")
-        assert client.post("/login", data={"email": email, "password": "wrong password!",
-                                           "csrf_token": csrf_from(page.text)}).status_code == 400
+        assert (
+            client.post(
+                "/login", data={"email": email, "password": "wrong password!", "csrf_token": csrf_from(page.text)}
+            ).status_code
+            == 400
+        )
     page = client.get("/login")
-    assert client.post("/login", data={"email": email, "password": "wrong password!",
-                                       "csrf_token": csrf_from(page.text)}).status_code == 429
+    assert (
+        client.post(
+            "/login", data={"email": email, "password": "wrong password!", "csrf_token": csrf_from(page.text)}
+        ).status_code
+        == 429
+    )
 
 
 def test_a_long_forwarded_address_from_a_trusted_proxy_is_still_throttled(app, session, settings):
-    with TestClient(app, client=("127.0.0.1", 5000), headers={"Accept-Language": "en", "X-Forwarded-For": "203.0.113." + "9" * 300}) as proxied:
+    with TestClient(
+        app, client=("127.0.0.1", 5000), headers={"Accept-Language": "en", "X-Forwarded-For": "203.0.113." + "9" * 300}
+    ) as proxied:
         for n in range(settings.throttle_max_attempts + 1):
             page = proxied.get("/signup")
-            response = proxied.post("/signup", data={"join_code": f"WRONG-{n:04d}", "display_name": "Sam",
-                                                     "email": "sam@school.test", "password": "a long passphrase",
-                                                     "csrf_token": csrf_from(page.text)})
+            response = proxied.post(
+                "/signup",
+                data={
+                    "join_code": f"WRONG-{n:04d}",
+                    "display_name": "Sam",
+                    "email": "sam@school.test",
+                    "password": "a long passphrase",
+                    "csrf_token": csrf_from(page.text),
+                },
+            )
         assert response.status_code == 429
 
 
 def test_a_line_break_in_a_class_name_is_refused_at_the_form(client, session):
     login(client, make_user(session, role=Role.LECTURER))
-    response = client.post("/classes/new", data={"name": "SW2A\r\nBcc: iedereen@school.be",
-                                                 "csrf_token": csrf(client, "/classes/new")})
+    response = client.post(
+        "/classes/new", data={"name": "SW2A\r\nBcc: iedereen@school.be", "csrf_token": csrf(client, "/classes/new")}
+    )
     assert response.status_code == 400 and "Write it on one line, without line breaks." in response.text
 
 
@@ -251,8 +297,10 @@ def test_a_line_break_in_a_roster_email_is_a_line_problem(client, session):
     course_class = make_class(session, lecturer=lecturer)
     login(client, lecturer)
     roster = 'name,email\nSam,"sam@school.test\nBcc: x@evil.example"\n'
-    response = client.post(f"/classes/{course_class.id}/students/import",
-                           data={"roster_text": roster, "csrf_token": csrf(client, f"/classes/{course_class.id}/students")})
+    response = client.post(
+        f"/classes/{course_class.id}/students/import",
+        data={"roster_text": roster, "csrf_token": csrf(client, f"/classes/{course_class.id}/students")},
+    )
     assert response.status_code == 400 and "is not a valid email address" in response.text
 
 
@@ -262,17 +310,24 @@ def test_invitations_that_cannot_be_mailed_are_reported_not_a_crash(client, sess
     session.exec(update(CourseClass).where(CourseClass.id == course_class.id).values(name="SW2A\nvan vroeger"))
     session.commit()  # a name from before the form refused line breaks
     login(client, lecturer)
-    response = client.post(f"/classes/{course_class.id}/students/import",
-                           data={"roster_text": "Sam,sam@school.test\nNoor,noor@school.test\n",
-                                 "csrf_token": csrf(client, f"/classes/{course_class.id}/students")},
-                           follow_redirects=False)
+    response = client.post(
+        f"/classes/{course_class.id}/students/import",
+        data={
+            "roster_text": "Sam,sam@school.test\nNoor,noor@school.test\n",
+            "csrf_token": csrf(client, f"/classes/{course_class.id}/students"),
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and "unsent=2" in response.headers["location"]
 
 
 # -- 5: a full disk, a read-only database, an unknown revision -------------------------------------
 
+
 def _make_read_only(engine) -> None:
-    statement = "SET default_transaction_read_only = on" if engine.dialect.name == "postgresql" else "PRAGMA query_only = ON"
+    statement = (
+        "SET default_transaction_read_only = on" if engine.dialect.name == "postgresql" else "PRAGMA query_only = ON"
+    )
 
     def read_only(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
@@ -289,8 +344,11 @@ def test_when_the_database_cannot_be_written_the_autosave_says_so_and_health_fai
     module, prompt, _student, page = _student_in_module(app, client, session)
     token = csrf(client, page)
     _make_read_only(app.state.engine)
-    response = client.post(f"/modules/{module.slug}/prompts/{prompt.id}/draft",
-                           data={"text": "Mijn tekst.", "version": "0", "csrf_token": token}, headers={"HX-Request": "true"})
+    response = client.post(
+        f"/modules/{module.slug}/prompts/{prompt.id}/draft",
+        data={"text": "Mijn tekst.", "version": "0", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 503
     assert "The server could not store your text; it is kept in this browser." in response.text
     health = client.get("/healthz")
@@ -310,9 +368,11 @@ def test_a_full_disk_during_an_autosave_is_a_clear_503(app, client, session):
 
     event.listen(app.state.engine, "connect", full)
     app.state.engine.dispose()
-    response = client.post(f"/modules/{module.slug}/prompts/{prompt.id}/draft",
-                           data={"text": "Een lange tekst. " * 2000, "version": "0", "csrf_token": token},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        f"/modules/{module.slug}/prompts/{prompt.id}/draft",
+        data={"text": "Een lange tekst. " * 2000, "version": "0", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 503 and "it is kept in this browser" in response.text
 
 
@@ -343,7 +403,8 @@ def test_a_database_from_a_newer_version_is_one_line(settings, monkeypatch):
         assert result.exit_code == 1
         assert result.stderr.strip().splitlines() == [
             "error: the database is at revision from_the_future, which this version of Nabij does not know (a newer "
-            "version migrated it): run that newer version, or restore the backup made before the upgrade"]
+            "version migrated it): run that newer version, or restore the backup made before the upgrade"
+        ]
     finally:
         with engine.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
@@ -351,6 +412,7 @@ def test_a_database_from_a_newer_version_is_one_line(settings, monkeypatch):
 
 
 # -- 7: forgotten passwords ------------------------------------------------------------------------
+
 
 def test_forgot_password_does_the_same_work_for_known_and_unknown_addresses(settings, session, monkeypatch):
     from app.services import password_reset
@@ -383,10 +445,14 @@ def test_forgot_password_does_the_same_work_for_known_and_unknown_addresses(sett
 
 # -- 8 and issue 17 item 1: throttling that a lecture hall survives --------------------------------
 
+
 def _login(client, email, password):
     page = client.get("/login")
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_from(page.text)},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
 
 
 def test_the_owner_gets_in_from_their_own_device_while_someone_guesses_their_password(app, session, settings):
@@ -441,8 +507,16 @@ def test_the_wait_grows_with_each_further_failure(client, session, settings):
 
 def _signup(client, code):
     page = client.get("/signup")
-    return client.post("/signup", data={"join_code": code, "display_name": "Sam", "email": "sam@school.test",
-                                        "password": "a long passphrase", "csrf_token": csrf_from(page.text)})
+    return client.post(
+        "/signup",
+        data={
+            "join_code": code,
+            "display_name": "Sam",
+            "email": "sam@school.test",
+            "password": "a long passphrase",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
 
 
 @pytest.mark.parametrize("settings", [{"throttle_address_attempts": 3}], indirect=True)
@@ -453,9 +527,16 @@ def test_a_class_copying_the_same_wrong_code_counts_once_for_the_address(app, se
             assert _signup(student, "ABCD-EFGH").status_code == 400
     with TestClient(app) as student:
         page = student.get("/signup")
-        response = student.post("/signup", data={"join_code": course_class.join_code, "display_name": "Sam",
-                                                 "email": "sam@school.test", "password": "a long passphrase",
-                                                 "csrf_token": csrf_from(page.text)})
+        response = student.post(
+            "/signup",
+            data={
+                "join_code": course_class.join_code,
+                "display_name": "Sam",
+                "email": "sam@school.test",
+                "password": "a long passphrase",
+                "csrf_token": csrf_from(page.text),
+            },
+        )
         assert response.status_code in (200, 303)
 
 
@@ -470,6 +551,7 @@ def test_guessing_different_codes_from_one_address_is_slowed(app, session, setti
 
 
 # -- 9: trusted proxies ----------------------------------------------------------------------------
+
 
 def test_the_right_most_address_that_is_not_a_trusted_proxy_is_the_client():
     trusted = TrustedProxies.parse("127.0.0.1, 10.0.0.0/8")
@@ -492,23 +574,33 @@ def test_a_made_up_forwarded_for_does_not_escape_the_address_limit(app, session,
 
 # -- 10: caching -----------------------------------------------------------------------------------
 
+
 def test_every_page_for_a_logged_in_user_is_no_store_error_pages_included(app, client, session):
     module = app.state.catalogue.published()[0]
     login(client, make_user(session, role=Role.LECTURER))
-    for path in ("/modules", f"/modules/{module.slug}", f"/modules/{module.slug}/{module.sections[0].id}",
-                 "/bestaat-niet", "/classes/99999"):
+    for path in (
+        "/modules",
+        f"/modules/{module.slug}",
+        f"/modules/{module.slug}/{module.sections[0].id}",
+        "/bestaat-niet",
+        "/classes/99999",
+    ):
         assert client.get(path).headers.get("Cache-Control") == "no-store", path
     assert "no-store" not in client.get("/static/nabij.css").headers.get("Cache-Control", "")
 
 
 # -- 11: the Origin check --------------------------------------------------------------------------
 
+
 def test_a_cross_site_post_cannot_plant_text_in_a_draft_through_the_login_page(app, client, session):
     module = next(m for m in app.state.catalogue.published() if m.reflections)
     prompt = next(iter(module.reflections))
     for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
-        response = client.post(f"/modules/{module.slug}/prompts/{prompt}/draft",
-                               data={"text": "geplante tekst", "version": "0"}, headers=headers)
+        response = client.post(
+            f"/modules/{module.slug}/prompts/{prompt}/draft",
+            data={"text": "geplante tekst", "version": "0"},
+            headers=headers,
+        )
         assert response.status_code == 403, headers
         assert "geplante tekst" not in response.text and "another website" in response.text
 
@@ -516,8 +608,12 @@ def test_a_cross_site_post_cannot_plant_text_in_a_draft_through_the_login_page(a
 def test_same_origin_posts_and_programs_without_the_headers_pass_the_origin_check(client, session):
     user = make_user(session)
     page = client.get("/login")
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
-                           headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+        headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
 
 
@@ -530,8 +626,10 @@ def test_the_lti_endpoints_and_one_click_unsubscribe_are_the_only_cross_site_exe
 
 # -- 12: Markdown exports --------------------------------------------------------------------------
 
-HOSTILE = ("# Kop\n\n---\n<img src=x onerror=alert(1)>\n[klik](javascript:alert(1)) ![spoor](https://evil.example/p.png)\n"
-           "    code\n1. lijst\n- punt\n:::{note}\n*vet* `code` &amp; | tabel |\nTitel\n===")
+HOSTILE = (
+    "# Kop\n\n---\n<img src=x onerror=alert(1)>\n[klik](javascript:alert(1)) ![spoor](https://evil.example/p.png)\n"
+    "    code\n1. lijst\n- punt\n:::{note}\n*vet* `code` &amp; | tabel |\nTitel\n==="
+)
 
 
 def _structure(markdown: str) -> set[str]:
@@ -539,8 +637,15 @@ def _structure(markdown: str) -> set[str]:
     kinds = {t.type for t in tokens}
     for token in tokens:
         kinds |= {c.type for c in token.children or []}
-    return kinds - {"paragraph_open", "paragraph_close", "inline", "text", "softbreak",
-                    "blockquote_open", "blockquote_close"}
+    return kinds - {
+        "paragraph_open",
+        "paragraph_close",
+        "inline",
+        "text",
+        "softbreak",
+        "blockquote_open",
+        "blockquote_close",
+    }
 
 
 def test_student_text_in_a_markdown_export_stays_text():
@@ -553,14 +658,36 @@ def test_student_text_in_a_markdown_export_stays_text():
 def test_the_my_data_markdown_escapes_what_was_written():
     from app.services.export import markdown_files
 
-    data = {"modules": [{"slug": "m", "title": "Module", "vignettes": [], "reflections": [{
-        "prompt_title": "Vraag", "prompt_id": "v", "current_text": HOSTILE,
-        "submissions": [{"submitted_at": "2026-12-01", "text": HOSTILE}],
-        "feedback": [{"given_at": "2026-12-02", "feedback": HOSTILE, "your_reply": HOSTILE}]}]}]}
+    data = {
+        "modules": [
+            {
+                "slug": "m",
+                "title": "Module",
+                "vignettes": [],
+                "reflections": [
+                    {
+                        "prompt_title": "Vraag",
+                        "prompt_id": "v",
+                        "current_text": HOSTILE,
+                        "submissions": [{"submitted_at": "2026-12-01", "text": HOSTILE}],
+                        "feedback": [{"given_at": "2026-12-02", "feedback": HOSTILE, "your_reply": HOSTILE}],
+                    }
+                ],
+            }
+        ]
+    }
     document = markdown_files(data)["m.md"]
     assert "<img" not in MarkdownIt("commonmark").render(document)
-    assert not {"image", "link_open", "html_block", "html_inline", "hr", "code_block", "bullet_list_open",
-                "ordered_list_open"} & _structure(document)
+    assert not {
+        "image",
+        "link_open",
+        "html_block",
+        "html_inline",
+        "hr",
+        "code_block",
+        "bullet_list_open",
+        "ordered_list_open",
+    } & _structure(document)
 
 
 def test_control_characters_in_an_uploaded_roster_and_in_multipart_fields_go_as_in_every_form(client, session):
@@ -570,13 +697,19 @@ def test_control_characters_in_an_uploaded_roster_and_in_multipart_fields_go_as_
     course_class = make_class(session, lecturer=lecturer)
     login(client, lecturer)
     token = csrf(client, f"/classes/{course_class.id}/students")
-    response = client.post(f"/classes/{course_class.id}/students/import", data={"csrf_token": token},
-                           files={"roster_file": ("klas.csv", b"name,email\nSa\x00m Peeters,sam@school.test\n")},
-                           follow_redirects=False)
+    response = client.post(
+        f"/classes/{course_class.id}/students/import",
+        data={"csrf_token": token},
+        files={"roster_file": ("klas.csv", b"name,email\nSa\x00m Peeters,sam@school.test\n")},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
-    response = client.post(f"/classes/{course_class.id}/students/import",
-                           data={"csrf_token": token, "roster_text": "No\x00or,noor@school.test\n"},
-                           files={"roster_file": ("", b"")}, follow_redirects=False)
+    response = client.post(
+        f"/classes/{course_class.id}/students/import",
+        data={"csrf_token": token, "roster_text": "No\x00or,noor@school.test\n"},
+        files={"roster_file": ("", b"")},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     session.expire_all()
     names = sorted(i.display_name for i in session.exec(select(Invitation)).all())
@@ -592,6 +725,9 @@ def test_with_the_job_queue_the_reset_mail_is_a_job(client, session, settings, m
     jobs.configure(settings)  # NABIJ_ENV=test: immediate mode, the job runs at once in this process
     user = make_user(session)
     page = client.get("/password/forgot")
-    assert client.post("/password/forgot", data={"email": user.email, "csrf_token": csrf_from(page.text)}).status_code == 200
+    assert (
+        client.post("/password/forgot", data={"email": user.email, "csrf_token": csrf_from(page.text)}).status_code
+        == 200
+    )
     mail = next((settings.var_dir / "outbox").glob("*.eml")).read_text()
     assert "/password/reset/" in mail

@@ -43,9 +43,11 @@ def _shape(path: str) -> str:
 
 def _log_in(client: TestClient, email: str) -> None:
     page = client.get("/login")
-    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD,
-                                           "csrf_token": csrf_from(page.text), "next": "/"},
-                           follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"email": email, "password": DEMO_PASSWORD, "csrf_token": csrf_from(page.text), "next": "/"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, f"demo login failed for {email}"
 
 
@@ -92,10 +94,17 @@ def test_every_page_type_is_valid_html(settings, client, tmp_path):
         file.write_text(html, encoding="utf-8")
         files[file.as_uri()] = shape
         files[str(file)] = shape
-    result = subprocess.run([*command, "--format", "json", "--errors-only", *map(str, sorted(tmp_path.glob("page*.html")))],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [*command, "--format", "json", "--errors-only", *map(str, sorted(tmp_path.glob("page*.html")))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     messages = json.loads(result.stderr or result.stdout or '{"messages": []}')["messages"]
-    errors = [f"{files.get(m.get('url', '').removeprefix('file:'), files.get(m.get('url', ''), m.get('url')))}"
-              f" line {m.get('lastLine')}: {m.get('message')}"
-              for m in messages if m.get("type") in ("error", "non-document-error")]
+    errors = [
+        f"{files.get(m.get('url', '').removeprefix('file:'), files.get(m.get('url', ''), m.get('url')))}"
+        f" line {m.get('lastLine')}: {m.get('message')}"
+        for m in messages
+        if m.get("type") in ("error", "non-document-error")
+    ]
     assert not errors, f"{len(errors)} HTML errors over {len(pages)} page types:\n" + "\n".join(errors[:80])

@@ -36,8 +36,13 @@ def test_a_mail_queued_in_a_transaction_goes_out_only_when_it_commits(app, setti
 
 
 def test_a_mail_job_that_runs_twice_sends_once(app, settings):
-    message = {"id": "abc123", "to": "sam@example.org", "subject": "Eén keer", "body": "x",
-               "created": "20270101T000000000000"}
+    message = {
+        "id": "abc123",
+        "to": "sam@example.org",
+        "subject": "Eén keer",
+        "body": "x",
+        "created": "20270101T000000000000",
+    }
     assert mail.deliver_mail.call_local(message) is True
     assert mail.deliver_mail.call_local(message) is False
     files = _outbox(settings)
@@ -47,8 +52,12 @@ def test_a_mail_job_that_runs_twice_sends_once(app, settings):
 
 
 def test_outside_tests_the_queue_is_a_private_sqlite_file(tmp_path):
-    settings = Settings(env="development", var_dir=tmp_path / "var", secret_key="k" * 40,
-                        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    settings = Settings(
+        env="development",
+        var_dir=tmp_path / "var",
+        secret_key="k" * 40,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
     before = (jobs.huey.storage, jobs.huey._immediate, dict(jobs._context))
     try:
         jobs.configure(settings)
@@ -56,9 +65,9 @@ def test_outside_tests_the_queue_is_a_private_sqlite_file(tmp_path):
         path = settings.var_dir / "jobs.sqlite3"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         mail.send_mail(settings, to="sam@example.org", subject="Later", body="x")
-        assert _outbox(settings) == []           # queued for the worker, not sent in the request
+        assert _outbox(settings) == []  # queued for the worker, not sent in the request
         assert jobs.huey.pending_count() == 1
-        jobs.huey.execute(jobs.huey.dequeue())   # what `nabij worker` does
+        jobs.huey.execute(jobs.huey.dequeue())  # what `nabij worker` does
         assert len(_outbox(settings)) == 1
     finally:
         jobs.huey.storage, jobs.huey._immediate = before[0], before[1]

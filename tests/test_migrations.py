@@ -49,8 +49,11 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path):
         engine.dispose()
 
 
-@pytest.mark.skipif(bool(POSTGRES_URL), reason="downgrading the shared PostgreSQL test schema would break "
-                    "the other tests of this run; the SQLite run covers every downgrade()")
+@pytest.mark.skipif(
+    bool(POSTGRES_URL),
+    reason="downgrading the shared PostgreSQL test schema would break "
+    "the other tests of this run; the SQLite run covers every downgrade()",
+)
 def test_downgrade_to_empty_and_up_again(tmp_path):
     from alembic import command
 

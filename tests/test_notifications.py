@@ -19,14 +19,18 @@ LONG = " ".join(["woord"] * 200)
 
 def outbox(settings) -> list[email.message.EmailMessage]:
     folder = settings.var_dir / "outbox"
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted(folder.glob("*.eml"))] if folder.exists() else []
+    return (
+        [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in sorted(folder.glob("*.eml"))]
+        if folder.exists()
+        else []
+    )
 
 
 def _submit(session, user, module, prompt_id):
     session.commit()
-    return reflections.submit(session, user_id=user.id, module=module, prompt=module.reflections[prompt_id],
-                              text=LONG, base_version=0)
+    return reflections.submit(
+        session, user_id=user.id, module=module, prompt=module.reflections[prompt_id], text=LONG, base_version=0
+    )
 
 
 def _setup(app, session, k=3):
@@ -50,8 +54,14 @@ def test_feedback_reaches_the_student_in_app_and_by_mail_in_their_language(app, 
     answers = [_submit(session, s, module, prompt_id).answer for s in students]
     before = len(outbox(settings))
     revision = reflections.latest_revision(session, answer_id=answers[0].id)
-    give_feedback(session, course_class=course_class, answer_id=answers[0].id, revision_id=revision.id,
-                  author=lecturer, text="Mooi gezien.")
+    give_feedback(
+        session,
+        course_class=course_class,
+        answer_id=answers[0].id,
+        revision_id=revision.id,
+        author=lecturer,
+        text="Mooi gezien.",
+    )
     mine = session.exec(select(Notification).where(Notification.user_id == students[0].id)).all()
     assert [n.kind for n in mine if n.kind == "feedback"] == ["feedback"]
     mails = outbox(settings)[before:]
@@ -74,8 +84,9 @@ def test_lecturers_hear_of_whole_rounds_only_never_of_one_submission(app, sessio
 
     def rounds_for_lecturer():
         session.commit()
-        return session.exec(select(Notification).where(Notification.user_id == lecturer.id,
-                                                       Notification.kind == "review_round")).all()
+        return session.exec(
+            select(Notification).where(Notification.user_id == lecturer.id, Notification.kind == "review_round")
+        ).all()
 
     _submit(session, students[0], module, prompt_id)
     _submit(session, students[1], module, prompt_id)
@@ -97,19 +108,27 @@ def test_new_and_changed_assignment_extension_and_due_soon(app, session, setting
     students = add_students(session, course_class, 2)
     assignment = assign(session, course_class, module, days=2)
     session.commit()
-    kinds = lambda user: sorted(n.kind for n in session.exec(  # noqa: E731
-        select(Notification).where(Notification.user_id == user.id)))
+
+    def kinds(user):
+        return sorted(n.kind for n in session.exec(select(Notification).where(Notification.user_id == user.id)))
+
     assert kinds(students[0]) == ["assignment"]
-    classes.update_assignment(session, assignment=assignment, due_on=assignment.due_on - timedelta(days=1),
-                              opens_on=None)  # tomorrow 23:59: within 48 hours
+    classes.update_assignment(
+        session, assignment=assignment, due_on=assignment.due_on - timedelta(days=1), opens_on=None
+    )  # tomorrow 23:59: within 48 hours
     session.commit()
     assert kinds(students[0]) == ["assignment", "assignment"]
     # Saved unchanged: nothing new.
     classes.update_assignment(session, assignment=assignment, due_on=assignment.due_on, opens_on=None)
     session.commit()
     assert kinds(students[0]) == ["assignment", "assignment"]
-    classes.grant_extension(session, course_class=course_class, assignment=assignment, user_id=students[1].id,
-                            due_on=assignment.due_on + timedelta(days=10))
+    classes.grant_extension(
+        session,
+        course_class=course_class,
+        assignment=assignment,
+        user_id=students[1].id,
+        due_on=assignment.due_on + timedelta(days=10),
+    )
     session.commit()
     assert "extension" in kinds(students[1])
     added = notifications.remind_due_soon(now=utcnow())
@@ -140,13 +159,28 @@ def test_digest_and_off_settings_and_the_nav_count(app, client, session, setting
     session.commit()
     before = len(outbox(settings))
     from app import jobs
+
     with jobs.session() as job_session:
-        notifications.notify(job_session, user_id=student.id, kind="extension", key="t1",
-                             data={"module": "M", "due": utcnow().isoformat()}, link="/")
-        notifications.notify(job_session, user_id=student.id, kind="assignment", key="t2",
-                             data={"module": "M", "class": "C", "due": utcnow().isoformat()}, link="/")
-        assert notifications.notify(job_session, user_id=student.id, kind="assignment", key="t2",
-                                    data={}, link="/") is None  # idempotent
+        notifications.notify(
+            job_session,
+            user_id=student.id,
+            kind="extension",
+            key="t1",
+            data={"module": "M", "due": utcnow().isoformat()},
+            link="/",
+        )
+        notifications.notify(
+            job_session,
+            user_id=student.id,
+            kind="assignment",
+            key="t2",
+            data={"module": "M", "class": "C", "due": utcnow().isoformat()},
+            link="/",
+        )
+        assert (
+            notifications.notify(job_session, user_id=student.id, kind="assignment", key="t2", data={}, link="/")
+            is None
+        )  # idempotent
     assert len(outbox(settings)) == before  # nothing at once
     assert notifications.send_digests() == 1
     digest = outbox(settings)[before:]
@@ -156,9 +190,9 @@ def test_digest_and_off_settings_and_the_nav_count(app, client, session, setting
     assert notifications.send_digests() == 0
     login(client, student)
     page = client.get("/modules").text
-    assert 'href="/notifications"' in page and "2<span class=\"visually-hidden\"> unread" in page
+    assert 'href="/notifications"' in page and '2<span class="visually-hidden"> unread' in page
     client.post("/notifications/read", data={"csrf_token": csrf(client)})
-    assert "visually-hidden\"> unread" not in client.get("/modules").text
+    assert 'visually-hidden"> unread' not in client.get("/modules").text
 
 
 def test_signed_unsubscribe_works_without_login_and_rejects_forged_tokens(app, client, session):
@@ -166,12 +200,15 @@ def test_signed_unsubscribe_works_without_login_and_rejects_forged_tokens(app, c
     token = notifications.unsubscribe_token(app.state.secret, user_id=student.id, kind="feedback")
     page = client.get(f"/notifications/unsubscribe/{token}")
     assert page.status_code == 200
-    done = client.post(f"/notifications/unsubscribe/{token}", data={"csrf_token": csrf(client, f"/notifications/unsubscribe/{token}")})
+    done = client.post(
+        f"/notifications/unsubscribe/{token}", data={"csrf_token": csrf(client, f"/notifications/unsubscribe/{token}")}
+    )
     assert done.status_code == 200
     session.commit()
     assert session.get(NotificationSetting, (student.id, "feedback")).mode == "off"
-    forged = notifications.unsubscribe_token(b"another-secret-0123456789012345678901234", user_id=student.id,
-                                             kind="all")
+    forged = notifications.unsubscribe_token(
+        b"another-secret-0123456789012345678901234", user_id=student.id, kind="all"
+    )
     assert client.get(f"/notifications/unsubscribe/{forged}").status_code == 404
     assert client.get("/notifications/unsubscribe/garbage").status_code == 404
 
@@ -186,8 +223,10 @@ def test_one_click_unsubscribe_from_the_mail_program_needs_no_cookie_or_form_tok
     response = provider.post(f"/notifications/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
     session.commit()
-    assert {kind: notifications.mail_mode(session, user_id=student.id, kind=kind)
-            for kind in notifications.kinds_for(student)} == dict.fromkeys(notifications.kinds_for(student), "off")
+    assert {
+        kind: notifications.mail_mode(session, user_id=student.id, kind=kind)
+        for kind in notifications.kinds_for(student)
+    } == dict.fromkeys(notifications.kinds_for(student), "off")
     # Any other cross-site POST is still refused.
     assert provider.post("/notifications/settings", data={}).status_code == 403
 
@@ -198,8 +237,9 @@ def test_settings_page_saves_modes_and_rejects_unknown_ones(app, client, session
     token = csrf(client, "/notifications/settings")
     bad = client.post("/notifications/settings", data={"csrf_token": token, "mode_feedback": "weekly"})
     assert bad.status_code == 400 and "Choose at once" in bad.text
-    ok = client.post("/notifications/settings", data={"csrf_token": token, "mode_feedback": "digest"},
-                     follow_redirects=False)
+    ok = client.post(
+        "/notifications/settings", data={"csrf_token": token, "mode_feedback": "digest"}, follow_redirects=False
+    )
     assert ok.status_code == 303
     session.commit()
     assert notifications.mail_mode(session, user_id=student.id, kind="feedback") == "digest"

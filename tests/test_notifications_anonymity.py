@@ -25,34 +25,48 @@ def test_nothing_a_lecturer_gets_names_a_student(app, client, session, settings)
     session.commit()
     module = first_module(app)
     prompt_id = first_prompt(module)
-    classes.assign(session, course_class=course_class, module_slug=module.slug,
-                   due_on=utcnow().date() + timedelta(days=3))
+    classes.assign(
+        session, course_class=course_class, module_slug=module.slug, due_on=utcnow().date() + timedelta(days=3)
+    )
     students = add_students(session, course_class, 4, prefix="Geheim")
     for student in students:
         session.commit()
-        reflections.submit(session, user_id=student.id, module=module, prompt=module.reflections[prompt_id],
-                           text=LONG, base_version=0)
+        reflections.submit(
+            session, user_id=student.id, module=module, prompt=module.reflections[prompt_id], text=LONG, base_version=0
+        )
     session.commit()
     answers = session.exec(select(Feedback)).all()
     assert answers == []
     from app.models import Answer
+
     for answer in session.exec(select(Answer)).all():
         revision = reflections.latest_revision(session, answer_id=answer.id)
-        give_feedback(session, course_class=course_class, answer_id=answer.id, revision_id=revision.id,
-                      author=lecturer, text="Wat merkte je bij jezelf?")
+        give_feedback(
+            session,
+            course_class=course_class,
+            answer_id=answer.id,
+            revision_id=revision.id,
+            author=lecturer,
+            text="Wat merkte je bij jezelf?",
+        )
     session.commit()
     for feedback in session.exec(select(Feedback)).all():
         student_id = session.get(Answer, feedback.answer_id).user_id
-        reflections.reply_to_feedback(session, user_id=student_id, feedback_id=feedback.id,
-                                      text="Dat ik het te snel wilde oplossen.")
+        reflections.reply_to_feedback(
+            session, user_id=student_id, feedback_id=feedback.id, text="Dat ik het te snel wilde oplossen."
+        )
     session.commit()
 
     mine = session.exec(select(Notification).where(Notification.user_id == lecturer.id)).all()
     assert {n.kind for n in mine} >= {"review_round", "replies_round"}
     login(client, lecturer)
     pages = {path: client.get(path).text for path in ("/notifications", "/")}
-    pages["feed"] = client.get(re.search(r'value="http://testserver(/calendar/[^"]+)"', client.post(
-        "/calendar/feed", data={"csrf_token": csrf(client, "/notifications/settings")}).text).group(1)).text
+    pages["feed"] = client.get(
+        re.search(
+            r'value="http://testserver(/calendar/[^"]+)"',
+            client.post("/calendar/feed", data={"csrf_token": csrf(client, "/notifications/settings")}).text,
+        ).group(1)
+    ).text
     notifications.send_digests()  # lecturers get rounds in the daily overview by default
     lecturer_mails = [m.get_content() + str(m["Subject"]) for m in outbox(settings) if m["To"] == lecturer.email]
     assert lecturer_mails, "the lecturer got the daily overview"
@@ -78,10 +92,12 @@ def test_student_todo_leads_with_the_soonest_and_marks_overdue_and_my_feedback_l
     modules = app.state.catalogue.published()[:2]
     student = make_user(session)
     classes.enrol(session, course_class=course_class, student=student)
-    later = classes.assign(session, course_class=course_class, module_slug=modules[0].slug,
-                           due_on=utcnow().date() + timedelta(days=9))
-    soon = classes.assign(session, course_class=course_class, module_slug=modules[1].slug,
-                          due_on=utcnow().date() + timedelta(days=2))
+    later = classes.assign(
+        session, course_class=course_class, module_slug=modules[0].slug, due_on=utcnow().date() + timedelta(days=9)
+    )
+    soon = classes.assign(
+        session, course_class=course_class, module_slug=modules[1].slug, due_on=utcnow().date() + timedelta(days=2)
+    )
     session.commit()
     login(client, student)
     page = client.get("/").text

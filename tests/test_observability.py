@@ -35,6 +35,7 @@ def everything_logged(caplog) -> str:
 
 # -- the access log --------------------------------------------------------------------------------
 
+
 def test_each_request_writes_one_access_line_with_id_route_status_and_duration(client, app, caplog):
     module = app.state.catalogue.published()[0]
     section = module.sections[0]
@@ -60,12 +61,15 @@ def test_request_ids_differ_per_request(client):
     assert len(ids) == 5
 
 
-@pytest.mark.parametrize(("path", "route", "status"), [
-    ("/static/nabij.css", "/static/{path}", 200),
-    ("/static/not-there.js", "/static/{path}", 404),
-    ("/no/such/page?secret=1", UNMATCHED, 404),
-    ("/modules/not-a-module", "/modules/{slug}", 404),
-])
+@pytest.mark.parametrize(
+    ("path", "route", "status"),
+    [
+        ("/static/nabij.css", "/static/{path}", 200),
+        ("/static/not-there.js", "/static/{path}", 404),
+        ("/no/such/page?secret=1", UNMATCHED, 404),
+        ("/modules/not-a-module", "/modules/{slug}", 404),
+    ],
+)
 def test_routes_are_logged_as_templates_never_as_urls(client, caplog, path, route, status):
     with caplog.at_level(logging.INFO, logger="nabij.access"):
         assert client.get(path).status_code == status
@@ -87,11 +91,21 @@ def test_reset_tokens_passwords_and_reflection_text_never_reach_the_log(client, 
     reflection = "Toen Yusuf wegkeek voelde ik me onzeker en dat schreef ik op"
     with caplog.at_level(logging.DEBUG):
         page = client.get(f"/password/reset/{token}")
-        client.post(f"/password/reset/{token}", data={"password": new_password, "csrf_token": csrf_from(page.text)},
-                    follow_redirects=False)
+        client.post(
+            f"/password/reset/{token}",
+            data={"password": new_password, "csrf_token": csrf_from(page.text)},
+            follow_redirects=False,
+        )
         login_page = client.get("/login")
-        client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(login_page.text),
-                                    "text": reflection})
+        client.post(
+            "/login",
+            data={
+                "email": user.email,
+                "password": PASSWORD,
+                "csrf_token": csrf_from(login_page.text),
+                "text": reflection,
+            },
+        )
     logged = everything_logged(caplog)
     routes = [r.fields["route"] for r in access_records(caplog)]
     assert routes == ["/password/reset/{token}", "/password/reset/{token}", "/login", "/login"]
@@ -123,8 +137,9 @@ def test_json_lines_are_one_line_even_with_a_traceback():
     try:
         raise ValueError("line one\nline two")
     except ValueError:
-        record = logging.LogRecord("nabij.errors", logging.ERROR, __file__, 1, "failed\non two lines", None,
-                                   sys.exc_info())
+        record = logging.LogRecord(
+            "nabij.errors", logging.ERROR, __file__, 1, "failed\non two lines", None, sys.exc_info()
+        )
     token = request_id_var.set("0123456789abcdef")
     try:
         line = JsonLineFormatter().format(record)
@@ -164,8 +179,15 @@ def _serve(monkeypatch, tmp_path, *args, env: dict | None = None):
 
 
 def test_serve_turns_uvicorns_raw_url_access_log_off(monkeypatch, tmp_path):
-    options, _ = _serve(monkeypatch, tmp_path, "--workers", "2", "--port", "8123",
-                        env={"NABIJ_ENV": "production", "NABIJ_BASE_URL": "https://nabij.school.test"})
+    options, _ = _serve(
+        monkeypatch,
+        tmp_path,
+        "--workers",
+        "2",
+        "--port",
+        "8123",
+        env={"NABIJ_ENV": "production", "NABIJ_BASE_URL": "https://nabij.school.test"},
+    )
     assert options["access_log"] is False and options["workers"] == 2
     config = options["log_config"]
     assert config == logging_config("INFO", "json")
@@ -181,8 +203,10 @@ def test_development_logs_readable_lines_and_production_json(monkeypatch, tmp_pa
     assert options["log_config"]["formatters"]["line"]["()"].endswith("JsonLineFormatter")
 
     from app.observability import ConsoleLineFormatter
-    record = logging.LogRecord("nabij.access", logging.INFO, __file__, 1, "%s %s %s %.1fms",
-                               ("GET", "/modules/{slug}", 200, 3.24), None)
+
+    record = logging.LogRecord(
+        "nabij.access", logging.INFO, __file__, 1, "%s %s %s %.1fms", ("GET", "/modules/{slug}", 200, 3.24), None
+    )
     line = ConsoleLineFormatter().format(record)
     assert line.endswith("INFO  GET /modules/{slug} 200 3.2ms") and "{" not in line.split()[0]
 
@@ -222,6 +246,7 @@ def test_migrate_says_what_it_did(monkeypatch, tmp_path):
 
 # -- headers for tests and benchmarks --------------------------------------------------------------
 
+
 def test_test_env_names_the_worker_and_query_counts_are_opt_in(settings, monkeypatch):
     monkeypatch.delenv("NABIJ_COUNT_QUERIES", raising=False)
     app = create_app(settings)
@@ -234,7 +259,9 @@ def test_test_env_names_the_worker_and_query_counts_are_opt_in(settings, monkeyp
     monkeypatch.setenv("NABIJ_COUNT_QUERIES", "1")
     app = create_app(settings)
     with TestClient(app, headers=EN) as client:
-        counts = [int(client.get(path).headers["X-Query-Count"]) for path in ("/static/nabij.css", "/healthz", "/login")]
+        counts = [
+            int(client.get(path).headers["X-Query-Count"]) for path in ("/static/nabij.css", "/healthz", "/login")
+        ]
     app.state.engine.dispose()
     assert counts[0] == 0  # a static file touches no database
     assert counts[1] >= 1  # SELECT 1
@@ -264,12 +291,13 @@ def test_query_count_counts_the_sync_routes_statements(settings, session, monkey
 
 # -- /metrics --------------------------------------------------------------------------------------
 
+
 def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:
     samples = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
-        match = re.fullmatch(r'([a-z_]+)(?:\{(.*)\})? (\S+)', line)
+        match = re.fullmatch(r"([a-z_]+)(?:\{(.*)\})? (\S+)", line)
         assert match, line
         labels = frozenset(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
         samples[(match.group(1), labels)] = float(match.group(3))
@@ -297,18 +325,32 @@ def test_metrics_count_requests_by_route_template_and_status(client, session, ap
     assert response.headers["Cache-Control"] == "no-store"
     samples = parse_metrics(response.text)
     worker = str(os.getpid())
-    assert sample(samples, "nabij_http_requests_total", route="/modules/{slug}", status="200",
-                  method="GET", worker=worker) == 3
+    assert (
+        sample(samples, "nabij_http_requests_total", route="/modules/{slug}", status="200", method="GET", worker=worker)
+        == 3
+    )
     assert sample(samples, "nabij_http_requests_total", route="/modules/{slug}", status="404") == 1
     assert sample(samples, "nabij_http_request_duration_seconds_count", route="/modules/{slug}", status="200") == 3
-    buckets = sorted((float(dict(ls)["le"]), value) for (n, ls), value in samples.items()
-                     if n == "nabij_http_request_duration_seconds_bucket"
-                     and ("route", "/modules/{slug}") in ls and ("status", "200") in ls)
+    buckets = sorted(
+        (float(dict(ls)["le"]), value)
+        for (n, ls), value in samples.items()
+        if n == "nabij_http_request_duration_seconds_bucket"
+        and ("route", "/modules/{slug}") in ls
+        and ("status", "200") in ls
+    )
     assert buckets[-1] == (float("inf"), 3)
     assert [value for _, value in buckets] == sorted(value for _, value in buckets)  # cumulative
-    assert sample(samples, "nabij_threadpool_limit") == app.state.settings.db_pool_size + app.state.settings.db_max_overflow
-    assert sample(samples, "nabij_db_pool_limit") == app.state.settings.db_pool_size + app.state.settings.db_max_overflow
-    assert sample(samples, "nabij_requests_in_flight_limit") == (app.state.settings.db_pool_size + app.state.settings.db_max_overflow) // 2
+    assert (
+        sample(samples, "nabij_threadpool_limit")
+        == app.state.settings.db_pool_size + app.state.settings.db_max_overflow
+    )
+    assert (
+        sample(samples, "nabij_db_pool_limit") == app.state.settings.db_pool_size + app.state.settings.db_max_overflow
+    )
+    assert (
+        sample(samples, "nabij_requests_in_flight_limit")
+        == (app.state.settings.db_pool_size + app.state.settings.db_max_overflow) // 2
+    )
     assert sample(samples, "nabij_requests_in_flight") == 1  # this request
     assert module.slug not in response.text  # templates, not URLs
 
@@ -325,8 +367,13 @@ def test_metrics_are_404_for_everyone_else(app, session, role):
     with TestClient(app) as client:
         if role is not None:
             login(client, make_user(session, role=role))
-        for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": f"Basic {TOKEN}"},
-                        {"Authorization": f"Bearer {TOKEN}x"}, {"Authorization": "Bearer "}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong-token"},
+            {"Authorization": f"Basic {TOKEN}"},
+            {"Authorization": f"Bearer {TOKEN}x"},
+            {"Authorization": "Bearer "},
+        ):
             response = client.get("/metrics", headers=headers)
             assert response.status_code == 404, headers
             assert "nabij_http" not in response.text
@@ -362,6 +409,7 @@ def test_csrf_token_of_a_form_is_not_in_the_access_line(client, session, caplog)
 
 
 # -- admission control -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("path", "expected_peak"), [("/modules", 3), ("/static/nabij.css", 12)])
 def test_no_more_requests_in_flight_than_threads_static_files_excepted(path, expected_peak):
@@ -401,6 +449,7 @@ def test_each_admitted_request_can_hold_two_connections_and_still_find_a_thread(
 
 
 # -- the deployment guide --------------------------------------------------------------------------
+
 
 def test_every_setting_is_documented_in_the_deployment_guide():
     from app import PROJECT_ROOT

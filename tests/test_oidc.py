@@ -32,8 +32,13 @@ def provider(tmp_path_factory):
 
 
 def _oidc_settings(settings, provider, **overrides):
-    values = {"oidc_issuer": provider.issuer, "oidc_client_id": "nabij", "oidc_client_secret": "nabij-secret",
-              "oidc_name": "TestConext", "base_url": "http://testserver"}
+    values = {
+        "oidc_issuer": provider.issuer,
+        "oidc_client_id": "nabij",
+        "oidc_client_secret": "nabij-secret",
+        "oidc_name": "TestConext",
+        "base_url": "http://testserver",
+    }
     values.update(overrides)
     return type(settings)(**{**settings.model_dump(), **values})  # validated, as from the environment
 
@@ -82,6 +87,7 @@ def user_by_subject(session: Session, issuer: str, subject: str) -> User | None:
 
 # -- the full sign-in over HTTP ---------------------------------------------------------------------
 
+
 def test_first_sign_in_creates_a_verified_student_and_lands_on_the_dashboard(oidc_client, provider, session):
     authorize = start(oidc_client)
     query = parse_qs(urlsplit(authorize).query)
@@ -101,12 +107,14 @@ def test_first_sign_in_creates_a_verified_student_and_lands_on_the_dashboard(oid
 
 
 def test_second_sign_in_updates_name_and_email_and_starts_a_new_session(oidc_client, provider, session):
-    provider.add_accounts({"student2": {"name": "Old Name", "email": "old@student.hogeschool.test",
-                                        "eduperson_affiliation": ["student"]}})
+    provider.add_accounts(
+        {"student2": {"name": "Old Name", "email": "old@student.hogeschool.test", "eduperson_affiliation": ["student"]}}
+    )
     full_sign_in(oidc_client, "student2")
     first_token = oidc_client.cookies.get("nabij_session")
-    provider.add_accounts({"student2": {"name": "New Name", "email": "new@student.hogeschool.test",
-                                        "eduperson_affiliation": ["student"]}})
+    provider.add_accounts(
+        {"student2": {"name": "New Name", "email": "new@student.hogeschool.test", "eduperson_affiliation": ["student"]}}
+    )
     oidc_client.cookies.clear()
     response = full_sign_in(oidc_client, "student2")
     assert response.status_code == 303
@@ -117,8 +125,15 @@ def test_second_sign_in_updates_name_and_email_and_starts_a_new_session(oidc_cli
 
 
 def test_staff_become_eligible_lecturers_never_admin_or_lecturer_by_claims(oidc_client, provider, session):
-    provider.add_accounts({"boss": {"name": "Baas", "email": "baas@hogeschool.test",
-                                    "eduperson_affiliation": ["employee", "faculty", "admin"]}})
+    provider.add_accounts(
+        {
+            "boss": {
+                "name": "Baas",
+                "email": "baas@hogeschool.test",
+                "eduperson_affiliation": ["employee", "faculty", "admin"],
+            }
+        }
+    )
     full_sign_in(oidc_client, "staff1")
     full_sign_in(oidc_client, "boss")
     for subject in ("staff1", "boss"):
@@ -130,8 +145,9 @@ def test_staff_become_eligible_lecturers_never_admin_or_lecturer_by_claims(oidc_
 
 
 def test_affiliation_that_is_neither_student_nor_staff_is_refused(oidc_client, provider, session):
-    provider.add_accounts({"alum": {"name": "Oud Student", "email": "alum@hogeschool.test",
-                                    "eduperson_affiliation": ["alum"]}})
+    provider.add_accounts(
+        {"alum": {"name": "Oud Student", "email": "alum@hogeschool.test", "eduperson_affiliation": ["alum"]}}
+    )
     response = full_sign_in(oidc_client, "alum")
     assert response.status_code == 403 and 'data-kind="not-allowed"' in response.text
     assert user_by_subject(session, provider.issuer, "alum") is None
@@ -145,12 +161,16 @@ def test_missing_email_still_creates_an_account(oidc_client, provider, session):
     assert user.display_name == "Zonder Mail" and not identities.has_email(user)
 
 
-@pytest.mark.parametrize("claims, missing", [
-    ({"email": "x@hogeschool.test", "eduperson_affiliation": ["student"]}, "name"),
-    ({"name": "Geen Rol", "email": "geenrol@hogeschool.test"}, "eduperson_affiliation"),
-])
-def test_missing_claim_gives_a_page_and_one_log_line_without_personal_data(oidc_client, provider, session, caplog,
-                                                                           claims, missing):
+@pytest.mark.parametrize(
+    "claims, missing",
+    [
+        ({"email": "x@hogeschool.test", "eduperson_affiliation": ["student"]}, "name"),
+        ({"name": "Geen Rol", "email": "geenrol@hogeschool.test"}, "eduperson_affiliation"),
+    ],
+)
+def test_missing_claim_gives_a_page_and_one_log_line_without_personal_data(
+    oidc_client, provider, session, caplog, claims, missing
+):
     login_name = f"missing-{missing}"
     provider.add_accounts({login_name: claims})
     with caplog.at_level(logging.WARNING, logger="nabij.oidc"):
@@ -185,8 +205,11 @@ def test_pairwise_subject_is_the_key_and_an_admin_can_link_it(make_oidc_client, 
     assert f'href="/admin/users/{original.id}/identities"' in admin_client.get("/admin/users").text
     page = admin_client.get(f"/admin/users/{original.id}/identities")
     assert page.status_code == 200
-    linked = admin_client.post(f"/admin/users/{original.id}/identities",
-                               data={"subject": subject, "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    linked = admin_client.post(
+        f"/admin/users/{original.id}/identities",
+        data={"subject": subject, "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
     assert linked.status_code == 303
     pairwise.cookies.clear()
     response = full_sign_in(pairwise, "student1")
@@ -202,30 +225,53 @@ def _pairwise_subject(provider, login_name: str) -> str:
 
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    authorize = httpx.Request("GET", f"{provider.issuer}/auth", params={
-        "client_id": "nabij-pairwise", "response_type": "code", "scope": "openid", "redirect_uri": TESTSERVER_CALLBACK,
-        "code_challenge": challenge, "code_challenge_method": "S256", "nonce": "n", "state": "s"}).url
+    authorize = httpx.Request(
+        "GET",
+        f"{provider.issuer}/auth",
+        params={
+            "client_id": "nabij-pairwise",
+            "response_type": "code",
+            "scope": "openid",
+            "redirect_uri": TESTSERVER_CALLBACK,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "nonce": "n",
+            "state": "s",
+        },
+    ).url
     back = sign_in_at_provider(str(authorize), login_name)
     code = parse_qs(urlsplit(back).query)["code"][0]
-    token = httpx.post(f"{provider.issuer}/token", auth=("nabij-pairwise", "nabij-pairwise-secret"), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": TESTSERVER_CALLBACK,
-        "code_verifier": verifier}).json()
-    subject = jwt.decode(token["id_token"], KeySet.import_key_set(httpx.get(f"{provider.issuer}/jwks").json())).claims["sub"]
+    token = httpx.post(
+        f"{provider.issuer}/token",
+        auth=("nabij-pairwise", "nabij-pairwise-secret"),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": TESTSERVER_CALLBACK,
+            "code_verifier": verifier,
+        },
+    ).json()
+    subject = jwt.decode(token["id_token"], KeySet.import_key_set(httpx.get(f"{provider.issuer}/jwks").json())).claims[
+        "sub"
+    ]
     assert subject != login_name
     return subject
 
 
 def test_existing_password_account_is_linked_once_by_signing_in_with_both(oidc_client, provider, session):
     existing = make_user(session, email="linker@hogeschool.test", name="Linker")
-    provider.add_accounts({"linker": {"name": "Linker Inst", "email": "linker@hogeschool.test",
-                                      "eduperson_affiliation": ["student"]}})
+    provider.add_accounts(
+        {"linker": {"name": "Linker Inst", "email": "linker@hogeschool.test", "eduperson_affiliation": ["student"]}}
+    )
     page = full_sign_in(oidc_client, "linker")
     assert page.status_code == 200 and "linker@hogeschool.test" in page.text
-    wrong = oidc_client.post("/auth/oidc/link", data={"password": "not it", "csrf_token": csrf_from(page.text)},
-                             follow_redirects=False)
+    wrong = oidc_client.post(
+        "/auth/oidc/link", data={"password": "not it", "csrf_token": csrf_from(page.text)}, follow_redirects=False
+    )
     assert wrong.status_code == 400 and 'id="link-error"' in wrong.text
-    right = oidc_client.post("/auth/oidc/link", data={"password": PASSWORD, "csrf_token": csrf_from(wrong.text)},
-                             follow_redirects=False)
+    right = oidc_client.post(
+        "/auth/oidc/link", data={"password": PASSWORD, "csrf_token": csrf_from(wrong.text)}, follow_redirects=False
+    )
     assert right.status_code == 303
     assert user_by_subject(session, provider.issuer, "linker").id == existing.id
     oidc_client.cookies.clear()
@@ -244,8 +290,11 @@ def test_wrong_class_code_keeps_the_code_and_signs_in(oidc_client, provider, ses
     response = full_sign_in(oidc_client, "student1", "?join_code=ZZZZ-ZZZZ")
     assert response.status_code == 400 and "ZZZZ-ZZZZ" in response.text and "not valid" in response.text
     assert oidc_client.get("/join").status_code == 200  # logged in: the form posts with the new session
-    join = oidc_client.post("/join", data={"join_code": make_class(session).join_code,
-                                           "csrf_token": csrf_from(response.text)}, follow_redirects=False)
+    join = oidc_client.post(
+        "/join",
+        data={"join_code": make_class(session).join_code, "csrf_token": csrf_from(response.text)},
+        follow_redirects=False,
+    )
     assert join.status_code == 303
 
 
@@ -285,6 +334,7 @@ def _closed_port() -> int:
 
 
 # -- attacks over HTTP: state ---------------------------------------------------------------------------
+
 
 def test_replayed_callback_is_refused(oidc_client, provider):
     back = sign_in_at_provider(start(oidc_client), "student1")
@@ -365,8 +415,11 @@ def test_without_password_login_only_admins_can_log_in_with_a_password(make_oidc
 
     def password_login(user):
         page = sso_only.get("/login?admin=1")
-        return sso_only.post("/login", data={"email": user.email, "password": PASSWORD, "next": "/",
-                                             "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+        return sso_only.post(
+            "/login",
+            data={"email": user.email, "password": PASSWORD, "next": "/", "csrf_token": csrf_from(page.text)},
+            follow_redirects=False,
+        )
 
     refused = password_login(student)
     assert refused.status_code == 403 and "you sign in through TestConext" in refused.text
@@ -410,9 +463,25 @@ def test_a_good_token_passes_and_a_minute_of_clock_skew_is_tolerated(keys):
     assert _validate(_token(provider_key, iat=now + 50), jwks)["sub"] == "s-1"
 
 
-@pytest.mark.parametrize("attack", ["wrong-issuer", "other-key", "other-nonce", "no-nonce", "no-nonce-sent",
-                                    "expired", "other-audience", "other-audience-azp-us", "extra-audience-azp-other", "no-exp",
-                                    "alg-none", "alg-none-advertised", "hs256-with-secret", "garbage"])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "wrong-issuer",
+        "other-key",
+        "other-nonce",
+        "no-nonce",
+        "no-nonce-sent",
+        "expired",
+        "other-audience",
+        "other-audience-azp-us",
+        "extra-audience-azp-other",
+        "no-exp",
+        "alg-none",
+        "alg-none-advertised",
+        "hs256-with-secret",
+        "garbage",
+    ],
+)
 def test_forged_and_stale_id_tokens_are_refused(keys, attack):
     provider_key, attacker_key, jwks = keys
     now = int(time.time())
@@ -444,16 +513,23 @@ def test_forged_and_stale_id_tokens_are_refused(keys, attack):
         def part(value):
             return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
-        token = part({"alg": "none", "typ": "JWT"}) + "." + part(
-            {"iss": ISSUER, "aud": CLIENT, "sub": "s-1", "iat": now, "exp": now + 300, "nonce": "n-1"}) + "."
+        token = (
+            part({"alg": "none", "typ": "JWT"})
+            + "."
+            + part({"iss": ISSUER, "aud": CLIENT, "sub": "s-1", "iat": now, "exp": now + 300, "nonce": "n-1"})
+            + "."
+        )
         if attack == "alg-none-advertised":
             changes = {"algorithms": ["none", "RS256"]}
     elif attack == "hs256-with-secret":
         from joserfc.jwk import OctKey
 
         secret = OctKey.import_key("nabij-secret-" + "x" * 32)
-        token = jwt.encode({"alg": "HS256"}, {"iss": ISSUER, "aud": CLIENT, "sub": "s-1", "iat": now,
-                                              "exp": now + 300, "nonce": "n-1"}, secret)
+        token = jwt.encode(
+            {"alg": "HS256"},
+            {"iss": ISSUER, "aud": CLIENT, "sub": "s-1", "iat": now, "exp": now + 300, "nonce": "n-1"},
+            secret,
+        )
         changes = {"algorithms": ["HS256", "RS256"], "jwks": {"keys": [*jwks["keys"], secret.as_dict()]}}
     elif attack == "garbage":
         token = "not.a.token"
@@ -469,6 +545,7 @@ def test_unsafe_algorithms_advertised_by_a_provider_are_never_used():
 
 def test_the_client_checks_tokens_with_validate_id_token(oidc_client, provider, monkeypatch):
     """The HTTP flow uses the validation above (not Authlib's default): break it, and sign-in fails."""
+
     def refuse(*args, **kwargs):
         raise oidc.OidcError("invalid-token", "refused by the test")
 
@@ -478,6 +555,7 @@ def test_the_client_checks_tokens_with_validate_id_token(oidc_client, provider, 
 
 
 # -- `nabij oidc check` ---------------------------------------------------------------------------------
+
 
 def test_oidc_check_command(settings, provider):
     from click.testing import CliRunner
@@ -534,8 +612,9 @@ def test_an_institution_account_erases_itself_after_signing_in_again(oidc_client
     assert callback(oidc_client, sign_in_at_provider(authorize, "student1")).status_code == 303
 
     fresh = oidc_client.get("/account").text
-    asked = oidc_client.post("/account/erase", data={"csrf_token": csrf_from(fresh), "confirm": "1"},
-                             follow_redirects=True)
+    asked = oidc_client.post(
+        "/account/erase", data={"csrf_token": csrf_from(fresh), "confirm": "1"}, follow_redirects=True
+    )
     assert "will be erased in 14 days" in asked.text
     session.expire_all()
     assert session.get(User, user.id).erasure_due_at is not None

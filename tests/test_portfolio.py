@@ -1,4 +1,4 @@
-""""Mijn reflecties" (issue 20): every submitted reflection of a student across modules, with level and
+""" "Mijn reflecties" (issue 20): every submitted reflection of a student across modules, with level and
 feedback over time, and the portfolio export (Markdown in a ZIP, and a printable page)."""
 
 from __future__ import annotations
@@ -33,15 +33,24 @@ def test_a_student_without_submissions_is_told_where_they_will_appear(app, sessi
 
 
 def test_the_page_lists_every_submitted_reflection_across_modules_with_level_and_feedback(
-        app, client, session, assessing_class):
+    app, client, session, assessing_class
+):
     _lecturer, course_class, module, student, web = assessing_class
     other_module = app.state.catalogue.get("grenzen-van-nabijheid")
     assign(session, course_class, other_module)
     other_prompt = next(iter(other_module.reflections))
     submit(session, student, other_module, other_prompt, "Over grenzen *schreef* ik dit")
     # A draft is not in the portfolio; neither is anyone else's work.
-    session.add(Answer(user_id=student.id, class_id=course_class.id, module_slug=other_module.slug,
-                       prompt_id=list(other_module.reflections)[1], text="Nog een concept", version=1))
+    session.add(
+        Answer(
+            user_id=student.id,
+            class_id=course_class.id,
+            module_slug=other_module.slug,
+            prompt_id=list(other_module.reflections)[1],
+            text="Nog een concept",
+            version=1,
+        )
+    )
     session.commit()
     ref = own_ref(client, course_class, module)
     post_review(client, course_class, module, ref, levels={"diepgang": "beschrijvend"}, feedback="Eerste feedback")

@@ -29,12 +29,24 @@ def test_a_student_prints_their_own_answers_only_when_asked(app, client, session
     module = first_module(app)
     student = make_user(session)
     prompt_id = first_prompt(module)
-    reflections.save_draft(session, user_id=student.id, module=module, prompt=module.reflections[prompt_id],
-                           text=LONG + " mijneigenzin", base_version=0)
+    reflections.save_draft(
+        session,
+        user_id=student.id,
+        module=module,
+        prompt=module.reflections[prompt_id],
+        text=LONG + " mijneigenzin",
+        base_version=0,
+    )
     session.commit()
     other = make_user(session)
-    reflections.save_draft(session, user_id=other.id, module=module, prompt=module.reflections[prompt_id],
-                           text="anderstudenttekst", base_version=0)
+    reflections.save_draft(
+        session,
+        user_id=other.id,
+        module=module,
+        prompt=module.reflections[prompt_id],
+        text="anderstudenttekst",
+        base_version=0,
+    )
     session.commit()
     login(client, student)
     assert "mijneigenzin" not in client.get(f"/print/modules/{module.slug}").text
@@ -44,5 +56,5 @@ def test_a_student_prints_their_own_answers_only_when_asked(app, client, session
 
 def test_the_stylesheet_has_print_rules_for_sections_and_the_module_page():
     css = Path(PROJECT_ROOT / "static" / "nabij.css").read_text()
-    print_rules = css[css.rindex("@media print"):]
+    print_rules = css[css.rindex("@media print") :]
     assert ".print-section { break-before: page; }" in print_rules and ".toc" in print_rules

@@ -27,8 +27,17 @@ from app.services import export
 from tests.factories import login, make_class, make_user
 
 # Columns that hold a user's id even without a foreign key (none today; a new one is caught by its name).
-USER_COLUMN_NAMES = {"user_id", "student_id", "lecturer_id", "author_id", "assessor_id", "requester_id",
-                     "decided_by_id", "owner_id", "reader_id"}
+USER_COLUMN_NAMES = {
+    "user_id",
+    "student_id",
+    "lecturer_id",
+    "author_id",
+    "assessor_id",
+    "requester_id",
+    "decided_by_id",
+    "owner_id",
+    "reader_id",
+}
 
 
 def _user_columns() -> list[tuple[str, str]]:
@@ -37,8 +46,12 @@ def _user_columns() -> list[tuple[str, str]]:
     for table in SQLModel.metadata.sorted_tables:
         for column in table.columns:
             targets = {fk.column.table.name for fk in column.foreign_keys}
-            if ("user" in targets or column.name in USER_COLUMN_NAMES or column.name.endswith("_by_id")
-                    or (table.name == "user" and column.primary_key)):
+            if (
+                "user" in targets
+                or column.name in USER_COLUMN_NAMES
+                or column.name.endswith("_by_id")
+                or (table.name == "user" and column.primary_key)
+            ):
                 found.append((table.name, column.name))
     return found
 
@@ -58,10 +71,15 @@ def _user_tables() -> dict[str, set[str]]:
 def test_every_table_with_a_user_id_is_in_the_export_or_has_a_reason():
     missing = []
     for table, columns in _user_tables().items():
-        missing.extend(f"{table}.{column}" for column in columns
-                       if table not in export.EXPORTED_TABLES and (table, column) not in export.NOT_EXPORTED)
-    assert not missing, ("tables with a user id that the export of app/services/export.py leaves out "
-                         f"(add them to EXPORTED_TABLES, or to NOT_EXPORTED with a reason): {missing}")
+        missing.extend(
+            f"{table}.{column}"
+            for column in columns
+            if table not in export.EXPORTED_TABLES and (table, column) not in export.NOT_EXPORTED
+        )
+    assert not missing, (
+        "tables with a user id that the export of app/services/export.py leaves out "
+        f"(add them to EXPORTED_TABLES, or to NOT_EXPORTED with a reason): {missing}"
+    )
 
 
 def make_student_with_everything(session):
@@ -89,52 +107,111 @@ def make_student_with_everything(session):
     now = utcnow()
     session.add(Enrolment(class_id=course_class.id, user_id=student.id))
     assignment = Assignment(class_id=course_class.id, module_slug="de-relatie-werkt", due_on=date(2027, 3, 1))
-    platform = LtiPlatform(issuer="https://lms.test", client_id="c", deployment_id="d", auth_login_url="https://lms.test/a",
-                           auth_token_url="https://lms.test/t", jwks_url="https://lms.test/j")
+    platform = LtiPlatform(
+        issuer="https://lms.test",
+        client_id="c",
+        deployment_id="d",
+        auth_login_url="https://lms.test/a",
+        auth_token_url="https://lms.test/t",
+        jwks_url="https://lms.test/j",
+    )
     session.add_all([assignment, platform])
     session.commit()
     context = LtiContext(platform_id=platform.id, context_id="course-1", class_id=course_class.id)
     session.add(context)
     session.commit()
-    link = LtiResourceLink(platform_id=platform.id, lti_context_id=context.id, resource_link_id="rl-1",
-                           assignment_id=assignment.id)
+    link = LtiResourceLink(
+        platform_id=platform.id, lti_context_id=context.id, resource_link_id="rl-1", assignment_id=assignment.id
+    )
     session.add(link)
     session.commit()
-    answer = Answer(user_id=student.id, class_id=course_class.id, module_slug="de-relatie-werkt",
-                    prompt_id="eerste-indruk", text="Mijn tekst", submitted_at=now, module_version="v1")
-    session.add_all([answer, Extension(assignment_id=assignment.id, user_id=student.id, due_on=date(2027, 3, 8)),
-                     SectionVisit(user_id=student.id, module_slug="de-relatie-werkt", section_id="intro"),
-                     VignetteRun(user_id=student.id, module_slug="de-relatie-werkt", vignette_id="v"),
-                     CheckAnswer(user_id=student.id, module_slug="de-relatie-werkt", check_id="c", selected="1",
-                                 correct=True),
-                     PasswordReset(token_hash="r" * 64, user_id=student.id, expires_at=now + timedelta(hours=1)),
-                     ExternalIdentity(issuer="https://idp.test", subject="s-1", user_id=student.id),
-                     Notification(user_id=student.id, kind="feedback", key="feedback:1", data='{"count": 1}'),
-                     NotificationSetting(user_id=student.id, kind="feedback", mode="digest"),
-                     CalendarFeed(user_id=student.id, token_hash="f" * 64),
-                     UserSession(token_hash="s" * 64, user_id=student.id, csrf_token="c" * 64,
-                                 user_agent="Firefox op de laptop van school"),
-                     LtiGradePost(resource_link_id=link.id, user_id=student.id, score=1.0)])
+    answer = Answer(
+        user_id=student.id,
+        class_id=course_class.id,
+        module_slug="de-relatie-werkt",
+        prompt_id="eerste-indruk",
+        text="Mijn tekst",
+        submitted_at=now,
+        module_version="v1",
+    )
+    session.add_all(
+        [
+            answer,
+            Extension(assignment_id=assignment.id, user_id=student.id, due_on=date(2027, 3, 8)),
+            SectionVisit(user_id=student.id, module_slug="de-relatie-werkt", section_id="intro"),
+            VignetteRun(user_id=student.id, module_slug="de-relatie-werkt", vignette_id="v"),
+            CheckAnswer(user_id=student.id, module_slug="de-relatie-werkt", check_id="c", selected="1", correct=True),
+            PasswordReset(token_hash="r" * 64, user_id=student.id, expires_at=now + timedelta(hours=1)),
+            ExternalIdentity(issuer="https://idp.test", subject="s-1", user_id=student.id),
+            Notification(user_id=student.id, kind="feedback", key="feedback:1", data='{"count": 1}'),
+            NotificationSetting(user_id=student.id, kind="feedback", mode="digest"),
+            CalendarFeed(user_id=student.id, token_hash="f" * 64),
+            UserSession(
+                token_hash="s" * 64,
+                user_id=student.id,
+                csrf_token="c" * 64,
+                user_agent="Firefox op de laptop van school",
+            ),
+            LtiGradePost(resource_link_id=link.id, user_id=student.id, score=1.0),
+        ]
+    )
     session.commit()
-    revision = AnswerRevision(answer_id=answer.id, text="Ingediend", module_version="v1", prompt_hash="h",
-                              submitted_at=now - timedelta(days=1))
+    revision = AnswerRevision(
+        answer_id=answer.id,
+        text="Ingediend",
+        module_version="v1",
+        prompt_hash="h",
+        submitted_at=now - timedelta(days=1),
+    )
     session.add(revision)
     session.commit()
-    feedback = Feedback(answer_id=answer.id, revision_id=revision.id, class_id=course_class.id,
-                        author_id=lecturer.id, text="Goed gezien", reply_text="Dank je")
+    feedback = Feedback(
+        answer_id=answer.id,
+        revision_id=revision.id,
+        class_id=course_class.id,
+        author_id=lecturer.id,
+        text="Goed gezien",
+        reply_text="Dank je",
+    )
     session.add_all([feedback, DiscussionMark(class_id=course_class.id, answer_id=answer.id)])
     session.commit()
-    reveal = RevealRequest(class_id=course_class.id, answer_id=answer.id, revision_id=revision.id,
-                           module_slug="de-relatie-werkt", prompt_id="eerste-indruk", requester_id=lecturer.id,
-                           reason="Zorg om de veiligheid van de jongere", status="approved",
-                           decided_by_id=approver.id, decided_at=now)
-    session.add_all([FeedbackMessage(feedback_id=feedback.id, author_id=student.id, from_student=True,
-                                     text="Nog een vraag"), reveal,
-                     AccessLog(key="read:x", kind="read", lecturer_id=lecturer.id, class_id=course_class.id,
-                               module_slug="de-relatie-werkt", prompt_id="eerste-indruk", day=now.date()),
-                     AccessLog(key="reveal:x", kind="reveal", lecturer_id=lecturer.id, class_id=course_class.id,
-                               module_slug="de-relatie-werkt", prompt_id="eerste-indruk", day=now.date(),
-                               student_id=student.id)])
+    reveal = RevealRequest(
+        class_id=course_class.id,
+        answer_id=answer.id,
+        revision_id=revision.id,
+        module_slug="de-relatie-werkt",
+        prompt_id="eerste-indruk",
+        requester_id=lecturer.id,
+        reason="Zorg om de veiligheid van de jongere",
+        status="approved",
+        decided_by_id=approver.id,
+        decided_at=now,
+    )
+    session.add_all(
+        [
+            FeedbackMessage(feedback_id=feedback.id, author_id=student.id, from_student=True, text="Nog een vraag"),
+            reveal,
+            AccessLog(
+                key="read:x",
+                kind="read",
+                lecturer_id=lecturer.id,
+                class_id=course_class.id,
+                module_slug="de-relatie-werkt",
+                prompt_id="eerste-indruk",
+                day=now.date(),
+            ),
+            AccessLog(
+                key="reveal:x",
+                kind="reveal",
+                lecturer_id=lecturer.id,
+                class_id=course_class.id,
+                module_slug="de-relatie-werkt",
+                prompt_id="eerste-indruk",
+                day=now.date(),
+                student_id=student.id,
+            ),
+        ]
+    )
     session.commit()
     return student, lecturer, course_class
 
@@ -144,10 +221,16 @@ def test_the_fixture_fills_every_user_column(app, session):
     from sqlalchemy import func, select
 
     make_student_with_everything(session)
-    empty = [f"{table}.{column}" for table, column in _user_columns()
-             if (table, column) not in export.NOT_EXPORTED
-             and not session.execute(select(func.count()).select_from(SQLModel.metadata.tables[table])
-                                     .where(SQLModel.metadata.tables[table].c[column].is_not(None))).scalar()]
+    empty = [
+        f"{table}.{column}"
+        for table, column in _user_columns()
+        if (table, column) not in export.NOT_EXPORTED
+        and not session.execute(
+            select(func.count())
+            .select_from(SQLModel.metadata.tables[table])
+            .where(SQLModel.metadata.tables[table].c[column].is_not(None))
+        ).scalar()
+    ]
     assert not empty, f"add a row to make_student_with_everything for: {empty}"
 
 
@@ -167,8 +250,9 @@ def test_the_export_of_each_user_holds_their_rows_of_every_table(app, session):
         values = session.execute(select(SQLModel.metadata.tables[table].c[column]).distinct()).scalars()
         for user_id in {v for v in values if v is not None}:
             if user_id not in exports:
-                exports[user_id] = export.student_data(session, user=session.get(User, user_id),
-                                                       catalogue=app.state.catalogue, secret=b"k" * 32)
+                exports[user_id] = export.student_data(
+                    session, user=session.get(User, user_id), catalogue=app.state.catalogue, secret=b"k" * 32
+                )
             if not exports[user_id][section]:
                 missing.append(f"{table}.{column} -> {section} of user {user_id}")
     assert not missing, f"rows with a user id that their export leaves out: {missing}"
@@ -179,15 +263,24 @@ def test_the_export_holds_every_detail_the_issue_lists(app, session, client):
     from app.models import Invitation
 
     # The invitation that brought them in: kept by address, with the name the lecturer typed.
-    session.add(Invitation(class_id=course_class.id, email=student.email, display_name="Sam uit de klaslijst",
-                           token_hash="e" * 64))
+    session.add(
+        Invitation(
+            class_id=course_class.id, email=student.email, display_name="Sam uit de klaslijst", token_hash="e" * 64
+        )
+    )
     session.commit()
     login(client, student)  # a user_session row, with its user agent
 
     data = json.loads(client.get("/account/my-data.json").text)
-    assert data["invitations"] == [{"class_id": course_class.id, "name": "Sam uit de klaslijst",
-                                    "email": student.email, "created_at": data["invitations"][0]["created_at"],
-                                    "accepted_at": None}]
+    assert data["invitations"] == [
+        {
+            "class_id": course_class.id,
+            "name": "Sam uit de klaslijst",
+            "email": student.email,
+            "created_at": data["invitations"][0]["created_at"],
+            "accepted_at": None,
+        }
+    ]
 
     assert data["account"]["email"] == "sam@student.test" and data["account"]["created_at"]
     assert data["account"]["language"] is None and "email_verified_at" in data["account"]

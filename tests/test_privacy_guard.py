@@ -133,8 +133,14 @@ def test_a_realistic_reflection_with_initials_and_roles_passes():
 
 def test_a_realistic_reflection_that_identifies_a_young_person_is_caught():
     assert found(REALISTIC_IDENTIFYING) == [
-        ("name", "Lotte Peeters"), ("birthdate", "14/02/2010"), ("phone", "0470 12 34 56"), ("name", "Lotte"), ("address", "Veldstraat 8"),
-        ("name", "Sem"), ("email", "zorg@atheneum-gent.be")]
+        ("name", "Lotte Peeters"),
+        ("birthdate", "14/02/2010"),
+        ("phone", "0470 12 34 56"),
+        ("name", "Lotte"),
+        ("address", "Veldstraat 8"),
+        ("name", "Sem"),
+        ("email", "zorg@atheneum-gent.be"),
+    ]
 
 
 def test_checksums():
@@ -184,8 +190,14 @@ def run_in_node(samples: list[str], known: list[str] = ()) -> list[list[list]]:
     if node is None:
         pytest.skip("node is not installed: the browser's privacy guard cannot be compared with the server's")
     data = {"rules": privacy_guard.rules(YEAR), "samples": samples, "year": YEAR, "known": list(known)}
-    result = subprocess.run([node, "-e", HARNESS, str(PROJECT_ROOT / "static" / "privacy-guard.js")],
-                            input=json.dumps(data), capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [node, "-e", HARNESS, str(PROJECT_ROOT / "static" / "privacy-guard.js")],
+        input=json.dumps(data),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
@@ -196,12 +208,16 @@ def all_samples() -> list[str]:
     return samples + [" ".join(pieces[i::7]) for i in range(7)] + ["\n".join(reversed(pieces[i::5])) for i in range(5)]
 
 
-@pytest.mark.parametrize("known", [[], ["Kevin", "Lotte", "Peeters", "Jansen", "Tamara", "Kuipers", "Sem"]],
-                         ids=["no module", "with module words"])
+@pytest.mark.parametrize(
+    "known",
+    [[], ["Kevin", "Lotte", "Peeters", "Jansen", "Tamara", "Kuipers", "Sem"]],
+    ids=["no module", "with module words"],
+)
 def test_browser_and_server_find_the_same_on_every_sample(known):
     samples = all_samples()
-    server = [[[f.kind, f.text, f.start, f.end] for f in find(text, reference_year=YEAR, known=known)]
-              for text in samples]
+    server = [
+        [[f.kind, f.text, f.start, f.end] for f in find(text, reference_year=YEAR, known=known)] for text in samples
+    ]
     browser = run_in_node(samples, known)
     for text, ours, theirs in zip(samples, server, browser, strict=True):
         assert theirs == ours, text
@@ -216,8 +232,9 @@ def test_the_modules_own_characters_and_authors_are_not_reported():
     assert [(f.kind, f.text) for f in find(text, reference_year=YEAR, known=known)] == [("name", "Tamara Kuipers")]
     # A full name is still reported when its surname is not the module's.
     assert found_with(known, "Ik sprak Kevin Janssens.") == [("name", "Kevin Janssens")]
-    assert run_in_node([text], known)[0] == [[f.kind, f.text, f.start, f.end] for f in find(text, reference_year=YEAR,
-                                                                                            known=known)]
+    assert run_in_node([text], known)[0] == [
+        [f.kind, f.text, f.start, f.end] for f in find(text, reference_year=YEAR, known=known)
+    ]
 
 
 def found_with(known, text):
@@ -249,8 +266,12 @@ def stored(session) -> Answer | None:
 def post(client, text, action, version="0", htmx=False):
     token = csrf_from(client.get(CASUS).text)
     headers = {"HX-Request": "true"} if htmx else {}
-    return client.post(SAVE, data={"text": text, "version": version, "action": action, "csrf_token": token},
-                       headers=headers, follow_redirects=False)
+    return client.post(
+        SAVE,
+        data={"text": text, "version": version, "action": action, "csrf_token": token},
+        headers=headers,
+        follow_redirects=False,
+    )
 
 
 @pytestmark_routes
@@ -259,7 +280,7 @@ def test_a_submit_naming_someone_is_kept_as_a_draft_and_asks_first(client, sessi
     assert response.status_code == 200
     page = response.text
     assert "Kevin de Vries</textarea>" not in page and f"{NAMED}</textarea>" in page  # the text is kept, whole
-    warning = page[page.index('class="privacy-warning'):]
+    warning = page[page.index('class="privacy-warning') :]
     assert "<q>Kevin de Vries</q> – a name" in warning
     assert "de jongere" in warning and 'value="submit-anyway"' in warning
     answer = stored(session)
@@ -303,9 +324,10 @@ def test_the_cases_own_characters_do_not_warn(client, session, student):
 @pytestmark_routes
 def test_autosave_is_never_held_up(client, session, student):
     token = csrf_from(client.get(CASUS).text)
-    response = client.post(DRAFT, data={"text": NAMED, "version": "0"},
-                           headers={"HX-Request": "true", "X-CSRF-Token": token})
-    assert response.status_code == 200 and "privacy-warning\"" not in response.text
+    response = client.post(
+        DRAFT, data={"text": NAMED, "version": "0"}, headers={"HX-Request": "true", "X-CSRF-Token": token}
+    )
+    assert response.status_code == 200 and 'privacy-warning"' not in response.text
     assert stored(session).text == NAMED
 
 
@@ -327,7 +349,9 @@ def test_the_page_carries_the_servers_rules_once_and_loads_the_script(client, se
     known = re.findall(r'<script type="application/json" class="privacy-guard-known">(.*?)</script>', page, re.S)
     assert len(known) == 1 and "Sanne" in json.loads(known[0])
     embedded = json.loads(blocks[0])
-    assert embedded["patterns"] == privacy_guard.PATTERNS and embedded["first_names"] == list(privacy_guard.first_names())
+    assert embedded["patterns"] == privacy_guard.PATTERNS and embedded["first_names"] == list(
+        privacy_guard.first_names()
+    )
     from app.i18n import current_locale
 
     token = current_locale.set("en")  # the page is English (the test client asks for it)

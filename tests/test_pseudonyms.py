@@ -35,7 +35,8 @@ def test_the_same_student_has_different_pseudonyms_in_different_classes():
 
 def test_pseudonyms_depend_on_the_secret_not_only_on_the_ids():
     assert class_pseudonyms(SECRET, class_id=1, user_ids=range(20)) != class_pseudonyms(
-        b"another-secret-key-of-thirty-two-bytes", class_id=1, user_ids=range(20))
+        b"another-secret-key-of-thirty-two-bytes", class_id=1, user_ids=range(20)
+    )
 
 
 def test_pseudonyms_do_not_follow_the_roster_order():

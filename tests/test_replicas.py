@@ -46,16 +46,22 @@ from sqlmodel import Session, select
 from app import PROJECT_ROOT
 from tests.conftest import POSTGRES_URL, TEST_SECRET, csrf_from, make_settings
 
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)),
-                                      None)
+NGINX = shutil.which("nginx") or next(
+    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+)
 NGINX_CONF = PROJECT_ROOT / "docs" / "nginx" / "nabij.conf"
 
 if not POSTGRES_URL:
-    pytest.skip("the replicas-behind-nginx deployment runs on PostgreSQL: it runs in the PostgreSQL pass "
-                "(NABIJ_TEST_DATABASE_URL unset here)", allow_module_level=True)
+    pytest.skip(
+        "the replicas-behind-nginx deployment runs on PostgreSQL: it runs in the PostgreSQL pass "
+        "(NABIJ_TEST_DATABASE_URL unset here)",
+        allow_module_level=True,
+    )
 if NGINX is None:
-    pytest.skip("no nginx on this machine (`make nginx` installs Debian's as root): the replicas deployment "
-                "test is skipped", allow_module_level=True)
+    pytest.skip(
+        "no nginx on this machine (`make nginx` installs Debian's as root): the replicas deployment test is skipped",
+        allow_module_level=True,
+    )
 
 REPLICAS = 3
 STUDENTS = 6  # two whole rounds of the class's anonymity threshold (3), so the review page shows every answer
@@ -67,6 +73,7 @@ TIMEOUT = 20
 
 
 # -- the deployment ------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -101,23 +108,30 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                                  critical=False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                   .sign(key, hashes.SHA256()))
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "nabij.crt", folder / "nabij.key"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     key_path.chmod(0o600)
     return cert_path, key_path
 
 
-def nginx_site(*, replica_ports: list[int], http_port: int, https_port: int, cert: Path, key: Path,
-               access_log: Path) -> str:
+def nginx_site(
+    *, replica_ports: list[int], http_port: int, https_port: int, cert: Path, key: Path, access_log: Path
+) -> str:
     """docs/nginx/nabij.conf with this run's ports, certificate and log: nothing else changes."""
     conf = NGINX_CONF.read_text()
     servers = "".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;\n" for port in replica_ports)
@@ -140,11 +154,14 @@ def nginx_site(*, replica_ports: list[int], http_port: int, https_port: int, cer
 def nginx_main(folder: Path, site: Path) -> str:
     """The main nginx.conf around the site file, as Debian's /etc/nginx/nginx.conf is, in a folder of ours."""
     user = "user root;\n" if os.geteuid() == 0 else ""  # as root, nginx's workers would be `nobody`
-    temp = "\n".join(f"    {kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi",
-                                                                         "uwsgi", "scgi"))
-    return (f"{user}worker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} info;\n"
-            f"events {{ worker_connections 512; }}\n"
-            f"http {{\n{temp}\n    access_log off;\n    include {site};\n}}\n")
+    temp = "\n".join(
+        f"    {kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"{user}worker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} info;\n"
+        f"events {{ worker_connections 512; }}\n"
+        f"http {{\n{temp}\n    access_log off;\n    include {site};\n}}\n"
+    )
 
 
 @dataclass
@@ -177,8 +194,13 @@ class Deployment:
     def client(self, address: str) -> httpx.Client:
         """A browser-like client connecting from its own loopback address (nginx's $remote_addr)."""
         transport = httpx.HTTPTransport(verify=ssl.create_default_context(cafile=str(self.cert)), local_address=address)
-        return httpx.Client(base_url=self.url, transport=transport, timeout=TIMEOUT, follow_redirects=False,
-                            headers={"Accept-Language": "en"})
+        return httpx.Client(
+            base_url=self.url,
+            transport=transport,
+            timeout=TIMEOUT,
+            follow_redirects=False,
+            headers={"Accept-Language": "en"},
+        )
 
     def replica_of(self, response: httpx.Response) -> int:
         """Which replica (by port) answered, from the nginx log line with the response's request id."""
@@ -238,27 +260,46 @@ def _seed(settings, deployment_values: dict) -> dict:
     engine = make_engine(settings)
     try:
         with Session(engine, expire_on_commit=False) as session:
-            lecturer = accounts.create_user(session, email="docent@replicas.test", display_name="Dirk Docent",
-                                            role=Role.LECTURER, password=PASSWORD)
-            course_class = classes.create_class(session, name="SW2R", lecturer=lecturer, programme="Sociaal Werk",
-                                                academic_year="2026-2027")
+            lecturer = accounts.create_user(
+                session, email="docent@replicas.test", display_name="Dirk Docent", role=Role.LECTURER, password=PASSWORD
+            )
+            course_class = classes.create_class(
+                session, name="SW2R", lecturer=lecturer, programme="Sociaal Werk", academic_year="2026-2027"
+            )
             course_class.min_group_size = 3  # answers are shown in whole rounds of k (issue 12)
             session.add(course_class)
-            classes.assign(session, course_class=course_class, module_slug=module.slug,
-                           due_on=dt.date.today() + dt.timedelta(days=14))
+            classes.assign(
+                session,
+                course_class=course_class,
+                module_slug=module.slug,
+                due_on=dt.date.today() + dt.timedelta(days=14),
+            )
             students = []
             for n in range(STUDENTS):
-                user = accounts.create_user(session, email=f"student{n}@replicas.test",
-                                            display_name=f"Student Replica {n}", role=Role.STUDENT, password=PASSWORD)
+                user = accounts.create_user(
+                    session,
+                    email=f"student{n}@replicas.test",
+                    display_name=f"Student Replica {n}",
+                    role=Role.STUDENT,
+                    password=PASSWORD,
+                )
                 classes.enrol(session, course_class=course_class, student=user)
-                students.append({"id": user.id, "email": user.email, "name": user.display_name,
-                                 "address": f"127.0.0.{10 + n}"})
-            victim = accounts.create_user(session, email="victim@replicas.test", display_name="Vera Doelwit",
-                                          role=Role.STUDENT, password=PASSWORD)
+                students.append(
+                    {"id": user.id, "email": user.email, "name": user.display_name, "address": f"127.0.0.{10 + n}"}
+                )
+            victim = accounts.create_user(
+                session, email="victim@replicas.test", display_name="Vera Doelwit", role=Role.STUDENT, password=PASSWORD
+            )
             session.commit()
-            return {"module": module, "prompt_id": prompt_id, "class_id": course_class.id,
-                    "lecturer_email": lecturer.email, "students": students, "victim_email": victim.email,
-                    "section_path": f"/modules/{module.slug}/{module.section_of(prompt_id).id}"}
+            return {
+                "module": module,
+                "prompt_id": prompt_id,
+                "class_id": course_class.id,
+                "lecturer_email": lecturer.email,
+                "students": students,
+                "victim_email": victim.email,
+                "section_path": f"/modules/{module.slug}/{module.section_of(prompt_id).id}",
+            }
     finally:
         engine.dispose()
 
@@ -273,22 +314,26 @@ def deployment(tmp_path_factory):
         https_port, http_port = free_port(), free_port()
         base_url = f"https://127.0.0.1:{https_port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("NABIJ_")}
-        env.update({
-            "NABIJ_ENV": "production",  # what IT staff run: Secure __Host- cookies, the queue in PostgreSQL
-            "NABIJ_SECRET_KEY": TEST_SECRET,
-            "NABIJ_DATABASE_URL": database_url,
-            "NABIJ_BASE_URL": base_url,
-            "NABIJ_VAR_DIR": str(var_dir),
-            "NABIJ_MODULES_DIR": str(PROJECT_ROOT / "modules"),
-            "NABIJ_TRUSTED_PROXIES": "127.0.0.1",  # nginx, as docs/deploy.md says
-            "NABIJ_THROTTLE_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
-            "NABIJ_THROTTLE_ADDRESS_ATTEMPTS": str(ADDRESS_ATTEMPTS),
-            "NABIJ_DB_POOL_SIZE": "3", "NABIJ_DB_MAX_OVERFLOW": "2",  # 3 replicas + worker under max_connections
-            "NABIJ_LOG_FORMAT": "json",
-            "PYTHONUNBUFFERED": "1",
-        })
-        migrated = subprocess.run([*nabij_command(), "migrate"], env=env, capture_output=True, text=True,
-                                  timeout=300, cwd=folder)
+        env.update(
+            {
+                "NABIJ_ENV": "production",  # what IT staff run: Secure __Host- cookies, the queue in PostgreSQL
+                "NABIJ_SECRET_KEY": TEST_SECRET,
+                "NABIJ_DATABASE_URL": database_url,
+                "NABIJ_BASE_URL": base_url,
+                "NABIJ_VAR_DIR": str(var_dir),
+                "NABIJ_MODULES_DIR": str(PROJECT_ROOT / "modules"),
+                "NABIJ_TRUSTED_PROXIES": "127.0.0.1",  # nginx, as docs/deploy.md says
+                "NABIJ_THROTTLE_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+                "NABIJ_THROTTLE_ADDRESS_ATTEMPTS": str(ADDRESS_ATTEMPTS),
+                "NABIJ_DB_POOL_SIZE": "3",
+                "NABIJ_DB_MAX_OVERFLOW": "2",  # 3 replicas + worker under max_connections
+                "NABIJ_LOG_FORMAT": "json",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        migrated = subprocess.run(
+            [*nabij_command(), "migrate"], env=env, capture_output=True, text=True, timeout=300, cwd=folder
+        )
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
         settings = make_settings(folder, database_url=database_url, var_dir=var_dir)
         seeded = _seed(settings, {})
@@ -298,39 +343,77 @@ def deployment(tmp_path_factory):
             with open(replica.log, "wb") as output:
                 replica.process = subprocess.Popen(
                     [*nabij_command(), "serve", "--host", "127.0.0.1", "--port", str(replica.port), "--workers", "1"],
-                    env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, cwd=folder)
+                    env=env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=folder,
+                )
             processes.append(replica.process)
         worker_log = folder / "worker.log"
         with open(worker_log, "wb") as output:
-            worker = subprocess.Popen([*nabij_command(), "worker"], env=env, stdout=output, stderr=subprocess.STDOUT,
-                                      start_new_session=True, cwd=folder)
+            worker = subprocess.Popen(
+                [*nabij_command(), "worker"],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=folder,
+            )
         processes.append(worker)
 
         cert, key = self_signed_certificate(folder)
         access_log = folder / "nabij-access.log"
         access_log.touch()
         site = folder / "nabij.conf"
-        site.write_text(nginx_site(replica_ports=[r.port for r in replicas], http_port=http_port,
-                                   https_port=https_port, cert=cert, key=key, access_log=access_log))
+        site.write_text(
+            nginx_site(
+                replica_ports=[r.port for r in replicas],
+                http_port=http_port,
+                https_port=https_port,
+                cert=cert,
+                key=key,
+                access_log=access_log,
+            )
+        )
         main_conf = folder / "nginx.conf"
         main_conf.write_text(nginx_main(folder, site))
-        checked = subprocess.run([NGINX, "-t", "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main_conf)],
-                                 capture_output=True, text=True, timeout=30)
+        checked = subprocess.run(
+            [NGINX, "-t", "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main_conf)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert checked.returncode == 0, checked.stderr
         nginx_log = folder / "nginx.out"
         with open(nginx_log, "wb") as output:
-            nginx = subprocess.Popen([NGINX, "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main_conf),
-                                      "-g", "daemon off;"], stdout=output, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+            nginx = subprocess.Popen(
+                [NGINX, "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main_conf), "-g", "daemon off;"],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         processes.append(nginx)
 
         for replica in replicas:
             _wait_for(f"http://127.0.0.1:{replica.port}/healthz", replica.process, replica.log)
-        _wait_for(f"{base_url}/healthz", nginx, folder / "error.log", verify=ssl.create_default_context(cafile=str(cert)))
+        _wait_for(
+            f"{base_url}/healthz", nginx, folder / "error.log", verify=ssl.create_default_context(cafile=str(cert))
+        )
         assert worker.poll() is None, worker_log.read_text()[-3000:]
-        yield Deployment(url=base_url, http_url=f"http://127.0.0.1:{http_port}", folder=folder, var_dir=var_dir,
-                         access_log=access_log, cert=cert, database_url=database_url, settings=settings,
-                         replicas=replicas, worker_log=worker_log, **seeded)
+        yield Deployment(
+            url=base_url,
+            http_url=f"http://127.0.0.1:{http_port}",
+            folder=folder,
+            var_dir=var_dir,
+            access_log=access_log,
+            cert=cert,
+            database_url=database_url,
+            settings=settings,
+            replicas=replicas,
+            worker_log=worker_log,
+            **seeded,
+        )
     finally:
         for process in reversed(processes):
             stop(process, signal.SIGQUIT if process.args[0] == NGINX else signal.SIGTERM)
@@ -342,11 +425,13 @@ def deployment(tmp_path_factory):
 
 # -- what a browser does -------------------------------------------------------------------------------
 
+
 def log_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
     page = client.get("/login")
     assert page.status_code == 200, page.status_code
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_from(page.text),
-                                       "next": "/"})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_from(page.text), "next": "/"}
+    )
 
 
 def logged_in(deployment: Deployment, email: str, address: str) -> httpx.Client:
@@ -366,9 +451,11 @@ def page_version(html: str, prompt_id: str) -> int:
 
 
 def autosave(client: httpx.Client, deployment: Deployment, csrf_token: str, text_value: str, version: int):
-    return client.post(f"/modules/{deployment.module.slug}/prompts/{deployment.prompt_id}/draft",
-                       data={"text": text_value, "version": str(version)},
-                       headers={"HX-Request": "true", "X-CSRF-Token": csrf_token})
+    return client.post(
+        f"/modules/{deployment.module.slug}/prompts/{deployment.prompt_id}/draft",
+        data={"text": text_value, "version": str(version)},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf_token},
+    )
 
 
 def saved_version(response: httpx.Response) -> int:
@@ -384,14 +471,16 @@ def stored_answer(deployment: Deployment, user_id: int):
     engine = make_engine(deployment.settings)
     try:
         with Session(engine) as session:
-            answer = session.exec(select(Answer).where(Answer.user_id == user_id,
-                                                       Answer.prompt_id == deployment.prompt_id)).first()
+            answer = session.exec(
+                select(Answer).where(Answer.user_id == user_id, Answer.prompt_id == deployment.prompt_id)
+            ).first()
             return None if answer is None else (answer.version, answer.text)
     finally:
         engine.dispose()
 
 
 # -- the tests -----------------------------------------------------------------------------------------
+
 
 def test_the_tested_nginx_configuration_is_the_documented_one():
     deploy = (PROJECT_ROOT / "docs" / "deploy.md").read_text()
@@ -402,8 +491,9 @@ def test_plain_http_only_redirects_to_https(deployment):
     response = httpx.get(f"{deployment.http_url}/login", timeout=TIMEOUT)
     assert response.status_code == 301
     assert response.headers["location"].startswith("https://127.0.0.1")
-    secure = httpx.get(f"{deployment.url}/login", verify=ssl.create_default_context(cafile=str(deployment.cert)),
-                       timeout=TIMEOUT)
+    secure = httpx.get(
+        f"{deployment.url}/login", verify=ssl.create_default_context(cafile=str(deployment.cert)), timeout=TIMEOUT
+    )
     assert "max-age=" in secure.headers["strict-transport-security"]
 
 
@@ -426,9 +516,10 @@ def test_the_student_and_lecturer_journeys_through_nginx(deployment):
             # No name in it: the guard for clients' names (issue 13) would hold the submission back.
             repeats = d.module.reflections[d.prompt_id].min_words // 9 + 1  # enough words to submit
             final = " ".join([f"Mijn antwoord, nummer {n}: ik bleef in de buurt en luisterde."] * repeats)
-            submitted = client.post(f"/modules/{d.module.slug}/prompts/{d.prompt_id}",
-                                    data={"text": final, "version": str(saved_version(saved)), "action": "submit",
-                                          "csrf_token": token})
+            submitted = client.post(
+                f"/modules/{d.module.slug}/prompts/{d.prompt_id}",
+                data={"text": final, "version": str(saved_version(saved)), "action": "submit", "csrf_token": token},
+            )
             assert submitted.status_code == 303, submitted.text[:500]
             assert "not-submitted" not in submitted.headers["location"], submitted.headers["location"]
             after = client.get(submitted.headers["location"])
@@ -449,8 +540,9 @@ def test_the_student_and_lecturer_journeys_through_nginx(deployment):
         refs = re.findall(r'name="ref" value="([0-9a-f]{16})"', review.text)
         assert refs
         feedback = "Wat merkte je bij jezelf toen je bleef?"
-        given = lecturer.post(f"{review_url}/feedback", data={"ref": refs[0], "feedback": feedback,
-                                                              "csrf_token": csrf_from(review.text)})
+        given = lecturer.post(
+            f"{review_url}/feedback", data={"ref": refs[0], "feedback": feedback, "csrf_token": csrf_from(review.text)}
+        )
         assert given.status_code == 303, given.text[:500]
     # One of the students finds it beside their answer.
     found = 0
@@ -466,8 +558,9 @@ def test_the_job_worker_delivers_mail_that_a_replica_queued(deployment):
     before = set(outbox.glob("*.eml")) if outbox.exists() else set()
     with d.client("127.0.0.4") as client:
         form = client.get("/password/forgot")
-        sent = client.post("/password/forgot", data={"email": d.students[0]["email"],
-                                                     "csrf_token": csrf_from(form.text)})
+        sent = client.post(
+            "/password/forgot", data={"email": d.students[0]["email"], "csrf_token": csrf_from(form.text)}
+        )
         assert sent.status_code == 200, sent.text[:300]
         deadline = time.monotonic() + 60
         while not (mails := set(outbox.glob("*.eml")) - before if outbox.exists() else set()):
@@ -487,8 +580,9 @@ def test_login_throttling_holds_across_replicas_and_counts_the_real_client(deplo
         token = csrf_from(page.text)
         failed_on = set()
         for n in range(MAX_ATTEMPTS):
-            response = client.post("/login", data={"email": d.victim_email, "password": f"wrong {n}",
-                                                   "csrf_token": token})
+            response = client.post(
+                "/login", data={"email": d.victim_email, "password": f"wrong {n}", "csrf_token": token}
+            )
             assert response.status_code == 400
             failed_on.add(d.replica_of(response))
         refused_on = set()
@@ -504,9 +598,11 @@ def test_login_throttling_holds_across_replicas_and_counts_the_real_client(deplo
         token = csrf_from(client.get("/login").text)
         statuses = []
         for n in range(ADDRESS_ATTEMPTS + 1):
-            response = client.post("/login", headers={"X-Forwarded-For": f"198.51.100.{n + 1}"},
-                                   data={"email": f"nobody{n}@replicas.test", "password": "guess",
-                                         "csrf_token": token})
+            response = client.post(
+                "/login",
+                headers={"X-Forwarded-For": f"198.51.100.{n + 1}"},
+                data={"email": f"nobody{n}@replicas.test", "password": "guess", "csrf_token": token},
+            )
             statuses.append(response.status_code)
         assert statuses == [400] * ADDRESS_ATTEMPTS + [429], statuses
     with d.client("127.0.0.7") as other:
@@ -517,6 +613,7 @@ def test_login_throttling_holds_across_replicas_and_counts_the_real_client(deplo
 @dataclass
 class Writer:
     """A student's page autosaving as the browser does: on a failure it keeps the text and tries again."""
+
     student: dict
     client: httpx.Client
     token: str
@@ -615,5 +712,7 @@ def test_a_replica_killed_during_autosaves_loses_no_acknowledged_save(deployment
         stop_at[0] = 0
         for writer in writers:
             writer.client.close()
-    print(f"retries after the kill: {sum(w.retries for w in writers)} "
-          f"({sorted({p for w in writers for p in w.problems})}), conflicts resolved: {sum(w.conflicts for w in writers)}")
+    print(
+        f"retries after the kill: {sum(w.retries for w in writers)} "
+        f"({sorted({p for w in writers for p in w.problems})}), conflicts resolved: {sum(w.conflicts for w in writers)}"
+    )

@@ -38,25 +38,55 @@ def _old_data(session):
     session.add(archived)
     old = Answer(user_id=student.id, class_id=archived.id, module_slug="m", prompt_id="p", text="oud")
     kept = Answer(user_id=student.id, class_id=current.id, module_slug="m", prompt_id="p", text="nu")
-    session.add_all([old, kept,
-                     ThrottleEvent(key="login:address:10.0.0.1", created_at=now - timedelta(days=2)),
-                     ThrottleEvent(key="login:address:10.0.0.2", created_at=now - timedelta(hours=2)),
-                     UserSession(token_hash="a" * 64, user_id=student.id, csrf_token="c",
-                                 created_at=now - timedelta(days=9), last_seen_at=now - timedelta(days=9)),
-                     UserSession(token_hash="b" * 64, user_id=student.id, csrf_token="c"),
-                     PasswordReset(token_hash="r" * 64, user_id=student.id, expires_at=now - timedelta(days=8)),
-                     PasswordReset(token_hash="s" * 64, user_id=student.id, expires_at=now + timedelta(hours=1)),
-                     Invitation(class_id=current.id, email="x@school.test", display_name="X", token_hash="i" * 64,
-                                created_at=now - timedelta(days=retention.invitation_valid_days() + 1)),
-                     Invitation(class_id=current.id, email="y@school.test", display_name="Y", token_hash="j" * 64),
-                     Notification(user_id=student.id, kind="feedback", key="old", link="/",
-                                  created_at=now - timedelta(days=200)),
-                     Notification(user_id=student.id, kind="feedback", key="new", link="/"),
-                     # The access log goes with the answers it is about (issue 13).
-                     AccessLog(key="read:old", kind="read", lecturer_id=lecturer.id, class_id=archived.id,
-                               module_slug="m", prompt_id="p", day=now.date()),
-                     AccessLog(key="read:now", kind="read", lecturer_id=lecturer.id, class_id=current.id,
-                               module_slug="m", prompt_id="p", day=now.date())])
+    session.add_all(
+        [
+            old,
+            kept,
+            ThrottleEvent(key="login:address:10.0.0.1", created_at=now - timedelta(days=2)),
+            ThrottleEvent(key="login:address:10.0.0.2", created_at=now - timedelta(hours=2)),
+            UserSession(
+                token_hash="a" * 64,
+                user_id=student.id,
+                csrf_token="c",
+                created_at=now - timedelta(days=9),
+                last_seen_at=now - timedelta(days=9),
+            ),
+            UserSession(token_hash="b" * 64, user_id=student.id, csrf_token="c"),
+            PasswordReset(token_hash="r" * 64, user_id=student.id, expires_at=now - timedelta(days=8)),
+            PasswordReset(token_hash="s" * 64, user_id=student.id, expires_at=now + timedelta(hours=1)),
+            Invitation(
+                class_id=current.id,
+                email="x@school.test",
+                display_name="X",
+                token_hash="i" * 64,
+                created_at=now - timedelta(days=retention.invitation_valid_days() + 1),
+            ),
+            Invitation(class_id=current.id, email="y@school.test", display_name="Y", token_hash="j" * 64),
+            Notification(
+                user_id=student.id, kind="feedback", key="old", link="/", created_at=now - timedelta(days=200)
+            ),
+            Notification(user_id=student.id, kind="feedback", key="new", link="/"),
+            # The access log goes with the answers it is about (issue 13).
+            AccessLog(
+                key="read:old",
+                kind="read",
+                lecturer_id=lecturer.id,
+                class_id=archived.id,
+                module_slug="m",
+                prompt_id="p",
+                day=now.date(),
+            ),
+            AccessLog(
+                key="read:now",
+                kind="read",
+                lecturer_id=lecturer.id,
+                class_id=current.id,
+                module_slug="m",
+                prompt_id="p",
+                day=now.date(),
+            ),
+        ]
+    )
     session.commit()
     session.add(AnswerRevision(answer_id=old.id, text="oud", module_version="v", prompt_hash="h"))
     session.commit()
@@ -72,9 +102,16 @@ def test_the_purge_deletes_what_is_due_and_keeps_the_rest(app, session, settings
     eight_days_ago = time.time() - 8 * 24 * 3600
     os.utime(outbox / "old.eml", (eight_days_ago, eight_days_ago))
     result = retention.purge(session, settings=settings)
-    assert result.counts == {"answers of archived classes": 1, "access log of archived classes": 1,
-                             "throttle events": 1, "sessions": 1, "reset tokens": 1, "unused invitations": 1,
-                             "notifications": 1, "mails in the outbox folder": 1}
+    assert result.counts == {
+        "answers of archived classes": 1,
+        "access log of archived classes": 1,
+        "throttle events": 1,
+        "sessions": 1,
+        "reset tokens": 1,
+        "unused invitations": 1,
+        "notifications": 1,
+        "mails in the outbox folder": 1,
+    }
     assert [path.name for path in outbox.iterdir()] == ["new.eml"]
     session.expire_all()
     assert [a.text for a in session.exec(select(Answer))] == ["nu"]
@@ -113,8 +150,12 @@ def test_the_nightly_job_is_scheduled_and_purges(app, session, settings):
 
 def test_purge_dry_run_shows_and_changes_nothing(app, session, settings, monkeypatch):
     _old_data(session)
-    for name, value in {"NABIJ_DATABASE_URL": settings.effective_database_url, "NABIJ_VAR_DIR": str(settings.var_dir),
-                        "NABIJ_SECRET_KEY": TEST_SECRET, "NABIJ_ENV": "test"}.items():
+    for name, value in {
+        "NABIJ_DATABASE_URL": settings.effective_database_url,
+        "NABIJ_VAR_DIR": str(settings.var_dir),
+        "NABIJ_SECRET_KEY": TEST_SECRET,
+        "NABIJ_ENV": "test",
+    }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:

@@ -43,8 +43,9 @@ def first_prompt(module: Module) -> str:
 
 
 def assign(session: Session, course_class: CourseClass, module: Module, *, days: int = 14):
-    assignment = classes.assign(session, course_class=course_class, module_slug=module.slug,
-                                due_on=utcnow().date() + timedelta(days=days))
+    assignment = classes.assign(
+        session, course_class=course_class, module_slug=module.slug, due_on=utcnow().date() + timedelta(days=days)
+    )
     session.commit()  # end the read transaction (SQLite keeps a snapshot until then)
     return assignment
 
@@ -58,9 +59,16 @@ def add_students(session: Session, course_class: CourseClass, count: int, *, pre
     """Enrolled student accounts with a confirmed address, made in bulk (no password hashing: they never log in)."""
     _fresh(session)
     batch = uuid.uuid4().hex[:8]
-    users = [User(email=f"{prefix.lower()}-{batch}-{n}@school.test", display_name=f"{prefix} {batch} {n}",
-                  role=Role.STUDENT.value, password_hash="not-a-password-hash", email_verified_at=utcnow())
-             for n in range(count)]
+    users = [
+        User(
+            email=f"{prefix.lower()}-{batch}-{n}@school.test",
+            display_name=f"{prefix} {batch} {n}",
+            role=Role.STUDENT.value,
+            password_hash="not-a-password-hash",
+            email_verified_at=utcnow(),
+        )
+        for n in range(count)
+    ]
     session.add_all(users)
     session.flush()
     session.add_all([Enrolment(class_id=course_class.id, user_id=user.id) for user in users])
@@ -68,36 +76,71 @@ def add_students(session: Session, course_class: CourseClass, count: int, *, pre
     return users
 
 
-def submit(session: Session, user: User, module: Module, prompt_id: str, text: str, *,
-           prompt_hash: str | None = None) -> Answer:
+def submit(
+    session: Session, user: User, module: Module, prompt_id: str, text: str, *, prompt_hash: str | None = None
+) -> Answer:
     """A submitted answer with its revision, as the student service stores it (for the class the student
     writes for in the module)."""
     _fresh(session)
     reflection = module.reflections[prompt_id]
     now = utcnow()
     class_id = writing_class_id(session, user_id=user.id, module_slug=module.slug)
-    answer = Answer(user_id=user.id, class_id=class_id, module_slug=module.slug, prompt_id=prompt_id, text=text, version=1,
-                    module_version=module.version, prompt_hash=prompt_hash or reflection.prompt_hash, submitted_at=now)
+    answer = Answer(
+        user_id=user.id,
+        class_id=class_id,
+        module_slug=module.slug,
+        prompt_id=prompt_id,
+        text=text,
+        version=1,
+        module_version=module.version,
+        prompt_hash=prompt_hash or reflection.prompt_hash,
+        submitted_at=now,
+    )
     session.add(answer)
     session.flush()
-    session.add(AnswerRevision(answer_id=answer.id, text=text, module_version=module.version,
-                               prompt_hash=answer.prompt_hash, submitted_at=now))
+    session.add(
+        AnswerRevision(
+            answer_id=answer.id,
+            text=text,
+            module_version=module.version,
+            prompt_hash=answer.prompt_hash,
+            submitted_at=now,
+        )
+    )
     session.commit()
     return answer
 
 
-def submit_all(session: Session, users: list[User], module: Module, prompt_id: str, text: str = "Answer {n}") -> list[Answer]:
+def submit_all(
+    session: Session, users: list[User], module: Module, prompt_id: str, text: str = "Answer {n}"
+) -> list[Answer]:
     _fresh(session)
     reflection = module.reflections[prompt_id]
     now = utcnow()
-    answers = [Answer(user_id=user.id, class_id=writing_class_id(session, user_id=user.id, module_slug=module.slug),
-                      module_slug=module.slug, prompt_id=prompt_id, text=text.format(n=n), version=1,
-                      module_version=module.version, prompt_hash=reflection.prompt_hash, submitted_at=now)
-               for n, user in enumerate(users)]
+    answers = [
+        Answer(
+            user_id=user.id,
+            class_id=writing_class_id(session, user_id=user.id, module_slug=module.slug),
+            module_slug=module.slug,
+            prompt_id=prompt_id,
+            text=text.format(n=n),
+            version=1,
+            module_version=module.version,
+            prompt_hash=reflection.prompt_hash,
+            submitted_at=now,
+        )
+        for n, user in enumerate(users)
+    ]
     session.add_all(answers)
     session.flush()
-    session.add_all([AnswerRevision(answer_id=a.id, text=a.text, module_version=module.version,
-                                    prompt_hash=a.prompt_hash, submitted_at=now) for a in answers])
+    session.add_all(
+        [
+            AnswerRevision(
+                answer_id=a.id, text=a.text, module_version=module.version, prompt_hash=a.prompt_hash, submitted_at=now
+            )
+            for a in answers
+        ]
+    )
     session.commit()
     return answers
 
@@ -111,8 +154,14 @@ def finish_walk(session: Session, user: User, module: Module, vignette: Vignette
         path.append([step.id, pick])
         step = vignette.steps[step.choices[pick].target]
         index += 1
-    run = VignetteRun(user_id=user.id, module_slug=module.slug, vignette_id=vignette.id, path=json.dumps(path),
-                      ending_id=step.id, finished_at=utcnow())
+    run = VignetteRun(
+        user_id=user.id,
+        module_slug=module.slug,
+        vignette_id=vignette.id,
+        path=json.dumps(path),
+        ending_id=step.id,
+        finished_at=utcnow(),
+    )
     session.add(run)
     session.commit()
     return run
@@ -127,8 +176,11 @@ def refs_on(html: str) -> list[str]:
     return re.findall(r'name="ref" value="([0-9a-f]{16})"', html)[::2]  # two forms per answer
 
 
-CARD = re.compile(r'<article class="review-answer[^"]*" id="answer-([0-9a-f]{16})".*?'
-                  r'class="review-answer__pseudonym"[^>]*>([^<]+)<.*?class="review-answer__text"[^>]*>([^<]*)<', re.S)
+CARD = re.compile(
+    r'<article class="review-answer[^"]*" id="answer-([0-9a-f]{16})".*?'
+    r'class="review-answer__pseudonym"[^>]*>([^<]+)<.*?class="review-answer__text"[^>]*>([^<]*)<',
+    re.S,
+)
 
 
 def cards_on(html: str) -> list[tuple[str, str, str]]:
@@ -149,6 +201,7 @@ def taught(app, client, session):
 
 # -- the k gate -----------------------------------------------------------------------------------
 
+
 def test_answers_stay_hidden_until_k_students_have_submitted(client, session, taught):
     _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
@@ -166,8 +219,10 @@ def test_answers_stay_hidden_until_k_students_have_submitted(client, session, ta
         other_page = client.get(review_url(course_class, module, prompt_id) + query)
         assert other_page.status_code == 200 and "Hidden answer" not in other_page.text
         assert 'name="ref"' not in other_page.text and "No answers to this question are shown yet." in other_page.text
-    assert client.get(review_url(course_class, module, prompt_id) + "/export.csv",
-                      follow_redirects=False).status_code == 303
+    assert (
+        client.get(review_url(course_class, module, prompt_id) + "/export.csv", follow_redirects=False).status_code
+        == 303
+    )
     overview = client.get(review_url(course_class, module)).text
     assert "waiting for the first round" in overview
 
@@ -194,14 +249,21 @@ def test_a_class_can_ask_for_more_than_the_default_but_never_fewer_than_three(cl
 
 # -- what is shown ------------------------------------------------------------------------------
 
+
 def test_the_latest_revision_is_shown_with_a_flag_for_an_earlier_prompt_version(client, session, taught):
     _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     students = add_students(session, course_class, 5)
     answers = [submit(session, s, module, prompt_id, f"First text {n}") for n, s in enumerate(students[:4])]
     submit(session, students[4], module, prompt_id, "Written for the old wording", prompt_hash="0000000000000000")
-    session.add(AnswerRevision(answer_id=answers[0].id, text="Second, better text", module_version=module.version,
-                               prompt_hash=module.reflections[prompt_id].prompt_hash))
+    session.add(
+        AnswerRevision(
+            answer_id=answers[0].id,
+            text="Second, better text",
+            module_version=module.version,
+            prompt_hash=module.reflections[prompt_id].prompt_hash,
+        )
+    )
     session.commit()
     # Issue 12: a resubmission is shown with the next round, not the moment it is made.
     page = client.get(review_url(course_class, module, prompt_id)).text
@@ -223,12 +285,16 @@ def test_answers_are_shuffled_not_in_the_order_of_accounts(client, session, taug
     shown = [int(n) for n in re.findall(r"Ordered answer (\d\d)\.", page)]
     assert sorted(shown)[:24] == list(range(24))
     assert shown != sorted(shown) and shown != sorted(shown, reverse=True)
-    again = [int(n) for n in re.findall(r"Ordered answer (\d\d)\.", client.get(review_url(course_class, module, prompt_id)).text)]
+    again = [
+        int(n)
+        for n in re.findall(r"Ordered answer (\d\d)\.", client.get(review_url(course_class, module, prompt_id)).text)
+    ]
     assert again == shown  # stable while the lecturer works through them
 
 
 def test_a_student_has_a_new_pseudonym_per_prompt_unless_the_class_keeps_one_and_another_in_another_class(
-        app, client, session, taught):
+    app, client, session, taught
+):
     """Issue 12: pseudonyms per prompt by default (one across prompts lets a lecturer line up a
     student's answers); a class may keep one across prompts. Each class writes its own answers."""
     lecturer, course_class, module = taught
@@ -265,8 +331,9 @@ def test_a_student_has_a_new_pseudonym_per_prompt_unless_the_class_keeps_one_and
     session.commit()
     kept = pseudonym_of_shared(course_class, prompts[0])
     assert kept == pseudonym_of_shared(course_class, prompts[1])
-    expected = class_pseudonyms(app.state.secret, class_id=course_class.id,
-                                user_ids=[s.id for s in classmates] + [shared.id])
+    expected = class_pseudonyms(
+        app.state.secret, class_id=course_class.id, user_ids=[s.id for s in classmates] + [shared.id]
+    )
     assert kept == expected[shared.id]
 
 
@@ -279,6 +346,7 @@ def test_only_modules_assigned_to_the_class_are_reviewed(app, client, session, t
 
 
 # -- feedback and marks -------------------------------------------------------------------------
+
 
 def _five_answers(session, course_class, module, prompt_id):
     students = add_students(session, course_class, 5)
@@ -293,17 +361,25 @@ def test_feedback_reaches_the_student_and_their_reply_shows_under_the_same_pseud
     ref = answer_ref(app.state.secret, class_id=course_class.id, answer_id=answers[2].id)
     page = client.get(url).text
     assert ref in refs_on(page)
-    response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": "What did you notice in yourself?",
-                                                    "csrf_token": csrf(client, url)}, follow_redirects=False)
+    response = client.post(
+        f"{url}/feedback",
+        data={"ref": ref, "feedback": "What did you notice in yourself?", "csrf_token": csrf(client, url)},
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and response.headers["location"] == f"{url}#answer-{ref}"
     feedback = session.exec(select(Feedback)).one()
     revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answers[2].id)).one()
     assert (feedback.answer_id, feedback.revision_id, feedback.class_id, feedback.author_id) == (
-        answers[2].id, revision.id, course_class.id, lecturer.id)
+        answers[2].id,
+        revision.id,
+        course_class.id,
+        lecturer.id,
+    )
 
     # The student (app.services.reflections, built by the student side) replies once.
-    reflections.reply_to_feedback(session, user_id=students[2].id, feedback_id=feedback.id,
-                                  text="That I wanted to fix it too quickly.")
+    reflections.reply_to_feedback(
+        session, user_id=students[2].id, feedback_id=feedback.id, text="That I wanted to fix it too quickly."
+    )
     page = client.get(url).text
     card = page.split(f'id="answer-{ref}"')[1].split("</article>")[0]
     assert "Reflection text 2" in card and "What did you notice in yourself?" in card
@@ -314,12 +390,22 @@ def test_feedback_reaches_the_student_and_their_reply_shows_under_the_same_pseud
     for n, answer in enumerate(answers):
         if n != 2:
             revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer.id)).one()
-            other = review.give_feedback(session, course_class=course_class, answer_id=answer.id,
-                                         revision_id=revision.id, author=lecturer, text="And you?")
+            other = review.give_feedback(
+                session,
+                course_class=course_class,
+                answer_id=answer.id,
+                revision_id=revision.id,
+                author=lecturer,
+                text="And you?",
+            )
             reflections.reply_to_feedback(session, user_id=students[n].id, feedback_id=other.id, text=f"Reply {n}")
     page = client.get(url).text
-    label = class_pseudonyms(app.state.secret, class_id=course_class.id, user_ids=[s.id for s in students],
-                             scope=prompt_scope(module.slug, prompt_id))[students[2].id]
+    label = class_pseudonyms(
+        app.state.secret,
+        class_id=course_class.id,
+        user_ids=[s.id for s in students],
+        scope=prompt_scope(module.slug, prompt_id),
+    )[students[2].id]
     card = page.split(f'id="answer-{ref}"')[1].split("</article>")[0]
     assert "That I wanted to fix it too quickly." in card
     assert f"Reply from {label}" in card
@@ -400,10 +486,12 @@ def test_an_archived_class_can_be_read_but_takes_no_feedback(app, client, sessio
 
 # -- a big class: the answers in pages ----------------------------------------------------------
 
+
 def _thirty_answers(app, session, course_class, module, prompt_id) -> dict[str, Answer]:
     """30 submitted answers ("Paged answer 00." ...), by their ref."""
-    answers = submit_all(session, add_students(session, course_class, 30), module, prompt_id,
-                         text="Paged answer {n:02d}.")
+    answers = submit_all(
+        session, add_students(session, course_class, 30), module, prompt_id, text="Paged answer {n:02d}."
+    )
     return {answer_ref(app.state.secret, class_id=course_class.id, answer_id=a.id): a for a in answers}
 
 
@@ -460,8 +548,15 @@ def test_a_page_number_that_does_not_exist_shows_the_nearest_page(app, client, s
     _thirty_answers(app, session, course_class, module, prompt_id)
     url = review_url(course_class, module, prompt_id)
     first, last = cards_on(client.get(url).text), cards_on(client.get(f"{url}?page=2").text)
-    for query, expected in [("abc", first), ("0", first), ("-3", first), ("", first), ("2.5", first),
-                            ("999", last), ("3", last)]:
+    for query, expected in [
+        ("abc", first),
+        ("0", first),
+        ("-3", first),
+        ("", first),
+        ("2.5", first),
+        ("999", last),
+        ("3", last),
+    ]:
         response = client.get(f"{url}?page={query}")
         assert response.status_code == 200, query
         assert cards_on(response.text) == expected, query
@@ -476,25 +571,31 @@ def test_without_javascript_feedback_and_marks_return_to_the_page_that_holds_the
     on_first, on_second = refs_on(client.get(url).text), refs_on(client.get(f"{url}?page=2").text)
     ref = on_second[3]
 
-    response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": "Seen on page two.", "csrf_token": token},
-                           follow_redirects=False)
+    response = client.post(
+        f"{url}/feedback",
+        data={"ref": ref, "feedback": "Seen on page two.", "csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and response.headers["location"] == f"{url}?page=2#answer-{ref}"
     landed = client.get(response.headers["location"].split("#")[0]).text
     card = landed.split(f'id="answer-{ref}"')[1].split("</article>")[0]
     assert "Seen on page two." in card and by_ref[ref].text in card
 
-    response = client.post(f"{url}/discuss", data={"ref": ref, "mark": "1", "csrf_token": token},
-                           follow_redirects=False)
+    response = client.post(
+        f"{url}/discuss", data={"ref": ref, "mark": "1", "csrf_token": token}, follow_redirects=False
+    )
     assert response.status_code == 303 and response.headers["location"] == f"{url}?page=2#answer-{ref}"
-    response = client.post(f"{url}/discuss", data={"ref": on_first[0], "mark": "1", "csrf_token": token},
-                           follow_redirects=False)
+    response = client.post(
+        f"{url}/discuss", data={"ref": on_first[0], "mark": "1", "csrf_token": token}, follow_redirects=False
+    )
     assert response.headers["location"] == f"{url}#answer-{on_first[0]}"  # page 1: no ?page=
     session.commit()
     assert len(session.exec(select(DiscussionMark)).all()) == 2
 
 
 def test_invalid_feedback_without_javascript_shows_the_page_that_holds_the_answer_with_the_text(
-        app, client, session, taught):
+    app, client, session, taught
+):
     _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     _thirty_answers(app, session, course_class, module, prompt_id)
@@ -531,17 +632,22 @@ def test_htmx_feedback_on_an_answer_of_a_later_page_swaps_its_card(app, client, 
 
 # -- exports ------------------------------------------------------------------------------------
 
+
 def test_a_prompt_exports_as_markdown_and_csv_with_pseudonyms_and_days_only(app, client, session, taught):
     _lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
     students = add_students(session, course_class, 5)
-    texts = ["=HYPERLINK(\"http://evil\")", "Line one\nLine two", "Plain", "Met, komma", "Laatste"]
+    texts = ['=HYPERLINK("http://evil")', "Line one\nLine two", "Plain", "Met, komma", "Laatste"]
     answers = [submit(session, s, module, prompt_id, t) for s, t in zip(students, texts, strict=True)]
     session.add(DiscussionMark(class_id=course_class.id, answer_id=answers[2].id))
     session.commit()
     url = review_url(course_class, module, prompt_id)
-    labels = class_pseudonyms(app.state.secret, class_id=course_class.id, user_ids=[s.id for s in students],
-                              scope=prompt_scope(module.slug, prompt_id))
+    labels = class_pseudonyms(
+        app.state.secret,
+        class_id=course_class.id,
+        user_ids=[s.id for s in students],
+        scope=prompt_scope(module.slug, prompt_id),
+    )
     # The day in the school's time zone: between 22:00 and midnight UTC it is already tomorrow there.
     today = review.local_day(answers[0].submitted_at).isoformat()
 
@@ -555,7 +661,7 @@ def test_a_prompt_exports_as_markdown_and_csv_with_pseudonyms_and_days_only(app,
     assert sorted(row[0] for row in rows[1:]) == sorted(labels.values())
     assert {row[1] for row in rows[1:]} == {today}
     by_label = {row[0]: row for row in rows[1:]}
-    assert by_label[labels[students[0].id]][2] == "'=HYPERLINK(\"http://evil\")"  # no formula in a spreadsheet
+    assert by_label[labels[students[0].id]][2] == '\'=HYPERLINK("http://evil")'  # no formula in a spreadsheet
     assert by_label[labels[students[1].id]][2] == "Line one\nLine two"
     assert by_label[labels[students[2].id]][4] == "yes"
 
@@ -571,6 +677,7 @@ def test_a_prompt_exports_as_markdown_and_csv_with_pseudonyms_and_days_only(app,
 
 
 # -- choices in branching vignettes ------------------------------------------------------------
+
 
 def test_choice_distributions_show_from_k_students_using_each_students_latest_walk(app, client, session, taught):
     _lecturer, course_class, module = taught
@@ -597,6 +704,7 @@ def test_choice_distributions_show_from_k_students_using_each_students_latest_wa
 
 # -- performance ------------------------------------------------------------------------------
 
+
 def test_the_review_of_a_prompt_uses_a_fixed_number_of_queries(app, client, session, taught):
     lecturer, course_class, module = taught
     prompt_id = first_prompt(module)
@@ -604,11 +712,23 @@ def test_the_review_of_a_prompt_uses_a_fixed_number_of_queries(app, client, sess
 
     def grow(count: int) -> None:
         answers = submit_all(session, add_students(session, course_class, count), module, prompt_id)
-        latest = {r.answer_id: r.id for r in session.exec(select(AnswerRevision).where(
-            AnswerRevision.answer_id.in_([a.id for a in answers])))}
-        session.add_all([Feedback(answer_id=a.id, revision_id=latest[a.id], class_id=course_class.id,
-                                  author_id=lecturer.id, text="Noted.", reply_text="Thanks")
-                         for a in answers[::3]])
+        latest = {
+            r.answer_id: r.id
+            for r in session.exec(select(AnswerRevision).where(AnswerRevision.answer_id.in_([a.id for a in answers])))
+        }
+        session.add_all(
+            [
+                Feedback(
+                    answer_id=a.id,
+                    revision_id=latest[a.id],
+                    class_id=course_class.id,
+                    author_id=lecturer.id,
+                    text="Noted.",
+                    reply_text="Thanks",
+                )
+                for a in answers[::3]
+            ]
+        )
         session.add_all([DiscussionMark(class_id=course_class.id, answer_id=a.id) for a in answers[::5]])
         session.commit()
 

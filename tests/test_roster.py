@@ -4,12 +4,16 @@ from app.services.roster import parse_roster
 
 
 def test_a_dutch_export_with_first_middle_and_last_name_columns():
-    parsed = parse_roster("Studentnummer;Voornaam;Tussenvoegsel;Achternaam;E-mailadres\n"
-                          "123;Sanne;de;Vries;S.deVries@student.hs.nl\n"
-                          "124;Jonas;;Peeters;jonas.peeters@student.hs.be\n")
+    parsed = parse_roster(
+        "Studentnummer;Voornaam;Tussenvoegsel;Achternaam;E-mailadres\n"
+        "123;Sanne;de;Vries;S.deVries@student.hs.nl\n"
+        "124;Jonas;;Peeters;jonas.peeters@student.hs.be\n"
+    )
     assert parsed.problems == []
     assert [(line.name, line.email) for line in parsed.lines] == [
-        ("Sanne de Vries", "s.devries@student.hs.nl"), ("Jonas Peeters", "jonas.peeters@student.hs.be")]
+        ("Sanne de Vries", "s.devries@student.hs.nl"),
+        ("Jonas Peeters", "jonas.peeters@student.hs.be"),
+    ]
 
 
 def test_a_flemish_export_with_familienaam():
@@ -26,5 +30,7 @@ def test_a_header_without_a_name_says_which_columns_it_needs_in_both_spellings()
 
 def test_a_plain_two_column_list_still_works():
     parsed = parse_roster("An Peeters,an@school.test\nbo@school.test,Bo Claes\n")
-    assert [(line.name, line.email) for line in parsed.lines] == [("An Peeters", "an@school.test"),
-                                                                   ("Bo Claes", "bo@school.test")]
+    assert [(line.name, line.email) for line in parsed.lines] == [
+        ("An Peeters", "an@school.test"),
+        ("Bo Claes", "bo@school.test"),
+    ]

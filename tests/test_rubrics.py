@@ -94,7 +94,12 @@ def test_the_shipped_rubrics_parse_complete_in_dutch_and_english():
     assert [level.id for level in hatton.criteria[0].levels] == list(REFLECTION_LEVELS)
     alact = rubrics.get("alact")
     assert alact is not None and [c.id for c in alact.criteria] == [
-        "handelen", "terugblikken", "bewustwording", "alternatieven", "uitproberen"]
+        "handelen",
+        "terugblikken",
+        "bewustwording",
+        "alternatieven",
+        "uitproberen",
+    ]
     for rubric in (hatton, alact):
         assert rubric.title and rubric.title_en and rubric.sources
         for criterion in rubric.criteria:
@@ -154,20 +159,32 @@ def test_an_exemplar_must_name_a_level_of_the_prompts_rubric(tmp_path):
     assert problem.line == line_of(path, ":level: kritisch") and "hoog, laag" in problem.message
 
 
-@pytest.mark.parametrize(("change", "needle", "fragment"), [
-    (lambda t: t.replace(":descriptor-en: Only tells what happened.\n", ""), ":::{level} Laag", "Engelse beschrijving"),
-    (lambda t: t.replace(":id: hoog", ":id: laag"), ":::{level} Hoog", "komt twee keer voor"),
-    (lambda t: t.replace(":title-en: Depth\n\n", "\n"), "::::{criterion}", "Engelse titel"),
-    (lambda t: t.replace(":next-en: Say why.\n", ""), ":next: Zeg waarom.", "Engelse versie"),
-    (lambda t: t.replace(":id: laag", ":id: laag\n:colour: red"), ":colour: red", "onbekende instelling"),
-    (lambda t: t.replace("version: \"1.0\"\n", ""), "title: Diepgang", "'version' ontbreekt"),
-    (lambda t: t.replace("version: \"1.0\"", "version: 1.0"), "version: 1.0", "tekst"),
-    (lambda t: t.split(":::{level} Hoog")[0] + "::::\n", "::::{criterion}", "minstens twee niveaus"),
-    (lambda t: t.replace("Weegt meer perspectieven af.", "Weegt af.\n:next: Nog hoger.\n").replace(
-        ":descriptor-en: Weighs several perspectives.", ":descriptor-en: Weighs.\n:next: Hoger.\n:next-en: Higher."),
-     ":::{level} Hoog", "hoogste niveau"),
-    (lambda t: t + "\nLosse tekst.\n", "Losse tekst.", "buiten een {criterion}"),
-])
+@pytest.mark.parametrize(
+    ("change", "needle", "fragment"),
+    [
+        (
+            lambda t: t.replace(":descriptor-en: Only tells what happened.\n", ""),
+            ":::{level} Laag",
+            "Engelse beschrijving",
+        ),
+        (lambda t: t.replace(":id: hoog", ":id: laag"), ":::{level} Hoog", "komt twee keer voor"),
+        (lambda t: t.replace(":title-en: Depth\n\n", "\n"), "::::{criterion}", "Engelse titel"),
+        (lambda t: t.replace(":next-en: Say why.\n", ""), ":next: Zeg waarom.", "Engelse versie"),
+        (lambda t: t.replace(":id: laag", ":id: laag\n:colour: red"), ":colour: red", "onbekende instelling"),
+        (lambda t: t.replace('version: "1.0"\n', ""), "title: Diepgang", "'version' ontbreekt"),
+        (lambda t: t.replace('version: "1.0"', "version: 1.0"), "version: 1.0", "tekst"),
+        (lambda t: t.split(":::{level} Hoog")[0] + "::::\n", "::::{criterion}", "minstens twee niveaus"),
+        (
+            lambda t: t.replace("Weegt meer perspectieven af.", "Weegt af.\n:next: Nog hoger.\n").replace(
+                ":descriptor-en: Weighs several perspectives.",
+                ":descriptor-en: Weighs.\n:next: Hoger.\n:next-en: Higher.",
+            ),
+            ":::{level} Hoog",
+            "hoogste niveau",
+        ),
+        (lambda t: t + "\nLosse tekst.\n", "Losse tekst.", "buiten een {criterion}"),
+    ],
+)
 def test_an_incomplete_rubric_is_reported_with_its_line(tmp_path, change, needle, fragment):
     path = write_rubric(tmp_path, "diepte", change(RUBRIC))
     problems = problems_of(path)
@@ -205,13 +222,16 @@ def test_lecturer_blocks_stay_out_of_the_sections_students_read(tmp_path):
 
 
 def test_a_lecturer_block_for_an_unknown_prompt_or_in_the_intro_is_reported(tmp_path):
-    path = write_module(tmp_path, "een", [
-        """
+    path = write_module(
+        tmp_path,
+        "een",
+        [
+            """
         ::::{lecturer}
         In de inleiding.
         ::::
         """,
-        """
+            """
         ## Sectie {#sectie}
 
         Tekst.
@@ -221,7 +241,9 @@ def test_a_lecturer_block_for_an_unknown_prompt_or_in_the_intro_is_reported(tmp_
 
         Discussiepunt.
         :::
-        """])
+        """,
+        ],
+    )
     _module, problems = __import__("app.content.parser", fromlist=["parse_module"]).parse_module(path)
     messages = {(p.line, p.message.split(":")[0]) for p in problems}
     assert any(line == line_of(path, "::::{lecturer}") for line, _m in messages), problems
@@ -229,7 +251,10 @@ def test_a_lecturer_block_for_an_unknown_prompt_or_in_the_intro_is_reported(tmp_
 
 
 def test_a_section_level_lecturer_block_is_kept_for_the_section(tmp_path):
-    path = write_module(tmp_path, "een", """
+    path = write_module(
+        tmp_path,
+        "een",
+        """
         ## Sectie {#sectie}
 
         :::{lecturer}
@@ -237,9 +262,12 @@ def test_a_section_level_lecturer_block_is_kept_for_the_section(tmp_path):
         :::
 
         Tekst.
-        """)
+        """,
+    )
     module = parse_clean(path)
-    assert [n.html for n in module.section_notes("sectie")] == ["<p>Valkuil: studenten denken dat afstand altijd veilig is.</p>\n"]
+    assert [n.html for n in module.section_notes("sectie")] == [
+        "<p>Valkuil: studenten denken dat afstand altijd veilig is.</p>\n"
+    ]
 
 
 def test_the_check_of_one_module_folder_finds_the_rubrics_beside_it(tmp_path):
@@ -265,5 +293,7 @@ def test_lecturer_blocks_do_not_count_towards_the_study_time(tmp_path):
         :::
         ::::
         """
-    assert parse_clean(write_module(tmp_path, "een", body)).words == parse_clean(
-        write_module(tmp_path, "twee", body.split("::::{lecturer}")[0])).words
+    assert (
+        parse_clean(write_module(tmp_path, "een", body)).words
+        == parse_clean(write_module(tmp_path, "twee", body.split("::::{lecturer}")[0])).words
+    )

@@ -39,13 +39,22 @@ def test_answers_are_never_searched_and_students_only_for_their_lecturers(app, c
     module = first_module(app)
     student = make_user(session, name="Fenna Vandenberghe")
     classes.enrol(session, course_class=course_class, student=student)
-    classes.assign(session, course_class=course_class, module_slug=module.slug, due_on=__import__("datetime").date(2099, 1, 1))
+    classes.assign(
+        session, course_class=course_class, module_slug=module.slug, due_on=__import__("datetime").date(2099, 1, 1)
+    )
     session.commit()
     secret_word = "kwispelstaartgeheim"
     session.commit()
     from app.services import reflections
-    reflections.submit(session, user_id=student.id, module=module, prompt=module.reflections[first_prompt(module)],
-                       text=LONG + " " + secret_word, base_version=0)
+
+    reflections.submit(
+        session,
+        user_id=student.id,
+        module=module,
+        prompt=module.reflections[first_prompt(module)],
+        text=LONG + " " + secret_word,
+        base_version=0,
+    )
     session.commit()
     assert search.search_content(app.state.engine, app.state.catalogue, secret_word) == []
     login(client, lecturer)

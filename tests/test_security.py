@@ -19,6 +19,7 @@ EN = {"Accept-Language": "en"}
 
 # -- headers -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", ["/", "/modules", "/login", "/healthz", "/static/nabij.css", "/bestaat-niet"])
 def test_every_response_carries_the_security_headers(client, path):
     response = client.get(path)
@@ -49,8 +50,11 @@ def test_production_adds_hsts_and_host_only_secure_cookies(settings, session):
         page = client.get("/login")
         assert "max-age=31536000" in page.headers["Strict-Transport-Security"]
         assert "__Host-nabij_csrf=" in page.headers["set-cookie"]
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                               "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+        response = client.post(
+            "/login",
+            data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+            follow_redirects=False,
+        )
         cookie = response.headers["set-cookie"]
         assert cookie.startswith("__Host-nabij_session=")
         assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
@@ -58,11 +62,15 @@ def test_production_adds_hsts_and_host_only_secure_cookies(settings, session):
 
 # -- sessions ------------------------------------------------------------------------------------
 
+
 def test_login_sets_an_httponly_samesite_session_cookie(client, session):
     user = make_user(session)
     page = client.get("/login")
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                           "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("nabij_session=")
@@ -120,9 +128,16 @@ def test_password_change_ends_the_other_sessions(app, session):
     with TestClient(app, headers=EN) as laptop, TestClient(app, headers=EN) as phone:
         login(laptop, user)
         login(phone, user)
-        response = laptop.post("/account/password", data={
-            "current_password": PASSWORD, "new_password": "a brand new passphrase", "end_others": "1",
-            "csrf_token": csrf(laptop, "/account")}, follow_redirects=False)
+        response = laptop.post(
+            "/account/password",
+            data={
+                "current_password": PASSWORD,
+                "new_password": "a brand new passphrase",
+                "end_others": "1",
+                "csrf_token": csrf(laptop, "/account"),
+            },
+            follow_redirects=False,
+        )
         assert response.status_code == 303
         assert laptop.get("/account").status_code == 200
         assert phone.get("/account", follow_redirects=False).status_code == 303
@@ -145,20 +160,25 @@ def test_deactivating_an_account_ends_its_sessions_at_once(app, session):
     with TestClient(app, headers=EN) as admin_client, TestClient(app, headers=EN) as student_client:
         login(admin_client, admin)
         login(student_client, student)
-        asked = admin_client.post(f"/admin/users/{student.id}/active",
-                                  data={"active": "0", "csrf_token": csrf(admin_client, "/admin/users")})
+        asked = admin_client.post(
+            f"/admin/users/{student.id}/active", data={"active": "0", "csrf_token": csrf(admin_client, "/admin/users")}
+        )
         assert "can no longer log in" in asked.text  # first what it does, then the confirmation
         assert student_client.get("/account", follow_redirects=False).status_code == 200
-        admin_client.post(f"/admin/users/{student.id}/active",
-                          data={"active": "0", "confirmed": "1", "csrf_token": csrf(admin_client, "/admin/users")})
+        admin_client.post(
+            f"/admin/users/{student.id}/active",
+            data={"active": "0", "confirmed": "1", "csrf_token": csrf(admin_client, "/admin/users")},
+        )
         assert student_client.get("/account", follow_redirects=False).status_code == 303
         page = student_client.get("/login")
-        response = student_client.post("/login", data={"email": student.email, "password": PASSWORD,
-                                                       "csrf_token": csrf_from(page.text)})
+        response = student_client.post(
+            "/login", data={"email": student.email, "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+        )
         assert response.status_code == 400
 
 
 # -- passwords -----------------------------------------------------------------------------------
+
 
 def test_passwords_are_stored_with_argon2id_at_owasp_strength(session):
     user = make_user(session)
@@ -170,18 +190,28 @@ def test_passwords_are_stored_with_argon2id_at_owasp_strength(session):
     assert PASSWORD not in stored
 
 
-@pytest.mark.parametrize("password,reason", [
-    ("kort", "at least 10"),
-    ("password123", "too common"),
-    ("1234567890", "too common"),
-    ("aaaaaaaaaaaa", "too common"),
-])
+@pytest.mark.parametrize(
+    "password,reason",
+    [
+        ("kort", "at least 10"),
+        ("password123", "too common"),
+        ("1234567890", "too common"),
+        ("aaaaaaaaaaaa", "too common"),
+    ],
+)
 def test_weak_passwords_are_refused_with_a_reason(client, session, password, reason):
     course_class = make_class(session)
     page = client.get("/signup")
-    response = client.post("/signup", data={
-        "join_code": course_class.join_code, "display_name": "Sam", "email": "sam@school.test",
-        "password": password, "csrf_token": csrf_from(page.text)})
+    response = client.post(
+        "/signup",
+        data={
+            "join_code": course_class.join_code,
+            "display_name": "Sam",
+            "email": "sam@school.test",
+            "password": password,
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert response.status_code == 400
     assert reason in response.text
     assert password not in response.text.replace(f'value="{password}"', "")
@@ -193,17 +223,27 @@ def test_passwords_never_reach_the_logs(client, session, caplog):
     secret_password = "unique passphrase 8c1f2e"
     with caplog.at_level(logging.DEBUG):
         page = client.get("/signup")
-        client.post("/signup", data={"join_code": course_class.join_code, "display_name": "Sam",
-                                     "email": "sam@school.test", "password": secret_password,
-                                     "csrf_token": csrf_from(page.text)})
+        client.post(
+            "/signup",
+            data={
+                "join_code": course_class.join_code,
+                "display_name": "Sam",
+                "email": "sam@school.test",
+                "password": secret_password,
+                "csrf_token": csrf_from(page.text),
+            },
+        )
         client.post("/logout", data={"csrf_token": csrf(client)})
         page = client.get("/login")
-        client.post("/login", data={"email": "sam@school.test", "password": secret_password + "x",
-                                    "csrf_token": csrf_from(page.text)})
+        client.post(
+            "/login",
+            data={"email": "sam@school.test", "password": secret_password + "x", "csrf_token": csrf_from(page.text)},
+        )
     assert all(secret_password not in record.getMessage() for record in caplog.records)
 
 
 # -- CSRF ----------------------------------------------------------------------------------------
+
 
 def test_login_without_a_csrf_token_is_refused_with_a_friendly_page(client, session):
     user = make_user(session)
@@ -224,8 +264,15 @@ def test_login_with_a_token_from_another_browser_is_refused(app, session):
 
 def test_signup_needs_a_csrf_token(client, session):
     course_class = make_class(session)
-    response = client.post("/signup", data={"join_code": course_class.join_code, "display_name": "Sam",
-                                            "email": "sam@school.test", "password": "a long passphrase"})
+    response = client.post(
+        "/signup",
+        data={
+            "join_code": course_class.join_code,
+            "display_name": "Sam",
+            "email": "sam@school.test",
+            "password": "a long passphrase",
+        },
+    )
     assert response.status_code == 403
 
 
@@ -237,8 +284,9 @@ def test_htmx_requests_carry_the_token_in_a_header(client, session):
     assert f'data-hx-headers=\'{{"X-CSRF-Token": "{token}"}}\'' in page
     refused = client.post("/language", data={"lang": "en"}, headers={"HX-Request": "true"})
     assert refused.status_code == 403
-    accepted = client.post("/language", data={"lang": "en"},
-                           headers={"HX-Request": "true", "X-CSRF-Token": token}, follow_redirects=False)
+    accepted = client.post(
+        "/language", data={"lang": "en"}, headers={"HX-Request": "true", "X-CSRF-Token": token}, follow_redirects=False
+    )
     assert accepted.status_code == 303
 
 
@@ -250,6 +298,7 @@ def test_the_session_token_changes_the_csrf_token(client, session):
 
 
 # -- throttling ----------------------------------------------------------------------------------
+
 
 def _attempt_login(client, email, password):
     page = client.get("/login")
@@ -289,14 +338,28 @@ def test_guessing_join_codes_is_throttled(client, session, settings):
     make_class(session)
     for n in range(settings.throttle_max_attempts):
         page = client.get("/signup")
-        response = client.post("/signup", data={"join_code": f"AAAA-AAA{n}", "display_name": "Sam",
-                                                "email": "sam@school.test", "password": "a long passphrase",
-                                                "csrf_token": csrf_from(page.text)})
+        response = client.post(
+            "/signup",
+            data={
+                "join_code": f"AAAA-AAA{n}",
+                "display_name": "Sam",
+                "email": "sam@school.test",
+                "password": "a long passphrase",
+                "csrf_token": csrf_from(page.text),
+            },
+        )
         assert response.status_code == 400
     page = client.get("/signup")
-    response = client.post("/signup", data={"join_code": "AAAA-AAAA", "display_name": "Sam",
-                                            "email": "sam@school.test", "password": "a long passphrase",
-                                            "csrf_token": csrf_from(page.text)})
+    response = client.post(
+        "/signup",
+        data={
+            "join_code": "AAAA-AAAA",
+            "display_name": "Sam",
+            "email": "sam@school.test",
+            "password": "a long passphrase",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert response.status_code == 429 and "Retry-After" in response.headers
 
 
@@ -304,8 +367,10 @@ def test_password_reset_requests_are_throttled(client, session, settings):
     user = make_user(session)
     for _ in range(settings.throttle_max_attempts):
         page = client.get("/password/forgot")
-        assert client.post("/password/forgot", data={"email": user.email,
-                                                     "csrf_token": csrf_from(page.text)}).status_code == 200
+        assert (
+            client.post("/password/forgot", data={"email": user.email, "csrf_token": csrf_from(page.text)}).status_code
+            == 200
+        )
     page = client.get("/password/forgot")
     response = client.post("/password/forgot", data={"email": user.email, "csrf_token": csrf_from(page.text)})
     assert response.status_code == 429
@@ -313,13 +378,21 @@ def test_password_reset_requests_are_throttled(client, session, settings):
 
 # -- getting an account --------------------------------------------------------------------------
 
+
 def test_student_signs_up_with_a_join_code_and_is_enrolled(client, session):
     course_class = make_class(session)
     page = client.get("/signup")
-    response = client.post("/signup", data={
-        "join_code": classes.format_join_code(course_class.join_code).lower(), "display_name": "Sam Student",
-        "email": "Sam@School.test", "password": "a long passphrase", "csrf_token": csrf_from(page.text)},
-        follow_redirects=False)
+    response = client.post(
+        "/signup",
+        data={
+            "join_code": classes.format_join_code(course_class.join_code).lower(),
+            "display_name": "Sam Student",
+            "email": "Sam@School.test",
+            "password": "a long passphrase",
+            "csrf_token": csrf_from(page.text),
+        },
+        follow_redirects=False,
+    )
     # Issue 12/14: "check your mail" (the same page as for an address that has an account), then the link.
     assert response.status_code == 200 and "Check your mail" in response.text
     from app.models import Enrolment
@@ -337,21 +410,43 @@ def test_student_signs_up_with_a_join_code_and_is_enrolled(client, session):
 
 def test_signup_errors_keep_what_was_typed_except_a_rejected_password(client, session):
     page = client.get("/signup")
-    response = client.post("/signup", data={"join_code": "WRONG-CODE", "display_name": "Sam Student",
-                                            "email": "sam@school.test", "password": "a long passphrase",
-                                            "csrf_token": csrf_from(page.text)})
+    response = client.post(
+        "/signup",
+        data={
+            "join_code": "WRONG-CODE",
+            "display_name": "Sam Student",
+            "email": "sam@school.test",
+            "password": "a long passphrase",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert response.status_code == 400
     assert 'value="Sam Student"' in response.text and 'value="sam@school.test"' in response.text
     # Fixing the class code does not mean typing the password again; the page is never stored.
     assert 'value="a long passphrase"' in response.text and response.headers["Cache-Control"] == "no-store"
     course_class = make_class(session)
-    rejected = client.post("/signup", data={"join_code": course_class.join_code, "display_name": "Sam Student",
-                                            "email": "sam@school.test", "password": "password12",
-                                            "csrf_token": csrf_from(page.text)})
+    rejected = client.post(
+        "/signup",
+        data={
+            "join_code": course_class.join_code,
+            "display_name": "Sam Student",
+            "email": "sam@school.test",
+            "password": "password12",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert rejected.status_code == 400 and 'id="field-password-error"' in rejected.text
     assert "password12" not in rejected.text
-    empty = client.post("/signup", data={"join_code": "", "display_name": "Sam", "email": "sam@school.test",
-                                         "password": "a long passphrase", "csrf_token": csrf_from(page.text)})
+    empty = client.post(
+        "/signup",
+        data={
+            "join_code": "",
+            "display_name": "Sam",
+            "email": "sam@school.test",
+            "password": "a long passphrase",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert "Fill in the class code you got from your lecturer." in empty.text and "not valid" not in empty.text
     assert 'aria-describedby="field-join_code-help field-join_code-error"' in response.text
     assert 'id="field-join_code-error"' in response.text
@@ -359,9 +454,16 @@ def test_signup_errors_keep_what_was_typed_except_a_rejected_password(client, se
 
 def test_overlong_input_returns_the_form_with_a_message(client, session):
     page = client.get("/signup")
-    response = client.post("/signup", data={"join_code": "X", "display_name": "S" * 500,
-                                            "email": "sam@school.test", "password": "a long passphrase",
-                                            "csrf_token": csrf_from(page.text)})
+    response = client.post(
+        "/signup",
+        data={
+            "join_code": "X",
+            "display_name": "S" * 500,
+            "email": "sam@school.test",
+            "password": "a long passphrase",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
     assert response.status_code == 400
     assert 'id="field-display_name-error"' in response.text
 
@@ -375,8 +477,9 @@ def test_password_reset_link_works_once_and_ends_sessions(client, session, setti
     link = re.search(r"/password/reset/[\w-]+", mails[0].read_text()).group(0)
     page = client.get(link)
     assert page.headers["Cache-Control"] == "no-store"
-    response = client.post(link, data={"password": "my fresh passphrase", "csrf_token": csrf_from(page.text)},
-                           follow_redirects=False)
+    response = client.post(
+        link, data={"password": "my fresh passphrase", "csrf_token": csrf_from(page.text)}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert "no longer valid" in client.get(link).text
     user.email = user.email
@@ -385,8 +488,7 @@ def test_password_reset_link_works_once_and_ends_sessions(client, session, setti
 
 def test_reset_for_an_unknown_address_looks_the_same_and_sends_nothing(client, settings):
     page = client.get("/password/forgot")
-    response = client.post("/password/forgot", data={"email": "nobody@school.test",
-                                                     "csrf_token": csrf_from(page.text)})
+    response = client.post("/password/forgot", data={"email": "nobody@school.test", "csrf_token": csrf_from(page.text)})
     assert response.status_code == 200
     assert not (settings.var_dir / "outbox").exists() or not list((settings.var_dir / "outbox").glob("*"))
 
@@ -415,16 +517,32 @@ def test_private_pages_are_not_cached(client, session):
 def test_login_redirects_only_to_local_pages(client, session):
     user = make_user(session)
     page = client.get("/login")
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": "//evil.example/x",
-                                           "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "csrf_token": csrf_from(page.text),
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/"
 
 
 def test_admin_creates_a_lecturer_in_the_web_ui(client, session):
     login(client, make_user(session, role=Role.ADMIN))
-    response = client.post("/admin/users/new", data={
-        "display_name": "Lies Lector", "email": "lies@school.test", "role": "lecturer",
-        "password": "a long passphrase", "csrf_token": csrf(client, "/admin/users/new")}, follow_redirects=False)
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "display_name": "Lies Lector",
+            "email": "lies@school.test",
+            "role": "lecturer",
+            "password": "a long passphrase",
+            "csrf_token": csrf(client, "/admin/users/new"),
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert session.exec(select(User).where(User.email == "lies@school.test")).one().role == "lecturer"
     assert "Lies Lector" in client.get("/admin/users?q=lies").text
@@ -432,9 +550,16 @@ def test_admin_creates_a_lecturer_in_the_web_ui(client, session):
 
 def test_admin_creates_an_account_whose_owner_chooses_the_password_by_mail(client, session, settings):
     login(client, make_user(session, role=Role.ADMIN, name="Ada Admin"))
-    response = client.post("/admin/users/new", data={
-        "display_name": "Lies Lector", "email": "lies@school.test", "role": "lecturer", "password": "",
-        "csrf_token": csrf(client, "/admin/users/new")})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "display_name": "Lies Lector",
+            "email": "lies@school.test",
+            "role": "lecturer",
+            "password": "",
+            "csrf_token": csrf(client, "/admin/users/new"),
+        },
+    )
     assert "mailed a link to choose a password" in response.text
     mail = next((settings.var_dir / "outbox").glob("*.eml")).read_text()
     assert "lies@school.test" in mail and "Ada Admin" in mail
@@ -448,9 +573,16 @@ def test_admin_creates_an_account_whose_owner_chooses_the_password_by_mail(clien
 def test_the_new_account_form_shows_every_problem_at_once(client, session):
     admin = make_user(session, role=Role.ADMIN)
     login(client, admin)
-    response = client.post("/admin/users/new", data={
-        "display_name": "", "email": admin.email, "role": "lecturer", "password": "kort",
-        "csrf_token": csrf(client, "/admin/users/new")})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "display_name": "",
+            "email": admin.email,
+            "role": "lecturer",
+            "password": "kort",
+            "csrf_token": csrf(client, "/admin/users/new"),
+        },
+    )
     assert response.status_code == 400
     for field in ("display_name", "email", "password"):
         assert f'id="field-{field}-error"' in response.text, field
@@ -459,6 +591,8 @@ def test_the_new_account_form_shows_every_problem_at_once(client, session):
 def test_admin_changes_a_role(client, session):
     login(client, make_user(session, role=Role.ADMIN))
     student = make_user(session)
-    client.post(f"/admin/users/{student.id}/role", data={"role": "lecturer", "csrf_token": csrf(client, "/admin/users")})
+    client.post(
+        f"/admin/users/{student.id}/role", data={"role": "lecturer", "csrf_token": csrf(client, "/admin/users")}
+    )
     session.refresh(student)
     assert student.role == "lecturer"

@@ -40,8 +40,9 @@ def token(client, path=CASUS) -> str:
 
 
 def autosave(client, text, version, csrf_token, url=DRAFT):
-    return client.post(url, data={"text": text, "version": str(version)},
-                       headers={"HX-Request": "true", "X-CSRF-Token": csrf_token})
+    return client.post(
+        url, data={"text": text, "version": str(version)}, headers={"HX-Request": "true", "X-CSRF-Token": csrf_token}
+    )
 
 
 def fresh(session) -> None:
@@ -56,6 +57,7 @@ def stored(session, prompt_id="proef-keuze") -> Answer | None:
 
 
 # -- reflections are never lost ------------------------------------------------------------------
+
 
 def test_autosave_then_reload_finds_the_draft(client, session, student):
     response = autosave(client, "Ik belde terug omdat ze alleen was.", 0, token(client))
@@ -110,15 +112,21 @@ def test_two_tabs_cannot_silently_overwrite_each_other(client, session, student)
     assert "changed in another window" in stale.text
     assert stored(session).text == "Tekst uit het eerste tabblad."
     # The student chooses deliberately to keep the second text (the conflict form carries version 1).
-    kept = client.post(SAVE, data={"text": "Tekst uit het tweede tabblad.", "version": "1", "action": "save",
-                                   "csrf_token": csrf_token}, follow_redirects=False)
+    kept = client.post(
+        SAVE,
+        data={"text": "Tekst uit het tweede tabblad.", "version": "1", "action": "save", "csrf_token": csrf_token},
+        follow_redirects=False,
+    )
     assert kept.status_code == 303
     assert stored(session).text == "Tekst uit het tweede tabblad."
 
 
 def test_without_javascript_saving_returns_to_the_same_prompt(client, session, student):
-    response = client.post(SAVE, data={"text": "Zonder JavaScript geschreven.", "version": "0", "action": "save",
-                                       "csrf_token": token(client)}, follow_redirects=False)
+    response = client.post(
+        SAVE,
+        data={"text": "Zonder JavaScript geschreven.", "version": "0", "action": "save", "csrf_token": token(client)},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/modules/proef/casus#prompt-proef-keuze"
     assert "Zonder JavaScript geschreven.</textarea>" in client.get(CASUS).text
@@ -126,25 +134,37 @@ def test_without_javascript_saving_returns_to_the_same_prompt(client, session, s
 
 def test_submit_then_edit_keeps_every_revision(client, session, student):
     csrf_token = token(client)
-    first = client.post(SAVE, data={"text": "Mijn eerste antwoord hier.", "version": "0", "action": "submit",
-                                    "csrf_token": csrf_token}, follow_redirects=False)
+    first = client.post(
+        SAVE,
+        data={"text": "Mijn eerste antwoord hier.", "version": "0", "action": "submit", "csrf_token": csrf_token},
+        follow_redirects=False,
+    )
     assert first.status_code == 303
     page = client.get(CASUS).text
     assert ">submitted<" in page and "Submit changes" in page
     autosave(client, "Mijn tweede, betere antwoord.", 1, csrf_token)
     assert "changed since you submitted" in client.get(CASUS).text
-    client.post(SAVE, data={"text": "Mijn tweede, betere antwoord.", "version": "2", "action": "submit",
-                            "csrf_token": csrf_token})
+    client.post(
+        SAVE,
+        data={"text": "Mijn tweede, betere antwoord.", "version": "2", "action": "submit", "csrf_token": csrf_token},
+    )
     answer = stored(session)
-    texts = [r.text for r in session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer.id)
-                                          .order_by(AnswerRevision.id))]
+    texts = [
+        r.text
+        for r in session.exec(
+            select(AnswerRevision).where(AnswerRevision.answer_id == answer.id).order_by(AnswerRevision.id)
+        )
+    ]
     assert texts == ["Mijn eerste antwoord hier.", "Mijn tweede, betere antwoord."]
     assert answer.submitted_at is not None and answer.module_version == "1.0"
 
 
 def test_submitting_below_the_minimum_keeps_the_text_and_says_why_beside_it(client, session, student):
-    response = client.post(SAVE, data={"text": "Te kort", "version": "0", "action": "submit",
-                                       "csrf_token": token(client)}, follow_redirects=False)
+    response = client.post(
+        SAVE,
+        data={"text": "Te kort", "version": "0", "action": "submit", "csrf_token": token(client)},
+        follow_redirects=False,
+    )
     # Back on the answer's own page (not the POST address), scrolled to the answer.
     assert response.status_code == 303
     assert response.headers["location"] == "/modules/proef/casus?not-submitted=proef-keuze#prompt-proef-keuze"
@@ -163,18 +183,35 @@ def test_expired_session_while_typing_keeps_the_text_through_login(client, sessi
         row.last_seen_at = utcnow() - timedelta(days=1)
         session.add(row)
     session.commit()
-    response = client.post(SAVE, data={"text": "Lang verhaal dat niet verloren mag gaan.", "version": "0",
-                                       "action": "save", "csrf_token": csrf_token})
+    response = client.post(
+        SAVE,
+        data={
+            "text": "Lang verhaal dat niet verloren mag gaan.",
+            "version": "0",
+            "action": "save",
+            "csrf_token": csrf_token,
+        },
+    )
     assert response.status_code == 401
     assert "Lang verhaal dat niet verloren mag gaan.</textarea>" in response.text
     assert stored(session) is None  # nothing saved without a session
     # Issue 12: the carried text is bound to the account whose session ended.
     owner = re.search(r'name="pending_owner" value="([^"]+)"', response.text).group(1)
-    relogin = client.post("/login", data={
-        "email": student.email, "password": "correct horse battery staple", "csrf_token": csrf_from(response.text),
-        "next": "/modules/proef/casus#prompt-proef-keuze", "pending_slug": "proef", "pending_prompt": "proef-keuze",
-        "pending_version": "0", "pending_text": "Lang verhaal dat niet verloren mag gaan.", "pending_owner": owner},
-        follow_redirects=False)
+    relogin = client.post(
+        "/login",
+        data={
+            "email": student.email,
+            "password": "correct horse battery staple",
+            "csrf_token": csrf_from(response.text),
+            "next": "/modules/proef/casus#prompt-proef-keuze",
+            "pending_slug": "proef",
+            "pending_prompt": "proef-keuze",
+            "pending_version": "0",
+            "pending_text": "Lang verhaal dat niet verloren mag gaan.",
+            "pending_owner": owner,
+        },
+        follow_redirects=False,
+    )
     assert relogin.status_code == 303
     assert relogin.headers["location"] == "/modules/proef/casus#prompt-proef-keuze"
     assert stored(session).text == "Lang verhaal dat niet verloren mag gaan."
@@ -194,8 +231,10 @@ def test_expired_session_on_autosave_answers_401_and_keeps_the_page(client, sess
 
 
 def test_a_changed_prompt_marks_earlier_answers(client, session, student, app):
-    client.post(SAVE, data={"text": "Antwoord op de oude vraag.", "version": "0", "action": "submit",
-                            "csrf_token": token(client)})
+    client.post(
+        SAVE,
+        data={"text": "Antwoord op de oude vraag.", "version": "0", "action": "submit", "csrf_token": token(client)},
+    )
     assert "earlier version of this question" not in client.get(CASUS).text
     app.state.catalogue.get("proef").reflections["proef-keuze"].prompt_hash = "reworded-prompt"
     assert "earlier version of this question" in client.get(CASUS).text
@@ -203,8 +242,9 @@ def test_a_changed_prompt_marks_earlier_answers(client, session, student, app):
 
 def test_fixing_a_typo_elsewhere_keeps_all_progress(client, session, student, settings, tmp_path):
     client.get("/modules/proef/lezen")
-    client.post(SAVE, data={"text": "Een volledig antwoord.", "version": "0", "action": "submit",
-                            "csrf_token": token(client)})
+    client.post(
+        SAVE, data={"text": "Een volledig antwoord.", "version": "0", "action": "submit", "csrf_token": token(client)}
+    )
     modules = tmp_path / "edited"
     shutil.copytree(FIXTURE_MODULES, modules)
     source = modules / "proef" / "module.md"
@@ -220,11 +260,13 @@ def test_fixing_a_typo_elsewhere_keeps_all_progress(client, session, student, se
 
 # -- vignettes and checks ------------------------------------------------------------------------
 
+
 def choose(client, step, index, csrf_token, htmx=True):
     headers = {"HX-Request": "true", "X-CSRF-Token": csrf_token} if htmx else {}
     data = {"step": step, "choice": str(index)} | ({} if htmx else {"csrf_token": csrf_token})
-    return client.post("/modules/proef/vignettes/proef-sanne/choose", data=data, headers=headers,
-                       follow_redirects=False)
+    return client.post(
+        "/modules/proef/vignettes/proef-sanne/choose", data=data, headers=headers, follow_redirects=False
+    )
 
 
 def test_branching_vignette_records_the_path_and_shows_feedback(client, session, student):
@@ -240,23 +282,26 @@ def test_branching_vignette_records_the_path_and_shows_feedback(client, session,
     assert run.ending_id == "einde-team" and run.finished_at is not None
     # The reflection after the vignette quotes the student's own choices.
     page = client.get(CASUS).text
-    quoted = page[page.index("Your choices in the case"):page.index("Waarom koos je zo?")]
+    quoted = page[page.index("Your choices in the case") : page.index("Waarom koos je zo?")]
     assert "Je belt meteen terug." in quoted and "Je bespreekt het in het team." in quoted
 
 
 def test_replaying_a_vignette_keeps_earlier_walks_and_completion(client, session, student):
     csrf_token = token(client)
     choose(client, "bericht", 1, csrf_token)
-    replay = client.post("/modules/proef/vignettes/proef-sanne/restart",
-                         headers={"HX-Request": "true", "X-CSRF-Token": csrf_token})
+    replay = client.post(
+        "/modules/proef/vignettes/proef-sanne/restart", headers={"HX-Request": "true", "X-CSRF-Token": csrf_token}
+    )
     assert "Het is 22.30 uur." in replay.text and "completed" in replay.text
     choose(client, "bericht", 0, csrf_token)
     fresh(session)
-    runs = session.exec(select(VignetteRun).where(VignetteRun.vignette_id == "proef-sanne")
-                        .order_by(VignetteRun.id)).all()
+    runs = session.exec(
+        select(VignetteRun).where(VignetteRun.vignette_id == "proef-sanne").order_by(VignetteRun.id)
+    ).all()
     assert [r.ending_id for r in runs] == ["einde-rustig", None]
-    assert module_progress(session, user_id=student.id, module=client.app.state.catalogue.get("proef")) \
-        .vignettes_completed == {"proef-sanne"}
+    assert module_progress(
+        session, user_id=student.id, module=client.app.state.catalogue.get("proef")
+    ).vignettes_completed == {"proef-sanne"}
 
 
 def test_a_choice_from_a_stale_page_changes_nothing(client, session, student):
@@ -277,19 +322,26 @@ def test_vignettes_work_without_javascript(client, session, student):
 
 
 def test_reading_an_open_vignette_completes_it(client, session, student):
-    response = client.post("/modules/proef/vignettes/proef-open/read", data={"csrf_token": token(client)},
-                           follow_redirects=False)
+    response = client.post(
+        "/modules/proef/vignettes/proef-open/read", data={"csrf_token": token(client)}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert "You have read this case." in client.get("/modules/proef/lezen").text
 
 
 def test_knowledge_check_gives_feedback_on_the_chosen_option_and_records_it(client, session, student):
     csrf_token = token(client, TOETS)
-    wrong = client.post("/modules/proef/checks/proef-check", data={"option": "1"},
-                        headers={"HX-Request": "true", "X-CSRF-Token": csrf_token})
+    wrong = client.post(
+        "/modules/proef/checks/proef-check",
+        data={"option": "1"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf_token},
+    )
     assert "Nee." in wrong.text and "Not quite" in wrong.text and "Juist." not in wrong.text
-    right = client.post("/modules/proef/checks/proef-check", data={"option": "0"},
-                        headers={"HX-Request": "true", "X-CSRF-Token": csrf_token})
+    right = client.post(
+        "/modules/proef/checks/proef-check",
+        data={"option": "0"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf_token},
+    )
     assert "Juist." in right.text and "Well done" in right.text
     fresh(session)
     recorded = session.exec(select(CheckAnswer)).one()
@@ -300,15 +352,20 @@ def test_knowledge_check_gives_feedback_on_the_chosen_option_and_records_it(clie
 
 # -- progress ------------------------------------------------------------------------------------
 
+
 def test_progress_counts_sections_prompts_vignettes_and_checks(client, session, student, app):
     module = app.state.catalogue.get("proef")
     csrf_token = token(client)  # visits "casus"
     client.get("/modules/proef/lezen")
     choose(client, "bericht", 1, csrf_token)
-    client.post(SAVE, data={"text": "Drie woorden minstens.", "version": "0", "action": "submit",
-                            "csrf_token": csrf_token})
-    client.post("/modules/proef/checks/proef-check", data={"option": "1"},
-                headers={"HX-Request": "true", "X-CSRF-Token": csrf_token})
+    client.post(
+        SAVE, data={"text": "Drie woorden minstens.", "version": "0", "action": "submit", "csrf_token": csrf_token}
+    )
+    client.post(
+        "/modules/proef/checks/proef-check",
+        data={"option": "1"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf_token},
+    )
     fresh(session)
     progress = module_progress(session, user_id=student.id, module=module)
     # 3 sections + 2 reflections + 2 vignettes + 1 check = 8 steps; 2 + 1 + 1 + 1 = 5 done.
@@ -317,8 +374,10 @@ def test_progress_counts_sections_prompts_vignettes_and_checks(client, session, 
     assert progress.percent == 62 and not progress.complete
     client.get("/modules/proef/toets")
     client.post("/modules/proef/vignettes/proef-open/read", data={"csrf_token": csrf_token})
-    client.post("/modules/proef/prompts/proef-slot", data={"text": "Alles.", "version": "0", "action": "submit",
-                                                            "csrf_token": csrf_token})
+    client.post(
+        "/modules/proef/prompts/proef-slot",
+        data={"text": "Alles.", "version": "0", "action": "submit", "csrf_token": csrf_token},
+    )
     fresh(session)
     progress = module_progress(session, user_id=student.id, module=module)
     assert progress.complete and progress.percent == 100
@@ -350,8 +409,16 @@ def test_the_module_page_uses_a_fixed_number_of_queries(client, session, student
 
     def add_feedback(count):
         for n in range(count):
-            session.add(Feedback(answer_id=answer.id, revision_id=revision.id, class_id=course_class.id,
-                                 author_id=lecturer.id, text=f"Feedback {n}", read_at=utcnow()))
+            session.add(
+                Feedback(
+                    answer_id=answer.id,
+                    revision_id=revision.id,
+                    class_id=course_class.id,
+                    author_id=lecturer.id,
+                    text=f"Feedback {n}",
+                    read_at=utcnow(),
+                )
+            )
         session.commit()
 
     add_feedback(1)
@@ -378,12 +445,14 @@ def test_the_module_page_never_parses_markdown_for_a_student(client, student, mo
 
 # -- feedback, dashboard, my data ----------------------------------------------------------------
 
+
 def give_feedback(session, student_answer, text="Mooi hoe je je twijfel beschrijft."):
     lecturer = make_user(session, role=Role.LECTURER)
     course_class = make_class(session, lecturer=lecturer)
     revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == student_answer.id)).first()
-    feedback = Feedback(answer_id=student_answer.id, revision_id=revision.id, class_id=course_class.id,
-                        author_id=lecturer.id, text=text)
+    feedback = Feedback(
+        answer_id=student_answer.id, revision_id=revision.id, class_id=course_class.id, author_id=lecturer.id, text=text
+    )
     session.add(feedback)
     session.commit()
     return feedback
@@ -391,8 +460,9 @@ def give_feedback(session, student_answer, text="Mooi hoe je je twijfel beschrij
 
 def test_feedback_is_shown_beside_the_answer_and_the_student_replies_once(client, session, student):
     csrf_token = token(client)
-    client.post(SAVE, data={"text": "Mijn ingediende antwoord.", "version": "0", "action": "submit",
-                            "csrf_token": csrf_token})
+    client.post(
+        SAVE, data={"text": "Mijn ingediende antwoord.", "version": "0", "action": "submit", "csrf_token": csrf_token}
+    )
     feedback = give_feedback(session, stored(session))
     assert "1 new feedback" in client.get("/").text
     contents = client.get(TOETS).text.split('id="toc-title"')[1]
@@ -402,8 +472,11 @@ def test_feedback_is_shown_beside_the_answer_and_the_student_replies_once(client
     assert "Mooi hoe je je twijfel beschrijft." in page and ">new<" in page
     assert ">new<" not in client.get(CASUS).text  # seen now
     assert "new feedback" not in client.get("/").text
-    reply = client.post(f"/feedback/{feedback.id}/reply", data={"reply": "Dank je, ik twijfelde echt.",
-                                                                "csrf_token": csrf_token}, follow_redirects=False)
+    reply = client.post(
+        f"/feedback/{feedback.id}/reply",
+        data={"reply": "Dank je, ik twijfelde echt.", "csrf_token": csrf_token},
+        follow_redirects=False,
+    )
     assert reply.status_code == 303
     client.post(f"/feedback/{feedback.id}/reply", data={"reply": "Nog iets.", "csrf_token": csrf_token})
     fresh(session)
@@ -417,8 +490,15 @@ def test_a_student_cannot_reply_to_feedback_on_someone_elses_answer(app, client,
     other = make_user(session)
     with TestClient(app, headers={"Accept-Language": "en"}) as other_client:
         login(other_client, other)
-        other_client.post(SAVE, data={"text": "Antwoord van een ander.", "version": "0", "action": "submit",
-                                      "csrf_token": token(other_client)})
+        other_client.post(
+            SAVE,
+            data={
+                "text": "Antwoord van een ander.",
+                "version": "0",
+                "action": "submit",
+                "csrf_token": token(other_client),
+            },
+        )
     feedback = give_feedback(session, stored(session))
     response = client.post(f"/feedback/{feedback.id}/reply", data={"reply": "Hallo", "csrf_token": token(client)})
     assert response.status_code == 404
@@ -435,11 +515,15 @@ def test_dashboard_shows_assignments_with_due_dates_progress_and_where_to_contin
     home = client.get("/").text
     assert "Continue where you left off" in home
     assert 'href="/modules/proef/casus"' in home  # the section worked in last, with work left
-    client.post("/modules/proef/vignettes/proef-sanne/choose", data={"step": "bericht", "choice": "1",
-                                                                     "csrf_token": token(client)})
+    client.post(
+        "/modules/proef/vignettes/proef-sanne/choose",
+        data={"step": "bericht", "choice": "1", "csrf_token": token(client)},
+    )
     for prompt in ("proef-keuze",):
-        client.post(f"/modules/proef/prompts/{prompt}", data={"text": "Een twee drie.", "version": "0",
-                                                               "action": "submit", "csrf_token": token(client)})
+        client.post(
+            f"/modules/proef/prompts/{prompt}",
+            data={"text": "Een twee drie.", "version": "0", "action": "submit", "csrf_token": token(client)},
+        )
     client.get("/modules/proef/casus")
     assert 'href="/modules/proef/toets"' in client.get("/").text  # casus is done: on to the next
 
@@ -447,8 +531,10 @@ def test_dashboard_shows_assignments_with_due_dates_progress_and_where_to_contin
 def test_my_data_export_holds_answers_revisions_choices_and_feedback(client, session, student):
     csrf_token = token(client)
     choose(client, "bericht", 1, csrf_token)
-    client.post(SAVE, data={"text": "Mijn antwoord voor de export.", "version": "0", "action": "submit",
-                            "csrf_token": csrf_token})
+    client.post(
+        SAVE,
+        data={"text": "Mijn antwoord voor de export.", "version": "0", "action": "submit", "csrf_token": csrf_token},
+    )
     give_feedback(session, stored(session), text="Feedback voor de export.")
     data = client.get("/account/my-data.json")
     assert data.headers["Cache-Control"] == "no-store"

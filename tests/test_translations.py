@@ -112,8 +112,10 @@ def test_placeholders_match(locale):
         expected = set().union(*(_placeholders(text) for text in ids))
         for form, text in enumerate(strings):
             if text and _placeholders(text) != expected:
-                problems.append(f"{ids[0]!r} [form {form}]: {' '.join(sorted(_placeholders(text)))} "
-                                f"instead of {' '.join(sorted(expected))}")
+                problems.append(
+                    f"{ids[0]!r} [form {form}]: {' '.join(sorted(_placeholders(text)))} "
+                    f"instead of {' '.join(sorted(expected))}"
+                )
     assert not problems, f"placeholders differ in {locale}:\n" + "\n".join(problems)
 
 
@@ -138,8 +140,10 @@ def test_dutch_is_the_default_language(app):
 
 @pytest.mark.parametrize(
     ("locale", "singular", "plural"),
-    [("nl", "Schrijf minstens 1 woord.", "Schrijf minstens 5 woorden."),
-     ("en", "Write at least 1 word.", "Write at least 5 words.")],
+    [
+        ("nl", "Schrijf minstens 1 woord.", "Schrijf minstens 5 woorden."),
+        ("en", "Write at least 1 word.", "Write at least 5 words."),
+    ],
 )
 def test_python_side_gettext_and_plurals(locale, singular, plural):
     token = i18n.current_locale.set(locale)

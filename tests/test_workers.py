@@ -64,20 +64,22 @@ def nabij_command() -> list[str]:
 
 def server_env(database_url: str, var_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NABIJ_")}
-    env.update({
-        "NABIJ_ENV": "test",
-        "NABIJ_LOG_FORMAT": "json",  # what production writes; development's readable lines are for people
-        "NABIJ_SECRET_KEY": TEST_SECRET,
-        "NABIJ_DATABASE_URL": database_url,
-        "NABIJ_VAR_DIR": str(var_dir),
-        "NABIJ_MODULES_DIR": str(PROJECT_ROOT / "modules"),
-        "NABIJ_THROTTLE_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
-        "NABIJ_DB_POOL_SIZE": str(POOL_SIZE),
-        "NABIJ_DB_MAX_OVERFLOW": str(MAX_OVERFLOW),
-        "NABIJ_METRICS_TOKEN": METRICS_TOKEN,
-        "PYTHONUNBUFFERED": "1",
-        "NABIJ_TRUSTED_PROXIES": "127.0.0.1",  # the test's X-Forwarded-For stands for distinct clients
-    })
+    env.update(
+        {
+            "NABIJ_ENV": "test",
+            "NABIJ_LOG_FORMAT": "json",  # what production writes; development's readable lines are for people
+            "NABIJ_SECRET_KEY": TEST_SECRET,
+            "NABIJ_DATABASE_URL": database_url,
+            "NABIJ_VAR_DIR": str(var_dir),
+            "NABIJ_MODULES_DIR": str(PROJECT_ROOT / "modules"),
+            "NABIJ_THROTTLE_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+            "NABIJ_DB_POOL_SIZE": str(POOL_SIZE),
+            "NABIJ_DB_MAX_OVERFLOW": str(MAX_OVERFLOW),
+            "NABIJ_METRICS_TOKEN": METRICS_TOKEN,
+            "PYTHONUNBUFFERED": "1",
+            "NABIJ_TRUSTED_PROXIES": "127.0.0.1",  # the test's X-Forwarded-For stands for distinct clients
+        }
+    )
     return env
 
 
@@ -104,18 +106,29 @@ def server(tmp_path_factory, migrated_template):
     settings = make_settings(folder, database_url=database_url)
     engine = make_engine(settings)
     with Session(engine, expire_on_commit=False) as session:
-        student = accounts.create_user(session, email="worker.student@school.test", display_name="Wim Werker",
-                                       role=Role.STUDENT, password=PASSWORD)
-        victim = accounts.create_user(session, email="worker.victim@school.test", display_name="Vera Doelwit",
-                                      role=Role.STUDENT, password=PASSWORD)
+        student = accounts.create_user(
+            session, email="worker.student@school.test", display_name="Wim Werker", role=Role.STUDENT, password=PASSWORD
+        )
+        victim = accounts.create_user(
+            session,
+            email="worker.victim@school.test",
+            display_name="Vera Doelwit",
+            role=Role.STUDENT,
+            password=PASSWORD,
+        )
     engine.dispose()
 
     port = free_port()
     log = folder / "server.log"
     with open(log, "wb") as output:
-        process = subprocess.Popen([*nabij_command(), "serve", "--workers", "2", "--port", str(port)], env=env,
-                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-                                   cwd=folder)
+        process = subprocess.Popen(
+            [*nabij_command(), "serve", "--workers", "2", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=folder,
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + START_TIMEOUT
@@ -164,9 +177,14 @@ def on_both_workers(server: Server, request, *, at_least: int = 6) -> list[httpx
 def log_in(server: Server, user: User, *, address: str) -> dict:
     page = fresh(server, "GET", "/login", headers={"X-Forwarded-For": address})
     seed = page.cookies["nabij_csrf"]
-    response = fresh(server, "POST", "/login", cookies={"nabij_csrf": seed},
-                     headers={"X-Forwarded-For": address},
-                     data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text), "next": "/"})
+    response = fresh(
+        server,
+        "POST",
+        "/login",
+        cookies={"nabij_csrf": seed},
+        headers={"X-Forwarded-For": address},
+        data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text), "next": "/"},
+    )
     assert response.status_code == 303, response.text[:500]
     return {"nabij_csrf": seed, "nabij_session": response.cookies["nabij_session"]}
 
@@ -194,8 +212,13 @@ def test_saves_made_on_either_worker_persist_and_are_seen_by_the_other(server):
         saved_by = set()
         for attempt in range(MAX_TRIES):
             lang = ("en", "nl")[attempt % 2]
-            response = fresh(server, "POST", "/language", cookies=cookies, data={"lang": lang, "next": "/account",
-                                                                                 "csrf_token": csrf_token})
+            response = fresh(
+                server,
+                "POST",
+                "/language",
+                cookies=cookies,
+                data={"lang": lang, "next": "/account", "csrf_token": csrf_token},
+            )
             assert response.status_code == 303, (worker(response), response.status_code)
             saved_by.add(worker(response))
             with Session(engine) as session:
@@ -212,9 +235,14 @@ def test_saves_made_on_either_worker_persist_and_are_seen_by_the_other(server):
         version = 0
         for attempt in range(MAX_TRIES):
             text = f"Mijn reflectie, versie {attempt + 1}."
-            response = fresh(server, "POST", path, cookies=cookies, headers={"HX-Request": "true",
-                                                                             "X-CSRF-Token": csrf_token},
-                             data={"text": text, "version": str(version)})
+            response = fresh(
+                server,
+                "POST",
+                path,
+                cookies=cookies,
+                headers={"HX-Request": "true", "X-CSRF-Token": csrf_token},
+                data={"text": text, "version": str(version)},
+            )
             assert response.status_code == 200, (worker(response), response.status_code, response.text[:300])
             saved_by.add(worker(response))
             version += 1
@@ -223,11 +251,18 @@ def test_saves_made_on_either_worker_persist_and_are_seen_by_the_other(server):
                 break
         assert len(saved_by) == 2, f"all autosaves went to worker {saved_by}"
         with Session(engine) as session:
-            answer = session.exec(select(Answer).where(Answer.user_id == server.student.id,
-                                                       Answer.prompt_id == prompt_id)).one()
+            answer = session.exec(
+                select(Answer).where(Answer.user_id == server.student.id, Answer.prompt_id == prompt_id)
+            ).one()
             assert (answer.version, answer.text) == (version, text)
-        stale = fresh(server, "POST", path, cookies=cookies, headers={"HX-Request": "true", "X-CSRF-Token": csrf_token},
-                      data={"text": "from an old tab", "version": "0"})
+        stale = fresh(
+            server,
+            "POST",
+            path,
+            cookies=cookies,
+            headers={"HX-Request": "true", "X-CSRF-Token": csrf_token},
+            data={"text": "from an old tab", "version": "0"},
+        )
         assert stale.status_code == 409
     finally:
         engine.dispose()
@@ -248,11 +283,16 @@ def test_the_login_throttle_counts_failures_on_all_workers_together(server):
     seed, token = page.cookies["nabij_csrf"], csrf_from(page.text)
 
     def attempt(password: str) -> httpx.Response:
-        return fresh(server, "POST", "/login", cookies={"nabij_csrf": seed}, headers={"X-Forwarded-For": address},
-                     data={"email": server.victim.email, "password": password, "csrf_token": token})
+        return fresh(
+            server,
+            "POST",
+            "/login",
+            cookies={"nabij_csrf": seed},
+            headers={"X-Forwarded-For": address},
+            data={"email": server.victim.email, "password": password, "csrf_token": token},
+        )
 
-    failed_on = [worker(r) for r in [attempt(f"wrong guess {n}") for n in range(MAX_ATTEMPTS)]
-                 if r.status_code == 400]
+    failed_on = [worker(r) for r in [attempt(f"wrong guess {n}") for n in range(MAX_ATTEMPTS)] if r.status_code == 400]
     assert len(failed_on) == MAX_ATTEMPTS
     # The next attempt is refused, whichever worker takes it and even with the right password.
     refusals = on_both_workers(server, lambda: attempt(PASSWORD), at_least=4)
@@ -274,14 +314,20 @@ def test_a_burst_of_concurrent_saves_neither_stalls_nor_fails(server):
 
     async def run() -> list[httpx.Response]:
         limits = httpx.Limits(max_connections=burst, max_keepalive_connections=burst)
-        async with httpx.AsyncClient(base_url=server.url, timeout=REQUEST_TIMEOUT, limits=limits,
-                                     headers=headers) as client:
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=REQUEST_TIMEOUT, limits=limits, headers=headers
+        ) as client:
             # Open the connections first, so that the saves arrive together.
             await asyncio.gather(*(client.get("/static/nabij.css") for _ in range(burst)))
-            return await asyncio.gather(*(
-                client.post("/language", data={"lang": ("en", "nl")[n % 2], "next": "/account",
-                                               "csrf_token": csrf_token})
-                for n in range(burst)), return_exceptions=True)
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/language", data={"lang": ("en", "nl")[n % 2], "next": "/account", "csrf_token": csrf_token}
+                    )
+                    for n in range(burst)
+                ),
+                return_exceptions=True,
+            )
 
     with ThreadPoolExecutor(max_workers=1) as thread:  # its own thread: another test may leave a loop running
         responses = thread.submit(asyncio.run, run()).result(timeout=120)
@@ -305,24 +351,34 @@ def test_a_burst_of_page_views_that_each_write_does_not_exhaust_the_pool(server)
     try:
         with Session(engine) as session:
             for token in tokens:
-                session.add(UserSession(token_hash=token_hash(token), user_id=server.student.id, csrf_token="x",
-                                        created_at=long_ago, last_seen_at=long_ago))
+                session.add(
+                    UserSession(
+                        token_hash=token_hash(token),
+                        user_id=server.student.id,
+                        csrf_token="x",
+                        created_at=long_ago,
+                        last_seen_at=long_ago,
+                    )
+                )
             session.commit()
 
         async def run() -> list:
             limits = httpx.Limits(max_connections=burst, max_keepalive_connections=burst)
             async with httpx.AsyncClient(base_url=server.url, timeout=REQUEST_TIMEOUT, limits=limits) as client:
                 await asyncio.gather(*(client.get("/static/nabij.css") for _ in range(burst)))
-                return await asyncio.gather(*(client.get("/account", headers={"Cookie": f"nabij_session={token}"})
-                                              for token in tokens), return_exceptions=True)
+                return await asyncio.gather(
+                    *(client.get("/account", headers={"Cookie": f"nabij_session={token}"}) for token in tokens),
+                    return_exceptions=True,
+                )
 
         with ThreadPoolExecutor(max_workers=1) as thread:  # its own thread: another test may leave a loop running
             responses = thread.submit(asyncio.run, run()).result(timeout=120)
         outcomes = Counter(r.status_code if isinstance(r, httpx.Response) else type(r).__name__ for r in responses)
         assert outcomes == {200: burst}, outcomes
         with Session(engine) as session:
-            touched = session.exec(select(UserSession).where(UserSession.user_id == server.student.id,
-                                                             UserSession.last_seen_at > long_ago)).all()
+            touched = session.exec(
+                select(UserSession).where(UserSession.user_id == server.student.id, UserSession.last_seen_at > long_ago)
+            ).all()
             assert len({row.token_hash for row in touched} & {token_hash(t) for t in tokens}) == burst
     finally:
         engine.dispose()
@@ -345,9 +401,14 @@ def test_the_server_log_is_json_lines_with_templates_and_no_secrets(server):
     secret_password = "this-password-must-not-be-logged-81"
     reset_token = "reset-token-that-must-not-be-logged-0123456789"
     page = fresh(server, "GET", "/login")
-    fresh(server, "POST", "/login", cookies={"nabij_csrf": page.cookies["nabij_csrf"]},
-          headers={"X-Forwarded-For": "203.0.113.99"},
-          data={"email": "nobody@school.test", "password": secret_password, "csrf_token": csrf_from(page.text)})
+    fresh(
+        server,
+        "POST",
+        "/login",
+        cookies={"nabij_csrf": page.cookies["nabij_csrf"]},
+        headers={"X-Forwarded-For": "203.0.113.99"},
+        data={"email": "nobody@school.test", "password": secret_password, "csrf_token": csrf_from(page.text)},
+    )
     fresh(server, "GET", f"/password/reset/{reset_token}?from=mail")
     deadline = time.monotonic() + 10
     while True:

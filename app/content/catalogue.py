@@ -40,8 +40,11 @@ def module_files(directory: Path) -> list[Path]:
         return [directory / MODULE_FILE]
     if not directory.is_dir():
         return []
-    return sorted(p / MODULE_FILE for p in directory.iterdir()
-                  if p.is_dir() and not p.name.startswith((".", "_")) and (p / MODULE_FILE).is_file())
+    return sorted(
+        p / MODULE_FILE
+        for p in directory.iterdir()
+        if p.is_dir() and not p.name.startswith((".", "_")) and (p / MODULE_FILE).is_file()
+    )
 
 
 def load_catalogue(directory: Path) -> Catalogue:
@@ -70,8 +73,14 @@ def _parse_safely(path: Path) -> tuple[Module | None, list[Problem]]:
         return parse_module(path)
     except Exception as error:
         log.debug("parsing %s failed", path, exc_info=True)
-        return None, [Problem(path, 1, f"deze module kon niet gecontroleerd worden ({type(error).__name__}); "
-                                       "meld dit aan de beheerders van Nabij, met dit bestand")]
+        return None, [
+            Problem(
+                path,
+                1,
+                f"deze module kon niet gecontroleerd worden ({type(error).__name__}); "
+                "meld dit aan de beheerders van Nabij, met dit bestand",
+            )
+        ]
 
 
 def _clashes(module: Module, owners: dict[str, tuple[Path, str]], catalogue: Catalogue) -> list[Problem]:
@@ -79,12 +88,19 @@ def _clashes(module: Module, owners: dict[str, tuple[Path, str]], catalogue: Cat
     problems = []
     if module.slug in catalogue.modules:
         problems.append(Problem(module.path, 2, f"slug '{module.slug}' wordt al gebruikt"))
-    blocks: list[Reflection | Vignette | Check] = [*module.reflections.values(), *module.vignettes.values(),
-                                                   *module.checks.values()]
+    blocks: list[Reflection | Vignette | Check] = [
+        *module.reflections.values(),
+        *module.vignettes.values(),
+        *module.checks.values(),
+    ]
     for block in blocks:
         if block.id in owners:
             other, _ = owners[block.id]
-            problems.append(Problem(module.path, block.line, f"id '{block.id}' wordt al gebruikt in {other.parent.name}/{MODULE_FILE}"))
+            problems.append(
+                Problem(
+                    module.path, block.line, f"id '{block.id}' wordt al gebruikt in {other.parent.name}/{MODULE_FILE}"
+                )
+            )
     if not problems:
         for block in blocks:
             owners[block.id] = (module.path, module.slug)
@@ -94,21 +110,31 @@ def _clashes(module: Module, owners: dict[str, tuple[Path, str]], catalogue: Cat
 def _rubric_problems(module: Module, rubrics: RubricSet) -> list[Problem]:
     """Every `:rubric:` names a rubric that exists (and parses); exemplars name a level of it."""
     known = ", ".join(sorted(rubrics.rubrics)) or "geen: voeg er een toe in modules/_rubrics/"
-    problems = [Problem(module.path, reflection.rubric_line or reflection.line,
-                        f"':rubric:' verwijst naar '{reflection.rubric}', maar die rubric bestaat niet "
-                        f"of heeft fouten (beschikbaar: {known})")
-                for reflection in module.reflections.values()
-                if reflection.rubric and rubrics.get(reflection.rubric) is None]
+    problems = [
+        Problem(
+            module.path,
+            reflection.rubric_line or reflection.line,
+            f"':rubric:' verwijst naar '{reflection.rubric}', maar die rubric bestaat niet "
+            f"of heeft fouten (beschikbaar: {known})",
+        )
+        for reflection in module.reflections.values()
+        if reflection.rubric and rubrics.get(reflection.rubric) is None
+    ]
     for note in module.lecturer_notes:
         reflection = module.reflections.get(note.prompt_id) if note.prompt_id else None
         rubric = rubrics.get(reflection.rubric) if reflection else None
         if reflection is not None and reflection.rubric and rubric is None:
             continue  # the unknown rubric is the problem already reported
         allowed = rubric.level_ids() if rubric else set(REFLECTION_LEVELS)
-        problems.extend(Problem(module.path, exemplar.line,
-                                f"voorbeeldantwoord met onbekend niveau '{exemplar.level}' "
-                                f"(kies uit: {', '.join(sorted(allowed))})")
-                        for exemplar in note.exemplars if exemplar.level and exemplar.level not in allowed)
+        problems.extend(
+            Problem(
+                module.path,
+                exemplar.line,
+                f"voorbeeldantwoord met onbekend niveau '{exemplar.level}' (kies uit: {', '.join(sorted(allowed))})",
+            )
+            for exemplar in note.exemplars
+            if exemplar.level and exemplar.level not in allowed
+        )
     return problems
 
 
@@ -119,4 +145,6 @@ def log_broken(catalogue: Catalogue) -> None:
     for path, problems in catalogue.broken.items():
         first = problems[0]
         more = f" (+{len(problems) - 1} meer)" if len(problems) > 1 else ""
-        log.warning("module not served: %s: %s%s; run `nabij modules check`", path, f"line {first.line}: {first.message}", more)
+        log.warning(
+            "module not served: %s: %s%s; run `nabij modules check`", path, f"line {first.line}: {first.message}", more
+        )

@@ -72,8 +72,12 @@ def parse_front_matter(text: str, first_line: int) -> tuple[FrontMatter | None, 
     if not isinstance(data, dict):
         return None, [(first_line, "voorpagina: verwacht velden in de vorm 'naam: waarde'")]
     if isinstance(data.get("version"), int | float):
-        return None, [(key_line(text, "version", first_line),
-                       "voorpagina: 'version' moet tussen aanhalingstekens staan, bv. version: \"1.0\"")]
+        return None, [
+            (
+                key_line(text, "version", first_line),
+                "voorpagina: 'version' moet tussen aanhalingstekens staan, bv. version: \"1.0\"",
+            )
+        ]
     try:
         return FrontMatter.model_validate(data), []
     except ValidationError as error:

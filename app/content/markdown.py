@@ -158,7 +158,9 @@ def _resolve(target: str, ctx: LinkContext, line: int, *, is_image: bool) -> str
             ctx.problems.append((line, f"{what} '{target}' gebruikt een niet-toegelaten protocol"))
         return None
     if parts.netloc or target.startswith("/"):
-        ctx.problems.append((line, f"{what} '{target}': gebruik een volledige link (https://…) of een bestand in de modulemap"))
+        ctx.problems.append(
+            (line, f"{what} '{target}': gebruik een volledige link (https://…) of een bestand in de modulemap")
+        )
         return None
     if not parts.path:
         anchor = parts.fragment
@@ -168,8 +170,13 @@ def _resolve(target: str, ctx: LinkContext, line: int, *, is_image: bool) -> str
         return f"/modules/{ctx.slug}/{anchor}"
     relative = unquote(parts.path)
     if not usable_file_name(relative):
-        ctx.problems.append((line, f"{what} '{target}' is geen geldige bestandsnaam (geen stuurtekens, "
-                                   f"elk deel van het pad hoogstens {MAX_NAME_BYTES} bytes)"))
+        ctx.problems.append(
+            (
+                line,
+                f"{what} '{target}' is geen geldige bestandsnaam (geen stuurtekens, "
+                f"elk deel van het pad hoogstens {MAX_NAME_BYTES} bytes)",
+            )
+        )
         return None
     try:
         candidate = (ctx.folder / relative).resolve()

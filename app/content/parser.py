@@ -83,8 +83,14 @@ class ModuleParser:
         try:
             size = self.path.stat().st_size
             if size > MAX_FILE_BYTES:
-                return None, [Problem(self.path, 1, f"bestand is te groot ({size / 1_000_000:.1f} MB; maximaal "
-                                                    f"{MAX_FILE_BYTES // 1_000_000} MB): verdeel het over meer modules")]
+                return None, [
+                    Problem(
+                        self.path,
+                        1,
+                        f"bestand is te groot ({size / 1_000_000:.1f} MB; maximaal "
+                        f"{MAX_FILE_BYTES // 1_000_000} MB): verdeel het over meer modules",
+                    )
+                ]
             text = self.path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             return None, [Problem(self.path, 1, "bestand is geen UTF-8-tekst")]
@@ -92,11 +98,18 @@ class ModuleParser:
             return None, [Problem(self.path, 1, f"bestand kan niet gelezen worden ({error.strerror or error})")]
         long_line = _first_long_line(text)
         if long_line:
-            return None, [Problem(self.path, long_line, f"regel is te lang (maximaal {MAX_LINE_CHARS} tekens): "
-                                                        "zet een witregel of een regeleinde tussen de zinnen")]
+            return None, [
+                Problem(
+                    self.path,
+                    long_line,
+                    f"regel is te lang (maximaal {MAX_LINE_CHARS} tekens): "
+                    "zet een witregel of een regeleinde tussen de zinnen",
+                )
+            ]
         module = self._parse_text(text)
-        problems = sorted({Problem(self.path, line, msg) for line, msg in self.problems},
-                          key=lambda p: (p.line, p.message))
+        problems = sorted(
+            {Problem(self.path, line, msg) for line, msg in self.problems}, key=lambda p: (p.line, p.message)
+        )
         return module, problems
 
     def _parse_text(self, text: str) -> Module | None:
@@ -110,7 +123,12 @@ class ModuleParser:
         self.problems.extend(problems)
         folder_slug = self.path.parent.name
         if front is not None and front.slug != folder_slug:
-            self.problems.append((key_line(tokens[0].content, "slug", 2), f"voorpagina: slug '{front.slug}' moet gelijk zijn aan de mapnaam '{folder_slug}'"))
+            self.problems.append(
+                (
+                    key_line(tokens[0].content, "slug", 2),
+                    f"voorpagina: slug '{front.slug}' moet gelijk zijn aan de mapnaam '{folder_slug}'",
+                )
+            )
         body = tokens[1:]
         slug = front.slug if front else folder_slug
         self.links = mdx.LinkContext(self.path.parent, slug, self._section_ids(body))
@@ -121,11 +139,22 @@ class ModuleParser:
         if front is None:
             return None
         return Module(
-            slug=front.slug, title=front.title, summary=front.summary, language=front.language,
-            estimated_minutes=front.estimated_minutes, learning_goals=front.learning_goals,
-            authors=front.authors, version=front.version, license=front.license,
-            order=front.order, draft=front.draft, intro_html=intro, sections=sections,
-            path=self.path, words=_count_words(text, tokens[0]), lecturer_notes=self.lecturer_notes,
+            slug=front.slug,
+            title=front.title,
+            summary=front.summary,
+            language=front.language,
+            estimated_minutes=front.estimated_minutes,
+            learning_goals=front.learning_goals,
+            authors=front.authors,
+            version=front.version,
+            license=front.license,
+            order=front.order,
+            draft=front.draft,
+            intro_html=intro,
+            sections=sections,
+            path=self.path,
+            words=_count_words(text, tokens[0]),
+            lecturer_notes=self.lecturer_notes,
         )
 
     # -- sections ----------------------------------------------------------------------------
@@ -154,7 +183,12 @@ class ModuleParser:
         while i < len(tokens):
             token = tokens[i]
             if token.type == "heading_open" and token.tag == "h1":
-                self.problems.append((mdx.start_line(token) + 1, "gebruik geen kop '#': de titel staat in de voorpagina; secties beginnen met '##'"))
+                self.problems.append(
+                    (
+                        mdx.start_line(token) + 1,
+                        "gebruik geen kop '#': de titel staat in de voorpagina; secties beginnen met '##'",
+                    )
+                )
             if token.type == "heading_open" and token.tag == "h2":
                 title, section_id = self._heading(tokens[i + 1])
                 headings.append((title, section_id, mdx.start_line(token) + 1))
@@ -171,11 +205,18 @@ class ModuleParser:
         seen: dict[str, int] = {}
         for (title, section_id, line), body in zip(headings, bodies, strict=True):
             if not mdx.ID_PATTERN.match(section_id):
-                self.problems.append((line, f"sectienaam '{{#{section_id}}}' mag alleen kleine letters, cijfers en koppeltekens bevatten"))
+                self.problems.append(
+                    (
+                        line,
+                        f"sectienaam '{{#{section_id}}}' mag alleen kleine letters, cijfers en koppeltekens bevatten",
+                    )
+                )
             elif section_id in RESERVED_SECTION_IDS:
                 self.problems.append((line, f"sectienaam '{section_id}' is gereserveerd; kies een andere"))
             if section_id in seen:
-                self.problems.append((line, f"sectienaam '{section_id}' komt twee keer voor (ook op regel {seen[section_id]})"))
+                self.problems.append(
+                    (line, f"sectienaam '{section_id}' komt twee keer voor (ook op regel {seen[section_id]})")
+                )
             seen[section_id] = line
             if not title:
                 self.problems.append((line, "sectie zonder titel"))
@@ -188,7 +229,12 @@ class ModuleParser:
         blocks = self._blocks(tokens, offset)
         for block in blocks:
             if not isinstance(block, HtmlBlock):
-                self.problems.append((block.line if hasattr(block, "line") else 1, f"interactieve blokken horen in een sectie, niet in {where}"))
+                self.problems.append(
+                    (
+                        block.line if hasattr(block, "line") else 1,
+                        f"interactieve blokken horen in een sectie, niet in {where}",
+                    )
+                )
         return "".join(b.html for b in blocks if isinstance(b, HtmlBlock | Note))
 
     def _blocks(self, tokens: list[Token], offset: int, allowed: tuple[str, ...] = TOP_LEVEL):
@@ -226,11 +272,15 @@ class ModuleParser:
         match = DIRECTIVE.match(token.info.strip())
         if not match:
             info = token.info.strip() or "(leeg)"
-            self.problems.append((line, f"onbekend blok '{info}': schrijf bv. ':::{{reflection}}' (telt het aantal dubbele punten?)"))
+            self.problems.append(
+                (line, f"onbekend blok '{info}': schrijf bv. ':::{{reflection}}' (telt het aantal dubbele punten?)")
+            )
             return None
         name, argument = match.group(1), match.group(2).strip()
         if name not in OPTIONS:
-            self.problems.append((line, f"onbekend blok '{{{name}}}': gebruik reflection, vignette, check, note of lecturer"))
+            self.problems.append(
+                (line, f"onbekend blok '{{{name}}}': gebruik reflection, vignette, check, note of lecturer")
+            )
             return None
         lines = token.content.split("\n")
         options: dict[str, str] = {}
@@ -243,7 +293,9 @@ class ModuleParser:
             key, value = option.group(1), option.group(2).strip()
             if key not in OPTIONS[name]:
                 allowed = ", ".join(f":{o}:" for o in sorted(OPTIONS[name])) or "geen"
-                self.problems.append((line + 1 + n, f"onbekende instelling ':{key}:' in {{{name}}} (toegestaan: {allowed})"))
+                self.problems.append(
+                    (line + 1 + n, f"onbekende instelling ':{key}:' in {{{name}}} (toegestaan: {allowed})")
+                )
             elif key in options:
                 self.problems.append((line + 1 + n, f"instelling ':{key}:' staat twee keer in {{{name}}}"))
             options[key] = value
@@ -262,10 +314,20 @@ class ModuleParser:
             self.problems.append((directive.line, f"{{{directive.name}}} heeft een ':id:' nodig"))
             return None
         if not mdx.ID_PATTERN.match(value):
-            self.problems.append((directive.option_lines["id"], f"id '{value}' mag alleen kleine letters, cijfers en koppeltekens bevatten (max. 60)"))
+            self.problems.append(
+                (
+                    directive.option_lines["id"],
+                    f"id '{value}' mag alleen kleine letters, cijfers en koppeltekens bevatten (max. 60)",
+                )
+            )
             return None
         if value in self.ids:
-            self.problems.append((directive.option_lines["id"], f"id '{value}' komt twee keer voor in deze module (ook op regel {self.ids[value]})"))
+            self.problems.append(
+                (
+                    directive.option_lines["id"],
+                    f"id '{value}' komt twee keer voor in deze module (ook op regel {self.ids[value]})",
+                )
+            )
             return None
         self.ids[value] = directive.option_lines["id"]
         return value
@@ -279,23 +341,39 @@ class ModuleParser:
             self.problems.append((d.line, "{reflection} heeft geen vraag: schrijf de vraag onder de instellingen"))
         level = d.options.get("level") or None
         if level is not None and level not in REFLECTION_LEVELS:
-            self.problems.append((d.option_lines["level"], f"onbekend niveau '{level}' (kies uit: {', '.join(REFLECTION_LEVELS)})"))
+            self.problems.append(
+                (d.option_lines["level"], f"onbekend niveau '{level}' (kies uit: {', '.join(REFLECTION_LEVELS)})")
+            )
         min_words = 0
         if "min-words" in d.options:
             raw = d.options["min-words"]
             if raw.isascii() and raw.isdigit() and int(raw) <= 5000:
                 min_words = int(raw)
             else:
-                self.problems.append((d.option_lines["min-words"], f"':min-words:' moet een geheel getal zijn, niet '{raw}'"))
+                self.problems.append(
+                    (d.option_lines["min-words"], f"':min-words:' moet een geheel getal zijn, niet '{raw}'")
+                )
         rubric = d.options.get("rubric") or None
         if rubric is not None and not mdx.ID_PATTERN.match(rubric):
-            self.problems.append((d.option_lines["rubric"], f"':rubric:' moet het id van een rubric zijn (de bestandsnaam in modules/_rubrics zonder .md), niet '{rubric}'"))
+            self.problems.append(
+                (
+                    d.option_lines["rubric"],
+                    f"':rubric:' moet het id van een rubric zijn (de bestandsnaam in modules/_rubrics zonder .md), niet '{rubric}'",
+                )
+            )
             rubric = None
         if "rubric" in d.options and not d.options["rubric"]:
-            self.problems.append((d.option_lines["rubric"], "':rubric:' is leeg: noem een rubric, bv. ':rubric: hatton-smith'"))
+            self.problems.append(
+                (d.option_lines["rubric"], "':rubric:' is leeg: noem een rubric, bv. ':rubric: hatton-smith'")
+            )
         refers_to = d.options.get("refers-to") or None
         if refers_to is not None and refers_to not in self.seen_vignettes:
-            self.problems.append((d.option_lines["refers-to"], f"':refers-to:' verwijst naar '{refers_to}', maar er staat geen casus met dat id eerder in de module"))
+            self.problems.append(
+                (
+                    d.option_lines["refers-to"],
+                    f"':refers-to:' verwijst naar '{refers_to}', maar er staat geen casus met dat id eerder in de module",
+                )
+            )
         guidance = d.options.get("guidance", "")
         guidance_html = ""
         if guidance:
@@ -307,10 +385,17 @@ class ModuleParser:
         self.last_reflection = block_id
         self.reflection_ids.add(block_id)
         return Reflection(
-            id=block_id, title=d.argument, prompt_html=prompt_html, guidance_html=guidance_html,
-            level=level, min_words=min_words, refers_to=refers_to,
-            prompt_hash=prompt_hash(d.argument, d.body), line=d.line,
-            rubric=rubric, rubric_line=d.option_lines.get("rubric", 0),
+            id=block_id,
+            title=d.argument,
+            prompt_html=prompt_html,
+            guidance_html=guidance_html,
+            level=level,
+            min_words=min_words,
+            refers_to=refers_to,
+            prompt_hash=prompt_hash(d.argument, d.body),
+            line=d.line,
+            rubric=rubric,
+            rubric_line=d.option_lines.get("rubric", 0),
         )
 
     def _lecturer(self, d: Directive) -> None:
@@ -326,28 +411,51 @@ class ModuleParser:
             if sub is None:
                 continue
             if sub.name != "exemplar":
-                self.problems.append((sub.line, f"blok '{{{sub.name}}}' hoort niet in een {{lecturer}}-blok; alleen {{exemplar}}"))
+                self.problems.append(
+                    (sub.line, f"blok '{{{sub.name}}}' hoort niet in een {{lecturer}}-blok; alleen {{exemplar}}")
+                )
                 continue
             level = sub.options.get("level", "")
             if not level:
-                self.problems.append((sub.line, "{exemplar} heeft een ':level:' nodig: het niveau dat dit voorbeeldantwoord haalt"))
+                self.problems.append(
+                    (sub.line, "{exemplar} heeft een ':level:' nodig: het niveau dat dit voorbeeldantwoord haalt")
+                )
             if not sub.body.strip():
                 self.problems.append((sub.line, "{exemplar} is leeg: schrijf het voorbeeldantwoord"))
             inner = self._blocks(self._parse_body(sub), sub.body_offset, allowed=())
-            exemplars.append(Exemplar(level, "".join(b.html for b in inner if isinstance(b, HtmlBlock)),
-                                      sub.option_lines.get("level", sub.line)))
+            exemplars.append(
+                Exemplar(
+                    level,
+                    "".join(b.html for b in inner if isinstance(b, HtmlBlock)),
+                    sub.option_lines.get("level", sub.line),
+                )
+            )
         mdx.check_and_rewrite_links(body, self.links, d.body_offset)
         if not d.body.strip():
-            self.problems.append((d.line, "{lecturer} is leeg: schrijf voorbeeldantwoorden, discussiepunten of valkuilen"))
-        self.lecturer_notes.append(LecturerNote(prompt_id=prompt_id, section_id=self.current_section,
-                                                html=mdx.render(body, self.env), exemplars=exemplars, line=d.line,
-                                                for_line=d.option_lines.get("for", d.line)))
+            self.problems.append(
+                (d.line, "{lecturer} is leeg: schrijf voorbeeldantwoorden, discussiepunten of valkuilen")
+            )
+        self.lecturer_notes.append(
+            LecturerNote(
+                prompt_id=prompt_id,
+                section_id=self.current_section,
+                html=mdx.render(body, self.env),
+                exemplars=exemplars,
+                line=d.line,
+                for_line=d.option_lines.get("for", d.line),
+            )
+        )
         return None
 
     def _check_lecturer_targets(self) -> None:
         for note in self.lecturer_notes:
             if note.prompt_id is not None and note.prompt_id not in self.reflection_ids:
-                self.problems.append((note.for_line, f"':for:' verwijst naar '{note.prompt_id}', maar er staat geen reflectievraag met dat id in deze module"))
+                self.problems.append(
+                    (
+                        note.for_line,
+                        f"':for:' verwijst naar '{note.prompt_id}', maar er staat geen reflectievraag met dat id in deze module",
+                    )
+                )
 
     def _note(self, d: Directive) -> Note:
         blocks = self._blocks(self._parse_body(d), d.body_offset, allowed=())
@@ -395,7 +503,9 @@ class ModuleParser:
             head, rest = _split_item(item)
             first = head[0] if head else None
             if first is None or first.type != "text" or not CHECK_MARKER.match(first.content):
-                self.problems.append((line, "elke antwoordmogelijkheid begint met '[x] ' (juist) of '[ ] ' (niet juist)"))
+                self.problems.append(
+                    (line, "elke antwoordmogelijkheid begint met '[x] ' (juist) of '[ ] ' (niet juist)")
+                )
                 continue
             correct = first.content[1].lower() == "x"
             first.content = CHECK_MARKER.sub("", first.content, count=1)
@@ -403,7 +513,9 @@ class ModuleParser:
             label, feedback_inline = _split_at_softbreak(head)
             feedback = self._feedback_html(feedback_inline, rest, d.body_offset)
             if not feedback:
-                self.problems.append((line, "antwoordmogelijkheid zonder feedback: zet de feedback ingesprongen op de regel eronder"))
+                self.problems.append(
+                    (line, "antwoordmogelijkheid zonder feedback: zet de feedback ingesprongen op de regel eronder")
+                )
             options.append(Option(mdx.render_inline(label, self.env), correct, feedback))
         return options
 
@@ -427,7 +539,9 @@ class ModuleParser:
                 if sub is None:
                     continue
                 if sub.name not in ("step", "ending"):
-                    self.problems.append((sub.line, f"blok '{{{sub.name}}}' hoort niet in een casus; alleen {{step}} en {{ending}}"))
+                    self.problems.append(
+                        (sub.line, f"blok '{{{sub.name}}}' hoort niet in een casus; alleen {{step}} en {{ending}}")
+                    )
                     continue
                 step = self._step(sub)
                 if step is None:
@@ -449,13 +563,19 @@ class ModuleParser:
         if block_id is None:
             return None
         self.seen_vignettes.add(block_id)
-        return Vignette(id=block_id, title=d.argument, intro_html=mdx.render(intro, self.env),
-                        steps=steps, start=start, line=d.line)
+        return Vignette(
+            id=block_id, title=d.argument, intro_html=mdx.render(intro, self.env), steps=steps, start=start, line=d.line
+        )
 
     def _step(self, d: Directive) -> Step | None:
         step_id = d.argument
         if not step_id or not mdx.ID_PATTERN.match(step_id):
-            self.problems.append((d.line, f"{{{d.name}}} heeft een naam nodig van kleine letters, cijfers en koppeltekens, bv. ':::{{{d.name}}} gesprek'"))
+            self.problems.append(
+                (
+                    d.line,
+                    f"{{{d.name}}} heeft een naam nodig van kleine letters, cijfers en koppeltekens, bv. ':::{{{d.name}}} gesprek'",
+                )
+            )
             return None
         narrative: list[Token] = []
         choices: list[Choice] = []
@@ -474,7 +594,9 @@ class ModuleParser:
         mdx.check_and_rewrite_links(narrative, self.links, d.body_offset)
         is_ending = d.name == "ending"
         if is_ending and choices:
-            self.problems.append((d.line, f"einde '{step_id}' heeft keuzes; gebruik {{step}} als het verhaal verder gaat"))
+            self.problems.append(
+                (d.line, f"einde '{step_id}' heeft keuzes; gebruik {{step}} als het verhaal verder gaat")
+            )
         if not narrative:
             self.problems.append((d.line, f"{d.name} '{step_id}' heeft geen tekst"))
         return Step(step_id, mdx.render(narrative, self.env), choices, is_ending, d.line)
@@ -490,7 +612,7 @@ class ModuleParser:
             close = next(i for i, t in enumerate(head) if t.type == "link_close")
             href = str(head[0].attrGet("href") or "")
             label_tokens = head[1:close]
-            after = head[close + 1:]
+            after = head[close + 1 :]
             mdx.check_and_rewrite_inline(head, self.links, line, skip=close + 1)
             if after and after[0].type == "softbreak":
                 after = after[1:]
@@ -500,30 +622,42 @@ class ModuleParser:
                 self.problems.append((line, f"keuze '{label_text}' moet naar een stap wijzen: (#naam-van-de-stap)"))
                 continue
             if not feedback:
-                self.problems.append((line, f"keuze '{label_text}' heeft geen feedback: zet die ingesprongen onder de keuze"))
+                self.problems.append(
+                    (line, f"keuze '{label_text}' heeft geen feedback: zet die ingesprongen onder de keuze")
+                )
             choices.append(Choice(mdx.render_inline(label_tokens, self.env), label_text, href[1:], feedback, line))
         return choices
 
     def _check_graph(self, d: Directive, steps: dict[str, Step], start: str | None) -> None:
         if start not in steps:
-            self.problems.append((d.option_lines.get("start", d.line), f"':start:' verwijst naar onbekende stap '{start}'"))
+            self.problems.append(
+                (d.option_lines.get("start", d.line), f"':start:' verwijst naar onbekende stap '{start}'")
+            )
             return
         if not any(s.is_ending for s in steps.values()):
             self.problems.append((d.line, "de casus heeft geen {ending}: elke weg moet op een einde uitkomen"))
         for step in steps.values():
             if not step.is_ending and not step.choices:
-                self.problems.append((step.line, f"stap '{step.id}' loopt dood: geef keuzes of maak er een {{ending}} van"))
+                self.problems.append(
+                    (step.line, f"stap '{step.id}' loopt dood: geef keuzes of maak er een {{ending}} van")
+                )
             for choice in step.choices:
                 if choice.target not in steps:
-                    self.problems.append((choice.line, f"keuze '{choice.label_text}' verwijst naar onbekende stap '{choice.target}'"))
+                    self.problems.append(
+                        (choice.line, f"keuze '{choice.label_text}' verwijst naar onbekende stap '{choice.target}'")
+                    )
         reachable = _reachable(steps, start)
         for step in steps.values():
             if step.id not in reachable:
-                self.problems.append((step.line, f"stap '{step.id}' is onbereikbaar: geen enkele keuze leidt ernaartoe"))
+                self.problems.append(
+                    (step.line, f"stap '{step.id}' is onbereikbaar: geen enkele keuze leidt ernaartoe")
+                )
         finishing = _can_finish(steps)
         for step in steps.values():
             if step.id in reachable and step.choices and step.id not in finishing:
-                self.problems.append((step.line, f"vanaf stap '{step.id}' is geen einde bereikbaar (een lus zonder uitweg)"))
+                self.problems.append(
+                    (step.line, f"vanaf stap '{step.id}' is geen einde bereikbaar (een lus zonder uitweg)")
+                )
 
 
 def _split_item(item: list[Token]) -> tuple[list[Token], list[Token]]:
@@ -537,7 +671,7 @@ def _split_item(item: list[Token]) -> tuple[list[Token], list[Token]]:
 def _split_at_softbreak(children: list[Token]) -> tuple[list[Token], list[Token]]:
     for i, child in enumerate(children):
         if child.type in ("softbreak", "hardbreak"):
-            return children[:i], children[i + 1:]
+            return children[:i], children[i + 1 :]
     return children, []
 
 
@@ -582,9 +716,9 @@ def heading_id(title: str) -> tuple[str, str] | None:
     if not end.endswith("}"):
         return None
     start = end.rfind("{#")
-    if start < 0 or "}" in end[start + 2:-1]:
+    if start < 0 or "}" in end[start + 2 : -1]:
         return None
-    return end[:start].strip(), end[start + 2:-1].strip()
+    return end[:start].strip(), end[start + 2 : -1].strip()
 
 
 def _first_long_line(text: str) -> int:
@@ -604,9 +738,12 @@ def _first_long_line(text: str) -> int:
 
 
 def _count_words(text: str, front_matter: Token) -> int:
-    body = text.split("\n")[front_matter.map[1]:] if front_matter.map else text.split("\n")
-    kept = [ln for ln in _without_lecturer_blocks(body)
-            if not ln.lstrip().startswith(":::") and not OPTION.match(ln.strip())]
+    body = text.split("\n")[front_matter.map[1] :] if front_matter.map else text.split("\n")
+    kept = [
+        ln
+        for ln in _without_lecturer_blocks(body)
+        if not ln.lstrip().startswith(":::") and not OPTION.match(ln.strip())
+    ]
     return mdx.count_words("\n".join(kept))
 
 

@@ -47,8 +47,16 @@ from app.content.model import Problem
 RUBRIC_DIR = "_rubrics"
 DIRECTIVE = re.compile(r"^\{([\w-]+)\}\s*(.*)$")
 OPTION = re.compile(r"^:([\w-]+):\s*(.*)$")
-FRONT_FIELDS = {"title": True, "title_en": True, "version": True, "license": True, "sources": False,
-                "summary": False, "summary_en": False, "authors": False}
+FRONT_FIELDS = {
+    "title": True,
+    "title_en": True,
+    "version": True,
+    "license": True,
+    "sources": False,
+    "summary": False,
+    "summary_en": False,
+    "authors": False,
+}
 CRITERION_OPTIONS = {"id", "title-en", "description-en"}
 LEVEL_OPTIONS = {"id", "title-en", "descriptor-en", "next", "next-en"}
 MAX_RUBRIC_BYTES = 200_000
@@ -149,7 +157,10 @@ def load_rubrics(directory: Path) -> RubricSet:
         try:
             rubric, problems = RubricParser(path).parse()
         except Exception as error:
-            rubric, problems = None, [Problem(path, 1, f"deze rubric kon niet gecontroleerd worden ({type(error).__name__})")]
+            rubric, problems = (
+                None,
+                [Problem(path, 1, f"deze rubric kon niet gecontroleerd worden ({type(error).__name__})")],
+            )
         result.problems.extend(problems)
         if rubric is not None and not problems:
             result.rubrics[rubric.id] = rubric
@@ -173,8 +184,13 @@ class RubricParser:
         except OSError as error:
             return None, [Problem(self.path, 1, f"bestand kan niet gelezen worden ({error.strerror or error})")]
         if not mdx.ID_PATTERN.match(rubric_id):
-            self.problems.append((1, f"bestandsnaam '{self.path.name}': het id van een rubric (de naam zonder .md) "
-                                     "mag alleen kleine letters, cijfers en koppeltekens bevatten"))
+            self.problems.append(
+                (
+                    1,
+                    f"bestandsnaam '{self.path.name}': het id van een rubric (de naam zonder .md) "
+                    "mag alleen kleine letters, cijfers en koppeltekens bevatten",
+                )
+            )
         for line in mdx.raw_html_lines(text):
             self.problems.append((line, "HTML is niet toegestaan in een rubric; gebruik Markdown"))
         tokens = mdx.markdown().parse(text, self.env)
@@ -194,14 +210,24 @@ class RubricParser:
             if directive is None:
                 continue
             if directive["name"] != "criterion":
-                self.problems.append((directive["line"], f"blok '{{{directive['name']}}}' hoort niet hier: een rubric "
-                                                         "bestaat uit {criterion}-blokken (met '::::') met daarin {level}-blokken"))
+                self.problems.append(
+                    (
+                        directive["line"],
+                        f"blok '{{{directive['name']}}}' hoort niet hier: een rubric "
+                        "bestaat uit {criterion}-blokken (met '::::') met daarin {level}-blokken",
+                    )
+                )
                 continue
             criterion = self._criterion(directive)
             if criterion is None:
                 continue
             if criterion.id in seen:
-                self.problems.append((criterion.line, f"criterium '{criterion.id}' komt twee keer voor (ook op regel {seen[criterion.id]})"))
+                self.problems.append(
+                    (
+                        criterion.line,
+                        f"criterium '{criterion.id}' komt twee keer voor (ook op regel {seen[criterion.id]})",
+                    )
+                )
                 continue
             seen[criterion.id] = criterion.line
             criteria.append(criterion)
@@ -209,9 +235,16 @@ class RubricParser:
             self.problems.append((1, "de rubric heeft geen criteria: voeg minstens één '::::{criterion}' toe"))
         if front is None:
             return None, self._sorted()
-        rubric = Rubric(id=rubric_id, title=front["title"], title_en=front["title_en"], version=front["version"],
-                        license=front["license"], sources=tuple(front.get("sources") or ()),
-                        criteria=tuple(criteria), path=self.path)
+        rubric = Rubric(
+            id=rubric_id,
+            title=front["title"],
+            title_en=front["title_en"],
+            version=front["version"],
+            license=front["license"],
+            sources=tuple(front.get("sources") or ()),
+            criteria=tuple(criteria),
+            path=self.path,
+        )
         return rubric, self._sorted()
 
     def _sorted(self) -> list[Problem]:
@@ -236,7 +269,12 @@ class RubricParser:
             value = data.get(key)
             if key == "sources" or key == "authors":
                 if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                    self.problems.append((_key_line(text, key), f"voorpagina: '{key}' moet een lijst zijn (regels die beginnen met '- ')"))
+                    self.problems.append(
+                        (
+                            _key_line(text, key),
+                            f"voorpagina: '{key}' moet een lijst zijn (regels die beginnen met '- ')",
+                        )
+                    )
                     ok = False
                 continue
             if value is None:
@@ -254,7 +292,9 @@ class RubricParser:
         line = offset + mdx.start_line(token) + 1
         match = DIRECTIVE.match(token.info.strip())
         if not match:
-            self.problems.append((line, f"onbekend blok '{token.info.strip() or '(leeg)'}' (telt het aantal dubbele punten?)"))
+            self.problems.append(
+                (line, f"onbekend blok '{token.info.strip() or '(leeg)'}' (telt het aantal dubbele punten?)")
+            )
             return None
         name, argument = match.group(1), match.group(2).strip()
         allowed = {"criterion": CRITERION_OPTIONS, "level": LEVEL_OPTIONS}.get(name)
@@ -272,15 +312,24 @@ class RubricParser:
             key, value = option.group(1), option.group(2).strip()
             if key not in allowed:
                 names = ", ".join(f":{o}:" for o in sorted(allowed))
-                self.problems.append((line + 1 + n, f"onbekende instelling ':{key}:' in {{{name}}} (toegestaan: {names})"))
+                self.problems.append(
+                    (line + 1 + n, f"onbekende instelling ':{key}:' in {{{name}}} (toegestaan: {names})")
+                )
             elif key in options:
                 self.problems.append((line + 1 + n, f"instelling ':{key}:' staat twee keer in {{{name}}}"))
             options[key] = value
             option_lines[key] = line + 1 + n
         else:
             n = len(lines)
-        return {"name": name, "argument": argument, "options": options, "option_lines": option_lines,
-                "body": "\n".join(lines[n:]), "body_offset": offset + mdx.start_line(token) + 1 + n, "line": line}
+        return {
+            "name": name,
+            "argument": argument,
+            "options": options,
+            "option_lines": option_lines,
+            "body": "\n".join(lines[n:]),
+            "body_offset": offset + mdx.start_line(token) + 1 + n,
+            "line": line,
+        }
 
     def _id(self, d: dict) -> str | None:
         value = d["options"].get("id")
@@ -288,7 +337,12 @@ class RubricParser:
             self.problems.append((d["line"], f"{{{d['name']}}} heeft een ':id:' nodig"))
             return None
         if not mdx.ID_PATTERN.match(value):
-            self.problems.append((d["option_lines"]["id"], f"id '{value}' mag alleen kleine letters, cijfers en koppeltekens bevatten (max. 60)"))
+            self.problems.append(
+                (
+                    d["option_lines"]["id"],
+                    f"id '{value}' mag alleen kleine letters, cijfers en koppeltekens bevatten (max. 60)",
+                )
+            )
             return None
         return value
 
@@ -307,8 +361,9 @@ class RubricParser:
         for group in mdx.top_level_groups(mdx.markdown().parse(d["body"], self.env)):
             if group[0].type != "colon_fence":
                 if levels:
-                    self.problems.append((d["body_offset"] + mdx.first_line(group) + 1,
-                                          "tekst tussen de niveaus hoort in een {level}"))
+                    self.problems.append(
+                        (d["body_offset"] + mdx.first_line(group) + 1, "tekst tussen de niveaus hoort in een {level}")
+                    )
                 else:
                     description.extend(group)
                 continue
@@ -322,7 +377,12 @@ class RubricParser:
             if level is None:
                 continue
             if level.id in seen:
-                self.problems.append((level.line, f"niveau '{level.id}' komt twee keer voor in dit criterium (ook op regel {seen[level.id]})"))
+                self.problems.append(
+                    (
+                        level.line,
+                        f"niveau '{level.id}' komt twee keer voor in dit criterium (ook op regel {seen[level.id]})",
+                    )
+                )
                 continue
             seen[level.id] = level.line
             levels.append(level)
@@ -332,10 +392,15 @@ class RubricParser:
             self.problems.append((levels[-1].line, "het hoogste niveau heeft geen volgende stap: laat ':next:' weg"))
         if criterion_id is None:
             return None
-        return Criterion(id=criterion_id, title=d["argument"], title_en=d["options"].get("title-en", ""),
-                         description_html=mdx.render(description, self.env),
-                         description_en_html=self._inline(d["options"].get("description-en", "")),
-                         levels=tuple(levels), line=d["line"])
+        return Criterion(
+            id=criterion_id,
+            title=d["argument"],
+            title_en=d["options"].get("title-en", ""),
+            description_html=mdx.render(description, self.env),
+            description_en_html=self._inline(d["options"].get("description-en", "")),
+            levels=tuple(levels),
+            line=d["line"],
+        )
 
     def _level(self, d: dict) -> Level | None:
         level_id = self._id(d)
@@ -343,21 +408,30 @@ class RubricParser:
         if not d["argument"]:
             self.problems.append((d["line"], "{level} heeft een titel nodig: ':::{level} Titel'"))
         if not d["body"].strip():
-            self.problems.append((d["line"], "{level} heeft geen beschrijving (descriptor): schrijf ze onder de instellingen"))
+            self.problems.append(
+                (d["line"], "{level} heeft geen beschrijving (descriptor): schrijf ze onder de instellingen")
+            )
         for key, what in (("title-en", "Engelse titel"), ("descriptor-en", "Engelse beschrijving")):
             if not options.get(key):
                 self.problems.append((d["line"], f"{{level}} heeft een {what} nodig (':{key}:')"))
         if options.get("next") and not options.get("next-en"):
             self.problems.append((d["option_lines"]["next"], "':next:' heeft een Engelse versie nodig (':next-en:')"))
         if options.get("next-en") and not options.get("next"):
-            self.problems.append((d["option_lines"]["next-en"], "':next-en:' heeft een Nederlandse versie nodig (':next:')"))
+            self.problems.append(
+                (d["option_lines"]["next-en"], "':next-en:' heeft een Nederlandse versie nodig (':next:')")
+            )
         if level_id is None:
             return None
-        return Level(id=level_id, title=d["argument"], title_en=options.get("title-en", ""),
-                     descriptor_html=self._inline(d["body"]),
-                     descriptor_en_html=self._inline(options.get("descriptor-en", "")),
-                     next_html=self._inline(options.get("next", "")),
-                     next_en_html=self._inline(options.get("next-en", "")), line=d["line"])
+        return Level(
+            id=level_id,
+            title=d["argument"],
+            title_en=options.get("title-en", ""),
+            descriptor_html=self._inline(d["body"]),
+            descriptor_en_html=self._inline(options.get("descriptor-en", "")),
+            next_html=self._inline(options.get("next", "")),
+            next_en_html=self._inline(options.get("next-en", "")),
+            line=d["line"],
+        )
 
 
 def _key_line(text: str, key: str) -> int:

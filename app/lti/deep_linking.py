@@ -50,10 +50,15 @@ def pending_token(secret: bytes, launch: Launch, *, user_id: int) -> str:
     accept = settings.get("accept_types") or []
     if "ltiResourceLink" not in accept:
         raise DeepLinkError("ltiResourceLink not accepted")
-    body = {"p": launch.platform.id, "u": user_id, "r": settings["deep_link_return_url"],
-            "d": settings.get("data") if isinstance(settings.get("data"), str) else None,
-            "dep": launch.claims[CLAIM + "deployment_id"], "li": bool(settings.get("accept_lineitem", True)),
-            "x": int(time.time()) + PICK_LIFETIME}
+    body = {
+        "p": launch.platform.id,
+        "u": user_id,
+        "r": settings["deep_link_return_url"],
+        "d": settings.get("data") if isinstance(settings.get("data"), str) else None,
+        "dep": launch.claims[CLAIM + "deployment_id"],
+        "li": bool(settings.get("accept_lineitem", True)),
+        "x": int(time.time()) + PICK_LIFETIME,
+    }
     raw = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode())
     return f"{raw.decode()}.{_sign(secret, raw)}"
 
@@ -61,7 +66,9 @@ def pending_token(secret: bytes, launch: Launch, *, user_id: int) -> str:
 def read_pending(secret: bytes, token: str, *, user_id: int) -> Pending:
     raw, _dot, mac = (token or "").partition(".")
     if not raw or not hmac.compare_digest(mac, _sign(secret, raw.encode())):
-        raise DeepLinkError(_("This choice did not come from a launch of your LMS. Open the selection from the LMS again."))
+        raise DeepLinkError(
+            _("This choice did not come from a launch of your LMS. Open the selection from the LMS again.")
+        )
     body = json.loads(base64.urlsafe_b64decode(raw.encode()))
     if body["u"] != user_id:
         raise DeepLinkError(_("This choice belongs to another account. Open the selection from the LMS again."))
@@ -70,20 +77,33 @@ def read_pending(secret: bytes, token: str, *, user_id: int) -> Pending:
     return Pending(body["p"], body["u"], body["r"], body["d"], body["dep"], body["li"])
 
 
-def response_jwt(session: Session, pending: Pending, *, platform: LtiPlatform, launch_url: str, module,
-                 due_on: date | None, grades: bool) -> str:
+def response_jwt(
+    session: Session,
+    pending: Pending,
+    *,
+    platform: LtiPlatform,
+    launch_url: str,
+    module,
+    due_on: date | None,
+    grades: bool,
+) -> str:
     custom = {CUSTOM_MODULE: module.slug}
     if due_on is not None:
         custom[CUSTOM_DUE] = due_on.isoformat()
     item: dict = {"type": "ltiResourceLink", "title": module.title, "url": launch_url, "custom": custom}
     if grades and pending.accept_line_item:
         item["lineItem"] = {"scoreMaximum": 1, "label": module.title, "resourceId": module.slug}
-    claims = {"iss": platform.client_id, "aud": platform.issuer, "azp": platform.client_id,
-              "nonce": keys.uuid.uuid4().hex,
-              CLAIM + "message_type": "LtiDeepLinkingResponse", CLAIM + "version": "1.3.0",
-              CLAIM + "deployment_id": pending.deployment_id,
-              DL_CLAIM + "content_items": [item],
-              DL_CLAIM + "msg": _("Nabij module added: %(title)s") % {"title": module.title}}
+    claims = {
+        "iss": platform.client_id,
+        "aud": platform.issuer,
+        "azp": platform.client_id,
+        "nonce": keys.uuid.uuid4().hex,
+        CLAIM + "message_type": "LtiDeepLinkingResponse",
+        CLAIM + "version": "1.3.0",
+        CLAIM + "deployment_id": pending.deployment_id,
+        DL_CLAIM + "content_items": [item],
+        DL_CLAIM + "msg": _("Nabij module added: %(title)s") % {"title": module.title},
+    }
     if pending.data is not None:
         claims[DL_CLAIM + "data"] = pending.data
     token = keys.sign(session, claims)

@@ -32,10 +32,12 @@ TIMEOUT = 10.0
 ANY_DEPLOYMENT = "*"  # the LMS did not say (Canvas makes deployments later): any deployment of this client
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
-SCOPES = ("https://purl.imsglobal.org/spec/lti-ags/scope/lineitem "
-          "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly "
-          "https://purl.imsglobal.org/spec/lti-ags/scope/score "
-          "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly")
+SCOPES = (
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem "
+    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly "
+    "https://purl.imsglobal.org/spec/lti-ags/scope/score "
+    "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+)
 # The claims Nabij asks for; name and email are optional (docs/lti.md: what each is for).
 CLAIMS = ["iss", "sub", "name", "given_name", "family_name", "email"]
 
@@ -62,16 +64,25 @@ def link_valid(secret: bytes, token: str) -> bool:
 
 def tool_configuration(tool: ToolUrls) -> dict:
     return {
-        "application_type": "web", "response_types": ["id_token"],
-        "grant_types": ["implicit", "client_credentials"], "initiate_login_uri": tool.login,
-        "redirect_uris": [tool.launch], "client_name": "Nabij", "jwks_uri": tool.jwks,
-        "token_endpoint_auth_method": "private_key_jwt", "scope": SCOPES,
+        "application_type": "web",
+        "response_types": ["id_token"],
+        "grant_types": ["implicit", "client_credentials"],
+        "initiate_login_uri": tool.login,
+        "redirect_uris": [tool.launch],
+        "client_name": "Nabij",
+        "jwks_uri": tool.jwks,
+        "token_endpoint_auth_method": "private_key_jwt",
+        "scope": SCOPES,
         TOOL_CONFIGURATION: {
-            "domain": urlsplit(tool.base).netloc, "target_link_uri": tool.launch, "claims": CLAIMS,
+            "domain": urlsplit(tool.base).netloc,
+            "target_link_uri": tool.launch,
+            "claims": CLAIMS,
             "description": "Nabij: modules over professionele nabijheid",
-            "messages": [{"type": "LtiDeepLinkingRequest", "target_link_uri": tool.deep_linking,
-                          "label": "Nabij"},
-                         {"type": "LtiResourceLinkRequest", "target_link_uri": tool.launch, "label": "Nabij"}]},
+            "messages": [
+                {"type": "LtiDeepLinkingRequest", "target_link_uri": tool.deep_linking, "label": "Nabij"},
+                {"type": "LtiResourceLinkRequest", "target_link_uri": tool.launch, "label": "Nabij"},
+            ],
+        },
     }
 
 
@@ -86,8 +97,9 @@ def _json(response: httpx.Response, what: str) -> dict:
     return body
 
 
-def register(session: Session, *, openid_configuration: str, registration_token: str, tool: ToolUrls,
-             production: bool) -> LtiPlatform:
+def register(
+    session: Session, *, openid_configuration: str, registration_token: str, tool: ToolUrls, production: bool
+) -> LtiPlatform:
     if not registration._url_ok(openid_configuration, production=production):
         raise DynamicRegistrationError(_("The LMS's configuration address must start with https://."))
     try:
@@ -103,8 +115,10 @@ def register(session: Session, *, openid_configuration: str, registration_token:
         raise DynamicRegistrationError(_("The LMS offers no registration endpoint."))
     headers = {"Authorization": f"Bearer {registration_token}"} if registration_token else {}
     try:
-        answer = _json(httpx.post(endpoint, json=tool_configuration(tool), headers=headers, timeout=TIMEOUT),
-                       _("registration answer"))
+        answer = _json(
+            httpx.post(endpoint, json=tool_configuration(tool), headers=headers, timeout=TIMEOUT),
+            _("registration answer"),
+        )
     except httpx.HTTPError as error:
         raise DynamicRegistrationError(_("The LMS could not be reached. Try again in a minute.")) from error
     client_id = answer.get("client_id")
@@ -114,10 +128,15 @@ def register(session: Session, *, openid_configuration: str, registration_token:
     deployment = tool_config.get("deployment_id") if isinstance(tool_config.get("deployment_id"), str) else ""
     platform_config = found if isinstance(found := config.get(PLATFORM_CONFIGURATION), dict) else {}
     name = str(platform_config.get("product_family_code") or urlsplit(issuer).netloc)[:120]
-    values = {"issuer": issuer, "client_id": client_id, "deployment_id": deployment or ANY_DEPLOYMENT,
-              "auth_login_url": str(config.get("authorization_endpoint") or ""),
-              "auth_token_url": str(config.get("token_endpoint") or ""), "jwks_url": str(config.get("jwks_uri") or ""),
-              "name": name}
+    values = {
+        "issuer": issuer,
+        "client_id": client_id,
+        "deployment_id": deployment or ANY_DEPLOYMENT,
+        "auth_login_url": str(config.get("authorization_endpoint") or ""),
+        "auth_token_url": str(config.get("token_endpoint") or ""),
+        "jwks_url": str(config.get("jwks_uri") or ""),
+        "name": name,
+    }
     try:
         return registration.register(session, values, production=production)
     except registration.RegistrationError as error:

@@ -53,8 +53,17 @@ def _mac(secret: bytes, origins: str, token: str) -> str:
     return hmac.new(secret, f"lti-frame:{origins}:{token}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def add_cookie(response: Response, name: str, value: str, *, path: str = "/", max_age: int | None = None,
-               samesite: str = "None", secure: bool = True, partitioned: bool = True) -> None:
+def add_cookie(
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    path: str = "/",
+    max_age: int | None = None,
+    samesite: str = "None",
+    secure: bool = True,
+    partitioned: bool = True,
+) -> None:
     """Set-Cookie written out: Python's http.cookies knows `Partitioned` only from 3.14 on."""
     parts = [f"{name}={value}", f"Path={path}", "HttpOnly", f"SameSite={samesite}"]
     if max_age is not None:
@@ -70,8 +79,9 @@ def _encode(origins: list[str]) -> str:
     return base64.urlsafe_b64encode(" ".join(origins).encode()).decode().rstrip("=")
 
 
-def set_launch_cookies(response: Response, settings: Settings, secret: bytes, *, token: str, origins: list[str],
-                       framed: bool) -> None:
+def set_launch_cookies(
+    response: Response, settings: Settings, secret: bytes, *, token: str, origins: list[str], framed: bool
+) -> None:
     name = cookie_names(settings)[0]
     if not framed:
         response.set_cookie(name, token, httponly=True, samesite="lax", secure=settings.is_production, path="/")

@@ -48,9 +48,17 @@ log = logging.getLogger("nabij.lti")
 
 
 def gradebook_links(session: Session, *, class_id: int, module_slug: str) -> list[LtiResourceLink]:
-    return list(session.exec(select(LtiResourceLink).join(Assignment, col(Assignment.id) == col(LtiResourceLink.assignment_id))
-                             .where(col(Assignment.class_id) == class_id, col(Assignment.module_slug) == module_slug,
-                                    col(LtiResourceLink.lineitem_url) != "")))
+    return list(
+        session.exec(
+            select(LtiResourceLink)
+            .join(Assignment, col(Assignment.id) == col(LtiResourceLink.assignment_id))
+            .where(
+                col(Assignment.class_id) == class_id,
+                col(Assignment.module_slug) == module_slug,
+                col(LtiResourceLink.lineitem_url) != "",
+            )
+        )
+    )
 
 
 def completed(session: Session, *, course_class: CourseClass, assignment: Assignment, module) -> set[int]:
@@ -60,8 +68,11 @@ def completed(session: Session, *, course_class: CourseClass, assignment: Assign
 
     done = {user_id for user_id, _slug in released_reflections(session, course_class=course_class, modules=[module])}
     if course_class.completion_rule == "assessed":
-        done = {user_id for user_id in done
-                if completion(session, referenced(session, User, user_id), assignment, catalogue=jobs.catalogue()) == 1.0}
+        done = {
+            user_id
+            for user_id in done
+            if completion(session, referenced(session, User, user_id), assignment, catalogue=jobs.catalogue()) == 1.0
+        }
     return done
 
 
@@ -74,12 +85,15 @@ def post_for_link(session: Session, link: LtiResourceLink) -> int:
         return 0
     platform = referenced(session, LtiPlatform, link.platform_id)
     done = completed(session, course_class=course_class, assignment=assignment, module=module)
-    students = session.exec(select(ExternalIdentity.user_id, ExternalIdentity.subject)
-                            .join(Enrolment, col(Enrolment.user_id) == col(ExternalIdentity.user_id))
-                            .where(col(Enrolment.class_id) == course_class.id,
-                                   col(ExternalIdentity.issuer) == platform.issuer)).all()
-    sent_before = {row.user_id: row for row in session.exec(
-        select(LtiGradePost).where(col(LtiGradePost.resource_link_id) == link.id))}
+    students = session.exec(
+        select(ExternalIdentity.user_id, ExternalIdentity.subject)
+        .join(Enrolment, col(Enrolment.user_id) == col(ExternalIdentity.user_id))
+        .where(col(Enrolment.class_id) == course_class.id, col(ExternalIdentity.issuer) == platform.issuer)
+    ).all()
+    sent_before = {
+        row.user_id: row
+        for row in session.exec(select(LtiGradePost).where(col(LtiGradePost.resource_link_id) == link.id))
+    }
     sent = 0
     for user_id, subject in students:
         score = 1.0 if user_id in done else 0.0
@@ -96,8 +110,9 @@ def post_for_link(session: Session, link: LtiResourceLink) -> int:
 
 
 def post_completion(session: Session, *, class_id: int, module_slug: str) -> int:
-    return sum(post_for_link(session, link) for link in gradebook_links(session, class_id=class_id,
-                                                                       module_slug=module_slug))
+    return sum(
+        post_for_link(session, link) for link in gradebook_links(session, class_id=class_id, module_slug=module_slug)
+    )
 
 
 @jobs.task(retries=5, retry_delay=120)
@@ -133,4 +148,3 @@ def _queue_on_submission(db_session, _context) -> None:
 @event.listens_for(OrmSession, "after_rollback")
 def _reset(db_session) -> None:
     db_session.info.pop("nabij_lti_queued", None)
-

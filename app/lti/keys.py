@@ -32,8 +32,7 @@ def _new_key(session: Session) -> LtiKey:
 
 def current_key(session: Session) -> LtiKey:
     """The key that signs now; made on first use (and committed by the caller)."""
-    row = session.exec(select(LtiKey).where(col(LtiKey.retired_at).is_(None))
-                       .order_by(col(LtiKey.id).desc())).first()
+    row = session.exec(select(LtiKey).where(col(LtiKey.retired_at).is_(None)).order_by(col(LtiKey.id).desc())).first()
     return row if row is not None else _new_key(session)
 
 

@@ -57,8 +57,15 @@ MESSAGE_TYPES = (RESOURCE_LINK, DEEP_LINKING)
 
 # Context roles (LIS vocabulary); the short forms are allowed by LTI 1.3 as deprecated aliases.
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership"
-INSTRUCTOR_ROLES = frozenset({f"{MEMBERSHIP}#Instructor", f"{MEMBERSHIP}/Instructor#TeachingAssistant",
-                              f"{MEMBERSHIP}#TeachingAssistant", "Instructor", "TeachingAssistant"})
+INSTRUCTOR_ROLES = frozenset(
+    {
+        f"{MEMBERSHIP}#Instructor",
+        f"{MEMBERSHIP}/Instructor#TeachingAssistant",
+        f"{MEMBERSHIP}#TeachingAssistant",
+        "Instructor",
+        "TeachingAssistant",
+    }
+)
 LEARNER_ROLES = frozenset({f"{MEMBERSHIP}#Learner", "Learner"})
 
 # Custom parameters a deep link sets on the resource link (app/lti/deep_linking.py).
@@ -69,46 +76,78 @@ DEFAULT_DUE_DAYS = 28
 
 def _messages() -> dict[str, tuple[str, str]]:
     return {
-        "unknown-platform": (_("This LMS is not registered with Nabij"),
-                             _("Ask your institution's Nabij administrator to register this LMS (docs/lti.md).")),
-        "bad-target": (_("This link does not lead to Nabij"),
-                       _("The LMS asked Nabij to open an address that is not Nabij's. Ask the LMS administrator to check the tool's settings.")),
-        "missing": (_("The LMS sent an incomplete launch"),
-                    _("Open the activity in your course again.")),
-        "unknown-state": (_("This launch did not start here"),
-                          _("Nabij did not start this sign-in, or it has already ended. Open the activity in your course again.")),
-        "replayed": (_("This launch was already used"),
-                     _("Each launch signs in once. Open the activity in your course again.")),
-        "login-expired": (_("This launch took too long"),
-                          _("Open the activity in your course again.")),
-        "jwks": (_("Nabij could not check the LMS's signature"),
-                 _("The LMS's public keys could not be fetched. Try again in a minute; if it keeps happening, tell the LMS administrator.")),
-        "signature": (_("The launch's signature is not valid"),
-                      _("This launch was not signed by the registered LMS. Open the activity in your course again.")),
-        "issuer": (_("The launch came from another LMS"),
-                   _("The launch names another LMS than the one this sign-in started with.")),
-        "audience": (_("The launch was meant for another tool"),
-                     _("The launch is addressed to another client id than Nabij's registration.")),
-        "expired": (_("The launch has expired"),
-                    _("Open the activity in your course again.")),
-        "nonce": (_("The launch does not match this sign-in"),
-                  _("Open the activity in your course again.")),
-        "unknown-deployment": (_("This deployment of Nabij is not registered"),
-                               _("Ask your Nabij administrator to register this deployment id of the LMS.")),
+        "unknown-platform": (
+            _("This LMS is not registered with Nabij"),
+            _("Ask your institution's Nabij administrator to register this LMS (docs/lti.md)."),
+        ),
+        "bad-target": (
+            _("This link does not lead to Nabij"),
+            _(
+                "The LMS asked Nabij to open an address that is not Nabij's. Ask the LMS administrator to check the tool's settings."
+            ),
+        ),
+        "missing": (_("The LMS sent an incomplete launch"), _("Open the activity in your course again.")),
+        "unknown-state": (
+            _("This launch did not start here"),
+            _("Nabij did not start this sign-in, or it has already ended. Open the activity in your course again."),
+        ),
+        "replayed": (
+            _("This launch was already used"),
+            _("Each launch signs in once. Open the activity in your course again."),
+        ),
+        "login-expired": (_("This launch took too long"), _("Open the activity in your course again.")),
+        "jwks": (
+            _("Nabij could not check the LMS's signature"),
+            _(
+                "The LMS's public keys could not be fetched. Try again in a minute; if it keeps happening, tell the LMS administrator."
+            ),
+        ),
+        "signature": (
+            _("The launch's signature is not valid"),
+            _("This launch was not signed by the registered LMS. Open the activity in your course again."),
+        ),
+        "issuer": (
+            _("The launch came from another LMS"),
+            _("The launch names another LMS than the one this sign-in started with."),
+        ),
+        "audience": (
+            _("The launch was meant for another tool"),
+            _("The launch is addressed to another client id than Nabij's registration."),
+        ),
+        "expired": (_("The launch has expired"), _("Open the activity in your course again.")),
+        "nonce": (_("The launch does not match this sign-in"), _("Open the activity in your course again.")),
+        "unknown-deployment": (
+            _("This deployment of Nabij is not registered"),
+            _("Ask your Nabij administrator to register this deployment id of the LMS."),
+        ),
         "version": (_("This LTI version is not supported"), _("Nabij supports LTI 1.3.")),
-        "message-type": (_("Nabij cannot handle this kind of launch"),
-                         _("Nabij handles resource links and deep linking.")),
-        "no-subject": (_("The LMS did not say who you are"),
-                       _("Anonymous launches are not supported: the LMS must send a user id.")),
-        "no-context": (_("The launch is not from a course"),
-                       _("Add Nabij to a course in the LMS and open it from there.")),
-        "no-role": (_("Your role in this course has no access to Nabij"),
-                    _("Nabij opens for students (Learner) and lecturers (Instructor, Teaching Assistant) of a course.")),
-        "email-in-use": (_("Your email address already has a Nabij account"),
-                         _("Log in to Nabij with your password once and link your LMS account under Account, or ask an administrator to link it.")),
+        "message-type": (
+            _("Nabij cannot handle this kind of launch"),
+            _("Nabij handles resource links and deep linking."),
+        ),
+        "no-subject": (
+            _("The LMS did not say who you are"),
+            _("Anonymous launches are not supported: the LMS must send a user id."),
+        ),
+        "no-context": (
+            _("The launch is not from a course"),
+            _("Add Nabij to a course in the LMS and open it from there."),
+        ),
+        "no-role": (
+            _("Your role in this course has no access to Nabij"),
+            _("Nabij opens for students (Learner) and lecturers (Instructor, Teaching Assistant) of a course."),
+        ),
+        "email-in-use": (
+            _("Your email address already has a Nabij account"),
+            _(
+                "Log in to Nabij with your password once and link your LMS account under Account, or ask an administrator to link it."
+            ),
+        ),
         "inactive": (_("Your Nabij account is deactivated"), _("Ask an administrator.")),
-        "not-set-up": (_("This activity is not set up yet"),
-                       _("Your lecturer has not chosen a module for this link yet.")),
+        "not-set-up": (
+            _("This activity is not set up yet"),
+            _("Your lecturer has not chosen a module for this link yet."),
+        ),
     }
 
 
@@ -137,6 +176,7 @@ def state_cookie_name(state: str) -> str:
 
 # -- 1. login initiation ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LoginStart:
     state: str
@@ -149,24 +189,46 @@ def start_login(session: Session, params: dict[str, str], *, tool: registration.
     target = params.get("target_link_uri", "")
     if not issuer or not login_hint or not target:
         raise LaunchError("missing")
-    found = registration.candidates(session, issuer=issuer, client_id=params.get("client_id") or None,
-                                    deployment_id=params.get("lti_deployment_id") or None)
+    found = registration.candidates(
+        session,
+        issuer=issuer,
+        client_id=params.get("client_id") or None,
+        deployment_id=params.get("lti_deployment_id") or None,
+    )
     if not found and params.get("lti_deployment_id"):
-        found = [row for row in registration.candidates(session, issuer=issuer, client_id=params.get("client_id") or None)
-                 if row.deployment_id == "*"]
+        found = [
+            row
+            for row in registration.candidates(session, issuer=issuer, client_id=params.get("client_id") or None)
+            if row.deployment_id == "*"
+        ]
     if not found:
         raise LaunchError("unknown-platform")
     platform = found[0]
     if not (target == tool.base or target.startswith(tool.base + "/")):
         raise LaunchError("bad-target")
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    session.add(LtiLogin(state_hash=state_hash(state), nonce=nonce, platform_id=stored_id(platform),
-                         login_hint=login_hint[:4000], message_hint=params.get("lti_message_hint", "")[:4000],
-                         target_link_uri=target[:2000]))
+    session.add(
+        LtiLogin(
+            state_hash=state_hash(state),
+            nonce=nonce,
+            platform_id=stored_id(platform),
+            login_hint=login_hint[:4000],
+            message_hint=params.get("lti_message_hint", "")[:4000],
+            target_link_uri=target[:2000],
+        )
+    )
     session.commit()
-    query = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post", "prompt": "none",
-             "client_id": platform.client_id, "redirect_uri": tool.launch, "login_hint": login_hint,
-             "state": state, "nonce": nonce}
+    query = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": platform.client_id,
+        "redirect_uri": tool.launch,
+        "login_hint": login_hint,
+        "state": state,
+        "nonce": nonce,
+    }
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if urlsplit(platform.auth_login_url).query else "?"
@@ -184,14 +246,20 @@ def _registered(session: Session, platform_id: int) -> LtiPlatform:
 def relogin_fields(session: Session, login: LtiLogin) -> dict[str, str]:
     """The login parameters again, for the "open in a new window" form (a fresh state and nonce there)."""
     platform = _registered(session, login.platform_id)
-    fields = {"iss": platform.issuer, "login_hint": login.login_hint, "target_link_uri": login.target_link_uri,
-              "client_id": platform.client_id, "lti_deployment_id": platform.deployment_id}
+    fields = {
+        "iss": platform.issuer,
+        "login_hint": login.login_hint,
+        "target_link_uri": login.target_link_uri,
+        "client_id": platform.client_id,
+        "lti_deployment_id": platform.deployment_id,
+    }
     if login.message_hint:
         fields["lti_message_hint"] = login.message_hint
     return fields
 
 
 # -- 2. the launch --------------------------------------------------------------------------------
+
 
 @dataclass
 class Launch:
@@ -233,8 +301,9 @@ def consume_login(session: Session, state: str) -> LtiLogin:
     if login is None:
         raise LaunchError("unknown-state")
     # One conditional UPDATE: of two requests with the same state, exactly one wins, on any worker.
-    result = session.exec(update(LtiLogin).where(col(LtiLogin.id) == login.id, col(LtiLogin.used_at).is_(None))
-                          .values(used_at=utcnow()))
+    result = session.exec(
+        update(LtiLogin).where(col(LtiLogin.id) == login.id, col(LtiLogin.used_at).is_(None)).values(used_at=utcnow())
+    )
     session.commit()
     if result.rowcount != 1:
         raise LaunchError("replayed")
@@ -279,7 +348,9 @@ def _check_claims(claims: dict, platform: LtiPlatform, nonce: str) -> None:
         raise LaunchError("nonce")
 
 
-def validate_launch(session: Session, *, id_token: str, state: str, cookie_state: str | None) -> Launch | NeedsNewWindow:
+def validate_launch(
+    session: Session, *, id_token: str, state: str, cookie_state: str | None
+) -> Launch | NeedsNewWindow:
     if not id_token or not state or len(id_token) > 100_000 or len(state) > 200:
         raise LaunchError("missing")
     login = consume_login(session, state)
@@ -289,12 +360,12 @@ def validate_launch(session: Session, *, id_token: str, state: str, cookie_state
     deployment = claims.get(CLAIM + "deployment_id")
     if not isinstance(deployment, str):
         raise LaunchError("unknown-deployment")
-    found = registration.candidates(session, issuer=started.issuer, client_id=started.client_id,
-                                    deployment_id=deployment)
+    found = registration.candidates(
+        session, issuer=started.issuer, client_id=started.client_id, deployment_id=deployment
+    )
     if not found:
         # Registered dynamically without a deployment id (Canvas): any deployment of this client.
-        found = registration.candidates(session, issuer=started.issuer, client_id=started.client_id,
-                                        deployment_id="*")
+        found = registration.candidates(session, issuer=started.issuer, client_id=started.client_id, deployment_id="*")
     if not found:
         raise LaunchError("unknown-deployment")
     if claims.get(CLAIM + "version") != "1.3.0":
@@ -309,6 +380,7 @@ def validate_launch(session: Session, *, id_token: str, state: str, cookie_state
 
 
 # -- 3. what the launch means in Nabij ------------------------------------------------------------
+
 
 @dataclass
 class Landing:
@@ -337,8 +409,13 @@ def account_for(session: Session, *, platform: LtiPlatform, subject: str, claims
     email = claims.get("email") if isinstance(claims.get("email"), str) else None
     try:
         sign_in = identities.link_or_create_user(
-            session, issuer=platform.issuer, subject=subject, display_name=_name(claims, subject), email=email,
-            role=Role.LECTURER if instructor else Role.STUDENT)
+            session,
+            issuer=platform.issuer,
+            subject=subject,
+            display_name=_name(claims, subject),
+            email=email,
+            role=Role.LECTURER if instructor else Role.STUDENT,
+        )
     except identities.EmailBelongsToAccount:
         raise LaunchError("email-in-use", 409) from None
     except identities.IdentityError:
@@ -363,14 +440,20 @@ def context_class(session: Session, *, platform: LtiPlatform, claims: dict) -> L
     if not isinstance(context, dict) or not isinstance(context.get("id"), str) or not context["id"]:
         raise LaunchError("no-context")
     context_id = context["id"][:255]
-    row = session.exec(select(LtiContext).where(col(LtiContext.platform_id) == platform.id,
-                                                col(LtiContext.context_id) == context_id)).first()
+    row = session.exec(
+        select(LtiContext).where(col(LtiContext.platform_id) == platform.id, col(LtiContext.context_id) == context_id)
+    ).first()
     nrps = claims.get(NRPS_CLAIM)
     memberships_url = nrps.get("context_memberships_url", "") if isinstance(nrps, dict) else ""
     if row is None:
-        title = next((identities.clean_name(context.get(key)) for key in ("title", "label")
-                      if isinstance(context.get(key), str) and identities.clean_name(context.get(key))),
-                     (_("Course from %(lms)s") % {"lms": platform.name})[:120])
+        title = next(
+            (
+                identities.clean_name(context.get(key))
+                for key in ("title", "label")
+                if isinstance(context.get(key), str) and identities.clean_name(context.get(key))
+            ),
+            (_("Course from %(lms)s") % {"lms": platform.name})[:120],
+        )
         course_class = CourseClass(name=title, programme=platform.name[:120])
         session.add(course_class)
         session.flush()
@@ -393,32 +476,45 @@ def join_class(session: Session, *, course_class: CourseClass, user: User, instr
 
 def _due(value) -> date:
     try:
-        return date.fromisoformat(value) if isinstance(value, str) and value else school_today() + timedelta(days=DEFAULT_DUE_DAYS)
+        return (
+            date.fromisoformat(value)
+            if isinstance(value, str) and value
+            else school_today() + timedelta(days=DEFAULT_DUE_DAYS)
+        )
     except ValueError:
         return school_today() + timedelta(days=DEFAULT_DUE_DAYS)
 
 
-def resource_link(session: Session, *, launch: Launch, context: LtiContext, course_class: CourseClass,
-                  catalogue) -> LtiResourceLink:
+def resource_link(
+    session: Session, *, launch: Launch, context: LtiContext, course_class: CourseClass, catalogue
+) -> LtiResourceLink:
     link_claim = launch.claim("resource_link")
     link_id = link_claim.get("id")
     if not isinstance(link_id, str) or not link_id:
         raise LaunchError("missing")
-    row = session.exec(select(LtiResourceLink).where(col(LtiResourceLink.platform_id) == launch.platform.id,
-                                                     col(LtiResourceLink.resource_link_id) == link_id[:255])).first()
+    row = session.exec(
+        select(LtiResourceLink).where(
+            col(LtiResourceLink.platform_id) == launch.platform.id,
+            col(LtiResourceLink.resource_link_id) == link_id[:255],
+        )
+    ).first()
     if row is None:
-        row = LtiResourceLink(platform_id=stored_id(launch.platform), lti_context_id=stored_id(context),
-                              resource_link_id=link_id[:255])
+        row = LtiResourceLink(
+            platform_id=stored_id(launch.platform), lti_context_id=stored_id(context), resource_link_id=link_id[:255]
+        )
     ags = launch.claims.get(AGS_CLAIM)
     if isinstance(ags, dict) and isinstance(ags.get("lineitem"), str):
         row.lineitem_url = ags["lineitem"][:2000]
     custom = launch.claim("custom")
     slug = custom.get(CUSTOM_MODULE)
     if row.assignment_id is None and isinstance(slug, str) and catalogue.get(slug) is not None:
-        assignment = session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id,
-                                                           col(Assignment.module_slug) == slug)).first()
+        assignment = session.exec(
+            select(Assignment).where(col(Assignment.class_id) == course_class.id, col(Assignment.module_slug) == slug)
+        ).first()
         if assignment is None:
-            assignment = Assignment(class_id=stored_id(course_class), module_slug=slug, due_on=_due(custom.get(CUSTOM_DUE)))
+            assignment = Assignment(
+                class_id=stored_id(course_class), module_slug=slug, due_on=_due(custom.get(CUSTOM_DUE))
+            )
             session.add(assignment)
             session.flush()
         row.assignment_id = assignment.id
@@ -438,8 +534,9 @@ def land(session: Session, launch: Launch, *, catalogue) -> Landing:
     if not instructor and not launch.is_learner:
         raise LaunchError("no-role", 403)
     context = context_class(session, platform=launch.platform, claims=launch.claims)
-    user = account_for(session, platform=launch.platform, subject=launch.claims["sub"], claims=launch.claims,
-                       instructor=instructor)
+    user = account_for(
+        session, platform=launch.platform, subject=launch.claims["sub"], claims=launch.claims, instructor=instructor
+    )
     course_class = referenced(session, CourseClass, context.class_id)
     join_class(session, course_class=course_class, user=user, instructor=instructor)
     landing = Landing(user, course_class, context, f"/classes/{course_class.id}")
@@ -460,7 +557,10 @@ def purge_logins(session: Session) -> int:
     unique, so a used one is refused as unknown after this, which is just as final)."""
     from sqlalchemy import delete
 
-    result = session.exec(delete(LtiLogin).where(col(LtiLogin.created_at) < utcnow() - timedelta(days=1))
-                          .execution_options(synchronize_session=False))
+    result = session.exec(
+        delete(LtiLogin)
+        .where(col(LtiLogin.created_at) < utcnow() - timedelta(days=1))
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     return result.rowcount or 0

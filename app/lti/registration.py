@@ -36,8 +36,13 @@ class ToolUrls:
     @classmethod
     def at(cls, base: str) -> ToolUrls:
         base = base.rstrip("/")
-        return cls(login=f"{base}/lti/login", launch=f"{base}/lti/launch", jwks=f"{base}/lti/jwks",
-                   deep_linking=f"{base}/lti/launch", base=base)
+        return cls(
+            login=f"{base}/lti/login",
+            launch=f"{base}/lti/launch",
+            jwks=f"{base}/lti/jwks",
+            deep_linking=f"{base}/lti/launch",
+            base=base,
+        )
 
 
 def origin_of(url: str) -> str:
@@ -50,8 +55,7 @@ def _url_ok(value: str, *, production: bool) -> bool:
     if parts.scheme == "https" and parts.netloc:
         return True
     # Plain http only for a platform on this machine during development and tests.
-    return (not production and parts.scheme == "http"
-            and (parts.hostname or "") in ("127.0.0.1", "localhost", "::1"))
+    return not production and parts.scheme == "http" and (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 def validate(values: dict[str, str], *, production: bool) -> dict[str, str]:
@@ -85,11 +89,16 @@ def validate(values: dict[str, str], *, production: bool) -> dict[str, str]:
 
 def register(session: Session, values: dict[str, str], *, production: bool) -> LtiPlatform:
     cleaned = validate(values, production=production)
-    platform = LtiPlatform(name=cleaned["name"] or urlsplit(cleaned["issuer"]).netloc,
-                           frame_origins=cleaned["frame_origins"], issuer=cleaned["issuer"],
-                           client_id=cleaned["client_id"], deployment_id=cleaned["deployment_id"],
-                           auth_login_url=cleaned["auth_login_url"], auth_token_url=cleaned["auth_token_url"],
-                           jwks_url=cleaned["jwks_url"])  # the FIELDS
+    platform = LtiPlatform(
+        name=cleaned["name"] or urlsplit(cleaned["issuer"]).netloc,
+        frame_origins=cleaned["frame_origins"],
+        issuer=cleaned["issuer"],
+        client_id=cleaned["client_id"],
+        deployment_id=cleaned["deployment_id"],
+        auth_login_url=cleaned["auth_login_url"],
+        auth_token_url=cleaned["auth_token_url"],
+        jwks_url=cleaned["jwks_url"],
+    )  # the FIELDS
     session.add(platform)
     try:
         session.commit()
@@ -113,8 +122,9 @@ def remove(session: Session, *, platform_id: int) -> bool:
     return True
 
 
-def candidates(session: Session, *, issuer: str, client_id: str | None = None,
-               deployment_id: str | None = None) -> list[LtiPlatform]:
+def candidates(
+    session: Session, *, issuer: str, client_id: str | None = None, deployment_id: str | None = None
+) -> list[LtiPlatform]:
     statement = select(LtiPlatform).where(col(LtiPlatform.issuer) == issuer)
     if client_id:
         statement = statement.where(col(LtiPlatform.client_id) == client_id)
@@ -126,8 +136,9 @@ def candidates(session: Session, *, issuer: str, client_id: str | None = None,
 def origins_of(platform: LtiPlatform) -> list[str]:
     """Where this platform's pages may frame Nabij: its issuer, its login endpoint, and the origins the
     admin added (a school's own LMS domain)."""
-    return list(dict.fromkeys([origin_of(platform.issuer), origin_of(platform.auth_login_url),
-                               *platform.frame_origins.split()]))
+    return list(
+        dict.fromkeys([origin_of(platform.issuer), origin_of(platform.auth_login_url), *platform.frame_origins.split()])
+    )
 
 
 def frame_origins(session: Session) -> list[str]:

@@ -40,14 +40,18 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
         if not instructor and not learner:
             continue
         if member.status != "Active":
-            identity = session.exec(select(ExternalIdentity).where(col(ExternalIdentity.issuer) == platform.issuer,
-                                                                   col(ExternalIdentity.subject) == member.user_id)).first()
+            identity = session.exec(
+                select(ExternalIdentity).where(
+                    col(ExternalIdentity.issuer) == platform.issuer, col(ExternalIdentity.subject) == member.user_id
+                )
+            ).first()
             if identity is not None:
                 result.removed += _unenrol(session, class_id, identity.user_id)
             continue
         try:
-            user = lti_launch.account_for(session, platform=platform, subject=member.user_id, claims=member.claims(),
-                                          instructor=instructor)
+            user = lti_launch.account_for(
+                session, platform=platform, subject=member.user_id, claims=member.claims(), instructor=instructor
+            )
         except lti_launch.LaunchError:
             result.skipped += 1
             continue
@@ -58,9 +62,11 @@ def sync(session: Session, *, context_id: int) -> SyncResult:
         else:
             result.students += 1
     # Students from this LMS who are no longer in its course leave the class too.
-    from_lms = session.exec(select(Enrolment.user_id).join(ExternalIdentity, col(ExternalIdentity.user_id) == col(Enrolment.user_id))
-                            .where(col(Enrolment.class_id) == course_class.id,
-                                   col(ExternalIdentity.issuer) == platform.issuer)).all()
+    from_lms = session.exec(
+        select(Enrolment.user_id)
+        .join(ExternalIdentity, col(ExternalIdentity.user_id) == col(Enrolment.user_id))
+        .where(col(Enrolment.class_id) == course_class.id, col(ExternalIdentity.issuer) == platform.issuer)
+    ).all()
     for user_id in set(from_lms) - listed:
         result.removed += _unenrol(session, class_id, user_id)
     context.synced_at = utcnow()

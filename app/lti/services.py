@@ -42,13 +42,21 @@ def access_token(session: Session, platform: LtiPlatform, scopes: list[str]) -> 
         cached = _tokens.get(cache_key)
     if cached and cached[0] > time.time() + 30:
         return cached[1]
-    assertion = keys.sign(session, {"iss": platform.client_id, "sub": platform.client_id,
-                                    "aud": platform.auth_token_url})
+    assertion = keys.sign(
+        session, {"iss": platform.client_id, "sub": platform.client_id, "aud": platform.auth_token_url}
+    )
     session.commit()  # a key made on first use is kept
     try:
-        response = httpx.post(platform.auth_token_url, timeout=TIMEOUT, data={
-            "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion, "scope": scope})
+        response = httpx.post(
+            platform.auth_token_url,
+            timeout=TIMEOUT,
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": assertion,
+                "scope": scope,
+            },
+        )
         response.raise_for_status()
         body = response.json()
         token = body["access_token"]
@@ -65,8 +73,9 @@ def clear_tokens() -> None:
         _tokens.clear()
 
 
-def _request(method: str, url: str, token: str, *, accept: str, json: dict | None = None,
-             content_type: str | None = None) -> httpx.Response:
+def _request(
+    method: str, url: str, token: str, *, accept: str, json: dict | None = None, content_type: str | None = None
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}", "Accept": accept}
     if content_type:
         headers["Content-Type"] = content_type
@@ -86,6 +95,7 @@ def _sub_url(lineitem_url: str, suffix: str) -> str:
 
 # -- NRPS ---------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Member:
     user_id: str
@@ -97,8 +107,16 @@ class Member:
     email: str | None
 
     def claims(self) -> dict:
-        return {key: value for key, value in (("name", self.name), ("given_name", self.given_name),
-                                              ("family_name", self.family_name), ("email", self.email)) if value}
+        return {
+            key: value
+            for key, value in (
+                ("name", self.name),
+                ("given_name", self.given_name),
+                ("family_name", self.family_name),
+                ("email", self.email),
+            )
+            if value
+        }
 
 
 def members(session: Session, platform: LtiPlatform, memberships_url: str) -> list[Member]:
@@ -116,31 +134,50 @@ def members(session: Session, platform: LtiPlatform, memberships_url: str) -> li
         for raw in body.get("members", []) or []:
             if not isinstance(raw, dict) or not isinstance(raw.get("user_id"), str):
                 continue
-            text = {key: raw.get(key) if isinstance(raw.get(key), str) else None
-                    for key in ("name", "given_name", "family_name", "email")}
-            result.append(Member(raw["user_id"], frozenset(r for r in raw.get("roles", []) if isinstance(r, str)),
-                                 str(raw.get("status") or "Active"), **text))
+            text = {
+                key: raw.get(key) if isinstance(raw.get(key), str) else None
+                for key in ("name", "given_name", "family_name", "email")
+            }
+            result.append(
+                Member(
+                    raw["user_id"],
+                    frozenset(r for r in raw.get("roles", []) if isinstance(r, str)),
+                    str(raw.get("status") or "Active"),
+                    **text,
+                )
+            )
         url = response.links.get("next", {}).get("url") or body.get("next")
     return result
 
 
 # -- AGS ----------------------------------------------------------------------------------------
 
+
 def post_score(session: Session, platform: LtiPlatform, lineitem_url: str, *, user_id: str, score: float) -> None:
     """Completion only: a score of 0..1, whether the activity is complete, nothing else (no comment)."""
     complete = score >= 1.0
     token = access_token(session, platform, [SCOPE_SCORE])
-    _request("POST", _sub_url(lineitem_url, "/scores"), token, accept="application/json",
-             content_type="application/vnd.ims.lis.v1.score+json", json={
-                 "userId": user_id, "scoreGiven": score, "scoreMaximum": 1,
-                 "activityProgress": "Completed" if complete else "InProgress",
-                 "gradingProgress": "FullyGraded" if complete else "Pending",
-                 "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")})
+    _request(
+        "POST",
+        _sub_url(lineitem_url, "/scores"),
+        token,
+        accept="application/json",
+        content_type="application/vnd.ims.lis.v1.score+json",
+        json={
+            "userId": user_id,
+            "scoreGiven": score,
+            "scoreMaximum": 1,
+            "activityProgress": "Completed" if complete else "InProgress",
+            "gradingProgress": "FullyGraded" if complete else "Pending",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        },
+    )
 
 
 def results(session: Session, platform: LtiPlatform, lineitem_url: str) -> list[dict]:
     token = access_token(session, platform, [SCOPE_RESULTS])
-    response = _request("GET", _sub_url(lineitem_url, "/results"), token,
-                        accept="application/vnd.ims.lis.v2.resultcontainer+json")
+    response = _request(
+        "GET", _sub_url(lineitem_url, "/results"), token, accept="application/vnd.ims.lis.v2.resultcontainer+json"
+    )
     body = response.json()
     return body if isinstance(body, list) else body.get("content", body.get("results", []))

@@ -31,12 +31,17 @@ NOTICES = {
 
 def _account_page(request: Request, session, user, *, status_code: int = 200, **extra):
     external = erasure.signs_in_externally(session, user_id=stored_id(user))
-    context = {"user": user, "signs_in_externally": external,
-               "freshly_signed_in": external and erasure.signed_in_recently(request.state.user_session), "other_sessions": count_sessions(session, user_id=user.id) - 1,
-               "my_classes": erasure.enrolled_classes(session, user_id=user.id),
-               # Who read this student's answers (issue 13): shown to them alone.
-               "access_entries": access_log.for_student(session, user=user, catalogue=request.app.state.catalogue),
-               "errors": {}, "notice": notice_text(NOTICES, request.query_params.get("notice"))}
+    context = {
+        "user": user,
+        "signs_in_externally": external,
+        "freshly_signed_in": external and erasure.signed_in_recently(request.state.user_session),
+        "other_sessions": count_sessions(session, user_id=user.id) - 1,
+        "my_classes": erasure.enrolled_classes(session, user_id=user.id),
+        # Who read this student's answers (issue 13): shown to them alone.
+        "access_entries": access_log.for_student(session, user=user, catalogue=request.app.state.catalogue),
+        "errors": {},
+        "notice": notice_text(NOTICES, request.query_params.get("notice")),
+    }
     context.update(extra)
     return render(request, "account/index.html", context, status_code=status_code, private=True)
 
@@ -47,18 +52,30 @@ def read_account(request: Request, session: SessionDep, user: CurrentUser):
 
 
 @router.post("/account/password")
-def change_password(request: Request, session: SessionDep, user: CurrentUser, current: CurrentSession,
-                    current_password: Annotated[str, Form()] = "", new_password: Annotated[str, Form()] = "",
-                    end_others: Annotated[str, Form()] = ""):
+def change_password(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    current: CurrentSession,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    end_others: Annotated[str, Form()] = "",
+):
     if not passwords.verify_password(user.password_hash, current_password):
-        return _account_page(request, session, user, status_code=400,
-                             errors={"current_password": _("This is not your current password.")},
-                             end_others=bool(end_others))
+        return _account_page(
+            request,
+            session,
+            user,
+            status_code=400,
+            errors={"current_password": _("This is not your current password.")},
+            end_others=bool(end_others),
+        )
     try:
         accounts.set_password(session, user=user, password=new_password)
     except accounts.AccountError as error:
-        return _account_page(request, session, user, status_code=400,
-                             errors={"new_password": error.message}, end_others=bool(end_others))
+        return _account_page(
+            request, session, user, status_code=400, errors={"new_password": error.message}, end_others=bool(end_others)
+        )
     # The old session ends with the old password (ASVS 7.4.3); the user continues in a fresh one.
     if end_others:
         end_all_sessions(session, user_id=stored_id(user))
@@ -77,8 +94,9 @@ def end_other_sessions(session: SessionDep, user: CurrentUser, current: CurrentS
 
 
 @router.post("/language")
-def choose_language(request: Request, session: SessionDep, lang: Annotated[str, Form()] = "nl",
-                    next: Annotated[str, Form()] = "/"):
+def choose_language(
+    request: Request, session: SessionDep, lang: Annotated[str, Form()] = "nl", next: Annotated[str, Form()] = "/"
+):
     if lang not in LOCALES:
         lang = "nl"
     user = request.state.user
@@ -87,43 +105,59 @@ def choose_language(request: Request, session: SessionDep, lang: Annotated[str, 
         session.add(user)
         session.commit()
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="lax",
-                        secure=request.app.state.settings.is_production)
+    response.set_cookie(
+        LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=request.app.state.settings.is_production
+    )
     return response
 
 
 @router.get("/account/my-data.json")
 def export_json(request: Request, session: SessionDep, user: CurrentUser):
-    data = export.student_data(session, user=user, catalogue=request.app.state.catalogue,
-                               secret=request.app.state.secret)
-    return Response(json.dumps(data, ensure_ascii=False, indent=2), media_type="application/json",
-                    headers={"Content-Disposition": 'attachment; filename="nabij-mijn-gegevens.json"',
-                             "Cache-Control": "no-store"})
+    data = export.student_data(
+        session, user=user, catalogue=request.app.state.catalogue, secret=request.app.state.secret
+    )
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="nabij-mijn-gegevens.json"', "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/account/my-data.zip")
 def export_zip(request: Request, session: SessionDep, user: CurrentUser):
-    data = export.student_data(session, user=user, catalogue=request.app.state.catalogue,
-                               secret=request.app.state.secret)
-    return Response(export.zip_bytes(data), media_type="application/zip",
-                    headers={"Content-Disposition": 'attachment; filename="nabij-mijn-gegevens.zip"',
-                             "Cache-Control": "no-store"})
+    data = export.student_data(
+        session, user=user, catalogue=request.app.state.catalogue, secret=request.app.state.secret
+    )
+    return Response(
+        export.zip_bytes(data),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="nabij-mijn-gegevens.zip"', "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/account/erase")
-def request_erasure(request: Request, session: SessionDep, user: CurrentUser, current: CurrentSession,
-                    password: Annotated[str, Form()] = "", confirm: Annotated[str, Form()] = ""):
+def request_erasure(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    current: CurrentSession,
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+):
     """Erase my account: the password again, or for an institution/LMS account a sign-in of the last
     minutes (re-authentication), then 14 days to change one's mind."""
-    fresh_external = (erasure.signs_in_externally(session, user_id=stored_id(user))
-                      and erasure.signed_in_recently(current))
+    fresh_external = erasure.signs_in_externally(session, user_id=stored_id(user)) and erasure.signed_in_recently(
+        current
+    )
     if fresh_external and not password:
         if not confirm:
-            return _account_page(request, session, user, status_code=400,
-                                 errors={"erase_confirm": _("Tick the box to confirm.")})
+            return _account_page(
+                request, session, user, status_code=400, errors={"erase_confirm": _("Tick the box to confirm.")}
+            )
     elif not passwords.verify_password(user.password_hash, password):
-        return _account_page(request, session, user, status_code=400,
-                             errors={"erase_password": _("This is not your current password.")})
+        return _account_page(
+            request, session, user, status_code=400, errors={"erase_password": _("This is not your current password.")}
+        )
     erasure.request_erasure(session, user=user)
     return RedirectResponse("/account?notice=erasure-requested", status_code=303)
 

@@ -40,36 +40,55 @@ def _user_or_404(session, user_id: int) -> User:
 def list_users(request: Request, session: SessionDep, admin: AdminUser, q: str = ""):
     users = accounts.search_users(session, query=q[:100])
     notice = notice_text(NOTICES, request.query_params.get("notice"))
-    return render(request, "admin/users.html", {"users": users, "q": q[:100], "roles": list(Role),
-                                                "notice": notice}, private=True)
+    return render(
+        request, "admin/users.html", {"users": users, "q": q[:100], "roles": list(Role), "notice": notice}, private=True
+    )
 
 
 @router.get("/users/new")
 def new_user_form(request: Request, admin: AdminUser):
-    return render(request, "admin/user_new.html", {"values": {"role": "lecturer"}, "errors": {}, "roles": list(Role)},
-                  private=True)
+    return render(
+        request,
+        "admin/user_new.html",
+        {"values": {"role": "lecturer"}, "errors": {}, "roles": list(Role)},
+        private=True,
+    )
 
 
 @router.post("/users/new")
-def create_user(request: Request, session: SessionDep, admin: AdminUser,
-                email: Annotated[str, Form()] = "", display_name: Annotated[str, Form()] = "",
-                role: Annotated[str, Form()] = "lecturer", password: Annotated[str, Form()] = ""):
+def create_user(
+    request: Request,
+    session: SessionDep,
+    admin: AdminUser,
+    email: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "lecturer",
+    password: Annotated[str, Form()] = "",
+):
     """A new account; without a password, its owner gets a link to choose one (the usual way)."""
     values = {"email": email.strip(), "display_name": display_name.strip(), "role": role}
     errors = too_long({**values, "password": password}, {"email": 254, "display_name": 120, "password": 256})
     if role not in {r.value for r in Role}:
         errors["role"] = _("Choose a role.")
-    for field, problem in accounts.new_account_problems(session, email=email, display_name=display_name,
-                                                        password=password or None).items():
+    for field, problem in accounts.new_account_problems(
+        session, email=email, display_name=display_name, password=password or None
+    ).items():
         errors.setdefault(field, problem)
     if errors:
-        return render(request, "admin/user_new.html", {"values": values, "errors": errors, "roles": list(Role)},
-                      status_code=400, private=True)
-    user = accounts.create_user(session, email=email, display_name=display_name, role=role,
-                                password=password or secrets.token_urlsafe(32))
+        return render(
+            request,
+            "admin/user_new.html",
+            {"values": values, "errors": errors, "roles": list(Role)},
+            status_code=400,
+            private=True,
+        )
+    user = accounts.create_user(
+        session, email=email, display_name=display_name, role=role, password=password or secrets.token_urlsafe(32)
+    )
     if not password:
-        password_reset.send_welcome_mail(session, settings=request.app.state.settings, user=user,
-                                         created_by=admin.display_name)
+        password_reset.send_welcome_mail(
+            session, settings=request.app.state.settings, user=user, created_by=admin.display_name
+        )
         return RedirectResponse("/admin/users?notice=invited", status_code=303)
     return RedirectResponse("/admin/users?notice=created", status_code=303)
 
@@ -86,17 +105,31 @@ def change_role(session: SessionDep, admin: AdminUser, user_id: DbId, role: Anno
 
 
 @router.post("/users/{user_id}/active")
-def set_active(request: Request, session: SessionDep, admin: AdminUser, user_id: DbId,
-               active: Annotated[str, Form()] = "", confirmed: Annotated[str, Form()] = ""):
+def set_active(
+    request: Request,
+    session: SessionDep,
+    admin: AdminUser,
+    user_id: DbId,
+    active: Annotated[str, Form()] = "",
+    confirmed: Annotated[str, Form()] = "",
+):
     user = _user_or_404(session, user_id)
     if user.id == admin.id:
         raise HTTPException(400, _("You cannot deactivate your own account."))
     if active != "1" and user.is_active and confirmed != "1":
-        return confirm_first(request, title=_("Deactivate %(name)s?") % {"name": user.display_name},
-                             explanation=_("%(email)s is logged out everywhere and can no longer log in. Nothing is "
-                                           "deleted: you can activate the account again.") % {"email": user.email},
-                             action=f"/admin/users/{user.id}/active", fields={"active": "0"},
-                             button=_("Deactivate"), back="/admin/users")
+        return confirm_first(
+            request,
+            title=_("Deactivate %(name)s?") % {"name": user.display_name},
+            explanation=_(
+                "%(email)s is logged out everywhere and can no longer log in. Nothing is "
+                "deleted: you can activate the account again."
+            )
+            % {"email": user.email},
+            action=f"/admin/users/{user.id}/active",
+            fields={"active": "0"},
+            button=_("Deactivate"),
+            back="/admin/users",
+        )
     user.is_active = active == "1"
     session.add(user)
     session.commit()

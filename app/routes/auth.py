@@ -43,7 +43,11 @@ def _window(settings: Settings) -> dict:
 
 def _try_again(reason: str, seconds: int) -> str:
     minutes = max(1, (seconds + 59) // 60)
-    return reason + " " + ngettext("Try again in %(num)s minute.", "Try again in %(num)s minutes.", minutes) % {"num": minutes}
+    return (
+        reason
+        + " "
+        + ngettext("Try again in %(num)s minute.", "Try again in %(num)s minutes.", minutes) % {"num": minutes}
+    )
 
 
 def _throttled(request: Request, template: str, context: dict, wait: int):
@@ -58,8 +62,9 @@ def _logged_in(request: Request, session, user, target: str, *, remember: bool =
     set_session_cookie(response, _settings(request), token, remember=remember)
     remember_device(request, response, user.id)  # a known device from now on (app/services/throttle.py)
     if user.locale:
-        response.set_cookie(LANGUAGE_COOKIE, user.locale, max_age=365 * 86400, samesite="lax",
-                            secure=_settings(request).is_production)
+        response.set_cookie(
+            LANGUAGE_COOKIE, user.locale, max_age=365 * 86400, samesite="lax", secure=_settings(request).is_production
+        )
     return response
 
 
@@ -72,20 +77,38 @@ def login_form(request: Request, user: OptionalUser, next: str = "/", notice: st
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_length=254)] = "",
-          password: Annotated[str, Form(max_length=256)] = "", next: Annotated[str, Form(max_length=500)] = "/",
-          pending_slug: Annotated[str, Form()] = "", pending_prompt: Annotated[str, Form()] = "",
-          pending_version: Annotated[str, Form()] = "0", pending_text: Annotated[str | None, Form()] = None,
-          pending_owner: Annotated[str, Form(max_length=80)] = "", remember: Annotated[str, Form()] = ""):
+def login(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+    pending_slug: Annotated[str, Form()] = "",
+    pending_prompt: Annotated[str, Form()] = "",
+    pending_version: Annotated[str, Form()] = "0",
+    pending_text: Annotated[str | None, Form()] = None,
+    pending_owner: Annotated[str, Form(max_length=80)] = "",
+    remember: Annotated[str, Form()] = "",
+):
     email = accounts.normalise_email(email)
     device = current_device(request)
     known = accounts.find_by_email(session, email) if device is not None and device.accounts else None
-    attempt = {"email": email, "address": client_address(request), "device": device,
-               "user_id": known.id if known else None, "limits": limits(request)}
+    attempt = {
+        "email": email,
+        "address": client_address(request),
+        "device": device,
+        "user_id": known.id if known else None,
+        "limits": limits(request),
+    }
     pending = None
     if pending_text is not None and pending_slug and pending_prompt:
-        pending = {"slug": pending_slug, "prompt_id": pending_prompt, "version": pending_version, "text": pending_text,
-                   "owner": pending_owner}
+        pending = {
+            "slug": pending_slug,
+            "prompt_id": pending_prompt,
+            "version": pending_version,
+            "text": pending_text,
+            "owner": pending_owner,
+        }
     context = {"next": safe_next(next), "email": email, "pending": pending, "remember": remember == "1"}
     wait = throttle.login_wait(session, **attempt)
     if wait:
@@ -99,7 +122,8 @@ def login(request: Request, session: SessionDep, email: Annotated[str, Form(max_
     if not _password_login_allowed(request, user):
         # NABIJ_PASSWORD_LOGIN=false: the institution's sign-in is the way in; passwords are for admins.
         context["error"] = _("At this school you sign in through %(provider)s. Use the button above.") % {
-            "provider": oidc.config_from(_settings(request)).name}
+            "provider": oidc.config_from(_settings(request)).name
+        }
         return render(request, "auth/login.html", context, status_code=403)
     throttle.login_succeeded(session, email=email, device=device, user_id=stored_id(user))
     if pending is not None and user.role == Role.STUDENT and _pending_is_theirs(request, user, pending):
@@ -119,8 +143,9 @@ def _password_login_allowed(request: Request, user) -> bool:
 def _pending_is_theirs(request: Request, user, pending: dict) -> bool:
     from app.services.sessions import pending_owner_id
 
-    owner = pending_owner_id(request.app.state.secret, token=pending.get("owner", ""), slug=pending["slug"],
-                             prompt_id=pending["prompt_id"])
+    owner = pending_owner_id(
+        request.app.state.secret, token=pending.get("owner", ""), slug=pending["slug"], prompt_id=pending["prompt_id"]
+    )
     return owner == user.id
 
 
@@ -138,8 +163,9 @@ def _save_pending_draft(request: Request, session, user, pending: dict, *, remem
     version = parse_int(pending["version"])
     version = -1 if version is None else version
     try:
-        result = reflections.save_draft(session, user_id=user.id, module=module, prompt=prompt,
-                                        text=pending["text"], base_version=version)
+        result = reflections.save_draft(
+            session, user_id=user.id, module=module, prompt=prompt, text=pending["text"], base_version=version
+        )
     except reflections.ReflectionError as error:
         status_code, adjust = 422, {"text_override": pending["text"], "error": str(error)}
     else:
@@ -150,8 +176,15 @@ def _save_pending_draft(request: Request, session, user, pending: dict, *, remem
     # This response is already the logged-in page: its forms must carry the new session's token.
     request.state.user, request.state.user_session = user, resume_session_by_token(session, token=token)
     request.state.csrf_token = request.state.user_session.csrf_token
-    response = section_page(request, session, user, module, module.section_of(prompt.id), status_code=status_code,
-                            adjust={prompt.id: adjust})
+    response = section_page(
+        request,
+        session,
+        user,
+        module,
+        module.section_of(prompt.id),
+        status_code=status_code,
+        adjust={prompt.id: adjust},
+    )
     set_session_cookie(response, _settings(request), token, remember=remember)
     return response
 
@@ -175,11 +208,19 @@ def _invitation_context(session, token: str) -> tuple[dict, dict]:
     """Values and errors for a signup through a roster invitation link (`/signup?invite=…`)."""
     opened = roster.open_invitation(session, token=token)
     if opened is None:
-        return {"invite": ""}, {"invite": _("This invitation link is no longer valid. Sign up with the class code "
-                                            "from your lecturer, or ask them to invite you again.")}
+        return {"invite": ""}, {
+            "invite": _(
+                "This invitation link is no longer valid. Sign up with the class code "
+                "from your lecturer, or ask them to invite you again."
+            )
+        }
     invitation, course_class = opened
-    return {"invite": token, "invite_class": course_class.name, "display_name": invitation.display_name,
-            "email": invitation.email}, {}
+    return {
+        "invite": token,
+        "invite_class": course_class.name,
+        "display_name": invitation.display_name,
+        "email": invitation.email,
+    }, {}
 
 
 @router.get("/signup")
@@ -197,8 +238,7 @@ def signup_form(request: Request, session: SessionDep, user: OptionalUser, code:
         opened = roster.open_invitation(session, token=invite[:100])
         if opened is not None and accounts.find_by_email(session, opened[0].email) is not None:
             # The link was mailed to this address, which has an account: log in to accept it.
-            return RedirectResponse(f"/login?next=/signup%3Finvite%3D{invite[:100]}&notice=invitation",
-                                    status_code=303)
+            return RedirectResponse(f"/login?next=/signup%3Finvite%3D{invite[:100]}&notice=invitation", status_code=303)
     values: dict[str, str] = {"join_code": code[:20]}
     errors: dict[str, str] = {}
     if invite:
@@ -208,14 +248,26 @@ def signup_form(request: Request, session: SessionDep, user: OptionalUser, code:
 
 
 @router.post("/signup")
-def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form()] = "",
-           display_name: Annotated[str, Form()] = "", email: Annotated[str, Form()] = "",
-           password: Annotated[str, Form()] = "", invite: Annotated[str, Form()] = ""):
-    values = {"join_code": join_code.strip(), "display_name": display_name.strip(),
-              "email": accounts.normalise_email(email)}
+def signup(
+    request: Request,
+    session: SessionDep,
+    join_code: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    invite: Annotated[str, Form()] = "",
+):
+    values = {
+        "join_code": join_code.strip(),
+        "display_name": display_name.strip(),
+        "email": accounts.normalise_email(email),
+    }
     errors = too_long({**values, "password": password}, SIGNUP_LIMITS)
-    attempt: throttle.JoinAttempt = {"address": client_address(request), "browser": browser_id(request),
-                                     "limits": limits(request)}
+    attempt: throttle.JoinAttempt = {
+        "address": client_address(request),
+        "browser": browser_id(request),
+        "limits": limits(request),
+    }
     wait = throttle.join_wait(session, **attempt)
     if wait:
         errors["join_code"] = _try_again(_("Too many wrong class codes."), wait)
@@ -252,8 +304,7 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
         # A password that passed its own check is kept, so fixing the name does not mean typing it again
         # (the page is never cached).
         kept = {**values, "password": "" if "password" in errors else password}
-        return render(request, "auth/signup.html", {"values": kept, "errors": errors}, status_code=400,
-                      private=True)
+        return render(request, "auth/signup.html", {"values": kept, "errors": errors}, status_code=400, private=True)
     # Both ways to a class (invitation, class code) set an error when they find none.
     assert course_class is not None, "no class, yet no error"
     settings = _settings(request)
@@ -266,8 +317,14 @@ def signup(request: Request, session: SessionDep, join_code: Annotated[str, Form
         return _check_your_mail(request, values["email"])
     # An invitation link was mailed to its address: signing up through it with that address proves it.
     proven = invitation is not None and invitation.email == values["email"]
-    user = accounts.create_user(session, email=values["email"], display_name=values["display_name"],
-                                role=Role.STUDENT, password=password, verified=proven)
+    user = accounts.create_user(
+        session,
+        email=values["email"],
+        display_name=values["display_name"],
+        role=Role.STUDENT,
+        password=password,
+        verified=proven,
+    )
     if invitation is not None:
         roster.accept_invitation(session, invitation=invitation, course_class=course_class, student=user)
     else:
@@ -285,21 +342,23 @@ def _check_your_mail(request: Request, email: str):
 def _mail_confirmation(request: Request, settings: Settings, user) -> None:
     token = accounts.confirmation_token(request.app.state.secret, user=user)
     link = f"{settings.base_url.rstrip('/')}/signup/confirm/{token}"
-    body = _("Hello %(name)s,\n\nWelcome to Nabij. Open this link to confirm that this address is yours; "
-             "you are then logged in:\n\n%(link)s\n\nThe link works for %(days)s days. Until you confirm, "
-             "your answers are kept but not yet shown to your lecturers.\n\n"
-             "If you did not sign up, you can ignore this message.") % {
-        "name": user.display_name, "link": link, "days": accounts.CONFIRM_VALID_DAYS}
+    body = _(
+        "Hello %(name)s,\n\nWelcome to Nabij. Open this link to confirm that this address is yours; "
+        "you are then logged in:\n\n%(link)s\n\nThe link works for %(days)s days. Until you confirm, "
+        "your answers are kept but not yet shown to your lecturers.\n\n"
+        "If you did not sign up, you can ignore this message."
+    ) % {"name": user.display_name, "link": link, "days": accounts.CONFIRM_VALID_DAYS}
     _send(settings, to=user.email, subject=_("Confirm your Nabij account"), body=body)
 
 
 def _mail_existing_owner(settings: Settings, user) -> None:
     base = settings.base_url.rstrip("/")
-    body = _("Hello %(name)s,\n\nSomeone (probably you) tried to create a Nabij account with this address, "
-             "but you already have one. Log in here:\n\n%(login)s\n\nForgot your password? Choose a new "
-             "one here:\n\n%(forgot)s\n\nTo join a class, log in and use \"Join a class\" with the class "
-             "code. If it was not you, you can ignore this message: nothing was changed.") % {
-        "name": user.display_name, "login": f"{base}/login", "forgot": f"{base}/password/forgot"}
+    body = _(
+        "Hello %(name)s,\n\nSomeone (probably you) tried to create a Nabij account with this address, "
+        "but you already have one. Log in here:\n\n%(login)s\n\nForgot your password? Choose a new "
+        'one here:\n\n%(forgot)s\n\nTo join a class, log in and use "Join a class" with the class '
+        "code. If it was not you, you can ignore this message: nothing was changed."
+    ) % {"name": user.display_name, "login": f"{base}/login", "forgot": f"{base}/password/forgot"}
     _send(settings, to=user.email, subject=_("You already have a Nabij account"), body=body)
 
 
@@ -325,16 +384,22 @@ def resend_confirmation(request: Request, session: SessionDep, user: StudentUser
 def confirm_form(request: Request, session: SessionDep, token: str):
     """A page with a button, not a confirmation on GET: mail scanners open links too."""
     user = accounts.user_for_confirmation(session, secret=request.app.state.secret, token=token[:100])
-    return render(request, "auth/confirm.html", {"token": token[:100], "invalid": user is None}, private=True,
-                  status_code=200 if user is not None else 400)
+    return render(
+        request,
+        "auth/confirm.html",
+        {"token": token[:100], "invalid": user is None},
+        private=True,
+        status_code=200 if user is not None else 400,
+    )
 
 
 @router.post("/signup/confirm/{token}")
 def confirm_submit(request: Request, session: SessionDep, token: str):
     user = accounts.user_for_confirmation(session, secret=request.app.state.secret, token=token[:100])
     if user is None:
-        return render(request, "auth/confirm.html", {"token": token[:100], "invalid": True}, private=True,
-                      status_code=400)
+        return render(
+            request, "auth/confirm.html", {"token": token[:100], "invalid": True}, private=True, status_code=400
+        )
     accounts.confirm_email(session, user=user)
     return _logged_in(request, session, user, "/")
 
@@ -344,14 +409,18 @@ def _invitation_page(request: Request, session, user, token: str, *, status_code
     context: dict[str, object] = {"token": token, "invitation": None, "course_class": None, "wrong_account": False}
     if opened is not None:
         invitation, course_class = opened
-        context.update(invitation=invitation, course_class=course_class,
-                       wrong_account=invitation.email != user.email or user.role != Role.STUDENT)
+        context.update(
+            invitation=invitation,
+            course_class=course_class,
+            wrong_account=invitation.email != user.email or user.role != Role.STUDENT,
+        )
     return render(request, "auth/invitation.html", context, status_code=status_code, private=True)
 
 
 @router.post("/invitations/accept")
-def accept_invitation(request: Request, session: SessionDep, user: StudentUser,
-                      invite: Annotated[str, Form(max_length=100)] = ""):
+def accept_invitation(
+    request: Request, session: SessionDep, user: StudentUser, invite: Annotated[str, Form(max_length=100)] = ""
+):
     """A logged-in student accepts an invitation that was mailed to their own address."""
     opened = roster.open_invitation(session, token=invite)
     if opened is None or opened[0].email != user.email:
@@ -368,23 +437,37 @@ def join_form(request: Request, user: StudentUser, code: str = ""):
 
 
 @router.post("/join")
-def join_class(request: Request, session: SessionDep, user: StudentUser,
-               join_code: Annotated[str, Form(max_length=20)] = ""):
-    """"Join a class" for a student who already has an account: the class code, as at sign-up."""
-    attempt: throttle.JoinAttempt = {"address": client_address(request), "browser": browser_id(request),
-                                     "limits": limits(request)}
+def join_class(
+    request: Request, session: SessionDep, user: StudentUser, join_code: Annotated[str, Form(max_length=20)] = ""
+):
+    """ "Join a class" for a student who already has an account: the class code, as at sign-up."""
+    attempt: throttle.JoinAttempt = {
+        "address": client_address(request),
+        "browser": browser_id(request),
+        "limits": limits(request),
+    }
     wait = throttle.join_wait(session, **attempt)
     if wait:
         context = {"join_code": join_code, "error": _try_again(_("Too many wrong class codes."), wait)}
         return _throttled(request, "auth/join.html", context, wait)
     if not join_code.strip():
-        return render(request, "auth/join.html", {"join_code": "", "error": _(
-            "Fill in the class code you got from your lecturer.")}, status_code=400, private=True)
+        return render(
+            request,
+            "auth/join.html",
+            {"join_code": "", "error": _("Fill in the class code you got from your lecturer.")},
+            status_code=400,
+            private=True,
+        )
     course_class = classes.class_by_join_code(session, join_code)
     if course_class is None:
         throttle.join_failed(session, code=join_code, **attempt)
-        return render(request, "auth/join.html", {"join_code": join_code, "error": _(
-            "This class code is not valid. Check it with your lecturer.")}, status_code=400, private=True)
+        return render(
+            request,
+            "auth/join.html",
+            {"join_code": join_code, "error": _("This class code is not valid. Check it with your lecturer.")},
+            status_code=400,
+            private=True,
+        )
     classes.enrol(session, course_class=course_class, student=user)
     return RedirectResponse("/?notice=joined", status_code=303)
 
@@ -395,12 +478,16 @@ def forgot_form(request: Request):
 
 
 @router.post("/password/forgot")
-def forgot_submit(request: Request, session: SessionDep, background: BackgroundTasks,
-                  email: Annotated[str, Form(max_length=254)] = ""):
+def forgot_submit(
+    request: Request, session: SessionDep, background: BackgroundTasks, email: Annotated[str, Form(max_length=254)] = ""
+):
     settings = _settings(request)
     email = accounts.normalise_email(email)
     rules = limits(request)
-    checks = [(f"reset:address:{client_address(request)}", rules.per_address), (f"reset:account:{email}", rules.per_account)]
+    checks = [
+        (f"reset:address:{client_address(request)}", rules.per_address),
+        (f"reset:account:{email}", rules.per_account),
+    ]
     wait = throttle.longest_wait(session, checks)
     if wait:
         error = _try_again(_("Too many requests."), wait)
@@ -419,8 +506,9 @@ def reset_form(request: Request, session: SessionDep, token: str):
 
 
 @router.post("/password/reset/{token}")
-def reset_submit(request: Request, session: SessionDep, token: str,
-                 password: Annotated[str, Form(max_length=256)] = ""):
+def reset_submit(
+    request: Request, session: SessionDep, token: str, password: Annotated[str, Form(max_length=256)] = ""
+):
     from app.services.sessions import end_all_sessions
 
     redeemed = accounts.redeem_password_reset(session, token=token)
@@ -430,8 +518,9 @@ def reset_submit(request: Request, session: SessionDep, token: str,
     try:
         accounts.finish_password_reset(session, reset=reset, user=user, password=password)
     except accounts.AccountError as error:
-        return render(request, "auth/reset.html", {"token": token, "error": error.message}, status_code=400,
-                      private=True)
+        return render(
+            request, "auth/reset.html", {"token": token, "error": error.message}, status_code=400, private=True
+        )
     end_all_sessions(session, user_id=stored_id(user))
     throttle.password_was_reset(session, email=user.email)
     response = RedirectResponse("/login?notice=password-reset", status_code=303)

@@ -22,10 +22,16 @@ def healthz(request: Request) -> JSONResponse:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         reason = type(error.orig or error).__name__ if hasattr(error, "orig") else type(error).__name__
-        return JSONResponse({"status": "error", "database": f"unavailable: {reason}", "modules": modules},
-                            status_code=503, headers=headers)
+        return JSONResponse(
+            {"status": "error", "database": f"unavailable: {reason}", "modules": modules},
+            status_code=503,
+            headers=headers,
+        )
     problem = write_problem(request.app.state.engine)
     if problem is not None:
-        return JSONResponse({"status": "error", "database": "not writable", "reason": problem, "modules": modules},
-                            status_code=503, headers=headers)
+        return JSONResponse(
+            {"status": "error", "database": "not writable", "reason": problem, "modules": modules},
+            status_code=503,
+            headers=headers,
+        )
     return JSONResponse({"status": "ok", "database": "ok", "modules": modules}, headers=headers)

@@ -32,19 +32,25 @@ def tool_urls(request: Request) -> registration.ToolUrls:
     return registration.ToolUrls.at(public_base_url(request))
 
 
-def _lti_page(request: Request, session, name: str, context: dict, *, status_code: int = 200,
-              form_targets: Sequence[str] = ()):
+def _lti_page(
+    request: Request, session, name: str, context: dict, *, status_code: int = 200, form_targets: Sequence[str] = ()
+):
     """An LTI page: framable by the registered platforms only, never cached."""
     response = render(request, name, context, status_code=status_code, private=True)
-    response.headers["Content-Security-Policy"] = frames.csp_for(registration.frame_origins(session),
-                                                                 form_targets=list(form_targets))
+    response.headers["Content-Security-Policy"] = frames.csp_for(
+        registration.frame_origins(session), form_targets=list(form_targets)
+    )
     return response
 
 
 def _refused(request: Request, session, error: lti.LaunchError):
-    return _lti_page(request, session, "lti/error.html", {"title": error.title, "detail": error.detail,
-                                                          "code": error.code, "status": error.status},
-                     status_code=error.status)
+    return _lti_page(
+        request,
+        session,
+        "lti/error.html",
+        {"title": error.title, "detail": error.detail, "code": error.code, "status": error.status},
+        status_code=error.status,
+    )
 
 
 @router.get("/lti/jwks")
@@ -69,8 +75,9 @@ async def login(request: Request, session: SessionDep):
         return _refused(request, session, error)
     response = RedirectResponse(started.redirect_url, status_code=302)
     # The launch comes back as a cross-site POST: only a SameSite=None cookie returns with it.
-    frames.add_cookie(response, lti.state_cookie_name(started.state), started.state, path="/lti/",
-                      max_age=STATE_COOKIE_SECONDS)
+    frames.add_cookie(
+        response, lti.state_cookie_name(started.state), started.state, path="/lti/", max_age=STATE_COOKIE_SECONDS
+    )
     return response
 
 
@@ -80,8 +87,12 @@ async def launch(request: Request, session: SessionDep):
     id_token, state = str(form.get("id_token") or ""), str(form.get("state") or "")
     settings = request.app.state.settings
     try:
-        result = lti.validate_launch(session, id_token=id_token, state=state,
-                                     cookie_state=request.cookies.get(lti.state_cookie_name(state)) if state else None)
+        result = lti.validate_launch(
+            session,
+            id_token=id_token,
+            state=state,
+            cookie_state=request.cookies.get(lti.state_cookie_name(state)) if state else None,
+        )
         if isinstance(result, lti.NeedsNewWindow):
             return _lti_page(request, session, "lti/new_window.html", {"fields": result.fields})
         if result.message_type == lti.DEEP_LINKING:
@@ -110,13 +121,21 @@ async def launch(request: Request, session: SessionDep):
         origins.append(registration.origin_of(return_url))  # signed by the platform: where it shows the course
     if result.message_type == lti.DEEP_LINKING:
         pending = deep_linking.pending_token(request.app.state.secret, result, user_id=stored_id(landing.user))
-        response = _lti_page(request, session, "lti/deep_link.html", {
-            "pending": pending, "modules": _modules(request), "values": {}, "errors": {},
-            "csrf": _session_csrf(session, token)})
+        response = _lti_page(
+            request,
+            session,
+            "lti/deep_link.html",
+            {
+                "pending": pending,
+                "modules": _modules(request),
+                "values": {},
+                "errors": {},
+                "csrf": _session_csrf(session, token),
+            },
+        )
     else:
         response = RedirectResponse(landing.path, status_code=303)
-    frames.set_launch_cookies(response, settings, request.app.state.secret, token=token, origins=origins,
-                              framed=framed)
+    frames.set_launch_cookies(response, settings, request.app.state.secret, token=token, origins=origins, framed=framed)
     frames.add_cookie(response, lti.state_cookie_name(state), "", path="/lti/", max_age=0)
     return response
 
@@ -134,15 +153,25 @@ def _modules(request: Request) -> list:
 
 
 @router.post("/lti/deep-link")
-def deep_link(request: Request, session: SessionDep, user: LecturerUser,
-              pending: Annotated[str, Form()] = "", module: Annotated[str, Form()] = "",
-              due_on: Annotated[str, Form()] = "", grades_wanted: Annotated[str, Form(alias="grades")] = ""):
+def deep_link(
+    request: Request,
+    session: SessionDep,
+    user: LecturerUser,
+    pending: Annotated[str, Form()] = "",
+    module: Annotated[str, Form()] = "",
+    due_on: Annotated[str, Form()] = "",
+    grades_wanted: Annotated[str, Form(alias="grades")] = "",
+):
     due_text, wants_grades = due_on.strip(), bool(grades_wanted)
     values = {"module": module, "due_on": due_text, "grades": wants_grades}
     try:
         waiting = deep_linking.read_pending(request.app.state.secret, pending, user_id=stored_id(user))
     except (deep_linking.DeepLinkError, ValueError, KeyError) as error:
-        message = str(error) if isinstance(error, deep_linking.DeepLinkError) else _("This choice is damaged. Open the selection from the LMS again.")
+        message = (
+            str(error)
+            if isinstance(error, deep_linking.DeepLinkError)
+            else _("This choice is damaged. Open the selection from the LMS again.")
+        )
         return _refused_text(request, session, _("The selection cannot be sent"), message)
     errors: dict[str, str] = {}
     chosen = request.app.state.catalogue.get(module)
@@ -155,38 +184,79 @@ def deep_link(request: Request, session: SessionDep, user: LecturerUser,
         except ValueError:
             errors["due_on"] = _("Give a date like 2026-12-20, or leave it empty.")
     if errors:
-        return _lti_page(request, session, "lti/deep_link.html", {
-            "pending": pending, "modules": _modules(request), "values": values, "errors": errors,
-            "csrf": request.state.csrf_token}, status_code=422)
+        return _lti_page(
+            request,
+            session,
+            "lti/deep_link.html",
+            {
+                "pending": pending,
+                "modules": _modules(request),
+                "values": values,
+                "errors": errors,
+                "csrf": request.state.csrf_token,
+            },
+            status_code=422,
+        )
     platform = session.get(LtiPlatform, waiting.platform_id)
     if platform is None:
         return _refused(request, session, lti.LaunchError("unknown-platform"))
-    token = deep_linking.response_jwt(session, waiting, platform=platform, launch_url=tool_urls(request).launch,
-                                      module=chosen, due_on=due, grades=wants_grades)
-    return _lti_page(request, session, "lti/deep_link_return.html",
-                     {"return_url": waiting.return_url, "jwt": token, "module": chosen},
-                     form_targets=[registration.origin_of(waiting.return_url)])
+    token = deep_linking.response_jwt(
+        session,
+        waiting,
+        platform=platform,
+        launch_url=tool_urls(request).launch,
+        module=chosen,
+        due_on=due,
+        grades=wants_grades,
+    )
+    return _lti_page(
+        request,
+        session,
+        "lti/deep_link_return.html",
+        {"return_url": waiting.return_url, "jwt": token, "module": chosen},
+        form_targets=[registration.origin_of(waiting.return_url)],
+    )
 
 
 def _refused_text(request: Request, session, title: str, detail: str, *, status: int = 400):
-    return _lti_page(request, session, "lti/error.html", {"title": title, "detail": detail, "code": "refused",
-                                                          "status": status}, status_code=status)
+    return _lti_page(
+        request,
+        session,
+        "lti/error.html",
+        {"title": title, "detail": detail, "code": "refused", "status": status},
+        status_code=status,
+    )
 
 
 # -- the class's LMS page: linked courses and the roster sync ------------------------------------
 
-ClassNotices = {"synced": lambda: _("The roster was fetched from the LMS."),
-                "not-synced": lambda: _("The LMS could not be reached; the roster was not changed. Try again later.")}
+ClassNotices = {
+    "synced": lambda: _("The roster was fetched from the LMS."),
+    "not-synced": lambda: _("The LMS could not be reached; the roster was not changed. Try again later."),
+}
 
 
 @router.get("/lti/classes/{class_id}")
-def class_lms(request: Request, session: SessionDep,
-              course_class: Annotated[CourseClass, Depends(lectured_class_or_404)]):
-    contexts = list(session.exec(select(LtiContext, LtiPlatform).join(LtiPlatform, col(LtiPlatform.id) == col(LtiContext.platform_id))
-                                 .where(col(LtiContext.class_id) == course_class.id)))
-    return render(request, "lti/class.html", {"course_class": course_class, "contexts": contexts,
-                                              "notice": notice_text(ClassNotices, request.query_params.get("notice"))},
-                  private=True)
+def class_lms(
+    request: Request, session: SessionDep, course_class: Annotated[CourseClass, Depends(lectured_class_or_404)]
+):
+    contexts = list(
+        session.exec(
+            select(LtiContext, LtiPlatform)
+            .join(LtiPlatform, col(LtiPlatform.id) == col(LtiContext.platform_id))
+            .where(col(LtiContext.class_id) == course_class.id)
+        )
+    )
+    return render(
+        request,
+        "lti/class.html",
+        {
+            "course_class": course_class,
+            "contexts": contexts,
+            "notice": notice_text(ClassNotices, request.query_params.get("notice")),
+        },
+        private=True,
+    )
 
 
 @router.post("/lti/classes/{class_id}/sync")
@@ -204,23 +274,39 @@ def class_sync(session: SessionDep, course_class: Annotated[CourseClass, Depends
 
 # -- LTI Dynamic Registration -------------------------------------------------------------------
 
+
 @router.get("/lti/register")
-def dynamic_register(request: Request, session: SessionDep, t: str = "", openid_configuration: str = "",
-                     registration_token: str = ""):
+def dynamic_register(
+    request: Request, session: SessionDep, t: str = "", openid_configuration: str = "", registration_token: str = ""
+):
     from app.lti import dynamic
 
     secret = request.app.state.secret
     if not dynamic.link_valid(secret, t[:100]):
-        return _refused_text(request, session, _("This registration link is not valid"),
-                             _("Ask a Nabij administrator for a new registration link (Administration, LMS platforms)."),
-                             status=403)
+        return _refused_text(
+            request,
+            session,
+            _("This registration link is not valid"),
+            _("Ask a Nabij administrator for a new registration link (Administration, LMS platforms)."),
+            status=403,
+        )
     if not openid_configuration:
-        return _refused_text(request, session, _("Open this link from the LMS"),
-                             _("Paste this address into the LMS's dynamic registration (\"register a tool by URL\"); the LMS opens it with its configuration."))
+        return _refused_text(
+            request,
+            session,
+            _("Open this link from the LMS"),
+            _(
+                'Paste this address into the LMS\'s dynamic registration ("register a tool by URL"); the LMS opens it with its configuration.'
+            ),
+        )
     try:
-        platform = dynamic.register(session, openid_configuration=openid_configuration[:2000],
-                                    registration_token=registration_token[:4000], tool=tool_urls(request),
-                                    production=request.app.state.settings.is_production)
+        platform = dynamic.register(
+            session,
+            openid_configuration=openid_configuration[:2000],
+            registration_token=registration_token[:4000],
+            tool=tool_urls(request),
+            production=request.app.state.settings.is_production,
+        )
     except dynamic.DynamicRegistrationError as error:
         return _refused_text(request, session, _("The LMS could not be registered"), str(error), status=400)
     response = render(request, "lti/registered.html", {"platform": platform}, private=True)
@@ -230,18 +316,29 @@ def dynamic_register(request: Request, session: SessionDep, t: str = "", openid_
 
 # -- admin: registering platforms ----------------------------------------------------------------
 
-AdminNotices = {"registered": lambda: _("The platform was registered."),
-                "removed": lambda: _("The registration was removed."),
-                "rotated": lambda: _("A new key signs from now on; the previous one stays in the JWKS for a day.")}
+AdminNotices = {
+    "registered": lambda: _("The platform was registered."),
+    "removed": lambda: _("The registration was removed."),
+    "rotated": lambda: _("A new key signs from now on; the previous one stays in the JWKS for a day."),
+}
 
 
 def _admin_page(request: Request, session, *, values: dict, errors: dict, status_code: int = 200):
-    return render(request, "admin/lti.html", {
-        "platforms": registration.platforms(session), "urls": tool_urls(request), "values": values,
-        "dynamic_link": dynamic_link(request),
-        "errors": errors, "fields": registration.FIELDS,
-        "notice": notice_text(AdminNotices, request.query_params.get("notice"))},
-        status_code=status_code, private=True)
+    return render(
+        request,
+        "admin/lti.html",
+        {
+            "platforms": registration.platforms(session),
+            "urls": tool_urls(request),
+            "values": values,
+            "dynamic_link": dynamic_link(request),
+            "errors": errors,
+            "fields": registration.FIELDS,
+            "notice": notice_text(AdminNotices, request.query_params.get("notice")),
+        },
+        status_code=status_code,
+        private=True,
+    )
 
 
 def dynamic_link(request: Request) -> str:

@@ -28,26 +28,36 @@ def may_read_metrics(request: Request) -> bool:
         return False
     expected = settings.metrics_token.get_secret_value()
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                                                   expected.encode())
+    return (
+        bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())
+    )
 
 
 def _gauges(request: Request):
     limiter = anyio.to_thread.current_default_thread_limiter()
-    yield ("nabij_threadpool_limit", "Threads this worker may use for sync routes (sized to the DB pool).",
-           limiter.total_tokens)
+    yield (
+        "nabij_threadpool_limit",
+        "Threads this worker may use for sync routes (sized to the DB pool).",
+        limiter.total_tokens,
+    )
     yield "nabij_threadpool_in_use", "Threads busy with a request right now.", limiter.borrowed_tokens
     gate = getattr(request.app.state, "in_flight", None)
     if gate is not None:
         yield "nabij_requests_in_flight", "Requests being handled (static files not counted).", gate.in_flight
         yield "nabij_requests_waiting", "Requests waiting for admission.", gate.waiting
-        yield ("nabij_requests_in_flight_limit", "Requests admitted at once (half the database connections).",
-               gate.limit)
+        yield (
+            "nabij_requests_in_flight_limit",
+            "Requests admitted at once (half the database connections).",
+            gate.limit,
+        )
     pool = request.app.state.engine.pool
     if hasattr(pool, "size") and hasattr(pool, "checkedout"):
         settings: Settings = request.app.state.settings
-        yield ("nabij_db_pool_limit", "Database connections this worker may open (pool size + overflow).",
-               settings.db_pool_size + settings.db_max_overflow)
+        yield (
+            "nabij_db_pool_limit",
+            "Database connections this worker may open (pool size + overflow).",
+            settings.db_pool_size + settings.db_max_overflow,
+        )
         yield "nabij_db_pool_in_use", "Database connections checked out right now.", pool.checkedout()
 
 

@@ -34,8 +34,11 @@ def read_module(request: Request, session: SessionDep, module: ModuleDep, user: 
     if is_student(user):
         progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
         context["progress"] = progress
-        context["resume_section"] = next((s for s in module.sections if s.id not in progress.sections_visited), None) \
-            if progress.started else None
+        context["resume_section"] = (
+            next((s for s in module.sections if s.id not in progress.sections_visited), None)
+            if progress.started
+            else None
+        )
     return render(request, "modules/overview.html", context, private=is_student(user))
 
 
@@ -59,14 +62,27 @@ def read_section(request: Request, session: SessionDep, module: ModuleDep, secti
     return section_page(request, session, user, module, section)
 
 
-def section_page(request: Request, session, user: User | None, module: Module, section: Section, *,
-                 adjust: dict[str, dict] | None = None, status_code: int = 200):
+def section_page(
+    request: Request,
+    session,
+    user: User | None,
+    module: Module,
+    section: Section,
+    *,
+    adjust: dict[str, dict] | None = None,
+    status_code: int = 200,
+):
     """The reader page; for a student with their own answers, choices and feedback on it.
 
     `adjust` overrides the loaded state of a block (e.g. the student's unsaved text after an error).
     """
-    context: dict[str, object] = {"module": module, "section": section, "nav": section_navigation(module, section),
-                                  "works": {}, "progress": None}
+    context: dict[str, object] = {
+        "module": module,
+        "section": section,
+        "nav": section_navigation(module, section),
+        "works": {},
+        "progress": None,
+    }
     if is_student(user):
         progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
         works = load_work(session, user_id=stored_id(user), module=module, blocks=section.interactive())
@@ -80,16 +96,26 @@ def section_page(request: Request, session, user: User | None, module: Module, s
         unread = unread_feedback_ids(works)
         if section.id not in progress.sections_visited or unread:
             with write_for(request, session) as writer:
-                record_visit(writer, user_id=stored_id(user), module_slug=module.slug, section_id=section.id,
-                             visited=progress.sections_visited)
+                record_visit(
+                    writer,
+                    user_id=stored_id(user),
+                    module_slug=module.slug,
+                    section_id=section.id,
+                    visited=progress.sections_visited,
+                )
                 if unread:
                     mark_feedback_read(writer, feedback_ids=unread)  # shown as "new" this once
         progress.sections_visited.add(section.id)
         context.update(works=works, progress=progress, feedback_sections=feedback_sections(module, progress))
-        return render(request, "modules/section.html", context, fragment="modules/_section.html",
-                      status_code=status_code, private=True)
-    return render(request, "modules/section.html", context, fragment="modules/_section.html",
-                  status_code=status_code)
+        return render(
+            request,
+            "modules/section.html",
+            context,
+            fragment="modules/_section.html",
+            status_code=status_code,
+            private=True,
+        )
+    return render(request, "modules/section.html", context, fragment="modules/_section.html", status_code=status_code)
 
 
 def feedback_sections(module: Module, progress) -> set[str]:
@@ -101,12 +127,20 @@ def page_updates(session, user: User, module: Module, block_id: str) -> dict:
     the contents' progress, and the student's path shown beside reflections on the same case."""
     progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
     section = module.section_of(block_id)
-    referring = [block for block in section.interactive()
-                 if getattr(block, "refers_to", None) == block_id] if section else []
+    referring = (
+        [block for block in section.interactive() if getattr(block, "refers_to", None) == block_id] if section else []
+    )
     works = load_work(session, user_id=stored_id(user), module=module, blocks=referring) if referring else {}
-    return {"progress": progress, "feedback_sections": feedback_sections(module, progress), "section": section,
-            "paths": [(block, work) for block in referring
-                      if isinstance(work := works[block.id], ReflectionWork) and work.refers_to]}
+    return {
+        "progress": progress,
+        "feedback_sections": feedback_sections(module, progress),
+        "section": section,
+        "paths": [
+            (block, work)
+            for block in referring
+            if isinstance(work := works[block.id], ReflectionWork) and work.refers_to
+        ],
+    }
 
 
 def reflection_work(session, user: User, module: Module, prompt_id: str) -> ReflectionWork:

@@ -28,9 +28,15 @@ def _redirect(url: str) -> RedirectResponse:
 
 @router.get("/notifications")
 def list_notifications(request: Request, session: SessionDep, user: CurrentUser):
-    return render(request, "notifications/index.html",
-                  {"items": notifications.recent(session, user=user),
-                   "notice": notice_text(NOTICES, request.query_params.get("notice"))}, private=True)
+    return render(
+        request,
+        "notifications/index.html",
+        {
+            "items": notifications.recent(session, user=user),
+            "notice": notice_text(NOTICES, request.query_params.get("notice")),
+        },
+        private=True,
+    )
 
 
 @router.post("/notifications/read")
@@ -48,11 +54,23 @@ def open_notification(notification_id: DbId, session: SessionDep, user: CurrentU
     return _redirect(link if link.startswith("/") and not link.startswith("//") else "/")
 
 
-def _settings_page(request: Request, session, user: User, *, feed_url: str | None = None, status_code: int = 200,
-                   errors: dict | None = None):
-    context = {"modes": notifications.mail_modes(session, user=user), "labels": notifications.kind_label,
-               "has_feed": calendar_feed.has_feed(session, user_id=stored_id(user)), "feed_url": feed_url,
-               "errors": errors or {}, "notice": notice_text(NOTICES, request.query_params.get("notice"))}
+def _settings_page(
+    request: Request,
+    session,
+    user: User,
+    *,
+    feed_url: str | None = None,
+    status_code: int = 200,
+    errors: dict | None = None,
+):
+    context = {
+        "modes": notifications.mail_modes(session, user=user),
+        "labels": notifications.kind_label,
+        "has_feed": calendar_feed.has_feed(session, user_id=stored_id(user)),
+        "feed_url": feed_url,
+        "errors": errors or {},
+        "notice": notice_text(NOTICES, request.query_params.get("notice")),
+    }
     return render(request, "notifications/settings.html", context, status_code=status_code, private=True)
 
 
@@ -84,8 +102,9 @@ def _unsubscribe_target(request: Request, session, token: str) -> tuple[User, st
     found = notifications.read_unsubscribe_token(request.app.state.secret, token)
     user = session.get(User, found[0]) if found else None
     if user is None or found is None:
-        raise HTTPException(404, _("This unsubscribe link is not valid. Log in and change your notification "
-                                   "settings there."))
+        raise HTTPException(
+            404, _("This unsubscribe link is not valid. Log in and change your notification settings there.")
+        )
     return user, found[1]
 
 
@@ -93,8 +112,9 @@ def _unsubscribe_target(request: Request, session, token: str) -> tuple[User, st
 def unsubscribe_form(request: Request, session: SessionDep, token: str):
     _user, kind = _unsubscribe_target(request, session, token)
     label = _("all mail from Nabij") if kind == "all" else notifications.kind_label(kind)
-    return render(request, "notifications/unsubscribe.html", {"token": token, "label": label, "done": False},
-                  private=True)
+    return render(
+        request, "notifications/unsubscribe.html", {"token": token, "label": label, "done": False}, private=True
+    )
 
 
 @router.post("/notifications/unsubscribe/{token}")
@@ -102,11 +122,13 @@ def unsubscribe(request: Request, session: SessionDep, token: str):
     user, kind = _unsubscribe_target(request, session, token)
     notifications.unsubscribe(session, user=user, kind=kind)
     label = _("all mail from Nabij") if kind == "all" else notifications.kind_label(kind)
-    return render(request, "notifications/unsubscribe.html", {"token": token, "label": label, "done": True},
-                  private=True)
+    return render(
+        request, "notifications/unsubscribe.html", {"token": token, "label": label, "done": True}, private=True
+    )
 
 
 # -- the calendar feed --------------------------------------------------------------------------------
+
 
 @router.post("/calendar/feed")
 def create_feed(request: Request, session: SessionDep, user: CurrentUser):
@@ -127,24 +149,33 @@ def read_feed(request: Request, session: SessionDep, catalogue: CatalogueDep, to
     if owner is None:
         raise HTTPException(404)
     body = calendar_feed.build_feed(session, user=owner, catalogue=catalogue, base_url=public_base_url(request))
-    return Response(body, media_type="text/calendar; charset=utf-8",
-                    headers={"Cache-Control": "private, max-age=900", "Referrer-Policy": "no-referrer"})
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=900", "Referrer-Policy": "no-referrer"},
+    )
 
 
 # -- all my feedback --------------------------------------------------------------------------------
+
 
 @router.get("/my/feedback")
 def all_my_feedback(request: Request, session: SessionDep, catalogue: CatalogueDep, user: StudentUser):
     items = dialogue.my_feedback(session, user=user, catalogue=catalogue)
     threads = {item.id: dialogue.student_thread(session, user=user, feedback_id=item.id) for item in items}
-    response = render(request, "notifications/my_feedback.html",
-                      {"items": items, "threads": threads, "errors": {}, "typed": {}}, private=True)
+    response = render(
+        request,
+        "notifications/my_feedback.html",
+        {"items": items, "threads": threads, "errors": {}, "typed": {}},
+        private=True,
+    )
     with write_for(request, session) as writer:
         dialogue.mark_read(writer, items=items)  # shown as "new" this once
     return response
 
 
 # -- the count in the navigation ------------------------------------------------------------------------
+
 
 def unread_for(request: Request) -> int:
     """Unread notices of the logged-in person, for the navigation: counted by the session lookup every

@@ -39,6 +39,7 @@ JOIN_CODE_LIMIT = 20
 
 # -- the flow cookie --------------------------------------------------------------------------------
 
+
 def _cookie_name(request: Request, name: str) -> str:
     return ("__Host-" if request.app.state.settings.is_production else "") + name
 
@@ -74,16 +75,29 @@ def _write_flow(request: Request, response, flow: dict) -> None:
     payload = json.dumps(flow, separators=(",", ":")).encode()
     value = base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(request.app.state.secret, payload)
     # SameSite=Lax: the provider's redirect back is a top-level GET from another site, which Lax allows.
-    response.set_cookie(_cookie_name(request, FLOW_COOKIE), value, max_age=oidc.FLOW_SECONDS, httponly=True,
-                        samesite="lax", secure=request.app.state.settings.is_production, path="/")
+    response.set_cookie(
+        _cookie_name(request, FLOW_COOKIE),
+        value,
+        max_age=oidc.FLOW_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.is_production,
+        path="/",
+    )
 
 
 def _clear_flow(request: Request, response) -> None:
-    response.delete_cookie(_cookie_name(request, FLOW_COOKIE), path="/", httponly=True, samesite="lax",
-                           secure=request.app.state.settings.is_production)
+    response.delete_cookie(
+        _cookie_name(request, FLOW_COOKIE),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.is_production,
+    )
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
 
 def _config(request: Request) -> oidc.OidcConfig:
     return oidc.config_from(request.app.state.settings)
@@ -102,10 +116,18 @@ def oidc_login_info(request: Request) -> dict | None:
     settings = request.app.state.settings
     config = oidc.config_from(settings)
     client = getattr(request.app.state, "oidc_client", None)
-    logout = bool(config.enabled and client is not None and client.server_metadata.get("end_session_endpoint")
-                  and request.cookies.get(_cookie_name(request, MARKER_COOKIE)))
-    return {"enabled": config.enabled, "name": config.name, "logout": logout,
-            "password": settings.password_login or not config.enabled or request.query_params.get("admin") == "1"}
+    logout = bool(
+        config.enabled
+        and client is not None
+        and client.server_metadata.get("end_session_endpoint")
+        and request.cookies.get(_cookie_name(request, MARKER_COOKIE))
+    )
+    return {
+        "enabled": config.enabled,
+        "name": config.name,
+        "logout": logout,
+        "password": settings.password_login or not config.enabled or request.query_params.get("admin") == "1",
+    }
 
 
 def linked_identities(request: Request, user: User) -> dict:
@@ -113,8 +135,11 @@ def linked_identities(request: Request, user: User) -> dict:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         linked = identities.identities_of(session, user_id=stored_id(user))
     config = _config(request)
-    return {"identities": linked, "provider": config.name,
-            "can_link": config.enabled and not any(item.issuer == config.issuer for item in linked)}
+    return {
+        "identities": linked,
+        "provider": config.name,
+        "can_link": config.enabled and not any(item.issuer == config.issuer for item in linked),
+    }
 
 
 templates.env.globals["oidc_login_info"] = oidc_login_info
@@ -127,26 +152,44 @@ def _error_page(request: Request, error: oidc.OidcError, flow: dict | None = Non
     retry = {"next": flow.get("next", "/")}
     if flow.get("join_code"):
         retry["join_code"] = flow["join_code"]
-    status = status_code or {"provider-down": 503, "bad-config": 503, "not-configured": 404,
-                             "access-denied": 403, "not-allowed": 403}.get(error.kind, 400)
-    response = render(request, "auth/oidc_error.html", {
-        "kind": error.kind, "claim": error.claim, "provider": _config(request).name,
-        "retry_url": "/auth/oidc/login?" + urlencode(retry), "join_code": flow.get("join_code", ""),
-        "password_login": request.app.state.settings.password_login}, status_code=status, private=True)
+    status = status_code or {
+        "provider-down": 503,
+        "bad-config": 503,
+        "not-configured": 404,
+        "access-denied": 403,
+        "not-allowed": 403,
+    }.get(error.kind, 400)
+    response = render(
+        request,
+        "auth/oidc_error.html",
+        {
+            "kind": error.kind,
+            "claim": error.claim,
+            "provider": _config(request).name,
+            "retry_url": "/auth/oidc/login?" + urlencode(retry),
+            "join_code": flow.get("join_code", ""),
+            "password_login": request.app.state.settings.password_login,
+        },
+        status_code=status,
+        private=True,
+    )
     _clear_flow(request, response)
     return response
 
 
 # -- start --------------------------------------------------------------------------------------------
 
+
 @router.get("/auth/oidc/login")
 async def oidc_login(request: Request, next: str = "/", join_code: str = "", link: str = "", reauth: str = ""):
     config = _config(request)
-    flow = {"next": safe_next(next[:500]), "join_code": join_code.strip()[:JOIN_CODE_LIMIT],
-            "link": link == "1" and request.state.user is not None}
+    flow = {
+        "next": safe_next(next[:500]),
+        "join_code": join_code.strip()[:JOIN_CODE_LIMIT],
+        "link": link == "1" and request.state.user is not None,
+    }
     if not config.enabled:
-        return _error_page(request, oidc.OidcError("not-configured", "NABIJ_OIDC_ISSUER or _CLIENT_ID is empty"),
-                           flow)
+        return _error_page(request, oidc.OidcError("not-configured", "NABIJ_OIDC_ISSUER or _CLIENT_ID is empty"), flow)
     client = _client(request)
     try:
         await oidc.load_metadata(client, config)
@@ -163,6 +206,7 @@ async def oidc_login(request: Request, next: str = "/", join_code: str = "", lin
 
 
 # -- callback -----------------------------------------------------------------------------------------
+
 
 @router.get("/auth/oidc/callback")
 async def oidc_callback(request: Request):
@@ -204,8 +248,9 @@ def _signed_in(request: Request, flow: dict, config: oidc.OidcConfig, profile: o
             return response
         user = result.user
         if not user.is_active:
-            return _error_page(request, oidc.OidcError("not-allowed", "the linked account is deactivated"), flow,
-                               status_code=403)
+            return _error_page(
+                request, oidc.OidcError("not-allowed", "the linked account is deactivated"), flow, status_code=403
+            )
         return _finish_sign_in(request, session, user, flow, _logged_in)
 
 
@@ -222,15 +267,24 @@ def _finish_sign_in(request: Request, session: Session, user: User, flow: dict, 
         # A wrong class code (or too many): the join page with the code and the reason, logged in.
         response = _join_page_after_login(request, session, user, code, joined, response)
     _clear_flow(request, response)
-    response.set_cookie(_cookie_name(request, MARKER_COOKIE), "1", httponly=True, samesite="lax",
-                        secure=request.app.state.settings.is_production, path="/")
+    response.set_cookie(
+        _cookie_name(request, MARKER_COOKIE),
+        "1",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.is_production,
+        path="/",
+    )
     return response
 
 
 def _join(request: Request, session: Session, user: User, code: str):
     """True when enrolled; otherwise the message for the join page."""
-    attempt: throttle.JoinAttempt = {"address": client_address(request), "browser": browser_id(request),
-                                     "limits": limits(request)}
+    attempt: throttle.JoinAttempt = {
+        "address": client_address(request),
+        "browser": browser_id(request),
+        "limits": limits(request),
+    }
     wait = throttle.join_wait(session, **attempt)
     if wait:
         from app.routes.auth import _try_again
@@ -264,21 +318,36 @@ def _session_token(request: Request, response) -> str:
     name = cookie_names(request.app.state.settings)[0] + "="
     for name_value in response.headers.getlist("set-cookie"):
         if name_value.startswith(name):
-            return name_value[len(name):].split(";", 1)[0].strip('"')
+            return name_value[len(name) :].split(";", 1)[0].strip('"')
     raise RuntimeError("no session cookie was set")
 
 
 # -- linking an existing password account ------------------------------------------------------------
 
+
 def _pending(profile: oidc.Profile, user_id: int) -> dict:
-    return {"subject": profile.subject, "name": profile.display_name, "email": profile.email,
-            "staff": profile.staff, "user_id": user_id}
+    return {
+        "subject": profile.subject,
+        "name": profile.display_name,
+        "email": profile.email,
+        "staff": profile.staff,
+        "user_id": user_id,
+    }
 
 
 def _link_page(request: Request, user: User, flow: dict, *, error: str | None = None, status_code: int = 200):
-    return render(request, "auth/oidc_link.html", {"email": user.email, "provider": _config(request).name,
-                                                   "error": error, "join_code": flow.get("join_code", "")},
-                  status_code=status_code, private=True)
+    return render(
+        request,
+        "auth/oidc_link.html",
+        {
+            "email": user.email,
+            "provider": _config(request).name,
+            "error": error,
+            "join_code": flow.get("join_code", ""),
+        },
+        status_code=status_code,
+        private=True,
+    )
 
 
 @router.post("/auth/oidc/link")
@@ -295,38 +364,63 @@ def oidc_link(request: Request, session: SessionDep, password: Annotated[str, Fo
     if user is None:
         return _error_page(request, oidc.OidcError("flow-expired", "the account to link is gone"), flow)
     device = current_device(request)
-    attempt = {"email": user.email, "address": client_address(request), "device": device,
-               "user_id": user.id if device is not None and device.accounts else None, "limits": limits(request)}
+    attempt = {
+        "email": user.email,
+        "address": client_address(request),
+        "device": device,
+        "user_id": user.id if device is not None and device.accounts else None,
+        "limits": limits(request),
+    }
     wait = throttle.login_wait(session, **attempt)
     if wait:
         from app.routes.auth import _try_again
 
-        response = _link_page(request, user, flow, error=_try_again(_("Too many failed attempts."), wait),
-                              status_code=429)
+        response = _link_page(
+            request, user, flow, error=_try_again(_("Too many failed attempts."), wait), status_code=429
+        )
         response.headers["Retry-After"] = str(wait)
         return response
     if accounts.authenticate(session, email=user.email, password=password) is None:
         throttle.login_failed(session, **attempt)
-        return _link_page(request, user, flow, error=_("That password is not this account's. Try again, or "
-                                                       "use \"Forgot your password?\" on the login page."),
-                          status_code=400)
+        return _link_page(
+            request,
+            user,
+            flow,
+            error=_(
+                'That password is not this account\'s. Try again, or use "Forgot your password?" on the login page.'
+            ),
+            status_code=400,
+        )
     throttle.login_succeeded(session, email=user.email, device=device, user_id=stored_id(user))
     try:
-        identities.link_identity(session, user=user, issuer=config.issuer, subject=pending["subject"],
-                                 lecturer_eligible=bool(pending.get("staff")), display_name=pending.get("name") or "",
-                                 email=pending.get("email"))
+        identities.link_identity(
+            session,
+            user=user,
+            issuer=config.issuer,
+            subject=pending["subject"],
+            lecturer_eligible=bool(pending.get("staff")),
+            display_name=pending.get("name") or "",
+            email=pending.get("email"),
+        )
     except identities.IdentityError as error:
         return _identity_error_page(request, error, flow)
     return _finish_sign_in(request, session, user, flow, _logged_in)
 
 
-def _link_current(request: Request, session: Session, flow: dict, config: oidc.OidcConfig, profile: oidc.Profile,
-                  user: User):
+def _link_current(
+    request: Request, session: Session, flow: dict, config: oidc.OidcConfig, profile: oidc.Profile, user: User
+):
     """Logged in with the password and signed in at the institution in the same browser: link them."""
     try:
-        identities.link_identity(session, user=referenced(session, User, user.id), issuer=config.issuer,
-                                 subject=profile.subject, lecturer_eligible=profile.staff,
-                                 display_name=profile.display_name, email=profile.email)
+        identities.link_identity(
+            session,
+            user=referenced(session, User, user.id),
+            issuer=config.issuer,
+            subject=profile.subject,
+            lecturer_eligible=profile.staff,
+            display_name=profile.display_name,
+            email=profile.email,
+        )
     except identities.IdentityError as error:
         return _identity_error_page(request, error, flow)
     response = RedirectResponse("/account?notice=identity-linked", status_code=303)
@@ -336,15 +430,26 @@ def _link_current(request: Request, session: Session, flow: dict, config: oidc.O
 
 def _identity_error_page(request: Request, error: identities.IdentityError, flow: dict):
     oidc.log.warning("institution identity not linked: %s (issuer %s)", error.code, _config(request).issuer)
-    response = render(request, "auth/oidc_error.html", {
-        "kind": error.code, "claim": "", "provider": _config(request).name, "retry_url": "/auth/oidc/login",
-        "join_code": flow.get("join_code", ""), "password_login": request.app.state.settings.password_login},
-        status_code=409, private=True)
+    response = render(
+        request,
+        "auth/oidc_error.html",
+        {
+            "kind": error.code,
+            "claim": "",
+            "provider": _config(request).name,
+            "retry_url": "/auth/oidc/login",
+            "join_code": flow.get("join_code", ""),
+            "password_login": request.app.state.settings.password_login,
+        },
+        status_code=409,
+        private=True,
+    )
     _clear_flow(request, response)
     return response
 
 
 # -- logout at the provider ---------------------------------------------------------------------------
+
 
 @router.get("/auth/oidc/logout")
 async def oidc_logout(request: Request):
@@ -363,36 +468,65 @@ async def oidc_logout(request: Request):
         params = {"client_id": config.client_id, "post_logout_redirect_uri": f"{base}/login?notice=logged-out"}
         target = endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
     response = RedirectResponse(target, status_code=303)
-    response.delete_cookie(_cookie_name(request, MARKER_COOKIE), path="/", httponly=True, samesite="lax",
-                           secure=request.app.state.settings.is_production)
+    response.delete_cookie(
+        _cookie_name(request, MARKER_COOKIE),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.is_production,
+    )
     return response
 
 
 # -- admin: link an identity to an existing account (pairwise or changed subjects) -------------------
+
 
 @router.get("/admin/users/{user_id}/identities")
 def admin_identities(request: Request, session: SessionDep, admin: AdminUser, user_id: DbId):
     return _admin_page(request, session, user_id)
 
 
-def _admin_page(request: Request, session: Session, user_id: int, *, error: str | None = None,
-                subject: str = "", status_code: int = 200, notice: str | None = None):
+def _admin_page(
+    request: Request,
+    session: Session,
+    user_id: int,
+    *,
+    error: str | None = None,
+    subject: str = "",
+    status_code: int = 200,
+    notice: str | None = None,
+):
     from fastapi import HTTPException
 
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(404)
-    return render(request, "auth/oidc_admin_identities.html", {
-        "user": user, "identities": identities.identities_of(session, user_id=stored_id(user)), "error": error,
-        "subject": subject, "issuer": _config(request).issuer, "notice": notice,
-        "eligible": identities.is_lecturer_eligible(session, user_id=stored_id(user))},
-        status_code=status_code, private=True)
+    return render(
+        request,
+        "auth/oidc_admin_identities.html",
+        {
+            "user": user,
+            "identities": identities.identities_of(session, user_id=stored_id(user)),
+            "error": error,
+            "subject": subject,
+            "issuer": _config(request).issuer,
+            "notice": notice,
+            "eligible": identities.is_lecturer_eligible(session, user_id=stored_id(user)),
+        },
+        status_code=status_code,
+        private=True,
+    )
 
 
 @router.post("/admin/users/{user_id}/identities")
-def admin_link_identity(request: Request, session: SessionDep, admin: AdminUser, user_id: DbId,
-                        subject: Annotated[str, Form(max_length=255)] = "",
-                        issuer: Annotated[str, Form(max_length=255)] = ""):
+def admin_link_identity(
+    request: Request,
+    session: SessionDep,
+    admin: AdminUser,
+    user_id: DbId,
+    subject: Annotated[str, Form(max_length=255)] = "",
+    issuer: Annotated[str, Form(max_length=255)] = "",
+):
     user = session.get(User, user_id)
     issuer = issuer.strip() or _config(request).issuer
     subject = subject.strip()
@@ -401,13 +535,25 @@ def admin_link_identity(request: Request, session: SessionDep, admin: AdminUser,
 
         raise HTTPException(404)
     if not subject or not issuer:
-        return _admin_page(request, session, user_id, subject=subject, status_code=400,
-                           error=_("Fill in the identifier the institution uses for this person."))
+        return _admin_page(
+            request,
+            session,
+            user_id,
+            subject=subject,
+            status_code=400,
+            error=_("Fill in the identifier the institution uses for this person."),
+        )
     try:
         identities.link_identity(session, user=user, issuer=issuer, subject=subject, move=True)
     except identities.IdentityError:
-        return _admin_page(request, session, user_id, subject=subject, status_code=400,
-                           error=_("This identifier cannot be linked: use 1 to 255 characters."))
+        return _admin_page(
+            request,
+            session,
+            user_id,
+            subject=subject,
+            status_code=400,
+            error=_("This identifier cannot be linked: use 1 to 255 characters."),
+        )
     return RedirectResponse(f"/admin/users/{user_id}/identities?notice=linked", status_code=303)
 
 

@@ -30,12 +30,27 @@ def read_home(request: Request, session: SessionDep, catalogue: CatalogueDep, us
     notice = notice_text(HOME_NOTICES, request.query_params.get("notice"))
     if user.role == "student":
         home = student_home(session, user=user, catalogue=catalogue)
-        return render(request, "pages/dashboard.html",
-                      {"home": home, "notice": notice, "todo": student_todo(home),
-                       "reveals": safeguarding_reveals(session, user=user, catalogue=catalogue)}, private=True)
-    return render(request, "pages/lecturer_home.html",
-                  {"classes": lecturer_classes(session, user=user), "notice": notice,
-                   "todo": lecturer_todo(session, user=user, catalogue=catalogue)}, private=True)
+        return render(
+            request,
+            "pages/dashboard.html",
+            {
+                "home": home,
+                "notice": notice,
+                "todo": student_todo(home),
+                "reveals": safeguarding_reveals(session, user=user, catalogue=catalogue),
+            },
+            private=True,
+        )
+    return render(
+        request,
+        "pages/lecturer_home.html",
+        {
+            "classes": lecturer_classes(session, user=user),
+            "notice": notice,
+            "todo": lecturer_todo(session, user=user, catalogue=catalogue),
+        },
+        private=True,
+    )
 
 
 @router.get("/toegankelijkheid")

@@ -21,8 +21,12 @@ def _module_or_404(catalogue, slug: str):
 
 @router.get("")
 def preview_index(request: Request, catalogue: CatalogueDep, user: LecturerUser):
-    return render(request, "preview/index.html", {"modules": catalogue.ordered(),
-                                                  "broken": sorted(catalogue.broken.items())}, private=True)
+    return render(
+        request,
+        "preview/index.html",
+        {"modules": catalogue.ordered(), "broken": sorted(catalogue.broken.items())},
+        private=True,
+    )
 
 
 @router.get("/{slug}")
@@ -37,5 +41,9 @@ def preview_section(request: Request, catalogue: CatalogueDep, user: LecturerUse
     section = module.section(section_id)
     if section is None:
         raise HTTPException(404)
-    return render(request, "preview/section.html",
-                  {"module": module, "section": section, "nav": section_navigation(module, section)}, private=True)
+    return render(
+        request,
+        "preview/section.html",
+        {"module": module, "section": section, "nav": section_navigation(module, section)},
+        private=True,
+    )

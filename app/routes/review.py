@@ -78,11 +78,11 @@ def _prompt_path(course_class: CourseClass, module: Module, reflection: Reflecti
     return f"/classes/{course_class.id}/review/{module.slug}/{reflection.id}"
 
 
-def _prompt_url(course_class: CourseClass, module: Module, reflection: Reflection, *, page: int = 1,
-                anchor: str = "") -> str:
+def _prompt_url(
+    course_class: CourseClass, module: Module, reflection: Reflection, *, page: int = 1, anchor: str = ""
+) -> str:
     """The review of a prompt, at `page` (page 1 has no `?page=`), scrolled to the answer `anchor`."""
-    return (page_url(_prompt_path(course_class, module, reflection), page)
-            + (f"#answer-{anchor}" if anchor else ""))
+    return page_url(_prompt_path(course_class, module, reflection), page) + (f"#answer-{anchor}" if anchor else "")
 
 
 def _neighbours(module: Module, reflection: Reflection) -> tuple[Reflection | None, Reflection | None]:
@@ -95,47 +95,97 @@ def _neighbours(module: Module, reflection: Reflection) -> tuple[Reflection | No
 
 @router.get("")
 def review_index(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep):
-    assigned = [(assignment, catalogue.get(assignment.module_slug))
-                for assignment in classes.class_assignments(session, course_class=course_class)]
-    return render(request, "review/index.html", {"course_class": course_class, "tab": "review",
-                                                 "assigned": [(a, m) for a, m in assigned if m is not None]},
-                  private=True)
+    assigned = [
+        (assignment, catalogue.get(assignment.module_slug))
+        for assignment in classes.class_assignments(session, course_class=course_class)
+    ]
+    return render(
+        request,
+        "review/index.html",
+        {"course_class": course_class, "tab": "review", "assigned": [(a, m) for a, m in assigned if m is not None]},
+        private=True,
+    )
 
 
 @router.get("/{slug}")
 def review_assignment(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep):
     overview = review.assignment_review(session, course_class=course_class, module=module)
-    return render(request, "review/assignment.html", {"course_class": course_class, "tab": "review",
-                                                      "overview": overview}, private=True)
+    return render(
+        request,
+        "review/assignment.html",
+        {"course_class": course_class, "tab": "review", "overview": overview},
+        private=True,
+    )
 
 
-def _prompt_page(request: Request, session, course_class, module, reflection, *, page: str | None = None,
-                 ref: str | None = None, status_code: int = 200, typed: dict | None = None,
-                 errors: dict | None = None, typed_levels: dict | None = None):
+def _prompt_page(
+    request: Request,
+    session,
+    course_class,
+    module,
+    reflection,
+    *,
+    page: str | None = None,
+    ref: str | None = None,
+    status_code: int = 200,
+    typed: dict | None = None,
+    errors: dict | None = None,
+    typed_levels: dict | None = None,
+):
     """One page of the answers: `page`, or the page that holds the answer `ref` (after a form error)."""
-    prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
-                                         prompt_id=reflection.id, viewer=request.state.user, page=page, ref=ref,
-                                         rubric=_rubric(request, reflection))
+    prompt_review = review.prompt_review(
+        session,
+        secret=_secret(request),
+        course_class=course_class,
+        module=module,
+        prompt_id=reflection.id,
+        viewer=request.state.user,
+        page=page,
+        ref=ref,
+        rubric=_rubric(request, reflection),
+    )
     access_log.record_read(session, reader=request.state.user, review=prompt_review)  # the student sees it
     previous, following = _neighbours(module, reflection)
-    context = {"course_class": course_class, "tab": "review", "review": prompt_review, "previous": previous,
-               "next": following, "typed": typed or {}, "errors": errors or {}, "page": prompt_review.page,
-               "typed_levels": typed_levels or {}, "lecturer_notes": module.notes_for(reflection.id),
-               "page_path": _prompt_path(course_class, module, reflection), "page_query": {}}
+    context = {
+        "course_class": course_class,
+        "tab": "review",
+        "review": prompt_review,
+        "previous": previous,
+        "next": following,
+        "typed": typed or {},
+        "errors": errors or {},
+        "page": prompt_review.page,
+        "typed_levels": typed_levels or {},
+        "lecturer_notes": module.notes_for(reflection.id),
+        "page_path": _prompt_path(course_class, module, reflection),
+        "page_query": {},
+    }
     return render(request, "review/prompt.html", context, status_code=status_code, private=True)
 
 
 @router.get("/{slug}/{prompt_id}")
-def review_prompt(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
-                  reflection: PromptDep, page: str | None = None):
+def review_prompt(
+    request: Request,
+    session: SessionDep,
+    course_class: ClassDep,
+    module: AssignedModuleDep,
+    reflection: PromptDep,
+    page: str | None = None,
+):
     # A string, not an int: `?page=abc` or `?page=999` shows the nearest page instead of an error.
     return _prompt_page(request, session, course_class, module, reflection, page=page)
 
 
 def _export(request: Request, session, course_class, module, reflection, kind: str):
-    prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
-                                         prompt_id=reflection.id, per_page=None,  # all answers
-                                         rubric=_rubric(request, reflection))
+    prompt_review = review.prompt_review(
+        session,
+        secret=_secret(request),
+        course_class=course_class,
+        module=module,
+        prompt_id=reflection.id,
+        per_page=None,  # all answers
+        rubric=_rubric(request, reflection),
+    )
     if not prompt_review.visible:
         return RedirectResponse(_prompt_url(course_class, module, reflection), status_code=303)
     access_log.record_read(session, reader=request.state.user, review=prompt_review, kind=access_log.EXPORT)
@@ -144,69 +194,135 @@ def _export(request: Request, session, course_class, module, reflection, kind: s
     else:
         body, media_type = review.export_markdown(prompt_review), "text/markdown; charset=utf-8"
     filename = f"{reflection.id}-anonymised.{kind}"
-    return Response(body, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/{slug}/{prompt_id}/export.md")
-def export_markdown(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
-                    reflection: PromptDep):
+def export_markdown(
+    request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep, reflection: PromptDep
+):
     return _export(request, session, course_class, module, reflection, "md")
 
 
 @router.get("/{slug}/{prompt_id}/export.csv")
-def export_csv(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
-               reflection: PromptDep):
+def export_csv(
+    request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep, reflection: PromptDep
+):
     return _export(request, session, course_class, module, reflection, "csv")
 
 
 def _resolve(request: Request, session, course_class, module, reflection, ref: str):
     if not ref:
         raise HTTPException(400, _("Choose an answer."))
-    found = review.resolve_ref(session, secret=_secret(request), course_class=course_class, module=module,
-                               prompt_id=reflection.id, ref=ref[:64])
+    found = review.resolve_ref(
+        session,
+        secret=_secret(request),
+        course_class=course_class,
+        module=module,
+        prompt_id=reflection.id,
+        ref=ref[:64],
+    )
     if found is None:
         raise HTTPException(404)
     return found
 
 
-def _answer_fragment(request: Request, session, course_class, module, reflection, ref: str, *,
-                     typed: dict | None = None, errors: dict | None = None, typed_levels: dict | None = None):
+def _answer_fragment(
+    request: Request,
+    session,
+    course_class,
+    module,
+    reflection,
+    ref: str,
+    *,
+    typed: dict | None = None,
+    errors: dict | None = None,
+    typed_levels: dict | None = None,
+):
     """The one answer card, for htmx to swap in place (form errors included, so it answers 200)."""
-    prompt_review = review.prompt_review(session, secret=_secret(request), course_class=course_class, module=module,
-                                         prompt_id=reflection.id, viewer=request.state.user, ref=ref,
-                                         rubric=_rubric(request, reflection))
+    prompt_review = review.prompt_review(
+        session,
+        secret=_secret(request),
+        course_class=course_class,
+        module=module,
+        prompt_id=reflection.id,
+        viewer=request.state.user,
+        ref=ref,
+        rubric=_rubric(request, reflection),
+    )
     answer = next((item for item in prompt_review.answers if item.ref == ref), None)
     if answer is None:
         raise HTTPException(404)
     access_log.record_read(session, reader=request.state.user, review=prompt_review)
-    context = {"course_class": course_class, "review": prompt_review, "answer": answer, "typed": typed or {},
-               "errors": errors or {}, "typed_levels": typed_levels or {}}
+    context = {
+        "course_class": course_class,
+        "review": prompt_review,
+        "answer": answer,
+        "typed": typed or {},
+        "errors": errors or {},
+        "typed_levels": typed_levels or {},
+    }
     return render(request, "review/_answer.html", context, private=True)
 
 
 @router.post("/{slug}/{prompt_id}/feedback")
-def give_feedback(request: Request, session: SessionDep, course_class: WritableClassDep, module: AssignedModuleDep,
-                  reflection: PromptDep, levels: LevelFields, ref: Annotated[str, Form()] = "",
-                  feedback: Annotated[str, Form()] = ""):
+def give_feedback(
+    request: Request,
+    session: SessionDep,
+    course_class: WritableClassDep,
+    module: AssignedModuleDep,
+    reflection: PromptDep,
+    levels: LevelFields,
+    ref: Annotated[str, Form()] = "",
+    feedback: Annotated[str, Form()] = "",
+):
     found = _resolve(request, session, course_class, module, reflection, ref)
     try:
         # The levels picked (app/services/assessment.py), with or without feedback text, in one commit.
         assessed = _assess(request, session, course_class, reflection, found, levels)
         if feedback.strip() or not assessed:
-            review.give_feedback(session, course_class=course_class, answer_id=found.answer_id,
-                                 revision_id=found.revision_id, author=request.state.user, text=feedback,
-                                 level_fields=levels is not None)
+            review.give_feedback(
+                session,
+                course_class=course_class,
+                answer_id=found.answer_id,
+                revision_id=found.revision_id,
+                author=request.state.user,
+                text=feedback,
+                level_fields=levels is not None,
+            )
         else:
             session.commit()
     except (review.ReviewError, assessment.AssessmentError) as error:
         session.rollback()
         typed, errors, typed_levels = {ref: feedback}, {ref: error.message}, {ref: levels or {}}
         if is_htmx(request):
-            return _answer_fragment(request, session, course_class, module, reflection, ref, typed=typed, errors=errors,
-                                    typed_levels=typed_levels)
-        return _prompt_page(request, session, course_class, module, reflection, ref=ref, status_code=400,
-                            typed=typed, errors=errors, typed_levels=typed_levels)
+            return _answer_fragment(
+                request,
+                session,
+                course_class,
+                module,
+                reflection,
+                ref,
+                typed=typed,
+                errors=errors,
+                typed_levels=typed_levels,
+            )
+        return _prompt_page(
+            request,
+            session,
+            course_class,
+            module,
+            reflection,
+            ref=ref,
+            status_code=400,
+            typed=typed,
+            errors=errors,
+            typed_levels=typed_levels,
+        )
     return _answer_changed(request, session, course_class, module, reflection, ref, page=found.page)
 
 
@@ -216,14 +332,25 @@ def _assess(request: Request, session, course_class, reflection, found, levels: 
     if rubric is None or levels is None:
         return False
     picked = assessment.parse_levels(rubric, levels)
-    return assessment.assess(session, course_class=course_class, answer_id=found.answer_id,
-                             revision_id=found.revision_id, assessor=request.state.user, rubric=rubric,
-                             levels=picked, commit=False) is not None
+    return (
+        assessment.assess(
+            session,
+            course_class=course_class,
+            answer_id=found.answer_id,
+            revision_id=found.revision_id,
+            assessor=request.state.user,
+            rubric=rubric,
+            levels=picked,
+            commit=False,
+        )
+        is not None
+    )
 
 
 @router.post("/completion")
-def set_completion(request: Request, session: SessionDep, course_class: WritableClassDep,
-                   rule: Annotated[str, Form()] = ""):
+def set_completion(
+    request: Request, session: SessionDep, course_class: WritableClassDep, rule: Annotated[str, Form()] = ""
+):
     """When a module counts as complete for the LMS gradebook (never a level: only how much is done)."""
     try:
         assessment.set_completion_rule(session, course_class=course_class, rule=rule)
@@ -233,9 +360,15 @@ def set_completion(request: Request, session: SessionDep, course_class: Writable
 
 
 @router.post("/{slug}/{prompt_id}/discuss")
-def mark_for_discussion(request: Request, session: SessionDep, course_class: WritableClassDep,
-                        module: AssignedModuleDep, reflection: PromptDep, ref: Annotated[str, Form()] = "",
-                        mark: Annotated[str, Form()] = "1"):
+def mark_for_discussion(
+    request: Request,
+    session: SessionDep,
+    course_class: WritableClassDep,
+    module: AssignedModuleDep,
+    reflection: PromptDep,
+    ref: Annotated[str, Form()] = "",
+    mark: Annotated[str, Form()] = "1",
+):
     found = _resolve(request, session, course_class, module, reflection, ref)
     review.set_discussion_mark(session, course_class=course_class, answer_id=found.answer_id, marked=mark == "1")
     return _answer_changed(request, session, course_class, module, reflection, ref, page=found.page)

@@ -24,8 +24,10 @@ from app.templating import notice_text, render
 router = APIRouter(tags=["safeguarding"])
 
 NOTICES = {
-    "asked": lambda: _("Your request was sent. An administrator or safeguarding officer decides on it; you see "
-                       "the name here only when they agree."),
+    "asked": lambda: _(
+        "Your request was sent. An administrator or safeguarding officer decides on it; you see "
+        "the name here only when they agree."
+    ),
     "approved": lambda: _("The reveal was approved. The student is told who asked, who agreed, when and why."),
     "refused": lambda: _("The request was refused. Nobody learns who wrote the answer."),
 }
@@ -41,40 +43,91 @@ def staff_user(user: CurrentUser) -> User:
 StaffUser = Annotated[User, Depends(staff_user)]
 
 
-def _form(request: Request, *, course_class, module, reflection, ref: str, text: str, reason: str = "",
-          error: str | None = None, status_code: int = 200):
-    return render(request, "safeguarding/request_form.html",
-                  {"course_class": course_class, "module": module, "reflection": reflection, "ref": ref,
-                   "answer_text": text, "reason": reason, "error": error}, status_code=status_code, private=True)
+def _form(
+    request: Request,
+    *,
+    course_class,
+    module,
+    reflection,
+    ref: str,
+    text: str,
+    reason: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+):
+    return render(
+        request,
+        "safeguarding/request_form.html",
+        {
+            "course_class": course_class,
+            "module": module,
+            "reflection": reflection,
+            "ref": ref,
+            "answer_text": text,
+            "reason": reason,
+            "error": error,
+        },
+        status_code=status_code,
+        private=True,
+    )
 
 
 @router.get("/classes/{class_id}/review/{slug}/{prompt_id}/reveal")
-def reveal_form(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
-                reflection: PromptDep, ref: str = ""):
+def reveal_form(
+    request: Request,
+    session: SessionDep,
+    course_class: ClassDep,
+    module: AssignedModuleDep,
+    reflection: PromptDep,
+    ref: str = "",
+):
     found = _resolve(request, session, course_class, module, reflection, ref)
     revision = session.get(AnswerRevision, found.revision_id)
     if revision is None:  # deleted since the review listed it
         raise HTTPException(404)
-    return _form(request, course_class=course_class, module=module, reflection=reflection, ref=ref,
-                 text=revision.text)
+    return _form(request, course_class=course_class, module=module, reflection=reflection, ref=ref, text=revision.text)
 
 
 @router.post("/classes/{class_id}/review/{slug}/{prompt_id}/reveal")
-def ask_to_reveal(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep,
-                  reflection: PromptDep, ref: str = "", reason: Annotated[str, Form()] = ""):
+def ask_to_reveal(
+    request: Request,
+    session: SessionDep,
+    course_class: ClassDep,
+    module: AssignedModuleDep,
+    reflection: PromptDep,
+    ref: str = "",
+    reason: Annotated[str, Form()] = "",
+):
     # Only a lecturer of this class who can see this answer in its review may ask (ClassDep, _resolve).
     found = _resolve(request, session, course_class, module, reflection, ref)
     try:
-        filed = break_glass.ask(session, settings=request.app.state.settings, requester=request.state.user,
-                                course_class=course_class, module_slug=module.slug, prompt_id=reflection.id,
-                                answer_id=found.answer_id, revision_id=found.revision_id, reason=reason)
+        filed = break_glass.ask(
+            session,
+            settings=request.app.state.settings,
+            requester=request.state.user,
+            course_class=course_class,
+            module_slug=module.slug,
+            prompt_id=reflection.id,
+            answer_id=found.answer_id,
+            revision_id=found.revision_id,
+            reason=reason,
+        )
     except break_glass.BreakGlassError as error:
         session.rollback()
         revision = session.get(AnswerRevision, found.revision_id)
         if revision is None:  # deleted since the review listed it
             raise HTTPException(404) from None
-        return _form(request, course_class=course_class, module=module, reflection=reflection, ref=ref,
-                     text=revision.text, reason=reason, error=error.message, status_code=400)
+        return _form(
+            request,
+            course_class=course_class,
+            module=module,
+            reflection=reflection,
+            ref=ref,
+            text=revision.text,
+            reason=reason,
+            error=error.message,
+            status_code=400,
+        )
     return RedirectResponse(f"/safeguarding/{filed.id}?notice=asked", status_code=303)
 
 
@@ -83,9 +136,12 @@ def list_requests(request: Request, session: SessionDep, user: StaffUser):
     waiting, own = break_glass.requests_for(session, user=user)
     ids = list({r.class_id for r in waiting + own})
     classes = {c.id: c.name for c in session.exec(select(CourseClass).where(col(CourseClass.id).in_(ids)))}
-    return render(request, "safeguarding/index.html",
-                  {"waiting": waiting, "own": own, "classes": classes, "may_decide": break_glass.may_decide(user)},
-                  private=True)
+    return render(
+        request,
+        "safeguarding/index.html",
+        {"waiting": waiting, "own": own, "classes": classes, "may_decide": break_glass.may_decide(user)},
+        private=True,
+    )
 
 
 def _request_or_404(request_id: DbId, session: SessionDep, user: StaffUser) -> RevealRequest:
@@ -98,16 +154,22 @@ def _request_or_404(request_id: DbId, session: SessionDep, user: StaffUser) -> R
 RequestDep = Annotated[RevealRequest, Depends(_request_or_404)]
 
 
-def _request_page(request: Request, session, found: RevealRequest, *, error: str | None = None,
-                  status_code: int = 200):
+def _request_page(request: Request, session, found: RevealRequest, *, error: str | None = None, status_code: int = 200):
     user = request.state.user
     shown = break_glass.view(session, request=found, viewer=user)
-    can_decide = (found.status == break_glass.PENDING and break_glass.may_decide(user)
-                  and found.requester_id != user.id)
-    return render(request, "safeguarding/request.html",
-                  {"item": shown, "can_decide": can_decide, "error": error,
-                   "notice": notice_text(NOTICES, request.query_params.get("notice"))},
-                  status_code=status_code, private=True)
+    can_decide = found.status == break_glass.PENDING and break_glass.may_decide(user) and found.requester_id != user.id
+    return render(
+        request,
+        "safeguarding/request.html",
+        {
+            "item": shown,
+            "can_decide": can_decide,
+            "error": error,
+            "notice": notice_text(NOTICES, request.query_params.get("notice")),
+        },
+        status_code=status_code,
+        private=True,
+    )
 
 
 @router.get("/safeguarding/{request_id}")
@@ -116,13 +178,20 @@ def read_request(request: Request, session: SessionDep, found: RequestDep):
 
 
 @router.post("/safeguarding/{request_id}/decide")
-def decide_request(request: Request, session: SessionDep, user: StaffUser, found: RequestDep,
-                   decision: Annotated[str, Form()] = ""):
+def decide_request(
+    request: Request, session: SessionDep, user: StaffUser, found: RequestDep, decision: Annotated[str, Form()] = ""
+):
     if decision not in ("approve", "refuse"):
         return _request_page(request, session, found, error=_("Choose to approve or to refuse."), status_code=400)
     try:
-        break_glass.decide(session, settings=request.app.state.settings, request=found, decider=user,
-                           approve=decision == "approve", catalogue=request.app.state.catalogue)
+        break_glass.decide(
+            session,
+            settings=request.app.state.settings,
+            request=found,
+            decider=user,
+            approve=decision == "approve",
+            catalogue=request.app.state.catalogue,
+        )
     except break_glass.BreakGlassError as error:
         session.rollback()
         return _request_page(request, session, found, error=error.message, status_code=400)
@@ -135,7 +204,12 @@ def class_access_log(request: Request, session: SessionDep, admin: AdminUser, cl
     course_class = session.get(CourseClass, class_id)
     if course_class is None:
         raise HTTPException(404)
-    return render(request, "safeguarding/class_log.html",
-                  {"course_class": course_class, "entries": access_log.for_class(session, class_id=class_id,
-                                                                            catalogue=request.app.state.catalogue)},
-                  private=True)
+    return render(
+        request,
+        "safeguarding/class_log.html",
+        {
+            "course_class": course_class,
+            "entries": access_log.for_class(session, class_id=class_id, catalogue=request.app.state.catalogue),
+        },
+        private=True,
+    )

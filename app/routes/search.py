@@ -16,8 +16,9 @@ router = APIRouter(tags=["search"])
 
 
 @router.get("/search")
-def read_search(request: Request, session: SessionDep, catalogue: CatalogueDep, user: OptionalUser,
-                q: str = "", module: str = ""):
+def read_search(
+    request: Request, session: SessionDep, catalogue: CatalogueDep, user: OptionalUser, q: str = "", module: str = ""
+):
     query = q[: search.MAX_QUERY]
     within = catalogue.get(module) if module else None
     if within is not None and within.draft:
@@ -27,8 +28,15 @@ def read_search(request: Request, session: SessionDep, catalogue: CatalogueDep, 
     if user is not None and user.role in ("lecturer", "admin") and within is None:
         classes = search.search_classes(session, user=user, query=query)
         students = search.search_students(session, user=user, query=query)
-    context = {"q": query, "within": within, "hits": hits, "classes": classes, "students": students,
-               "searched": bool(search.words(query)), "too_long": len(q) > search.MAX_QUERY}
+    context = {
+        "q": query,
+        "within": within,
+        "hits": hits,
+        "classes": classes,
+        "students": students,
+        "searched": bool(search.words(query)),
+        "too_long": len(q) > search.MAX_QUERY,
+    }
     return render(request, "search/index.html", context, private=user is not None)
 
 
@@ -39,9 +47,16 @@ def print_module(request: Request, session: SessionDep, module: ModuleDep, user:
     own: dict[str, str] = {}
     if with_answers and user is not None:
         # The student's own texts only; the newest per prompt when they wrote for two classes.
-        for answer in session.exec(select(Answer).where(col(Answer.user_id) == user.id, col(Answer.module_slug) == module.slug)
-                                   .order_by(col(Answer.updated_at))):
+        for answer in session.exec(
+            select(Answer)
+            .where(col(Answer.user_id) == user.id, col(Answer.module_slug) == module.slug)
+            .order_by(col(Answer.updated_at))
+        ):
             if answer.text:
                 own[answer.prompt_id] = answer.text
-    return render(request, "print/module.html", {"module": module, "answers": own, "with_answers": with_answers,
-                                                 "can_show_answers": can_show}, private=can_show)
+    return render(
+        request,
+        "print/module.html",
+        {"module": module, "answers": own, "with_answers": with_answers, "can_show_answers": can_show},
+        private=can_show,
+    )

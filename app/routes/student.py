@@ -32,37 +32,59 @@ def _version(raw: str) -> int:
 
 
 @router.post("/prompts/{prompt_id}/draft")
-def autosave_reflection(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep,
-                        prompt: PromptDep, text: Annotated[str, Form()] = "",
-                        version: Annotated[str, Form()] = "0"):
+def autosave_reflection(
+    request: Request,
+    session: SessionDep,
+    user: StudentUser,
+    module: ModuleDep,
+    prompt: PromptDep,
+    text: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "0",
+):
     """The htmx autosave: answers with the status line, or with the whole prompt on a conflict."""
     try:
-        result = reflections.save_draft(session, user_id=stored_id(user), module=module, prompt=prompt, text=text,
-                                        base_version=_version(version))
+        result = reflections.save_draft(
+            session, user_id=stored_id(user), module=module, prompt=prompt, text=text, base_version=_version(version)
+        )
     except reflections.ReflectionError as error:
         work = reflection_work(session, user, module, prompt.id)
         work.text_override, work.error = text, str(error)
-        return render(request, "modules/blocks/_reflection_status.html", {"work": work, "block": prompt},
-                      status_code=422, private=True)
+        return render(
+            request,
+            "modules/blocks/_reflection_status.html",
+            {"work": work, "block": prompt},
+            status_code=422,
+            private=True,
+        )
     if result.conflict:
         work = reflection_work(session, user, module, prompt.id)
         work.text_override, work.conflict_text = text, result.stored_text
-        response = render(request, "modules/blocks/_reflection.html", {"work": work, "block": prompt,
-                                                                       "module": module},
-                          status_code=409, private=True)
+        response = render(
+            request,
+            "modules/blocks/_reflection.html",
+            {"work": work, "block": prompt, "module": module},
+            status_code=409,
+            private=True,
+        )
         response.headers["HX-Retarget"] = f"#prompt-{prompt.id}"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
     # The status line needs only the answer just saved: no reading it back (see app.db.get_session).
     work = ReflectionWork(prompt, result.answer, saved_now=True)
-    return render(request, "modules/blocks/_reflection_status.html", {"work": work, "block": prompt},
-                  private=True)
+    return render(request, "modules/blocks/_reflection_status.html", {"work": work, "block": prompt}, private=True)
 
 
 @router.post("/prompts/{prompt_id}")
-def save_reflection(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, prompt: PromptDep,
-                    text: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "0",
-                    action: Annotated[str, Form()] = "save"):
+def save_reflection(
+    request: Request,
+    session: SessionDep,
+    user: StudentUser,
+    module: ModuleDep,
+    prompt: PromptDep,
+    text: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "0",
+    action: Annotated[str, Form()] = "save",
+):
     """Save or submit with a plain form post (works without JavaScript); the submit button with htmx too.
 
     A submit whose text seems to identify someone is saved as a draft and shown again with what was found
@@ -76,22 +98,48 @@ def save_reflection(request: Request, session: SessionDep, user: StudentUser, mo
     operation = reflections.submit if submitting else reflections.save_draft
     section = module.section_holding(prompt.id)
     try:
-        result = operation(session, user_id=stored_id(user), module=module, prompt=prompt, text=text,
-                           base_version=_version(version))
+        result = operation(
+            session, user_id=stored_id(user), module=module, prompt=prompt, text=text, base_version=_version(version)
+        )
     except reflections.ReflectionError as error:
-        return _prompt_again(request, session, user, module, prompt.id, section,
-                             {"text_override": text, "error": str(error)}, status_code=422)
+        return _prompt_again(
+            request,
+            session,
+            user,
+            module,
+            prompt.id,
+            section,
+            {"text_override": text, "error": str(error)},
+            status_code=422,
+        )
     if result.conflict:
-        return _prompt_again(request, session, user, module, prompt.id, section,
-                             {"text_override": text, "conflict_text": result.stored_text}, status_code=409)
+        return _prompt_again(
+            request,
+            session,
+            user,
+            module,
+            prompt.id,
+            section,
+            {"text_override": text, "conflict_text": result.stored_text},
+            status_code=409,
+        )
     if findings:
-        return _prompt_again(request, session, user, module, prompt.id, section,
-                             {"text_override": text, "privacy_findings": findings}, status_code=200)
+        return _prompt_again(
+            request,
+            session,
+            user,
+            module,
+            prompt.id,
+            section,
+            {"text_override": text, "privacy_findings": findings},
+            status_code=200,
+        )
     if is_htmx(request):
         work = reflection_work(session, user, module, prompt.id)
         work.saved_now = True
-        return render(request, "modules/blocks/_reflection.html", {"work": work, "block": prompt, "module": module},
-                      private=True)
+        return render(
+            request, "modules/blocks/_reflection.html", {"work": work, "block": prompt, "module": module}, private=True
+        )
     return _back_to(module, prompt.id, "prompt")
 
 
@@ -100,16 +148,34 @@ def _not_submitted(request, session, user, module: Module, prompt, text: str, ve
     POST address), where the reason stands next to it and takes the focus."""
     section = module.section_holding(prompt.id)
     try:
-        result = reflections.save_draft(session, user_id=user.id, module=module, prompt=prompt, text=text,
-                                        base_version=_version(version))
+        result = reflections.save_draft(
+            session, user_id=user.id, module=module, prompt=prompt, text=text, base_version=_version(version)
+        )
     except reflections.ReflectionError as error:
-        return _prompt_again(request, session, user, module, prompt.id, section,
-                             {"text_override": text, "error": str(error)}, status_code=422)
+        return _prompt_again(
+            request,
+            session,
+            user,
+            module,
+            prompt.id,
+            section,
+            {"text_override": text, "error": str(error)},
+            status_code=422,
+        )
     if result.conflict:
-        return _prompt_again(request, session, user, module, prompt.id, section,
-                             {"text_override": text, "conflict_text": result.stored_text}, status_code=409)
-    return RedirectResponse(f"/modules/{module.slug}/{section.id}?not-submitted={prompt.id}#prompt-{prompt.id}",
-                            status_code=303)
+        return _prompt_again(
+            request,
+            session,
+            user,
+            module,
+            prompt.id,
+            section,
+            {"text_override": text, "conflict_text": result.stored_text},
+            status_code=409,
+        )
+    return RedirectResponse(
+        f"/modules/{module.slug}/{section.id}?not-submitted={prompt.id}#prompt-{prompt.id}", status_code=303
+    )
 
 
 def _prompt_again(request, session, user, module, prompt_id, section, changes, *, status_code):
@@ -117,11 +183,14 @@ def _prompt_again(request, session, user, module, prompt_id, section, changes, *
         work = reflection_work(session, user, module, prompt_id)
         for name, value in changes.items():
             setattr(work, name, value)
-        return render(request, "modules/blocks/_reflection.html",
-                      {"work": work, "block": module.reflections[prompt_id], "module": module},
-                      status_code=status_code, private=True)
-    return section_page(request, session, user, module, section, adjust={prompt_id: changes},
-                        status_code=status_code)
+        return render(
+            request,
+            "modules/blocks/_reflection.html",
+            {"work": work, "block": module.reflections[prompt_id], "module": module},
+            status_code=status_code,
+            private=True,
+        )
+    return section_page(request, session, user, module, section, adjust={prompt_id: changes}, status_code=status_code)
 
 
 def _vignette_response(request, session, user, module: Module, vignette, *, status_code: int = 200):
@@ -129,20 +198,40 @@ def _vignette_response(request, session, user, module: Module, vignette, *, stat
         return _back_to(module, vignette.id, "vignette")
     work = load_work(session, user_id=user.id, module=module, blocks=[vignette])[vignette.id]
     assert isinstance(work, VignetteWork)
-    return render(request, "modules/blocks/_vignette.html", {"work": work, "block": vignette, "module": module,
-                                                             "focus": True,
-                                                             "page_updates": page_updates(session, user, module,
-                                                                                          vignette.id)},
-                  status_code=status_code, private=True)
+    return render(
+        request,
+        "modules/blocks/_vignette.html",
+        {
+            "work": work,
+            "block": vignette,
+            "module": module,
+            "focus": True,
+            "page_updates": page_updates(session, user, module, vignette.id),
+        },
+        status_code=status_code,
+        private=True,
+    )
 
 
 @router.post("/vignettes/{vignette_id}/choose")
-def choose_in_vignette(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep,
-                       vignette: VignetteDep, step: Annotated[str, Form()] = "",
-                       choice: Annotated[str, Form()] = ""):
+def choose_in_vignette(
+    request: Request,
+    session: SessionDep,
+    user: StudentUser,
+    module: ModuleDep,
+    vignette: VignetteDep,
+    step: Annotated[str, Form()] = "",
+    choice: Annotated[str, Form()] = "",
+):
     try:
-        vignettes.choose(session, user_id=stored_id(user), module_slug=module.slug, vignette=vignette, step_id=step,
-                         choice_index=_version(choice))
+        vignettes.choose(
+            session,
+            user_id=stored_id(user),
+            module_slug=module.slug,
+            vignette=vignette,
+            step_id=step,
+            choice_index=_version(choice),
+        )
     except vignettes.VignetteError:
         # A stale page (another tab went on): show where the walk really is.
         return _vignette_response(request, session, user, module, vignette, status_code=409)
@@ -150,15 +239,17 @@ def choose_in_vignette(request: Request, session: SessionDep, user: StudentUser,
 
 
 @router.post("/vignettes/{vignette_id}/restart")
-def restart_vignette(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep,
-                     vignette: VignetteDep):
+def restart_vignette(
+    request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, vignette: VignetteDep
+):
     vignettes.restart(session, user_id=stored_id(user), module_slug=module.slug, vignette=vignette)
     return _vignette_response(request, session, user, module, vignette)
 
 
 @router.post("/vignettes/{vignette_id}/read")
-def mark_vignette_read(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep,
-                       vignette: VignetteDep):
+def mark_vignette_read(
+    request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, vignette: VignetteDep
+):
     if vignette.branching:
         raise HTTPException(404)
     vignettes.mark_read(session, user_id=stored_id(user), module_slug=module.slug, vignette=vignette)
@@ -166,31 +257,55 @@ def mark_vignette_read(request: Request, session: SessionDep, user: StudentUser,
 
 
 @router.post("/checks/{check_id}")
-def answer_check(request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, check: CheckDep,
-                 option: Annotated[list[str] | None, Form()] = None):
+def answer_check(
+    request: Request,
+    session: SessionDep,
+    user: StudentUser,
+    module: ModuleDep,
+    check: CheckDep,
+    option: Annotated[list[str] | None, Form()] = None,
+):
     selected = [n for v in option or [] if (n := parse_int(v)) is not None]
-    recorded = checks.answer_check(session, user_id=stored_id(user), module_slug=module.slug, check=check, selected=selected)
+    recorded = checks.answer_check(
+        session, user_id=stored_id(user), module_slug=module.slug, check=check, selected=selected
+    )
     status_code = 200 if recorded else 422
     if not is_htmx(request):
         if recorded:
             return _back_to(module, check.id, "check")
-        return section_page(request, session, user, module, module.section_holding(check.id),
-                            adjust={check.id: {"error": True}}, status_code=status_code)
+        return section_page(
+            request,
+            session,
+            user,
+            module,
+            module.section_holding(check.id),
+            adjust={check.id: {"error": True}},
+            status_code=status_code,
+        )
     work = load_work(session, user_id=stored_id(user), module=module, blocks=[check])[check.id]
     assert isinstance(work, CheckWork)
     work.error = not recorded
-    return render(request, "modules/blocks/_check.html",
-                  {"work": work, "block": check, "module": module,
-                   "page_updates": page_updates(session, user, module, check.id) if recorded else None},
-                  status_code=status_code, private=True)
+    return render(
+        request,
+        "modules/blocks/_check.html",
+        {
+            "work": work,
+            "block": check,
+            "module": module,
+            "page_updates": page_updates(session, user, module, check.id) if recorded else None,
+        },
+        status_code=status_code,
+        private=True,
+    )
 
 
 feedback_router = APIRouter(tags=["student"])
 
 
 @feedback_router.post("/feedback/{feedback_id}/reply")
-def reply_to_feedback(request: Request, session: SessionDep, user: StudentUser, feedback_id: DbId,
-                      reply: Annotated[str, Form()] = ""):
+def reply_to_feedback(
+    request: Request, session: SessionDep, user: StudentUser, feedback_id: DbId, reply: Annotated[str, Form()] = ""
+):
     from app.models import Answer, Feedback
 
     try:
@@ -207,6 +322,7 @@ def reply_to_feedback(request: Request, session: SessionDep, user: StudentUser, 
 
 
 # -- "Mijn reflecties": the student's own reflections across modules, and a portfolio export (issue 20) --
+
 
 @feedback_router.get("/my/reflections")
 def my_reflections(request: Request, session: SessionDep, user: StudentUser):
@@ -232,6 +348,8 @@ def my_reflections_zip(request: Request, session: SessionDep, user: StudentUser)
     from app.services import portfolio
 
     data = portfolio.portfolio(session, user=user, catalogue=request.app.state.catalogue)
-    return Response(portfolio.zip_bytes(data, lang=i18n.current_locale.get()), media_type="application/zip",
-                    headers={"Content-Disposition": 'attachment; filename="nabij-portfolio.zip"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        portfolio.zip_bytes(data, lang=i18n.current_locale.get()),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="nabij-portfolio.zip"', "Cache-Control": "no-store"},
+    )

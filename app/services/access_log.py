@@ -31,7 +31,7 @@ READ, EXPORT, REVEAL = "read", "export", "reveal"
 
 
 def prompt_title(catalogue, module_slug: str, prompt_id: str) -> str:
-    """"Module · question" as students and admins read it (the ids when the module is gone)."""
+    """ "Module · question" as students and admins read it (the ids when the module is gone)."""
     module = catalogue.get(module_slug) if catalogue is not None else None
     prompt = module.reflections.get(prompt_id) if module else None
     if module is None:
@@ -65,19 +65,48 @@ def record_read(session: Session, *, reader: User, review, kind: str = READ, tod
     day = today or school_today()
     course_class = review.course_class
     key = f"{kind}:{reader.id}:{course_class.id}:{review.module.slug}:{review.reflection.id}:{day.isoformat()}"
-    _add_once(session, AccessLog(key=key, kind=kind, lecturer_id=reader.id, class_id=course_class.id,
-                                 module_slug=review.module.slug, prompt_id=review.reflection.id, day=day),
-              own_transaction=True)
+    _add_once(
+        session,
+        AccessLog(
+            key=key,
+            kind=kind,
+            lecturer_id=reader.id,
+            class_id=course_class.id,
+            module_slug=review.module.slug,
+            prompt_id=review.reflection.id,
+            day=day,
+        ),
+        own_transaction=True,
+    )
     session.commit()
     return True
 
 
-def record_reveal(session: Session, *, request_id: int, lecturer_id: int | None, class_id: int, module_slug: str,
-                  prompt_id: str, student_id: int, now: datetime | None = None) -> None:
+def record_reveal(
+    session: Session,
+    *,
+    request_id: int,
+    lecturer_id: int | None,
+    class_id: int,
+    module_slug: str,
+    prompt_id: str,
+    student_id: int,
+    now: datetime | None = None,
+) -> None:
     """Log a break-glass reveal (not committed: part of the approval's transaction)."""
-    _add_once(session, AccessLog(key=f"reveal:{request_id}", kind=REVEAL, lecturer_id=lecturer_id,
-                                 class_id=class_id, module_slug=module_slug, prompt_id=prompt_id,
-                                 day=school_day(now or utcnow()), student_id=student_id))
+    _add_once(
+        session,
+        AccessLog(
+            key=f"reveal:{request_id}",
+            kind=REVEAL,
+            lecturer_id=lecturer_id,
+            class_id=class_id,
+            module_slug=module_slug,
+            prompt_id=prompt_id,
+            day=school_day(now or utcnow()),
+            student_id=student_id,
+        ),
+    )
 
 
 # -- what a student sees -------------------------------------------------------------------------------
@@ -103,9 +132,11 @@ def _first_submissions(session: Session, *, user_id: int) -> dict[tuple[int, str
         select(Answer.class_id, Answer.module_slug, Answer.prompt_id, func.min(AnswerRevision.submitted_at))
         .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
         .where(col(Answer.user_id) == user_id, col(Answer.class_id).is_not(None))
-        .group_by(col(Answer.class_id), col(Answer.module_slug), col(Answer.prompt_id))).all()
-    return {(class_id, slug, prompt): school_day(first) for class_id, slug, prompt, first in rows
-            if class_id is not None}  # as the query asks
+        .group_by(col(Answer.class_id), col(Answer.module_slug), col(Answer.prompt_id))
+    ).all()
+    return {
+        (class_id, slug, prompt): school_day(first) for class_id, slug, prompt, first in rows if class_id is not None
+    }  # as the query asks
 
 
 def for_student(session: Session, *, user: User, catalogue=None) -> list[StudentEntry]:
@@ -119,7 +150,8 @@ def for_student(session: Session, *, user: User, catalogue=None) -> list[Student
         select(AccessLog, User.display_name, CourseClass.name)
         .join(CourseClass, col(CourseClass.id) == col(AccessLog.class_id))
         .outerjoin(User, col(User.id) == col(AccessLog.lecturer_id))
-        .where(col(AccessLog.class_id).in_(class_ids))).all()
+        .where(col(AccessLog.class_id).in_(class_ids))
+    ).all()
     grouped: dict[tuple, StudentEntry] = {}
     for row, lecturer_name, class_name in rows:
         first = submitted.get((row.class_id, row.module_slug, row.prompt_id))
@@ -128,9 +160,18 @@ def for_student(session: Session, *, user: User, catalogue=None) -> list[Student
         if row.kind == REVEAL and row.student_id != user.id:
             continue  # someone else's name was revealed
         kind = REVEAL if row.kind == REVEAL else READ
-        entry = grouped.setdefault((row.class_id, row.module_slug, row.prompt_id, row.day, kind),
-                                   StudentEntry(row.class_id, class_name, row.module_slug, row.prompt_id, row.day, kind,
-                                                prompt_title=prompt_title(catalogue, row.module_slug, row.prompt_id)))
+        entry = grouped.setdefault(
+            (row.class_id, row.module_slug, row.prompt_id, row.day, kind),
+            StudentEntry(
+                row.class_id,
+                class_name,
+                row.module_slug,
+                row.prompt_id,
+                row.day,
+                kind,
+                prompt_title=prompt_title(catalogue, row.module_slug, row.prompt_id),
+            ),
+        )
         name = lecturer_name or ""  # an erased lecturer (the template says so)
         if name not in entry.lecturers:
             entry.lecturers.append(name)
@@ -141,12 +182,31 @@ def for_student(session: Session, *, user: User, catalogue=None) -> list[Student
 
 def export_rows(session: Session, *, user: User, catalogue=None) -> list[dict]:
     """The student's entries for "my data", plus (for a lecturer) the reads they made themselves."""
-    about_you = [{"class_id": e.class_id, "class": e.class_name, "module": e.module_slug, "prompt_id": e.prompt_id,
-                  "question": e.prompt_title, "day": e.day.isoformat(), "kind": e.kind, "lecturers": e.lecturers}
-                 for e in for_student(session, user=user, catalogue=catalogue)]
-    by_you = [{"class_id": r.class_id, "module": r.module_slug, "prompt_id": r.prompt_id, "day": r.day.isoformat(),
-               "kind": r.kind}
-              for r in session.exec(select(AccessLog).where(col(AccessLog.lecturer_id) == user.id).order_by(col(AccessLog.id)))]
+    about_you = [
+        {
+            "class_id": e.class_id,
+            "class": e.class_name,
+            "module": e.module_slug,
+            "prompt_id": e.prompt_id,
+            "question": e.prompt_title,
+            "day": e.day.isoformat(),
+            "kind": e.kind,
+            "lecturers": e.lecturers,
+        }
+        for e in for_student(session, user=user, catalogue=catalogue)
+    ]
+    by_you = [
+        {
+            "class_id": r.class_id,
+            "module": r.module_slug,
+            "prompt_id": r.prompt_id,
+            "day": r.day.isoformat(),
+            "kind": r.kind,
+        }
+        for r in session.exec(
+            select(AccessLog).where(col(AccessLog.lecturer_id) == user.id).order_by(col(AccessLog.id))
+        )
+    ]
     return about_you + [{"read_by_you": True, **row} for row in by_you]
 
 
@@ -171,7 +231,19 @@ def for_class(session: Session, *, class_id: int, catalogue=None) -> list[ClassE
         .outerjoin(User, col(User.id) == col(AccessLog.lecturer_id))
         .outerjoin(student, col(student.id) == col(AccessLog.student_id))
         .where(col(AccessLog.class_id) == class_id)
-        .order_by(col(AccessLog.day).desc(), col(AccessLog.module_slug), col(AccessLog.prompt_id), col(User.display_name))).all()
-    return [ClassEntry(row.day, row.kind, lecturer, row.module_slug, row.prompt_id, student_name,
-                       prompt_title(catalogue, row.module_slug, row.prompt_id))
-            for row, lecturer, student_name in rows]
+        .order_by(
+            col(AccessLog.day).desc(), col(AccessLog.module_slug), col(AccessLog.prompt_id), col(User.display_name)
+        )
+    ).all()
+    return [
+        ClassEntry(
+            row.day,
+            row.kind,
+            lecturer,
+            row.module_slug,
+            row.prompt_id,
+            student_name,
+            prompt_title(catalogue, row.module_slug, row.prompt_id),
+        )
+        for row, lecturer, student_name in rows
+    ]

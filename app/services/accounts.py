@@ -29,15 +29,21 @@ def normalise_email(email: str) -> str:
 def looks_like_email(email: str) -> bool:
     local, _, domain = email.partition("@")
     # No spaces, line breaks or other control characters: an address goes into mail headers.
-    return bool(local) and "." in domain and len(email) <= 254 and not any(c.isspace() or ord(c) < 32 or 127 <= ord(c) < 160 for c in email)
+    return (
+        bool(local)
+        and "." in domain
+        and len(email) <= 254
+        and not any(c.isspace() or ord(c) < 32 or 127 <= ord(c) < 160 for c in email)
+    )
 
 
 def find_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(col(User.email) == normalise_email(email))).first()
 
 
-def create_user(session: Session, *, email: str, display_name: str, role: Role | str, password: str,
-                verified: bool = True) -> User:
+def create_user(
+    session: Session, *, email: str, display_name: str, role: Role | str, password: str, verified: bool = True
+) -> User:
     """A new account. Accounts made by an admin, a roster import or the demo are verified (the school
     vouches for the address); a sign-up passes verified=False until its owner opens the confirmation link."""
     from app.i18n import gettext as _
@@ -53,9 +59,13 @@ def create_user(session: Session, *, email: str, display_name: str, role: Role |
     problem = passwords.password_problem(password, email=email, name=display_name)
     if problem:
         raise AccountError("password", problem)
-    user = User(email=email, display_name=display_name.strip(), role=role.value,
-                password_hash=passwords.hash_password(password),
-                email_verified_at=utcnow() if verified else None)
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        role=role.value,
+        password_hash=passwords.hash_password(password),
+        email_verified_at=utcnow() if verified else None,
+    )
     session.add(user)
     session.commit()
     session.refresh(user)
@@ -107,8 +117,9 @@ def set_password(session: Session, *, user: User, password: str) -> None:
 
 def start_password_reset(session: Session, *, user: User, valid_for: timedelta) -> str:
     """A one-time token for a reset link; earlier unused tokens of this user stop working."""
-    for old in session.exec(select(PasswordReset).where(col(PasswordReset.user_id) == user.id,
-                                                        col(PasswordReset.used_at).is_(None))):
+    for old in session.exec(
+        select(PasswordReset).where(col(PasswordReset.user_id) == user.id, col(PasswordReset.used_at).is_(None))
+    ):
         old.used_at = utcnow()
         session.add(old)
     token = secrets.token_urlsafe(32)
@@ -118,8 +129,11 @@ def start_password_reset(session: Session, *, user: User, valid_for: timedelta) 
 
 
 def redeem_password_reset(session: Session, *, token: str) -> tuple[PasswordReset, User] | None:
-    row = session.exec(select(PasswordReset, User).join(User, col(User.id) == col(PasswordReset.user_id))
-                       .where(col(PasswordReset.token_hash) == _hash(token))).first()
+    row = session.exec(
+        select(PasswordReset, User)
+        .join(User, col(User.id) == col(PasswordReset.user_id))
+        .where(col(PasswordReset.token_hash) == _hash(token))
+    ).first()
     if row is None:
         return None
     reset, user = row

@@ -63,12 +63,24 @@ def parse_levels(rubric: Rubric, form: dict[str, str]) -> dict[str, str]:
 
 
 def current(session: Session, *, class_id: int, answer_id: int) -> Assessment | None:
-    return session.exec(select(Assessment).where(col(Assessment.class_id) == class_id, col(Assessment.answer_id) == answer_id)
-                        .order_by(col(Assessment.id).desc())).first()
+    return session.exec(
+        select(Assessment)
+        .where(col(Assessment.class_id) == class_id, col(Assessment.answer_id) == answer_id)
+        .order_by(col(Assessment.id).desc())
+    ).first()
 
 
-def assess(session: Session, *, course_class: CourseClass, answer_id: int, revision_id: int, assessor: User,
-           rubric: Rubric, levels: dict[str, str], commit: bool = True) -> Assessment | None:
+def assess(
+    session: Session,
+    *,
+    course_class: CourseClass,
+    answer_id: int,
+    revision_id: int,
+    assessor: User,
+    rubric: Rubric,
+    levels: dict[str, str],
+    commit: bool = True,
+) -> Assessment | None:
     """Record the levels for an answer; a new row only when they differ from the current ones (clearing
     every level after an assessment is a change too). None when nothing changed."""
     now = current(session, class_id=stored_id(course_class), answer_id=answer_id)
@@ -76,9 +88,15 @@ def assess(session: Session, *, course_class: CourseClass, answer_id: int, revis
         return None
     if now is not None and decode(now.levels) == levels and now.rubric_id == rubric.id:
         return None
-    row = Assessment(answer_id=answer_id, revision_id=revision_id, class_id=stored_id(course_class),
-                     assessor_id=assessor.id, rubric_id=rubric.id, rubric_version=rubric.version,
-                     levels=json.dumps(levels, sort_keys=True))
+    row = Assessment(
+        answer_id=answer_id,
+        revision_id=revision_id,
+        class_id=stored_id(course_class),
+        assessor_id=assessor.id,
+        rubric_id=rubric.id,
+        rubric_version=rubric.version,
+        levels=json.dumps(levels, sort_keys=True),
+    )
     session.add(row)
     if commit:
         session.commit()
@@ -90,13 +108,15 @@ def history(session: Session, *, answer_ids: list[int]) -> dict[int, list[Assess
     result: dict[int, list[Assessment]] = {}
     if not answer_ids:
         return result
-    for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(answer_ids))
-                            .order_by(col(Assessment.id))):
+    for row in session.exec(
+        select(Assessment).where(col(Assessment.answer_id).in_(answer_ids)).order_by(col(Assessment.id))
+    ):
         result.setdefault(row.answer_id, []).append(row)
     return result
 
 
 # -- what people see -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LevelShown:
@@ -136,8 +156,9 @@ class StudentAssessment:
     history: list[HistoryEntry] = field(default_factory=list)
 
 
-def student_view(catalogue: Catalogue, module: Module | None, prompt_id: str, rows: list[Assessment],
-                 latest_revision_id: int | None) -> StudentAssessment | None:
+def student_view(
+    catalogue: Catalogue, module: Module | None, prompt_id: str, rows: list[Assessment], latest_revision_id: int | None
+) -> StudentAssessment | None:
     if not rows:
         return None
     latest = rows[-1]
@@ -147,11 +168,16 @@ def student_view(catalogue: Catalogue, module: Module | None, prompt_id: str, ro
     levels = shown_levels(rubric, decode(latest.levels))
     if not levels:
         return None
-    return StudentAssessment(rubric, levels, school_day(latest.created_at),
-                             latest_revision_id is not None and latest.revision_id != latest_revision_id,
-                             [HistoryEntry(school_day(r.created_at), shown_levels(catalogue.rubrics.get(r.rubric_id),
-                                                                                   decode(r.levels)))
-                              for r in rows])
+    return StudentAssessment(
+        rubric,
+        levels,
+        school_day(latest.created_at),
+        latest_revision_id is not None and latest.revision_id != latest_revision_id,
+        [
+            HistoryEntry(school_day(r.created_at), shown_levels(catalogue.rubrics.get(r.rubric_id), decode(r.levels)))
+            for r in rows
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -187,7 +213,9 @@ class LevelDistribution:
         return max(0, self.k - self.assessed)
 
 
-def distribution(rubric: Rubric, course_class: CourseClass, levels_per_answer: list[dict[str, str]]) -> LevelDistribution:
+def distribution(
+    rubric: Rubric, course_class: CourseClass, levels_per_answer: list[dict[str, str]]
+) -> LevelDistribution:
     k = k_of(course_class)
     assessed = [levels for levels in levels_per_answer if levels]
     result = LevelDistribution(rubric, k, len(assessed))
@@ -200,12 +228,16 @@ def distribution(rubric: Rubric, course_class: CourseClass, levels_per_answer: l
             result.criteria.append(CriterionDistribution(criterion, total, []))
             continue
         cells = small_cells([counts[level.id] for level in criterion.levels], k)
-        result.criteria.append(CriterionDistribution(criterion, total, [
-            LevelCell(level, cells[index]) for index, level in enumerate(criterion.levels)]))
+        result.criteria.append(
+            CriterionDistribution(
+                criterion, total, [LevelCell(level, cells[index]) for index, level in enumerate(criterion.levels)]
+            )
+        )
     return result
 
 
 # -- completion, for a gradebook (LTI) -----------------------------------------------------------------
+
 
 def set_completion_rule(session: Session, *, course_class: CourseClass, rule: str) -> None:
     if rule not in COMPLETION_RULES:
@@ -215,8 +247,9 @@ def set_completion_rule(session: Session, *, course_class: CourseClass, rule: st
     session.commit()
 
 
-def completion(session: Session, student: User, assignment: Assignment, *,
-               catalogue: Catalogue | None = None) -> float | None:
+def completion(
+    session: Session, student: User, assignment: Assignment, *, catalogue: Catalogue | None = None
+) -> float | None:
     """The share (0.0–1.0) of the module's reflections this student completed for this assignment's class,
     by the class's rule: submitted, or submitted and assessed. None when the class sends no completion
     (no rule) or the module is unknown. A module without reflections is complete (1.0) once assigned.
@@ -235,17 +268,27 @@ def completion(session: Session, student: User, assignment: Assignment, *,
     if not prompt_ids:
         return 1.0
     rows = session.exec(
-        select(Answer.id, Answer.prompt_id)
-        .where(col(Answer.user_id) == student.id, col(Answer.class_id) == course_class.id,
-               col(Answer.module_slug) == module.slug, col(Answer.prompt_id).in_(prompt_ids),
-               col(Answer.submitted_at).is_not(None))).all()
+        select(Answer.id, Answer.prompt_id).where(
+            col(Answer.user_id) == student.id,
+            col(Answer.class_id) == course_class.id,
+            col(Answer.module_slug) == module.slug,
+            col(Answer.prompt_id).in_(prompt_ids),
+            col(Answer.submitted_at).is_not(None),
+        )
+    ).all()
     done = dict(rows)
     if course_class.completion_rule == "assessed" and done:
-        latest = dict(session.exec(
-            select(Assessment.answer_id, func.max(Assessment.id))
-            .where(col(Assessment.class_id) == course_class.id, col(Assessment.answer_id).in_(list(done)))
-            .group_by(col(Assessment.answer_id))).all())
-        assessed = {row.answer_id for row in session.exec(
-            select(Assessment).where(col(Assessment.id).in_(list(latest.values())))) if decode(row.levels)}
+        latest = dict(
+            session.exec(
+                select(Assessment.answer_id, func.max(Assessment.id))
+                .where(col(Assessment.class_id) == course_class.id, col(Assessment.answer_id).in_(list(done)))
+                .group_by(col(Assessment.answer_id))
+            ).all()
+        )
+        assessed = {
+            row.answer_id
+            for row in session.exec(select(Assessment).where(col(Assessment.id).in_(list(latest.values()))))
+            if decode(row.levels)
+        }
         done = {a: p for a, p in done.items() if a in assessed}
     return round(len(set(done.values())) / len(prompt_ids), 4)

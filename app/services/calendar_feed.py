@@ -75,13 +75,20 @@ def _rows(session: Session, user: User):
             select(Assignment, CourseClass, col(Extension.due_on))
             .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
             .join(Enrolment, and_(col(Enrolment.class_id) == col(CourseClass.id), col(Enrolment.user_id) == user.id))
-            .outerjoin(Extension, and_(col(Extension.assignment_id) == col(Assignment.id), col(Extension.user_id) == user.id))
-            .where(col(CourseClass.archived_at).is_(None))).all()
+            .outerjoin(
+                Extension, and_(col(Extension.assignment_id) == col(Assignment.id), col(Extension.user_id) == user.id)
+            )
+            .where(col(CourseClass.archived_at).is_(None))
+        ).all()
     return session.exec(
         select(Assignment, CourseClass, None)
         .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
-        .join(ClassLecturer, and_(col(ClassLecturer.class_id) == col(CourseClass.id), col(ClassLecturer.user_id) == user.id))
-        .where(col(CourseClass.archived_at).is_(None))).all()
+        .join(
+            ClassLecturer,
+            and_(col(ClassLecturer.class_id) == col(CourseClass.id), col(ClassLecturer.user_id) == user.id),
+        )
+        .where(col(CourseClass.archived_at).is_(None))
+    ).all()
 
 
 def build_feed(session: Session, *, user: User, catalogue: Catalogue, base_url: str) -> bytes:

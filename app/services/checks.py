@@ -13,14 +13,16 @@ def parse_selection(raw: str) -> frozenset[int]:
     return frozenset(n for part in raw.split(",") if (n := parse_int(part.strip())) is not None)
 
 
-def answer_check(session: Session, *, user_id: int, module_slug: str, check: Check,
-                 selected: list[int]) -> CheckAnswer | None:
+def answer_check(
+    session: Session, *, user_id: int, module_slug: str, check: Check, selected: list[int]
+) -> CheckAnswer | None:
     """Record the choice; None when nothing valid was chosen."""
     chosen = sorted({i for i in selected if 0 <= i < len(check.options)})
     if not chosen or (not check.multiple and len(chosen) > 1):
         return None
     row = session.get(CheckAnswer, (user_id, module_slug, check.id)) or CheckAnswer(
-        user_id=user_id, module_slug=module_slug, check_id=check.id, selected="", correct=False)
+        user_id=user_id, module_slug=module_slug, check_id=check.id, selected="", correct=False
+    )
     row.selected = ",".join(map(str, chosen))
     row.correct = frozenset(chosen) == check.correct_indexes
     row.answered_at = utcnow()

@@ -75,10 +75,14 @@ def _unused_join_code(session: Session) -> str:
 
 # -- classes ------------------------------------------------------------------------------------
 
+
 def class_field_errors(*, name: str, programme: str = "", academic_year: str = "") -> dict[str, str]:
     values = {"name": name.strip(), "programme": programme.strip(), "academic_year": academic_year.strip()}
-    errors = {field: _("Use at most %(num)s characters.") % {"num": limit}
-              for field, limit in LIMITS.items() if len(values[field]) > limit}
+    errors = {
+        field: _("Use at most %(num)s characters.") % {"num": limit}
+        for field, limit in LIMITS.items()
+        if len(values[field]) > limit
+    }
     for field, value in values.items():
         if field not in errors and any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
             # The name goes into mail subjects, where a line break is refused.
@@ -88,14 +92,19 @@ def class_field_errors(*, name: str, programme: str = "", academic_year: str = "
     return errors
 
 
-def create_class(session: Session, *, name: str, lecturer: User, programme: str = "",
-                 academic_year: str = "") -> CourseClass:
+def create_class(
+    session: Session, *, name: str, lecturer: User, programme: str = "", academic_year: str = ""
+) -> CourseClass:
     errors = class_field_errors(name=name, programme=programme, academic_year=academic_year)
     if errors:
         field = next(iter(errors))
         raise ClassError(field, errors[field])
-    course_class = CourseClass(name=name.strip(), programme=programme.strip(),
-                               academic_year=academic_year.strip(), join_code=_unused_join_code(session))
+    course_class = CourseClass(
+        name=name.strip(),
+        programme=programme.strip(),
+        academic_year=academic_year.strip(),
+        join_code=_unused_join_code(session),
+    )
     session.add(course_class)
     session.flush()
     session.add(ClassLecturer(class_id=stored_id(course_class), user_id=stored_id(lecturer)))
@@ -104,8 +113,16 @@ def create_class(session: Session, *, name: str, lecturer: User, programme: str 
     return course_class
 
 
-def update_class(session: Session, *, course_class: CourseClass, name: str, programme: str, academic_year: str,
-                 min_group_size: int, shared_pseudonyms: bool | None = None) -> CourseClass:
+def update_class(
+    session: Session,
+    *,
+    course_class: CourseClass,
+    name: str,
+    programme: str,
+    academic_year: str,
+    min_group_size: int,
+    shared_pseudonyms: bool | None = None,
+) -> CourseClass:
     course_class.name = name.strip()
     course_class.programme = programme.strip()
     course_class.academic_year = academic_year.strip()
@@ -124,8 +141,10 @@ def parse_group_size(value: str) -> int:
     except ValueError:
         raise ClassError("min_group_size", _("Fill in a whole number.")) from None
     if size < MIN_GROUP_SIZE:
-        raise ClassError("min_group_size", _("Use at least %(num)s: fewer answers could reveal who wrote them.")
-                         % {"num": MIN_GROUP_SIZE})
+        raise ClassError(
+            "min_group_size",
+            _("Use at least %(num)s: fewer answers could reveal who wrote them.") % {"num": MIN_GROUP_SIZE},
+        )
     if size > MAX_GROUP_SIZE:
         raise ClassError("min_group_size", _("Use at most %(num)s.") % {"num": MAX_GROUP_SIZE})
     return size
@@ -140,8 +159,11 @@ def taught_class(session: Session, *, user: User, class_id: int, as_lecturer: bo
         return session.get(CourseClass, class_id)
     if user.role not in (Role.LECTURER, Role.ADMIN):
         return None
-    return session.exec(select(CourseClass).join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
-                        .where(col(CourseClass.id) == class_id, col(ClassLecturer.user_id) == user.id)).first()
+    return session.exec(
+        select(CourseClass)
+        .join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
+        .where(col(CourseClass.id) == class_id, col(ClassLecturer.user_id) == user.id)
+    ).first()
 
 
 def _saved(session: Session, course_class: CourseClass) -> CourseClass:
@@ -179,15 +201,23 @@ def class_by_join_code(session: Session, code: str) -> CourseClass | None:
     normalised = normalise_join_code(code)
     if len(normalised) != JOIN_CODE_LENGTH:
         return None
-    return session.exec(select(CourseClass).where(col(CourseClass.join_code) == normalised,
-                                                  col(CourseClass.archived_at).is_(None))).first()
+    return session.exec(
+        select(CourseClass).where(col(CourseClass.join_code) == normalised, col(CourseClass.archived_at).is_(None))
+    ).first()
 
 
 # -- lecturers ----------------------------------------------------------------------------------
 
+
 def class_lecturers(session: Session, *, course_class: CourseClass) -> list[User]:
-    return list(session.exec(select(User).join(ClassLecturer, col(ClassLecturer.user_id) == col(User.id))
-                             .where(col(ClassLecturer.class_id) == course_class.id).order_by(col(User.display_name))))
+    return list(
+        session.exec(
+            select(User)
+            .join(ClassLecturer, col(ClassLecturer.user_id) == col(User.id))
+            .where(col(ClassLecturer.class_id) == course_class.id)
+            .order_by(col(User.display_name))
+        )
+    )
 
 
 def add_lecturer(session: Session, *, course_class: CourseClass, email: str) -> User:
@@ -197,8 +227,9 @@ def add_lecturer(session: Session, *, course_class: CourseClass, email: str) -> 
         raise ClassError("email", _("Fill in the email address of a lecturer."))
     user = find_by_email(session, email)
     if user is None or not user.is_active or user.role not in (Role.LECTURER, Role.ADMIN):
-        raise ClassError("email", _("There is no lecturer account with this email address. "
-                                    "An administrator can create one."))
+        raise ClassError(
+            "email", _("There is no lecturer account with this email address. An administrator can create one.")
+        )
     if session.get(ClassLecturer, (course_class.id, user.id)) is not None:
         raise ClassError("email", _("%(name)s already teaches this class.") % {"name": user.display_name})
     session.add(ClassLecturer(class_id=stored_id(course_class), user_id=stored_id(user)))
@@ -211,8 +242,9 @@ def remove_lecturer(session: Session, *, course_class: CourseClass, user_id: int
     link = session.get(ClassLecturer, (course_class.id, user_id))
     if link is None:
         return False
-    count = session.exec(select(func.count()).select_from(ClassLecturer)
-                         .where(col(ClassLecturer.class_id) == course_class.id)).one()
+    count = session.exec(
+        select(func.count()).select_from(ClassLecturer).where(col(ClassLecturer.class_id) == course_class.id)
+    ).one()
     if count <= 1:
         raise ClassError("lecturer", _("A class needs at least one lecturer."))
     session.delete(link)
@@ -221,6 +253,7 @@ def remove_lecturer(session: Session, *, course_class: CourseClass, user_id: int
 
 
 # -- students -----------------------------------------------------------------------------------
+
 
 def enrol(session: Session, *, course_class: CourseClass, student: User) -> bool:
     """Enrol a student; False when they already were."""
@@ -234,9 +267,14 @@ def enrol(session: Session, *, course_class: CourseClass, student: User) -> bool
 
 def class_students(session: Session, *, course_class: CourseClass) -> list[User]:
     """The students of a class, by name: for roster and progress pages, never for review pages."""
-    return list(session.exec(select(User).join(Enrolment, col(Enrolment.user_id) == col(User.id))
-                             .where(col(Enrolment.class_id) == course_class.id)
-                             .order_by(func.lower(User.display_name), col(User.id))))
+    return list(
+        session.exec(
+            select(User)
+            .join(Enrolment, col(Enrolment.user_id) == col(User.id))
+            .where(col(Enrolment.class_id) == course_class.id)
+            .order_by(func.lower(User.display_name), col(User.id))
+        )
+    )
 
 
 def is_enrolled(session: Session, *, course_class: CourseClass, user_id: int) -> bool:
@@ -244,9 +282,13 @@ def is_enrolled(session: Session, *, course_class: CourseClass, user_id: int) ->
 
 
 def pending_invitations(session: Session, *, course_class: CourseClass) -> list[Invitation]:
-    return list(session.exec(select(Invitation).where(col(Invitation.class_id) == course_class.id,
-                                                      col(Invitation.accepted_at).is_(None))
-                             .order_by(func.lower(Invitation.display_name))))
+    return list(
+        session.exec(
+            select(Invitation)
+            .where(col(Invitation.class_id) == course_class.id, col(Invitation.accepted_at).is_(None))
+            .order_by(func.lower(Invitation.display_name))
+        )
+    )
 
 
 def withdraw_invitation(session: Session, *, course_class: CourseClass, invitation_id: int) -> bool:
@@ -260,9 +302,15 @@ def withdraw_invitation(session: Session, *, course_class: CourseClass, invitati
 
 # -- assignments --------------------------------------------------------------------------------
 
+
 def class_assignments(session: Session, *, course_class: CourseClass) -> list[Assignment]:
-    return list(session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id)
-                             .order_by(col(Assignment.due_on), col(Assignment.module_slug))))
+    return list(
+        session.exec(
+            select(Assignment)
+            .where(col(Assignment.class_id) == course_class.id)
+            .order_by(col(Assignment.due_on), col(Assignment.module_slug))
+        )
+    )
 
 
 def class_assignment(session: Session, *, course_class: CourseClass, assignment_id: int) -> Assignment | None:
@@ -271,8 +319,11 @@ def class_assignment(session: Session, *, course_class: CourseClass, assignment_
 
 
 def assignment_for_module(session: Session, *, course_class: CourseClass, module_slug: str) -> Assignment | None:
-    return session.exec(select(Assignment).where(col(Assignment.class_id) == course_class.id,
-                                                 col(Assignment.module_slug) == module_slug)).first()
+    return session.exec(
+        select(Assignment).where(
+            col(Assignment.class_id) == course_class.id, col(Assignment.module_slug) == module_slug
+        )
+    ).first()
 
 
 def parse_date(value: str, *, field: str, required: bool) -> date | None:
@@ -313,16 +364,24 @@ def parse_time(value: str, *, field: str = "due_time") -> time | None:
     return parsed.replace(second=0, microsecond=0, tzinfo=None)
 
 
-def assign(session: Session, *, course_class: CourseClass, module_slug: str, due_on: date,
-           opens_on: date | None = None, due_time: time | None = None) -> Assignment:
+def assign(
+    session: Session,
+    *,
+    course_class: CourseClass,
+    module_slug: str,
+    due_on: date,
+    opens_on: date | None = None,
+    due_time: time | None = None,
+) -> Assignment:
     """Assign a module to a class, or change the dates when it is assigned already."""
     existing = assignment_for_module(session, course_class=course_class, module_slug=module_slug)
     assignment = existing or Assignment(class_id=stored_id(course_class), module_slug=module_slug, due_on=due_on)
     return update_assignment(session, assignment=assignment, due_on=due_on, opens_on=opens_on, due_time=due_time)
 
 
-def update_assignment(session: Session, *, assignment: Assignment, due_on: date, opens_on: date | None,
-                      due_time: time | None = None) -> Assignment:
+def update_assignment(
+    session: Session, *, assignment: Assignment, due_on: date, opens_on: date | None, due_time: time | None = None
+) -> Assignment:
     check_dates(due_on=due_on, opens_on=opens_on)
     changed: bool | None = assignment.id is not None  # None: nothing to tell the students
     if changed and (assignment.due_on, assignment.opens_on, assignment.due_time) == (due_on, opens_on, due_time):
@@ -352,20 +411,25 @@ class GrantedExtension:
 
 
 def extensions(session: Session, *, assignment: Assignment) -> list[GrantedExtension]:
-    rows = session.exec(select(Extension, User).join(User, col(User.id) == col(Extension.user_id))
-                        .where(col(Extension.assignment_id) == assignment.id)
-                        .order_by(func.lower(User.display_name)))
+    rows = session.exec(
+        select(Extension, User)
+        .join(User, col(User.id) == col(Extension.user_id))
+        .where(col(Extension.assignment_id) == assignment.id)
+        .order_by(func.lower(User.display_name))
+    )
     return [GrantedExtension(user, extension.due_on) for extension, user in rows]
 
 
-def grant_extension(session: Session, *, course_class: CourseClass, assignment: Assignment, user_id: int,
-                    due_on: date) -> Extension:
+def grant_extension(
+    session: Session, *, course_class: CourseClass, assignment: Assignment, user_id: int, due_on: date
+) -> Extension:
     if not is_enrolled(session, course_class=course_class, user_id=user_id):
         raise ClassError("student", _("Choose a student of this class."))
     if due_on <= assignment.due_on:
         raise ClassError("extension_due_on", _("An extension must end after the due date of the assignment."))
-    extension = session.get(Extension, (assignment.id, user_id)) or Extension(assignment_id=stored_id(assignment),
-                                                                            user_id=user_id, due_on=due_on)
+    extension = session.get(Extension, (assignment.id, user_id)) or Extension(
+        assignment_id=stored_id(assignment), user_id=user_id, due_on=due_on
+    )
     extension.due_on = due_on
     session.add(extension)
     notifications.on_extension(session, extension)
@@ -374,7 +438,9 @@ def grant_extension(session: Session, *, course_class: CourseClass, assignment: 
 
 
 def remove_extension(session: Session, *, assignment: Assignment, user_id: int) -> None:
-    session.exec(delete(Extension).where(col(Extension.assignment_id) == assignment.id, col(Extension.user_id) == user_id))
+    session.exec(
+        delete(Extension).where(col(Extension.assignment_id) == assignment.id, col(Extension.user_id) == user_id)
+    )
     session.commit()
 
 
@@ -407,12 +473,21 @@ class ProgressCell:
         "started",
     )
 
-    def __init__(self, assignment: Assignment, module: Module, progress: ProgressCounts, *, due_on: date,
-                 extended: bool, today: date, reflections_done: bool = False) -> None:
+    def __init__(
+        self,
+        assignment: Assignment,
+        module: Module,
+        progress: ProgressCounts,
+        *,
+        due_on: date,
+        extended: bool,
+        today: date,
+        reflections_done: bool = False,
+    ) -> None:
         self.assignment = assignment
         self.module = module
         self.progress = progress
-        self.due_on = due_on          # with the student's extension, if any
+        self.due_on = due_on  # with the student's extension, if any
         self.extended = extended
         self.reflections_done = reflections_done  # every prompt's answer released in a round of k
         # Started: a section read or a check answered (a submission alone never shows here).
@@ -429,6 +504,7 @@ class ProgressCell:
 
 class StudentRow(NamedTuple):
     """The columns of a student that class_progress loads (no ORM objects for a whole lecture hall)."""
+
     id: int
     display_name: str
     email: str
@@ -450,18 +526,19 @@ class ProgressRow:
 class ClassProgress:
     assigned: list[tuple[Assignment, Module]]
     page: Page[ProgressRow]  # the rows shown; page.total: how many match the filter, on all pages
-    students: int            # in the class
+    students: int  # in the class
     sort: str
     show: str
-    verified: int = 0        # students whose address is confirmed: only they count towards k
+    verified: int = 0  # students whose address is confirmed: only they count towards k
 
     @property
     def rows(self) -> Sequence[ProgressRow]:
         return self.page.items
 
 
-def released_reflections(session: Session, *, course_class: CourseClass,
-                         modules: Sequence[Module]) -> set[tuple[int, str]]:
+def released_reflections(
+    session: Session, *, course_class: CourseClass, modules: Sequence[Module]
+) -> set[tuple[int, str]]:
     """The (student, module) pairs whose answers to every prompt of the module are in the class's
     review, released in rounds of k exactly as the review releases them: one query."""
     from app.models import Answer, AnswerRevision
@@ -471,13 +548,29 @@ def released_reflections(session: Session, *, course_class: CourseClass,
         return set()
     first = func.min(AnswerRevision.submitted_at)
     rows = session.execute(
-        sa_select(col(Answer.id), col(Answer.user_id), col(Answer.module_slug), col(Answer.prompt_id), first,
-                  col(User.email_verified_at))
+        sa_select(
+            col(Answer.id),
+            col(Answer.user_id),
+            col(Answer.module_slug),
+            col(Answer.prompt_id),
+            first,
+            col(User.email_verified_at),
+        )
         .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
         .join(User, col(User.id) == col(Answer.user_id))
-        .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug).in_([m.slug for m in modules]),
-               col(User.email_verified_at).is_not(None))
-        .group_by(col(Answer.id), col(Answer.user_id), col(Answer.module_slug), col(Answer.prompt_id), col(User.email_verified_at))).all()
+        .where(
+            col(Answer.class_id) == course_class.id,
+            col(Answer.module_slug).in_([m.slug for m in modules]),
+            col(User.email_verified_at).is_not(None),
+        )
+        .group_by(
+            col(Answer.id),
+            col(Answer.user_id),
+            col(Answer.module_slug),
+            col(Answer.prompt_id),
+            col(User.email_verified_at),
+        )
+    ).all()
     by_prompt: dict[tuple[str, str], list] = {}
     owner: dict[Hashable, int] = {}  # answer id -> its author; the keys rounds() hands back
     for answer_id, user_id, slug, prompt_id, first_at, verified_at in rows:
@@ -504,9 +597,17 @@ def _aware(value):
     return aware(value)
 
 
-def class_progress(session: Session, *, course_class: CourseClass, catalogue: Catalogue, sort: str = "name",
-                   show: str = "all", page: int | str | None = None, per_page: int | None = PROGRESS_PER_PAGE,
-                   today: date | None = None) -> ClassProgress:
+def class_progress(
+    session: Session,
+    *,
+    course_class: CourseClass,
+    catalogue: Catalogue,
+    sort: str = "name",
+    show: str = "all",
+    page: int | str | None = None,
+    per_page: int | None = PROGRESS_PER_PAGE,
+    today: date | None = None,
+) -> ClassProgress:
     """Students × assigned modules, filtered and sorted over the whole class, then one page of them
     (`per_page=None`: all). Five queries whatever the size of the class."""
     today = today or school_today()
@@ -514,35 +615,56 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
     show = show if show in PROGRESS_FILTERS else "all"
     # Only what the matrix shows of a student, in the order of class_students: no ORM objects for a
     # whole lecture hall.
-    students = [StudentRow(primary_key(user_id), name, email, verified_at)
-                for user_id, name, email, verified_at in session.exec(
-                    select(User.id, User.display_name, User.email, User.email_verified_at)
-                    .join(Enrolment, col(Enrolment.user_id) == col(User.id))
-                    .where(col(Enrolment.class_id) == course_class.id)
-                    .order_by(func.lower(User.display_name), col(User.id)))]
+    students = [
+        StudentRow(primary_key(user_id), name, email, verified_at)
+        for user_id, name, email, verified_at in session.exec(
+            select(User.id, User.display_name, User.email, User.email_verified_at)
+            .join(Enrolment, col(Enrolment.user_id) == col(User.id))
+            .where(col(Enrolment.class_id) == course_class.id)
+            .order_by(func.lower(User.display_name), col(User.id))
+        )
+    ]
     verified = sum(student.email_verified_at is not None for student in students)
-    assigned = [(assignment, module) for assignment in class_assignments(session, course_class=course_class)
-                if (module := catalogue.get(assignment.module_slug)) is not None]
-    granted = {(assignment_id, user_id): due_on for assignment_id, user_id, due_on in session.exec(
-        select(col(Extension.assignment_id), col(Extension.user_id), col(Extension.due_on))
-        .join(Assignment, col(Assignment.id) == col(Extension.assignment_id))
-        .where(col(Assignment.class_id) == course_class.id))}
+    assigned = [
+        (assignment, module)
+        for assignment in class_assignments(session, course_class=course_class)
+        if (module := catalogue.get(assignment.module_slug)) is not None
+    ]
+    granted = {
+        (assignment_id, user_id): due_on
+        for assignment_id, user_id, due_on in session.exec(
+            select(col(Extension.assignment_id), col(Extension.user_id), col(Extension.due_on))
+            .join(Assignment, col(Assignment.id) == col(Extension.assignment_id))
+            .where(col(Assignment.class_id) == course_class.id)
+        )
+    }
     done = released_reflections(session, course_class=course_class, modules=[module for _, module in assigned])
 
     def rows_of(some: Sequence[StudentRow]) -> list[ProgressRow]:
-        counts = progress_counts(session, user_ids=[student.id for student in some],
-                                 modules=[module for _, module in assigned])
-        columns = [(assignment, module, module.slug, stored_id(assignment), assignment.due_on)
-                   for assignment, module in assigned]
+        counts = progress_counts(
+            session, user_ids=[student.id for student in some], modules=[module for _, module in assigned]
+        )
+        columns = [
+            (assignment, module, module.slug, stored_id(assignment), assignment.due_on)
+            for assignment, module in assigned
+        ]
         rows = []
         for student in some:
             user_id = student.id
             cells = []
             for assignment, module, slug, assignment_id, due_on in columns:
                 extension = granted.get((assignment_id, user_id))
-                cells.append(ProgressCell(assignment, module, counts[user_id, slug], due_on=extension or due_on,
-                                          extended=extension is not None, today=today,
-                                          reflections_done=(user_id, slug) in done))
+                cells.append(
+                    ProgressCell(
+                        assignment,
+                        module,
+                        counts[user_id, slug],
+                        due_on=extension or due_on,
+                        extended=extension is not None,
+                        today=today,
+                        reflections_done=(user_id, slug) in done,
+                    )
+                )
             rows.append(ProgressRow(student, cells))
         return rows
 
@@ -563,8 +685,16 @@ def class_progress(session: Session, *, course_class: CourseClass, catalogue: Ca
     return ClassProgress(assigned, shown, len(students), sort, show, verified)
 
 
-PROGRESS_CSV_COLUMNS = ("started", "sections read", "sections total", "checks done", "checks total",
-                        "all reflections submitted", "due", "late")
+PROGRESS_CSV_COLUMNS = (
+    "started",
+    "sections read",
+    "sections total",
+    "checks done",
+    "checks total",
+    "all reflections submitted",
+    "due",
+    "late",
+)
 
 
 def progress_csv(progress: ClassProgress) -> str:
@@ -579,9 +709,16 @@ def progress_csv(progress: ClassProgress) -> str:
     for row in progress.rows:
         line: list[str | int] = [_csv_cell(row.student.display_name), _csv_cell(row.student.email)]
         for cell in row.cells:
-            line += [yes_no[cell.started], cell.progress.sections, len(cell.module.sections), cell.progress.checks,
-                     len(cell.module.checks), yes_no[cell.reflections_done] if cell.module.reflections else "",
-                     cell.due_on.isoformat(), yes_no[cell.late]]
+            line += [
+                yes_no[cell.started],
+                cell.progress.sections,
+                len(cell.module.sections),
+                cell.progress.checks,
+                len(cell.module.checks),
+                yes_no[cell.reflections_done] if cell.module.reflections else "",
+                cell.due_on.isoformat(),
+                yes_no[cell.late],
+            ]
         writer.writerow(line)
     return buffer.getvalue()
 

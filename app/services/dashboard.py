@@ -41,7 +41,10 @@ STUDENT_ASSIGNMENTS = (
     select(Assignment, col(CourseClass.name), col(Extension.due_on))
     .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
     .join(Enrolment, col(Enrolment.class_id) == col(CourseClass.id))
-    .outerjoin(Extension, and_(col(Extension.assignment_id) == col(Assignment.id), col(Extension.user_id) == bindparam("user_id")))
+    .outerjoin(
+        Extension,
+        and_(col(Extension.assignment_id) == col(Assignment.id), col(Extension.user_id) == bindparam("user_id")),
+    )
     .where(col(Enrolment.user_id) == bindparam("user_id"), col(CourseClass.archived_at).is_(None))
 )
 
@@ -53,13 +56,25 @@ def student_assignments(session: Session, *, user: User, catalogue: Catalogue) -
     for assignment, class_name, extended_to in rows:
         module = catalogue.get(assignment.module_slug)
         if module is not None:
-            assigned.append(AssignedModule(module, class_name, extended_to or assignment.due_on, assignment.opens_on,
-                                           extended=extended_to is not None, due_time=assignment.due_time))
+            assigned.append(
+                AssignedModule(
+                    module,
+                    class_name,
+                    extended_to or assignment.due_on,
+                    assignment.opens_on,
+                    extended=extended_to is not None,
+                    due_time=assignment.due_time,
+                )
+            )
     # Open assignments first (by due date), then those that open later (by opening date).
     today = school_today()
-    assigned.sort(key=lambda item: (item.opens_on is not None and item.opens_on > today,
-                                    item.opens_on if item.opens_on and item.opens_on > today else item.due_on,
-                                    item.module.title))
+    assigned.sort(
+        key=lambda item: (
+            item.opens_on is not None and item.opens_on > today,
+            item.opens_on if item.opens_on and item.opens_on > today else item.due_on,
+            item.module.title,
+        )
+    )
     return assigned
 
 
@@ -72,8 +87,8 @@ class TaughtClass:
 
 def lecturer_classes(session: Session, *, user: User, every_class: bool = False) -> list[TaughtClass]:
     """The classes a lecturer teaches (with `every_class`, an administrator gets all), archived last."""
-    students = (select(Enrolment.class_id, func.count().label("n")).group_by(col(Enrolment.class_id)).subquery())
-    assigned = (select(Assignment.class_id, func.count().label("n")).group_by(col(Assignment.class_id)).subquery())
+    students = select(Enrolment.class_id, func.count().label("n")).group_by(col(Enrolment.class_id)).subquery()
+    assigned = select(Assignment.class_id, func.count().label("n")).group_by(col(Assignment.class_id)).subquery()
     statement = (
         select(CourseClass, func.coalesce(students.c.n, 0), func.coalesce(assigned.c.n, 0))
         .outerjoin(students, students.c.class_id == col(CourseClass.id))
@@ -82,8 +97,11 @@ def lecturer_classes(session: Session, *, user: User, every_class: bool = False)
     )
     if not (every_class and user.role == Role.ADMIN):
         statement = statement.join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id)).where(
-            col(ClassLecturer.user_id) == user.id)
-    return [TaughtClass(course_class, count, assignments) for course_class, count, assignments in session.exec(statement)]
+            col(ClassLecturer.user_id) == user.id
+        )
+    return [
+        TaughtClass(course_class, count, assignments) for course_class, count, assignments in session.exec(statement)
+    ]
 
 
 def safeguarding_reveals(session: Session, *, user: User, catalogue: Catalogue | None = None) -> list:

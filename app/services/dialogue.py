@@ -34,19 +34,34 @@ class MyFeedback:
 
 def my_feedback(session: Session, *, user: User, catalogue: Catalogue) -> list[MyFeedback]:
     rows = session.execute(
-        sa_select(Feedback, col(Answer.module_slug), col(Answer.prompt_id), col(CourseClass.name), col(User.display_name))
+        sa_select(
+            Feedback, col(Answer.module_slug), col(Answer.prompt_id), col(CourseClass.name), col(User.display_name)
+        )
         .join(Answer, col(Answer.id) == col(Feedback.answer_id))
         .join(CourseClass, col(CourseClass.id) == col(Feedback.class_id))
         .outerjoin(User, col(User.id) == col(Feedback.author_id))
         .where(col(Answer.user_id) == user.id)
-        .order_by(col(Feedback.created_at).desc(), col(Feedback.id).desc()).limit(LIMIT)).all()
+        .order_by(col(Feedback.created_at).desc(), col(Feedback.id).desc())
+        .limit(LIMIT)
+    ).all()
     items = []
     for feedback, slug, prompt_id, class_name, lecturer in rows:
         module = catalogue.get(slug)
         prompt = module.reflections.get(prompt_id) if module else None
-        items.append(MyFeedback(feedback.id, module.title if module else slug, slug,
-                                prompt.title if prompt else prompt_id, class_name, lecturer, feedback.text,
-                                school_day(feedback.created_at), feedback.read_at is None, feedback.reply_text))
+        items.append(
+            MyFeedback(
+                feedback.id,
+                module.title if module else slug,
+                slug,
+                prompt.title if prompt else prompt_id,
+                class_name,
+                lecturer,
+                feedback.text,
+                school_day(feedback.created_at),
+                feedback.read_at is None,
+                feedback.reply_text,
+            )
+        )
     return items
 
 
@@ -101,8 +116,11 @@ def _messages(session: Session, feedback_ids: list[int]):
 
     if not feedback_ids:
         return []
-    return session.exec(select(FeedbackMessage).where(col(FeedbackMessage.feedback_id).in_(feedback_ids))
-                        .order_by(col(FeedbackMessage.created_at), col(FeedbackMessage.id))).all()
+    return session.exec(
+        select(FeedbackMessage)
+        .where(col(FeedbackMessage.feedback_id).in_(feedback_ids))
+        .order_by(col(FeedbackMessage.created_at), col(FeedbackMessage.id))
+    ).all()
 
 
 def released_student_messages(session: Session, *, class_id: int, module_slug: str, prompt_id: str, k: int):
@@ -114,14 +132,22 @@ def released_student_messages(session: Session, *, class_id: int, module_slug: s
         select(FeedbackMessage.id, FeedbackMessage.created_at, Answer.user_id)
         .join(Feedback, col(Feedback.id) == col(FeedbackMessage.feedback_id))
         .join(Answer, col(Answer.id) == col(Feedback.answer_id))
-        .where(col(Feedback.class_id) == class_id, col(Answer.module_slug) == module_slug, col(Answer.prompt_id) == prompt_id,
-               col(FeedbackMessage.from_student) == True)).all()  # noqa: E712
+        .where(
+            col(Feedback.class_id) == class_id,
+            col(Answer.module_slug) == module_slug,
+            col(Answer.prompt_id) == prompt_id,
+            col(FeedbackMessage.from_student).is_(True),
+        )
+    ).all()
     return rounds(rows, k)
 
 
 def _student_feedback(session: Session, *, user_id: int, feedback_id: int):
-    return session.exec(select(Feedback, Answer).join(Answer, col(Answer.id) == col(Feedback.answer_id))
-                        .where(col(Feedback.id) == feedback_id, col(Answer.user_id) == user_id)).first()
+    return session.exec(
+        select(Feedback, Answer)
+        .join(Answer, col(Answer.id) == col(Feedback.answer_id))
+        .where(col(Feedback.id) == feedback_id, col(Answer.user_id) == user_id)
+    ).first()
 
 
 def _k(session: Session, class_id: int) -> int:
@@ -136,32 +162,70 @@ def student_thread(session: Session, *, user: User, feedback_id: int) -> list[Me
         return []
     feedback, answer = row
     messages = _messages(session, [feedback.id])
-    released = released_student_messages(session, class_id=feedback.class_id, module_slug=answer.module_slug,
-                                          prompt_id=answer.prompt_id, k=_k(session, feedback.class_id))
-    names = {u.id: u.display_name for u in session.exec(select(User).where(
-        col(User.id).in_({m.author_id for m in messages if not m.from_student and m.author_id})))} if messages else {}
+    released = released_student_messages(
+        session,
+        class_id=feedback.class_id,
+        module_slug=answer.module_slug,
+        prompt_id=answer.prompt_id,
+        k=_k(session, feedback.class_id),
+    )
+    names = (
+        {
+            u.id: u.display_name
+            for u in session.exec(
+                select(User).where(
+                    col(User.id).in_({m.author_id for m in messages if not m.from_student and m.author_id})
+                )
+            )
+        }
+        if messages
+        else {}
+    )
     last = messages[-1].id if messages else None
-    return [Message(m.id, m.from_student, None if m.withdrawn_at else m.text, school_day(m.created_at),
-                    m.edited_at is not None, m.from_student,
-                    m.from_student and m.id == last and m.withdrawn_at is None and m.id not in released,
-                    None if m.from_student else names.get(m.author_id)) for m in messages]
+    return [
+        Message(
+            m.id,
+            m.from_student,
+            None if m.withdrawn_at else m.text,
+            school_day(m.created_at),
+            m.edited_at is not None,
+            m.from_student,
+            m.from_student and m.id == last and m.withdrawn_at is None and m.id not in released,
+            None if m.from_student else names.get(m.author_id),
+        )
+        for m in messages
+    ]
 
 
-def lecturer_thread(session: Session, *, course_class: CourseClass, viewer: User, feedback: Feedback,
-                    answer: Answer) -> list[Message]:
+def lecturer_thread(
+    session: Session, *, course_class: CourseClass, viewer: User, feedback: Feedback, answer: Answer
+) -> list[Message]:
     """What a lecturer sees: their and co-lecturers' messages, and the student's released ones, by day."""
     messages = _messages(session, [stored_id(feedback)])
-    released = released_student_messages(session, class_id=stored_id(course_class), module_slug=answer.module_slug,
-                                         prompt_id=answer.prompt_id, k=_k(session, stored_id(course_class)))
+    released = released_student_messages(
+        session,
+        class_id=stored_id(course_class),
+        module_slug=answer.module_slug,
+        prompt_id=answer.prompt_id,
+        k=_k(session, stored_id(course_class)),
+    )
     shown = [m for m in messages if not m.from_student or m.id in released]
     last_mine = next((m.id for m in reversed(messages) if not m.from_student and m.author_id == viewer.id), None)
     result = []
     for m in shown:
         on = school_day(released.closed_at[m.id]) if m.from_student else school_day(m.created_at)
         mine = not m.from_student and m.author_id == viewer.id
-        result.append(Message(m.id, m.from_student, None if m.withdrawn_at else m.text, on,
-                              m.edited_at is not None and not m.from_student, mine,
-                              mine and m.id == last_mine and m.withdrawn_at is None))
+        result.append(
+            Message(
+                m.id,
+                m.from_student,
+                None if m.withdrawn_at else m.text,
+                on,
+                m.edited_at is not None and not m.from_student,
+                mine,
+                mine and m.id == last_mine and m.withdrawn_at is None,
+            )
+        )
     return result
 
 
@@ -187,7 +251,9 @@ def lecturer_says(session: Session, *, author: User, feedback: Feedback, text: s
     from app.models import FeedbackMessage
     from app.services import notifications
 
-    message = FeedbackMessage(feedback_id=stored_id(feedback), author_id=author.id, from_student=False, text=_check_text(text))
+    message = FeedbackMessage(
+        feedback_id=stored_id(feedback), author_id=author.id, from_student=False, text=_check_text(text)
+    )
     session.add(message)
     session.flush()
     notifications.on_lecturer_message(session, message)
@@ -209,8 +275,12 @@ def change_own_last(session: Session, *, user: User, message_id: int, text: str 
             return False
         answer = referenced(session, Answer, feedback.answer_id)
         if answer.user_id != user.id or message.id in released_student_messages(
-                session, class_id=feedback.class_id, module_slug=answer.module_slug, prompt_id=answer.prompt_id,
-                k=_k(session, feedback.class_id)):
+            session,
+            class_id=feedback.class_id,
+            module_slug=answer.module_slug,
+            prompt_id=answer.prompt_id,
+            k=_k(session, feedback.class_id),
+        ):
             return False
     elif next((m.id for m in reversed(messages) if not m.from_student and m.author_id == user.id), None) != message.id:
         return False

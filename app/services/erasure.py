@@ -52,8 +52,14 @@ def erase_user(session: Session, *, user_id: int) -> bool:
     session.execute(delete(Invitation).where(col(Invitation.email) == email))
     from app.services.throttle import email_fingerprint
 
-    session.execute(delete(ThrottleEvent).where(or_(col(ThrottleEvent.key).contains(email, autoescape=True),
-                                                    col(ThrottleEvent.key).contains(email_fingerprint(email)))))
+    session.execute(
+        delete(ThrottleEvent).where(
+            or_(
+                col(ThrottleEvent.key).contains(email, autoescape=True),
+                col(ThrottleEvent.key).contains(email_fingerprint(email)),
+            )
+        )
+    )
     session.execute(delete(User).where(col(User.id) == user_id))
     session.commit()
     log.info("account %s erased", user_id)
@@ -111,8 +117,13 @@ def erase_due(session: Session, *, now=None) -> int:
     """Erase every account whose grace period is over; the number erased."""
     from app.models import utcnow
 
-    due = list(session.scalars(select(col(User.id)).where(col(User.erasure_due_at).is_not(None),
-                                                     col(User.erasure_due_at) <= (now or utcnow()))))
+    due = list(
+        session.scalars(
+            select(col(User.id)).where(
+                col(User.erasure_due_at).is_not(None), col(User.erasure_due_at) <= (now or utcnow())
+            )
+        )
+    )
     for user_id in due:
         erase_user(session, user_id=primary_key(user_id))
     return len(due)
@@ -134,9 +145,15 @@ def leave_class(session: Session, *, user: User, class_id: int, keep_answers: bo
     if enrolment is None:
         return False
     assignments = select(col(Assignment.id)).where(col(Assignment.class_id) == class_id).scalar_subquery()
-    session.execute(delete(Extension).where(col(Extension.user_id) == user.id, col(Extension.assignment_id).in_(assignments)))
+    session.execute(
+        delete(Extension).where(col(Extension.user_id) == user.id, col(Extension.assignment_id).in_(assignments))
+    )
     if not keep_answers:
-        answer_ids = select(col(Answer.id)).where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id).scalar_subquery()
+        answer_ids = (
+            select(col(Answer.id))
+            .where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id)
+            .scalar_subquery()
+        )
         for model in (DiscussionMark, Feedback, AnswerRevision):
             session.execute(delete(model).where(col(model.answer_id).in_(answer_ids)))
         session.execute(delete(Answer).where(col(Answer.user_id) == user.id, col(Answer.class_id) == class_id))
@@ -148,5 +165,11 @@ def leave_class(session: Session, *, user: User, class_id: int, keep_answers: bo
 def enrolled_classes(session: Session, *, user_id: int) -> list:
     from app.models import CourseClass, Enrolment
 
-    return list(session.scalars(select(CourseClass).join(Enrolment, col(Enrolment.class_id) == col(CourseClass.id))
-                                .where(col(Enrolment.user_id) == user_id).order_by(col(CourseClass.name))))
+    return list(
+        session.scalars(
+            select(CourseClass)
+            .join(Enrolment, col(Enrolment.class_id) == col(CourseClass.id))
+            .where(col(Enrolment.user_id) == user_id)
+            .order_by(col(CourseClass.name))
+        )
+    )

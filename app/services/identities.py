@@ -80,25 +80,40 @@ def _check_key(issuer: str, subject: str) -> None:
 
 
 def find_identity(session: Session, *, issuer: str, subject: str) -> ExternalIdentity | None:
-    return session.exec(select(ExternalIdentity).where(col(ExternalIdentity.issuer) == issuer,
-                                                       col(ExternalIdentity.subject) == subject)).first()
+    return session.exec(
+        select(ExternalIdentity).where(col(ExternalIdentity.issuer) == issuer, col(ExternalIdentity.subject) == subject)
+    ).first()
 
 
 def find_user(session: Session, *, issuer: str, subject: str) -> User | None:
     """The account this identity signs in as, or None (also for an unknown identity)."""
-    row = session.exec(select(User).join(ExternalIdentity, col(ExternalIdentity.user_id) == col(User.id))
-                       .where(col(ExternalIdentity.issuer) == issuer, col(ExternalIdentity.subject) == subject)).first()
+    row = session.exec(
+        select(User)
+        .join(ExternalIdentity, col(ExternalIdentity.user_id) == col(User.id))
+        .where(col(ExternalIdentity.issuer) == issuer, col(ExternalIdentity.subject) == subject)
+    ).first()
     return row
 
 
 def identities_of(session: Session, *, user_id: int) -> list[ExternalIdentity]:
-    return list(session.exec(select(ExternalIdentity).where(col(ExternalIdentity.user_id) == user_id)
-                             .order_by(col(ExternalIdentity.created_at))))
+    return list(
+        session.exec(
+            select(ExternalIdentity)
+            .where(col(ExternalIdentity.user_id) == user_id)
+            .order_by(col(ExternalIdentity.created_at))
+        )
+    )
 
 
 def is_lecturer_eligible(session: Session, *, user_id: int) -> bool:
-    return session.exec(select(ExternalIdentity.id).where(col(ExternalIdentity.user_id) == user_id,
-                                                          ExternalIdentity.lecturer_eligible)).first() is not None
+    return (
+        session.exec(
+            select(ExternalIdentity.id).where(
+                col(ExternalIdentity.user_id) == user_id, ExternalIdentity.lecturer_eligible
+            )
+        ).first()
+        is not None
+    )
 
 
 def _mark_verified(user: User) -> None:
@@ -124,9 +139,16 @@ def _update_profile(session: Session, user: User, *, display_name: str, email: s
     session.add(user)
 
 
-def link_or_create_user(session: Session, *, issuer: str, subject: str, display_name: str,
-                        email: str | None = None, role: Role | str = Role.STUDENT,
-                        lecturer_eligible: bool = False) -> SignIn:
+def link_or_create_user(
+    session: Session,
+    *,
+    issuer: str,
+    subject: str,
+    display_name: str,
+    email: str | None = None,
+    role: Role | str = Role.STUDENT,
+    lecturer_eligible: bool = False,
+) -> SignIn:
     """Sign-in by an external identity: the linked account (name and email updated), or a new one.
 
     `role` is used only for a new account and may not be admin; it never changes an existing
@@ -152,14 +174,19 @@ def link_or_create_user(session: Session, *, issuer: str, subject: str, display_
         existing = find_by_email(session, email)
         if existing is not None:
             raise EmailBelongsToAccount(existing)
-    user = User(email=email or f"{secrets.token_hex(10)}@{NO_EMAIL_DOMAIN}", display_name=display_name,
-                role=role.value, password_hash=_unusable_password())
+    user = User(
+        email=email or f"{secrets.token_hex(10)}@{NO_EMAIL_DOMAIN}",
+        display_name=display_name,
+        role=role.value,
+        password_hash=_unusable_password(),
+    )
     _mark_verified(user)
     try:
         session.add(user)
         session.flush()
-        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=stored_id(user),
-                                    lecturer_eligible=lecturer_eligible)
+        identity = ExternalIdentity(
+            issuer=issuer, subject=subject, user_id=stored_id(user), lecturer_eligible=lecturer_eligible
+        )
         session.add(identity)
         session.commit()
     except IntegrityError:
@@ -173,8 +200,17 @@ def link_or_create_user(session: Session, *, issuer: str, subject: str, display_
     return SignIn(user, identity, created=True)
 
 
-def link_identity(session: Session, *, user: User, issuer: str, subject: str, lecturer_eligible: bool = False,
-                  move: bool = False, display_name: str = "", email: str | None = None) -> ExternalIdentity:
+def link_identity(
+    session: Session,
+    *,
+    user: User,
+    issuer: str,
+    subject: str,
+    lecturer_eligible: bool = False,
+    move: bool = False,
+    display_name: str = "",
+    email: str | None = None,
+) -> ExternalIdentity:
     """Link an identity to an existing account.
 
     A person may do this once per issuer, after proving both (institution sign-in and password):
@@ -190,8 +226,9 @@ def link_identity(session: Session, *, user: User, issuer: str, subject: str, le
     if not move and any(other.issuer == issuer for other in identities_of(session, user_id=stored_id(user))):
         raise IdentityError("already-linked")
     if identity is None:
-        identity = ExternalIdentity(issuer=issuer, subject=subject, user_id=stored_id(user),
-                                    lecturer_eligible=lecturer_eligible)
+        identity = ExternalIdentity(
+            issuer=issuer, subject=subject, user_id=stored_id(user), lecturer_eligible=lecturer_eligible
+        )
     else:
         identity.user_id = stored_id(user)
         identity.lecturer_eligible = identity.lecturer_eligible or lecturer_eligible

@@ -16,6 +16,7 @@ def join_url(base_url: str, code: str) -> str:
 def qr_svg(url: str, *, title: str) -> bytes:
     """A QR code of `url` as SVG (no script, no style: it passes the strict CSP as an image)."""
     buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", scale=10, border=4, xmldecl=False, title=title,
-                                    dark="#1d1b19", light="#ffffff")
+    segno.make(url, error="m").save(
+        buffer, kind="svg", scale=10, border=4, xmldecl=False, title=title, dark="#1d1b19", light="#ffffff"
+    )
     return buffer.getvalue()

@@ -52,8 +52,10 @@ def rounds(entries: Iterable[tuple], k: int) -> Released:
     closes.
     """
     k = max(K_FLOOR, k)
-    ordered = sorted(((aware(entry[1]), str(entry[0]), entry[0], entry[2] if len(entry) > 2 else entry[0])
-                      for entry in entries), key=lambda item: (item[0], item[1]))
+    ordered = sorted(
+        ((aware(entry[1]), str(entry[0]), entry[0], entry[2] if len(entry) > 2 else entry[0]) for entry in entries),
+        key=lambda item: (item[0], item[1]),
+    )
     closed_at: dict[Hashable, datetime] = {}
     group: list = []
     people: set = set()

@@ -25,14 +25,27 @@ log = logging.getLogger("nabij.mail")
 SENT_KEY = "mail-sent:"
 
 
-def send_mail(settings: Settings, *, to: str, subject: str, body: str, session: Session | None = None,
-              headers: dict[str, str] | None = None) -> str:
+def send_mail(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    session: Session | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
     """Queue a mail; returns its message id. With `session`, it is queued when that session commits.
 
     `headers`: extra ones, such as List-Unsubscribe."""
     message_id = uuid.uuid4().hex
-    message = {"id": message_id, "to": to, "subject": subject, "body": body,
-               "created": f"{utcnow():%Y%m%dT%H%M%S%f}", "headers": dict(headers or {})}
+    message = {
+        "id": message_id,
+        "to": to,
+        "subject": subject,
+        "body": body,
+        "created": f"{utcnow():%Y%m%dT%H%M%S%f}",
+        "headers": dict(headers or {}),
+    }
     compose(settings, message)  # a header the mail library refuses fails here, in the caller, not in the job
     jobs.bind(settings)
     if session is not None:

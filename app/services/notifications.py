@@ -85,6 +85,7 @@ def kinds_for(user: User) -> list[str]:
 
 # -- the reader's language and dates -----------------------------------------------------------------
 
+
 @contextmanager
 def in_language(locale: str | None):
     token = i18n.current_locale.set(locale if locale in i18n.LOCALES else i18n.DEFAULT_LOCALE)
@@ -101,8 +102,11 @@ def _day(value: str) -> str:
 def _moment(value: str) -> str:
     from app.models import SCHOOL_ZONE
 
-    return format_datetime(datetime.fromisoformat(value).astimezone(SCHOOL_ZONE), "d MMMM y HH:mm",
-                           locale=i18n.babel_locale(i18n.current_locale.get()))
+    return format_datetime(
+        datetime.fromisoformat(value).astimezone(SCHOOL_ZONE),
+        "d MMMM y HH:mm",
+        locale=i18n.babel_locale(i18n.current_locale.get()),
+    )
 
 
 def describe(notification: Notification) -> str:
@@ -120,24 +124,38 @@ def describe(notification: Notification) -> str:
         return _("New assignment: “%(module)s” in %(class)s, due %(due)s.") % values
     if kind == "due_soon":
         return _("“%(module)s” is due %(due)s and not all your reflections are submitted yet.") % dict(
-            data, due=_moment(data["due"]))
+            data, due=_moment(data["due"])
+        )
     if kind == "extension":
         return _("You have an extension for “%(module)s” until %(due)s.") % dict(data, due=_moment(data["due"]))
     if kind == "review_round":
-        return i18n.ngettext("%(num)s new answer to “%(prompt)s” (%(module)s, %(class)s) is ready for review.",
-                             "%(num)s new answers to “%(prompt)s” (%(module)s, %(class)s) are ready for review.",
-                             data["num"]) % data
+        return (
+            i18n.ngettext(
+                "%(num)s new answer to “%(prompt)s” (%(module)s, %(class)s) is ready for review.",
+                "%(num)s new answers to “%(prompt)s” (%(module)s, %(class)s) are ready for review.",
+                data["num"],
+            )
+            % data
+        )
     if kind == "replies_round":
-        return i18n.ngettext("%(num)s new reply to feedback on “%(prompt)s” (%(module)s, %(class)s).",
-                             "%(num)s new replies to feedback on “%(prompt)s” (%(module)s, %(class)s).",
-                             data["num"]) % data
+        return (
+            i18n.ngettext(
+                "%(num)s new reply to feedback on “%(prompt)s” (%(module)s, %(class)s).",
+                "%(num)s new replies to feedback on “%(prompt)s” (%(module)s, %(class)s).",
+                data["num"],
+            )
+            % data
+        )
     if kind == "class_k":
-        return _("%(class)s now has %(k)s students with a confirmed address: their answers can be reviewed "
-                 "in rounds.") % data
+        return (
+            _("%(class)s now has %(k)s students with a confirmed address: their answers can be reviewed in rounds.")
+            % data
+        )
     return kind_label(kind)
 
 
 # -- settings ------------------------------------------------------------------------------------------
+
 
 def mail_mode(session: Session, *, user_id: int, kind: str) -> str:
     row = session.get(NotificationSetting, (user_id, kind))
@@ -145,20 +163,25 @@ def mail_mode(session: Session, *, user_id: int, kind: str) -> str:
 
 
 def mail_modes(session: Session, *, user: User) -> dict[str, str]:
-    stored = {row.kind: row.mode for row in session.exec(
-        select(NotificationSetting).where(col(NotificationSetting.user_id) == user.id))}
+    stored = {
+        row.kind: row.mode
+        for row in session.exec(select(NotificationSetting).where(col(NotificationSetting.user_id) == user.id))
+    }
     return {kind: stored.get(kind, KINDS[kind][1]) for kind in kinds_for(user)}
 
 
 def set_mail_mode(session: Session, *, user_id: int, kind: str, mode: str) -> None:
     if kind not in KINDS or mode not in MODES:
         raise ValueError(kind)
-    row = session.get(NotificationSetting, (user_id, kind)) or NotificationSetting(user_id=user_id, kind=kind, mode=mode)
+    row = session.get(NotificationSetting, (user_id, kind)) or NotificationSetting(
+        user_id=user_id, kind=kind, mode=mode
+    )
     row.mode = mode
     session.add(row)
 
 
 # -- signed unsubscribe links (no login needed) ---------------------------------------------------------
+
 
 def _mac(secret: bytes, payload: str) -> str:
     return hmac.new(secret, f"unsubscribe:{payload}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -187,16 +210,20 @@ def read_unsubscribe_token(secret: bytes, token: str) -> tuple[int, str] | None:
 
 
 def unsubscribe(session: Session, *, user: User, kind: str) -> None:
-    for each in (kinds_for(user) if kind == "all" else [kind]):
+    for each in kinds_for(user) if kind == "all" else [kind]:
         set_mail_mode(session, user_id=stored_id(user), kind=each, mode=OFF)
     session.commit()
 
 
 # -- the in-app list -----------------------------------------------------------------------------------
 
+
 def unread_count(session: Session, *, user_id: int) -> int:
-    return session.exec(select(func.count()).select_from(Notification)
-                        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))).one()
+    return session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
+    ).one()
 
 
 @dataclass(frozen=True)
@@ -213,17 +240,25 @@ def recent(session: Session, *, user: User, limit: int = 100) -> list[Shown]:
     """Newest first, dated by the day only (a lecturer's notice about a round is dated like the round)."""
     from app.models import school_day
 
-    rows = session.exec(select(Notification).where(col(Notification.user_id) == user.id)
-                        .order_by(col(Notification.created_at).desc(), col(Notification.id).desc()).limit(limit))
-    return [Shown(stored_id(row), describe(row), row.link, school_day(row.created_at), row.read_at is None, row.kind)
-            for row in rows]
+    rows = session.exec(
+        select(Notification)
+        .where(col(Notification.user_id) == user.id)
+        .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+        .limit(limit)
+    )
+    return [
+        Shown(stored_id(row), describe(row), row.link, school_day(row.created_at), row.read_at is None, row.kind)
+        for row in rows
+    ]
 
 
 def mark_read(session: Session, *, user_id: int, notification_id: int | None = None) -> str | None:
     """Mark one notice (returning its link) or all of them read."""
     statement = select(Notification).where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
     if notification_id is not None:
-        statement = select(Notification).where(col(Notification.user_id) == user_id, col(Notification.id) == notification_id)
+        statement = select(Notification).where(
+            col(Notification.user_id) == user_id, col(Notification.id) == notification_id
+        )
     link = None
     now = utcnow()
     for row in session.exec(statement):
@@ -236,10 +271,13 @@ def mark_read(session: Session, *, user_id: int, notification_id: int | None = N
 
 # -- writing notices (inside jobs) -----------------------------------------------------------------------
 
+
 def notify(session: Session, *, user_id: int, kind: str, key: str, data: dict, link: str) -> Notification | None:
     """Add one notice unless this person already has it (same key); queue its mail per their setting.
     Commits; None when it existed."""
-    if session.exec(select(Notification.id).where(col(Notification.user_id) == user_id, col(Notification.key) == key)).first():
+    if session.exec(
+        select(Notification.id).where(col(Notification.user_id) == user_id, col(Notification.key) == key)
+    ).first():
         return None
     mode = mail_mode(session, user_id=user_id, kind=kind)
     notice = Notification(user_id=user_id, kind=kind, key=key[:200], data=json.dumps(data), link=link[:300])
@@ -272,8 +310,10 @@ def _unsubscribe_lines(settings, user: User, kind: str | None) -> str:
 
 def unsubscribe_headers(settings, user: User, kind: str | None) -> dict[str, str]:
     """RFC 8058 one-click unsubscribe: the mail program offers the button and POSTs to the signed link."""
-    return {"List-Unsubscribe": f"<{_unsubscribe_url(settings, user, kind or 'all')}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return {
+        "List-Unsubscribe": f"<{_unsubscribe_url(settings, user, kind or 'all')}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
 
 
 @jobs.task(retries=3, retry_delay=60)
@@ -291,12 +331,27 @@ def mail_now(notification_id: int) -> bool:
             return False
         with in_language(user.locale or settings.default_locale):
             subject = _("Nabij: %(what)s") % {"what": kind_label(notice.kind).lower()}
-            body = "\n\n".join([describe(notice), settings.base_url.rstrip("/") + notice.link,
-                                "--", _unsubscribe_lines(settings, user, notice.kind)]) + "\n"
+            body = (
+                "\n\n".join(
+                    [
+                        describe(notice),
+                        settings.base_url.rstrip("/") + notice.link,
+                        "--",
+                        _unsubscribe_lines(settings, user, notice.kind),
+                    ]
+                )
+                + "\n"
+            )
         notice.mailed_at = utcnow()
         session.add(notice)
-        send_mail(settings, to=user.email, subject=subject, body=body, session=session,
-                  headers=unsubscribe_headers(settings, user, notice.kind))
+        send_mail(
+            settings,
+            to=user.email,
+            subject=subject,
+            body=body,
+            session=session,
+            headers=unsubscribe_headers(settings, user, notice.kind),
+        )
         session.commit()
     return True
 
@@ -309,12 +364,17 @@ def send_digests(now: datetime | None = None) -> int:
     now = now or utcnow()
     sent = 0
     with jobs.session() as session:
-        pending = session.exec(select(Notification).where(col(Notification.mailed_at).is_(None))
-                               .order_by(col(Notification.user_id), col(Notification.created_at), col(Notification.id))).all()
+        pending = session.exec(
+            select(Notification)
+            .where(col(Notification.mailed_at).is_(None))
+            .order_by(col(Notification.user_id), col(Notification.created_at), col(Notification.id))
+        ).all()
         by_user: dict[int, list[Notification]] = {}
         for notice in pending:
-            if aware(notice.created_at) <= now - DIGEST_GRACE or \
-                    mail_mode(session, user_id=notice.user_id, kind=notice.kind) == DIGEST:
+            if (
+                aware(notice.created_at) <= now - DIGEST_GRACE
+                or mail_mode(session, user_id=notice.user_id, kind=notice.kind) == DIGEST
+            ):
                 by_user.setdefault(notice.user_id, []).append(notice)
         for user_id, notices in by_user.items():
             user = session.get(User, user_id)
@@ -328,8 +388,14 @@ def send_digests(now: datetime | None = None) -> int:
                 subject = _("Nabij: your daily overview")
                 lines = [f"- {describe(n)}\n  {settings.base_url.rstrip('/')}{n.link}" for n in wanted]
                 body = "\n".join(lines) + "\n\n--\n" + _unsubscribe_lines(settings, user, None) + "\n"
-            send_mail(settings, to=user.email, subject=subject, body=body, session=session,
-                      headers=unsubscribe_headers(settings, user, None))
+            send_mail(
+                settings,
+                to=user.email,
+                subject=subject,
+                body=body,
+                session=session,
+                headers=unsubscribe_headers(settings, user, None),
+            )
             sent += 1
         session.commit()
     return sent
@@ -341,6 +407,7 @@ def daily_digest() -> None:
 
 
 # -- hooks the services call (before their commit) -------------------------------------------------------
+
 
 def _queue(session: Session, task, *args) -> None:
     from app.config import get_settings
@@ -386,6 +453,7 @@ def on_verified(session: Session, *, user_id: int) -> None:
 
 # -- the jobs behind the hooks -----------------------------------------------------------------------------
 
+
 def _class_and_module(session: Session, class_id: int, module_slug: str):
     course_class = session.get(CourseClass, class_id)
     module = jobs.catalogue().get(module_slug)
@@ -403,8 +471,11 @@ def _student_ids(session: Session, class_id: int) -> list[int]:
 @jobs.task(retries=3, retry_delay=60)
 def feedback_given(feedback_id: int) -> None:
     with jobs.session() as session:
-        row = session.exec(select(Feedback, Answer).join(Answer, col(Answer.id) == col(Feedback.answer_id))
-                           .where(col(Feedback.id) == feedback_id)).first()
+        row = session.exec(
+            select(Feedback, Answer)
+            .join(Answer, col(Answer.id) == col(Feedback.answer_id))
+            .where(col(Feedback.id) == feedback_id)
+        ).first()
         if row is None:
             return
         feedback, answer = row
@@ -412,9 +483,14 @@ def feedback_given(feedback_id: int) -> None:
         if module is None:
             return
         prompt = module.reflections.get(answer.prompt_id)
-        notify(session, user_id=answer.user_id, kind="feedback", key=f"feedback:{feedback.id}",
-               data={"module": module.title, "prompt": prompt.title if prompt else answer.prompt_id},
-               link="/my/feedback")
+        notify(
+            session,
+            user_id=answer.user_id,
+            kind="feedback",
+            key=f"feedback:{feedback.id}",
+            data={"module": module.title, "prompt": prompt.title if prompt else answer.prompt_id},
+            link="/my/feedback",
+        )
 
 
 def due_at(assignment: Assignment, due_on: date | None = None) -> datetime:
@@ -431,8 +507,11 @@ def lecturer_message(message_id: int) -> None:
         message = session.get(FeedbackMessage, message_id)
         if message is None or message.from_student:
             return
-        row = session.exec(select(Feedback, Answer).join(Answer, col(Answer.id) == col(Feedback.answer_id))
-                           .where(col(Feedback.id) == message.feedback_id)).first()
+        row = session.exec(
+            select(Feedback, Answer)
+            .join(Answer, col(Answer.id) == col(Feedback.answer_id))
+            .where(col(Feedback.id) == message.feedback_id)
+        ).first()
         if row is None:
             return
         _feedback, answer = row
@@ -440,9 +519,14 @@ def lecturer_message(message_id: int) -> None:
         if module is None:
             return
         prompt = module.reflections.get(answer.prompt_id)
-        notify(session, user_id=answer.user_id, kind="reply", key=f"message:{message.id}",
-               data={"module": module.title, "prompt": prompt.title if prompt else answer.prompt_id},
-               link="/my/feedback")
+        notify(
+            session,
+            user_id=answer.user_id,
+            kind="reply",
+            key=f"message:{message.id}",
+            data={"module": module.title, "prompt": prompt.title if prompt else answer.prompt_id},
+            link="/my/feedback",
+        )
 
 
 @jobs.task(retries=3, retry_delay=60)
@@ -459,9 +543,14 @@ def assignment_saved(assignment_id: int, changed: bool) -> None:
         # Keyed by the dates: each change is one new notice, a job run twice is still one.
         key = f"assignment:{assignment.id}:{due.isoformat()}:{assignment.opens_on}"
         for user_id in _student_ids(session, assignment.class_id):
-            notify(session, user_id=user_id, kind="assignment", key=key,
-                   data={"module": module.title, "class": course_class.name, "due": due.isoformat(),
-                         "changed": changed}, link=f"/modules/{module.slug}")
+            notify(
+                session,
+                user_id=user_id,
+                kind="assignment",
+                key=key,
+                data={"module": module.title, "class": course_class.name, "due": due.isoformat(), "changed": changed},
+                link=f"/modules/{module.slug}",
+            )
 
 
 @jobs.task(retries=3, retry_delay=60)
@@ -475,8 +564,14 @@ def extension_granted(assignment_id: int, user_id: int) -> None:
         if module is None:
             return
         due = due_at(assignment, extension.due_on)
-        notify(session, user_id=user_id, kind="extension", key=f"extension:{assignment_id}:{due.isoformat()}",
-               data={"module": module.title, "due": due.isoformat()}, link=f"/modules/{module.slug}")
+        notify(
+            session,
+            user_id=user_id,
+            kind="extension",
+            key=f"extension:{assignment_id}:{due.isoformat()}",
+            data={"module": module.title, "due": due.isoformat()},
+            link=f"/modules/{module.slug}",
+        )
 
 
 @jobs.task(retries=3, retry_delay=60)
@@ -497,30 +592,50 @@ def check_rounds(class_id: int, module_slug: str) -> None:
             link = f"/classes/{class_id}/review/{module.slug}/{prompt.reflection.id}"
             base = {"module": module.title, "class": course_class.name, "prompt": prompt.reflection.title}
             # The dialogue after the first reply: released in rounds of k students too.
-            messages = len(released_student_messages(session, class_id=class_id, module_slug=module.slug,
-                                                     prompt_id=prompt.reflection.id, k=k_of(course_class)))
-            for kind, total in (("review_round", prompt.submitted), ("replies_round", prompt.replies),
-                                ("dialogue_round", messages)):
+            messages = len(
+                released_student_messages(
+                    session,
+                    class_id=class_id,
+                    module_slug=module.slug,
+                    prompt_id=prompt.reflection.id,
+                    k=k_of(course_class),
+                )
+            )
+            for kind, total in (
+                ("review_round", prompt.submitted),
+                ("replies_round", prompt.replies),
+                ("dialogue_round", messages),
+            ):
                 if not prompt.visible or total <= 0:
                     continue
                 prefix = f"{kind}:{class_id}:{module.slug}:{prompt.reflection.id}:"
                 for lecturer_id in lecturers:
                     before = _last_total(session, lecturer_id, prefix)
                     if total > before:
-                        notify(session, user_id=lecturer_id, key=f"{prefix}{total}",
-                               kind="review_round" if kind == "review_round" else "replies_round",
-                               data=dict(base, num=total - before, total=total), link=link)
+                        notify(
+                            session,
+                            user_id=lecturer_id,
+                            key=f"{prefix}{total}",
+                            kind="review_round" if kind == "review_round" else "replies_round",
+                            data=dict(base, num=total - before, total=total),
+                            link=link,
+                        )
 
 
 def _last_total(session: Session, user_id: int, prefix: str) -> int:
-    keys = session.exec(select(Notification.key).where(col(Notification.user_id) == user_id,
-                                                       col(Notification.key).startswith(prefix))).all()
+    keys = session.exec(
+        select(Notification.key).where(col(Notification.user_id) == user_id, col(Notification.key).startswith(prefix))
+    ).all()
     return max((int(key.rsplit(":", 1)[1]) for key in keys), default=0)
 
 
 def verified_students(session: Session, class_id: int) -> int:
-    return session.exec(select(func.count()).select_from(Enrolment).join(User, col(User.id) == col(Enrolment.user_id))
-                        .where(col(Enrolment.class_id) == class_id, col(User.email_verified_at).is_not(None))).one()
+    return session.exec(
+        select(func.count())
+        .select_from(Enrolment)
+        .join(User, col(User.id) == col(Enrolment.user_id))
+        .where(col(Enrolment.class_id) == class_id, col(User.email_verified_at).is_not(None))
+    ).one()
 
 
 @jobs.task(retries=3, retry_delay=60)
@@ -535,8 +650,14 @@ def check_class_k(class_id: int) -> None:
         if verified_students(session, class_id) < k:
             return
         for lecturer_id in _lecturer_ids(session, class_id):
-            notify(session, user_id=lecturer_id, kind="class_k", key=f"class_k:{class_id}:{k}",
-                   data={"class": course_class.name, "k": k}, link=f"/classes/{class_id}")
+            notify(
+                session,
+                user_id=lecturer_id,
+                kind="class_k",
+                key=f"class_k:{class_id}:{k}",
+                data={"class": course_class.name, "k": k},
+                link=f"/classes/{class_id}",
+            )
 
 
 @jobs.task(retries=3, retry_delay=60)
@@ -557,10 +678,18 @@ def remind_due_soon(now: datetime | None = None) -> int:
             select(Assignment, CourseClass, col(Enrolment.user_id), col(Extension.due_on))
             .join(CourseClass, col(CourseClass.id) == col(Assignment.class_id))
             .join(Enrolment, col(Enrolment.class_id) == col(Assignment.class_id))
-            .outerjoin(Extension, (col(Extension.assignment_id) == col(Assignment.id)) & (col(Extension.user_id) == col(Enrolment.user_id)))
-            .where(col(CourseClass.archived_at).is_(None),
-                   func.coalesce(Extension.due_on, Assignment.due_on).between((now - timedelta(days=1)).date(),
-                                                                              (now + timedelta(days=3)).date()))).all()
+            .outerjoin(
+                Extension,
+                (col(Extension.assignment_id) == col(Assignment.id))
+                & (col(Extension.user_id) == col(Enrolment.user_id)),
+            )
+            .where(
+                col(CourseClass.archived_at).is_(None),
+                func.coalesce(Extension.due_on, Assignment.due_on).between(
+                    (now - timedelta(days=1)).date(), (now + timedelta(days=3)).date()
+                ),
+            )
+        ).all()
         for assignment, course_class, user_id, extended in rows:
             due = due_at(assignment, extended)
             if not (now < due <= now + timedelta(hours=DUE_SOON_HOURS)):
@@ -568,13 +697,26 @@ def remind_due_soon(now: datetime | None = None) -> int:
             module = jobs.catalogue().get(assignment.module_slug)
             if module is None or not module.reflections:
                 continue
-            submitted = set(session.exec(select(Answer.prompt_id).where(
-                col(Answer.user_id) == user_id, col(Answer.class_id) == course_class.id, col(Answer.module_slug) == module.slug,
-                col(Answer.submitted_at).is_not(None))))
+            submitted = set(
+                session.exec(
+                    select(Answer.prompt_id).where(
+                        col(Answer.user_id) == user_id,
+                        col(Answer.class_id) == course_class.id,
+                        col(Answer.module_slug) == module.slug,
+                        col(Answer.submitted_at).is_not(None),
+                    )
+                )
+            )
             if set(module.reflections) <= submitted:
                 continue
-            if notify(session, user_id=user_id, kind="due_soon", key=f"due_soon:{assignment.id}:{due.isoformat()}",
-                      data={"module": module.title, "due": due.isoformat()}, link=f"/modules/{module.slug}"):
+            if notify(
+                session,
+                user_id=user_id,
+                kind="due_soon",
+                key=f"due_soon:{assignment.id}:{due.isoformat()}",
+                data={"module": module.title, "due": due.isoformat()},
+                link=f"/modules/{module.slug}",
+            ):
                 added += 1
     return added
 

@@ -47,13 +47,21 @@ HTTP_TIMEOUT = 10.0
 FLOW_SECONDS = 600  # how long a started sign-in may take at the provider
 # Signatures with the provider's public keys only: `none` is no signature, and HS* would be keyed with
 # the client secret, which is not a key the provider publishes.
-SAFE_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
-                   "Ed25519")
+SAFE_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519")
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 CALLBACK_PATH = "/auth/oidc/callback"
 
-KINDS = ("not-configured", "bad-config", "provider-down", "access-denied", "provider-error", "flow-expired",
-         "invalid-token", "missing-claim", "not-allowed")
+KINDS = (
+    "not-configured",
+    "bad-config",
+    "provider-down",
+    "access-denied",
+    "provider-error",
+    "flow-expired",
+    "invalid-token",
+    "missing-claim",
+    "not-allowed",
+)
 
 
 class OidcError(Exception):
@@ -72,6 +80,7 @@ def log_failure(error: OidcError, *, issuer: str) -> None:
 
 
 # -- configuration --------------------------------------------------------------------------------
+
 
 def _values(text: str) -> frozenset[str]:
     return frozenset(part.strip().lower() for part in text.split(",") if part.strip())
@@ -100,13 +109,17 @@ class OidcConfig:
 
 def config_from(settings: Settings) -> OidcConfig:
     secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else ""
-    return OidcConfig(issuer=settings.oidc_issuer.strip(), client_id=settings.oidc_client_id.strip(),
-                      client_secret=secret, name=settings.oidc_name.strip() or "SURFconext",
-                      scopes=" ".join(settings.oidc_scopes.replace(",", " ").split()) or "openid",
-                      role_claim=settings.oidc_role_claim.strip(),
-                      student_values=_values(settings.oidc_student_values),
-                      staff_values=_values(settings.oidc_staff_values),
-                      id_claim=settings.oidc_id_claim.strip() or "sub")
+    return OidcConfig(
+        issuer=settings.oidc_issuer.strip(),
+        client_id=settings.oidc_client_id.strip(),
+        client_secret=secret,
+        name=settings.oidc_name.strip() or "SURFconext",
+        scopes=" ".join(settings.oidc_scopes.replace(",", " ").split()) or "openid",
+        role_claim=settings.oidc_role_claim.strip(),
+        student_values=_values(settings.oidc_student_values),
+        staff_values=_values(settings.oidc_staff_values),
+        id_claim=settings.oidc_id_claim.strip() or "sub",
+    )
 
 
 def redirect_uri(settings: Settings) -> str:
@@ -120,16 +133,21 @@ def metadata_problem(metadata: dict, config: OidcConfig) -> str | None:
     if not isinstance(metadata, dict):
         return "the discovery document is not a JSON object"
     if metadata.get("issuer") != config.issuer:
-        return (f"the discovery document names issuer {metadata.get('issuer')!r}, but NABIJ_OIDC_ISSUER is "
-                f"{config.issuer!r}: they must be exactly the same")
+        return (
+            f"the discovery document names issuer {metadata.get('issuer')!r}, but NABIJ_OIDC_ISSUER is "
+            f"{config.issuer!r}: they must be exactly the same"
+        )
     for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(metadata.get(key), str) or not metadata[key]:
             return f"the discovery document has no {key}"
     if "openid" not in config.scopes.split():
         return "NABIJ_OIDC_SCOPES must contain openid"
     if not signing_algorithms(metadata):
-        return ("the provider signs ID tokens with none of " + ", ".join(SAFE_ALGORITHMS[:9])
-                + f" (it offers {metadata.get('id_token_signing_alg_values_supported')})")
+        return (
+            "the provider signs ID tokens with none of "
+            + ", ".join(SAFE_ALGORITHMS[:9])
+            + f" (it offers {metadata.get('id_token_signing_alg_values_supported')})"
+        )
     methods = metadata.get("code_challenge_methods_supported")
     if isinstance(methods, list) and "S256" not in methods:
         return "the provider does not support PKCE with S256"
@@ -146,9 +164,19 @@ def signing_algorithms(metadata: dict) -> list[str]:
 
 # -- the ID token -----------------------------------------------------------------------------------
 
-def validate_id_token(id_token: str, *, jwks: KeySetSerialization, issuer: str, client_id: str, nonce: str | None,
-                      algorithms: list[str] | tuple[str, ...] = ("RS256",), access_token: str | None = None,
-                      leeway: int = LEEWAY_SECONDS, now: int | None = None) -> dict:
+
+def validate_id_token(
+    id_token: str,
+    *,
+    jwks: KeySetSerialization,
+    issuer: str,
+    client_id: str,
+    nonce: str | None,
+    algorithms: list[str] | tuple[str, ...] = ("RS256",),
+    access_token: str | None = None,
+    leeway: int = LEEWAY_SECONDS,
+    now: int | None = None,
+) -> dict:
     """The verified claims of an ID token, or OidcError("invalid-token").
 
     Every sign-in passes here: a token that is unsigned, signed by a key not in the provider's JWKS,
@@ -163,8 +191,11 @@ def validate_id_token(id_token: str, *, jwks: KeySetSerialization, issuer: str, 
         token = jwt.decode(id_token, key=key_set, registry=JWSRegistry(algorithms=allowed))
     except (JoseError, ValueError, TypeError, KeyError) as error:
         raise OidcError("invalid-token", f"signature: {type(error).__name__}: {error}") from None
-    options = {"iss": {"essential": True, "value": issuer}, "aud": {"essential": True, "value": client_id},
-               "exp": {"essential": True}}
+    options = {
+        "iss": {"essential": True, "value": issuer},
+        "aud": {"essential": True, "value": client_id},
+        "exp": {"essential": True},
+    }
     params = {"nonce": nonce, "client_id": client_id}
     if access_token:
         params["access_token"] = access_token
@@ -191,8 +222,14 @@ class NabijOidcApp(StarletteOAuth2App):
         metadata = await self.load_server_metadata()
         algorithms = signing_algorithms(metadata)
         jwks = await self.fetch_jwk_set()
-        arguments = {"issuer": metadata["issuer"], "client_id": self.client_id, "nonce": nonce,
-                     "algorithms": algorithms, "access_token": token.get("access_token"), "leeway": leeway}
+        arguments = {
+            "issuer": metadata["issuer"],
+            "client_id": self.client_id,
+            "nonce": nonce,
+            "algorithms": algorithms,
+            "access_token": token.get("access_token"),
+            "leeway": leeway,
+        }
         try:
             return validate_id_token(token["id_token"], jwks=jwks, **arguments)
         except OidcError:
@@ -208,7 +245,9 @@ def make_client(settings: Settings) -> NabijOidcApp:
     oauth = OAuth()
     oauth.oauth2_client_cls = NabijOidcApp
     return oauth.register(
-        "institution", client_id=config.client_id, client_secret=config.client_secret or None,
+        "institution",
+        client_id=config.client_id,
+        client_secret=config.client_secret or None,
         server_metadata_url=config.discovery_url,
         client_kwargs={"scope": config.scopes, "code_challenge_method": "S256", "timeout": HTTP_TIMEOUT},
     )
@@ -293,6 +332,7 @@ def merge_claims(id_claims: dict, userinfo: dict | None) -> dict:
 
 # -- who the person is ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Profile:
     """What Nabij keeps from the claims: data-minimal (see app/services/identities.py)."""
@@ -330,14 +370,16 @@ def profile_from_claims(claims: dict, config: OidcConfig) -> Profile:
     if not config.role_claim:  # role mapping switched off: everyone who signs in is a student
         return Profile(subject.strip(), identities.clean_name(name), identities.clean_email(email), student=True)
     if config.role_claim not in claims:
-        raise OidcError("missing-claim", f"the role claim {config.role_claim!r} was not released",
-                        claim=config.role_claim)
+        raise OidcError(
+            "missing-claim", f"the role claim {config.role_claim!r} was not released", claim=config.role_claim
+        )
     affiliations = _affiliations(claims.get(config.role_claim))
     student, staff = bool(affiliations & config.student_values), bool(affiliations & config.staff_values)
     if not student and not staff:
         raise OidcError("not-allowed", f"no affiliation in {config.role_claim!r} is a student or staff value")
-    return Profile(subject.strip(), identities.clean_name(name), identities.clean_email(email), affiliations,
-                   student, staff)
+    return Profile(
+        subject.strip(), identities.clean_name(name), identities.clean_email(email), affiliations, student, staff
+    )
 
 
 def sign_in(session: Session, *, issuer: str, profile: Profile) -> identities.SignIn:
@@ -347,15 +389,20 @@ def sign_in(session: Session, *, issuer: str, profile: Profile) -> identities.Si
     become a lecturer (granted per class or by an admin), never admin. Raises EmailBelongsToAccount
     when a new identity's email is already a password account's (linked by signing in with both)."""
     try:
-        return identities.link_or_create_user(session, issuer=issuer, subject=profile.subject,
-                                              display_name=profile.display_name, email=profile.email,
-                                              role=Role.STUDENT, lecturer_eligible=profile.staff)
+        return identities.link_or_create_user(
+            session,
+            issuer=issuer,
+            subject=profile.subject,
+            display_name=profile.display_name,
+            email=profile.email,
+            role=Role.STUDENT,
+            lecturer_eligible=profile.staff,
+        )
     except identities.EmailBelongsToAccount:
         raise
     except identities.IdentityError as error:
         if error.code == "missing-name":
-            raise OidcError("missing-claim", "no name, given_name or family_name was released",
-                            claim="name") from None
+            raise OidcError("missing-claim", "no name, given_name or family_name was released", claim="name") from None
         raise OidcError("missing-claim", f"identity: {error.code}", claim=config_safe(error.code)) from None
 
 
@@ -364,6 +411,7 @@ def config_safe(text: str) -> str:
 
 
 # -- `nabij oidc check` -----------------------------------------------------------------------------
+
 
 def check_provider(settings: Settings, *, transport: httpx.BaseTransport | None = None) -> str | None:
     """Fetch the discovery document and the JWKS; what is wrong in one line, or None when all is well."""
@@ -399,8 +447,11 @@ def check_provider(settings: Settings, *, transport: httpx.BaseTransport | None 
         return f"the JWKS at {metadata['jwks_uri']} cannot be read: {error}"
     if not [key for key in key_set.keys if key.key_type in ("RSA", "EC", "OKP")]:
         return f"the JWKS at {metadata['jwks_uri']} has no public signing key"
-    missing = [scope for scope in config.scopes.split()
-               if isinstance(metadata.get("scopes_supported"), list) and scope not in metadata["scopes_supported"]]
+    missing = [
+        scope
+        for scope in config.scopes.split()
+        if isinstance(metadata.get("scopes_supported"), list) and scope not in metadata["scopes_supported"]
+    ]
     if missing:
         return f"the provider does not offer the scope(s) {', '.join(missing)} (NABIJ_OIDC_SCOPES)"
     return None

@@ -52,7 +52,7 @@ def paginate(items: Sequence[T], *, page: int | str | None, per_page: int) -> Pa
         number = 1
     number = min(max(number, 1), pages)
     start = (number - 1) * per_page
-    return Page(items[start:start + per_page], number, pages, len(items), per_page)
+    return Page(items[start : start + per_page], number, pages, len(items), per_page)
 
 
 def page_of(index: int, *, per_page: int) -> int:

@@ -25,13 +25,15 @@ def send_reset_mail(session: Session, *, settings: Settings, email: str, mailer=
     user = accounts.find_by_email(session, email)
     if user is None or not user.is_active:
         return False
-    token = accounts.start_password_reset(session, user=user,
-                                          valid_for=timedelta(minutes=settings.password_reset_minutes))
+    token = accounts.start_password_reset(
+        session, user=user, valid_for=timedelta(minutes=settings.password_reset_minutes)
+    )
     link = f"{settings.base_url.rstrip('/')}/password/reset/{token}"
-    body = _("Hello %(name)s,\n\nSomeone (probably you) asked to choose a new Nabij password. "
-             "Open this link within %(minutes)s minutes:\n\n%(link)s\n\n"
-             "If you did not ask for this, you can ignore this message.") % {
-        "name": user.display_name, "minutes": settings.password_reset_minutes, "link": link}
+    body = _(
+        "Hello %(name)s,\n\nSomeone (probably you) asked to choose a new Nabij password. "
+        "Open this link within %(minutes)s minutes:\n\n%(link)s\n\n"
+        "If you did not ask for this, you can ignore this message."
+    ) % {"name": user.display_name, "minutes": settings.password_reset_minutes, "link": link}
     mailer(settings, to=user.email, subject=_("Choose a new Nabij password"), body=body)
     return True
 
@@ -73,10 +75,10 @@ def send_welcome_mail(session: Session, *, settings: Settings, user, created_by:
     else ever knows it (and no password travels by chat or on paper)."""
     token = accounts.start_password_reset(session, user=user, valid_for=timedelta(days=WELCOME_LINK_DAYS))
     link = f"{settings.base_url.rstrip('/')}/password/reset/{token}"
-    body = _("Hello %(name)s,\n\n%(admin)s made a Nabij account for you with this address. Choose your "
-             "password with this link; it works for %(days)s days:\n\n%(link)s\n\nAfterwards you log in "
-             "with this address and that password.") % {
-        "name": user.display_name, "admin": created_by, "days": WELCOME_LINK_DAYS, "link": link}
-    send_mail(settings, to=user.email, subject=_("Your Nabij account: choose a password"), body=body,
-              session=session)
+    body = _(
+        "Hello %(name)s,\n\n%(admin)s made a Nabij account for you with this address. Choose your "
+        "password with this link; it works for %(days)s days:\n\n%(link)s\n\nAfterwards you log in "
+        "with this address and that password."
+    ) % {"name": user.display_name, "admin": created_by, "days": WELCOME_LINK_DAYS, "link": link}
+    send_mail(settings, to=user.email, subject=_("Your Nabij account: choose a password"), body=body, session=session)
     session.commit()

@@ -82,24 +82,35 @@ class Portfolio:
 
 def portfolio(session: Session, *, user: User, catalogue: Catalogue) -> Portfolio:
     """Every submitted reflection of this student in a module that still exists, in catalogue order."""
-    answers = list(session.exec(select(Answer).where(col(Answer.user_id) == user.id, col(Answer.submitted_at).is_not(None))
-                                .order_by(col(Answer.id))))
+    answers = list(
+        session.exec(
+            select(Answer)
+            .where(col(Answer.user_id) == user.id, col(Answer.submitted_at).is_not(None))
+            .order_by(col(Answer.id))
+        )
+    )
     ids = [a.id for a in answers]
     revisions: dict[int, list[AnswerRevision]] = defaultdict(list)
     feedback: dict[int, list[Feedback]] = defaultdict(list)
     assessments: dict[int, list[Assessment]] = defaultdict(list)
     names: dict[int, str] = {}
     if ids:
-        for revision in session.exec(select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(ids))
-                                     .order_by(col(AnswerRevision.id))):
+        for revision in session.exec(
+            select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(ids)).order_by(col(AnswerRevision.id))
+        ):
             revisions[revision.answer_id].append(revision)
         for item in session.exec(select(Feedback).where(col(Feedback.answer_id).in_(ids)).order_by(col(Feedback.id))):
             feedback[item.answer_id].append(item)
-        for row in session.exec(select(Assessment).where(col(Assessment.answer_id).in_(ids)).order_by(col(Assessment.id))):
+        for row in session.exec(
+            select(Assessment).where(col(Assessment.answer_id).in_(ids)).order_by(col(Assessment.id))
+        ):
             assessments[row.answer_id].append(row)
         class_ids = {a.class_id for a in answers if a.class_id}
         if class_ids:
-            names = {stored_id(c): c.name for c in session.exec(select(CourseClass).where(col(CourseClass.id).in_(class_ids)))}
+            names = {
+                stored_id(c): c.name
+                for c in session.exec(select(CourseClass).where(col(CourseClass.id).in_(class_ids)))
+            }
     by_module: dict[str, list[Entry]] = defaultdict(list)
     growth: list[GrowthPoint] = []
     for answer in answers:
@@ -109,15 +120,20 @@ def portfolio(session: Session, *, user: User, catalogue: Catalogue) -> Portfoli
         if module is None or reflection is None or not revisions[answer_id]:
             continue
         latest_revision = revisions[answer_id][-1]
-        entry = Entry(module, reflection, names.get(answer.class_id) if answer.class_id else None,
-                      [Submission(school_day(r.submitted_at), r.text) for r in revisions[answer_id]],
-                      [FeedbackShown(school_day(f.created_at), f.text, f.reply_text) for f in feedback[answer_id]],
-                      student_view(catalogue, module, reflection.id, assessments[answer_id], stored_id(latest_revision)))
+        entry = Entry(
+            module,
+            reflection,
+            names.get(answer.class_id) if answer.class_id else None,
+            [Submission(school_day(r.submitted_at), r.text) for r in revisions[answer_id]],
+            [FeedbackShown(school_day(f.created_at), f.text, f.reply_text) for f in feedback[answer_id]],
+            student_view(catalogue, module, reflection.id, assessments[answer_id], stored_id(latest_revision)),
+        )
         by_module[module.slug].append(entry)
         if entry.assessment is not None:
             on = entry.assessment.on
-            growth.extend(GrowthPoint(on, entry, shown.level, shown.rank, shown.of)
-                          for shown in entry.assessment.levels)
+            growth.extend(
+                GrowthPoint(on, entry, shown.level, shown.rank, shown.of) for shown in entry.assessment.levels
+            )
     modules = []
     for module in catalogue.ordered():
         entries = by_module.get(module.slug)
@@ -145,7 +161,8 @@ def markdown_files(data: Portfolio, *, lang: str = "nl") -> dict[str, str]:
             lines += [f"### {submitted}", "", escape_markdown(entry.latest.text), ""]
             if len(entry.submissions) > 1:
                 earlier = _("Earlier submissions: %(dates)s") % {
-                    "dates": ", ".join(s.on.isoformat() for s in entry.submissions[:-1])}
+                    "dates": ", ".join(s.on.isoformat() for s in entry.submissions[:-1])
+                }
                 lines += [f"_{earlier}_", ""]
             if entry.assessment is not None:
                 lines += [f"### {level_label} · {entry.assessment.rubric.label(lang)}", ""]
@@ -159,14 +176,27 @@ def markdown_files(data: Portfolio, *, lang: str = "nl") -> dict[str, str]:
                     lines += [f"#### {reply_label}", "", escape_markdown(given.reply), ""]
         files[f"{item.module.slug}.md"] = "\n".join(lines).rstrip() + "\n"
     title, over_time = _("My reflections"), _("Levels over time")
-    readme = [f"# {title}", "", escape_markdown(data.user.display_name), "",
-              ngettext("%(num)s submitted reflection, one file per module.",
-                       "%(num)s submitted reflections, one file per module.", data.count) % {"num": data.count}, ""]
+    readme = [
+        f"# {title}",
+        "",
+        escape_markdown(data.user.display_name),
+        "",
+        ngettext(
+            "%(num)s submitted reflection, one file per module.",
+            "%(num)s submitted reflections, one file per module.",
+            data.count,
+        )
+        % {"num": data.count},
+        "",
+    ]
     if data.growth:
         readme += [f"## {over_time}", ""]
-        readme += [f"- {point.on.isoformat()} · {point.entry.module.title} · "
-                   f"{point.entry.reflection.title or point.entry.reflection.id}: {point.level.label(lang)} "
-                   f"({point.rank}/{point.of})" for point in data.growth]
+        readme += [
+            f"- {point.on.isoformat()} · {point.entry.module.title} · "
+            f"{point.entry.reflection.title or point.entry.reflection.id}: {point.level.label(lang)} "
+            f"({point.rank}/{point.of})"
+            for point in data.growth
+        ]
         readme += [""]
     files["README.md"] = "\n".join(readme).rstrip() + "\n"
     return files

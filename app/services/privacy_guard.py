@@ -55,11 +55,39 @@ _NOT_AFTER = "(?<![0-9A-Za-z])"
 _NOT_BEFORE = "(?![0-9A-Za-z])"
 
 MONTHS = {
-    "januari": 1, "jan": 1, "februari": 2, "feb": 2, "maart": 3, "mrt": 3, "april": 4, "apr": 4, "mei": 5,
-    "juni": 6, "jun": 6, "juli": 7, "jul": 7, "augustus": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9,
-    "oktober": 10, "okt": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+    "januari": 1,
+    "jan": 1,
+    "februari": 2,
+    "feb": 2,
+    "maart": 3,
+    "mrt": 3,
+    "april": 4,
+    "apr": 4,
+    "mei": 5,
+    "juni": 6,
+    "jun": 6,
+    "juli": 7,
+    "jul": 7,
+    "augustus": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "oktober": 10,
+    "okt": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
     # English, for the odd reflection or quote in English.
-    "january": 1, "february": 2, "march": 3, "may": 5, "june": 6, "july": 7, "august": 8, "october": 10,
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "october": 10,
 }
 
 
@@ -71,22 +99,21 @@ def _month_alternation() -> str:
 
 # Each pattern finds candidates; a check (below, and the same in the script) decides.
 PATTERNS: dict[str, str] = {
-    "email": "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}"
-             "(?![A-Za-z0-9-])",
+    "email": "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
     # +31 6 12345678, 0031 20 1234567, +32 (0)470 12 34 56 …; national 06-12345678, 020 123 4567, 09/123.45.67.
     "phone_international": _NOT_AFTER + "(?:\\+|00)3[12](?:[ .-]?\\(0\\))?(?:[ .-]?[0-9]){8,9}(?![0-9])",
     "phone_national": "(?<![0-9A-Za-z+.,/-])(?:\\(0[1-9][0-9]{0,2}\\)[ ]?[0-9](?:[ .-]?[0-9]){4,7}"
-                      "|0[1-9](?:[ ./-]?[0-9]){7,8})(?![0-9])",
+    "|0[1-9](?:[ ./-]?[0-9]){7,8})(?![0-9])",
     # BSN: nine digits, also as 1234.56.782 or 123 456 782.
     "bsn": "(?<![0-9A-Za-z.,/-])(?:[0-9]{9}|[0-9]{4}\\.[0-9]{2}\\.[0-9]{3}|[0-9]{3}[ .][0-9]{3}[ .][0-9]{3})"
-           "(?![0-9]|[.,-][0-9])",
+    "(?![0-9]|[.,-][0-9])",
     # Rijksregisternummer: 85.07.30-033.28, 850730 033 28, 85073003328.
     "rrn": _NOT_AFTER + "[0-9]{2}\\.?[0-9]{2}\\.?[0-9]{2}[ .-]?[0-9]{3}[ .-]?[0-9]{2}(?![0-9])",
     # Dates with a four-digit year; the check keeps those that look like a birth date.
     "date_numeric": _NOT_AFTER + "(0?[1-9]|[12][0-9]|3[01])([-/.])(0?[1-9]|1[0-2])\\2((?:19|20)[0-9]{2})(?![0-9])",
     "date_iso": _NOT_AFTER + "((?:19|20)[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(?![0-9])",
     "date_written": _NOT_AFTER + f"(0?[1-9]|[12][0-9]|3[01])(?:ste|de|e)?[ \u00a0]+({_month_alternation()})\\.?"
-                    "[ \u00a0]+((?:19|20)[0-9]{2})(?![0-9])",
+    "[ \u00a0]+((?:19|20)[0-9]{2})(?![0-9])",
     "postcode": _NOT_AFTER + "[1-9][0-9]{3}[ \u00a0]?(?!SA|SD|SS|KB|MB|GB|TB)[A-Z]{2}" + _NOT_BEFORE,
     # Matched right after a street name (Python: pattern.match(text, pos); JavaScript: the sticky flag).
     "house_number": "[ \u00a0]+[1-9][0-9]{0,3}(?:[ -]?[a-zA-Z](?![A-Za-z]))?(?![0-9])",
@@ -97,17 +124,95 @@ PATTERNS: dict[str, str] = {
     "title_gap": TITLE_GAP,
 }
 
-PARTICLES = ["van", "de", "der", "den", "het", "ter", "ten", "te", "'t", "\u2019t", "la", "le", "du", "da",
-             "dos", "del", "della", "von", "zu", "el", "al", "ben", "bin", "ibn", "abou", "abu"]
-TITLES = ["meneer", "mijnheer", "mevrouw", "mevr", "mw", "mvr", "dhr", "heer", "juf", "juffrouw", "meester",
-          "mr", "mrs", "ms", "dr", "tante", "oom", "opa", "oma"]
+PARTICLES = [
+    "van",
+    "de",
+    "der",
+    "den",
+    "het",
+    "ter",
+    "ten",
+    "te",
+    "'t",
+    "\u2019t",
+    "la",
+    "le",
+    "du",
+    "da",
+    "dos",
+    "del",
+    "della",
+    "von",
+    "zu",
+    "el",
+    "al",
+    "ben",
+    "bin",
+    "ibn",
+    "abou",
+    "abu",
+]
+TITLES = [
+    "meneer",
+    "mijnheer",
+    "mevrouw",
+    "mevr",
+    "mw",
+    "mvr",
+    "dhr",
+    "heer",
+    "juf",
+    "juffrouw",
+    "meester",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "tante",
+    "oom",
+    "opa",
+    "oma",
+]
 # Street names end in one of these ("-ring", "-veld", "-wijk" would also catch "Ervaring 2", "Werkveld 3").
-STREET_SUFFIXES = ["straat", "laan", "weg", "plein", "gracht", "kade", "dijk", "singel", "steenweg", "lei",
-                   "dreef", "baan", "pad", "hof", "markt", "park", "kaai", "wal", "dam", "steeg", "plantsoen",
-                   "vest", "boulevard", "allee"]
+STREET_SUFFIXES = [
+    "straat",
+    "laan",
+    "weg",
+    "plein",
+    "gracht",
+    "kade",
+    "dijk",
+    "singel",
+    "steenweg",
+    "lei",
+    "dreef",
+    "baan",
+    "pad",
+    "hof",
+    "markt",
+    "park",
+    "kaai",
+    "wal",
+    "dam",
+    "steeg",
+    "plantsoen",
+    "vest",
+    "boulevard",
+    "allee",
+]
 # Words after which a birth date is meant (within BIRTH_CONTEXT characters before the date).
-BIRTH_WORDS = ["geboren", "geb.", "geboortedatum", "geboortedag", "verjaardag", "jarig", "born", "birthday",
-               "date of birth", "\u00b0"]
+BIRTH_WORDS = [
+    "geboren",
+    "geb.",
+    "geboortedatum",
+    "geboortedag",
+    "verjaardag",
+    "jarig",
+    "born",
+    "birthday",
+    "date of birth",
+    "\u00b0",
+]
 BIRTH_CONTEXT = 40
 # A full date this many years back is a birth date rather than the day of a placement event.
 BIRTH_YEARS_BACK = 4
@@ -244,9 +349,13 @@ def _compiled() -> dict[str, re.Pattern]:
 
 @lru_cache
 def _sets() -> dict[str, frozenset[str]]:
-    return {"first_names": frozenset(first_names()), "particles": frozenset(PARTICLES),
-            "titles": frozenset(TITLES), "openers": frozenset(_words(OPENERS)),
-            "non_names": frozenset(_words(NON_NAMES))}
+    return {
+        "first_names": frozenset(first_names()),
+        "particles": frozenset(PARTICLES),
+        "titles": frozenset(TITLES),
+        "openers": frozenset(_words(OPENERS)),
+        "non_names": frozenset(_words(NON_NAMES)),
+    }
 
 
 def module_words(path: Path) -> list[str]:
@@ -263,9 +372,17 @@ def module_words(path: Path) -> list[str]:
 def _module_words(path: str, _mtime_ns: int, _size: int) -> tuple[str, ...]:
     sets = _sets()
     text = Path(path).read_text(encoding="utf-8", errors="replace")
-    return tuple(sorted({word for word in _compiled()["word"].findall(text)
-                         if _is_capitalised(word) and word.lower() not in sets["openers"]
-                         and word.lower() not in sets["non_names"]}))
+    return tuple(
+        sorted(
+            {
+                word
+                for word in _compiled()["word"].findall(text)
+                if _is_capitalised(word)
+                and word.lower() not in sets["openers"]
+                and word.lower() not in sets["non_names"]
+            }
+        )
+    )
 
 
 def _base(word: str) -> str:
@@ -278,10 +395,12 @@ def _base(word: str) -> str:
 def _known_name(finding: Finding, known: frozenset[str]) -> bool:
     """Every part of the name (not its particles, title or initial) occurs in the module's text."""
     sets = _sets()
-    parts = [w for w in _compiled()["word"].findall(finding.text)
-             if len(w) > 1 and w.lower() not in sets["particles"] and w.lower() not in sets["titles"]]
-    return bool(parts) and all(_base(w) in known or (w.endswith("s") and w[:-1] in known) or w in known
-                               for w in parts)
+    parts = [
+        w
+        for w in _compiled()["word"].findall(finding.text)
+        if len(w) > 1 and w.lower() not in sets["particles"] and w.lower() not in sets["titles"]
+    ]
+    return bool(parts) and all(_base(w) in known or (w.endswith("s") and w[:-1] in known) or w in known for w in parts)
 
 
 def find(text: str, *, reference_year: int | None = None, known: Iterable[str] = ()) -> list[Finding]:
@@ -290,23 +409,32 @@ def find(text: str, *, reference_year: int | None = None, known: Iterable[str] =
     year = reference_year or _this_year()
     known_words = frozenset(known)
     patterns = _compiled()
-    found = [Finding("email", match.group(0), match.start(), match.end())
-             for match in patterns["email"].finditer(text)]
+    found = [Finding("email", match.group(0), match.start(), match.end()) for match in patterns["email"].finditer(text)]
     for name in ("phone_international", "phone_national"):
-        found.extend(Finding("phone", match.group(0), match.start(), match.end())
-                     for match in patterns[name].finditer(text) if is_phone(match.group(0)))
-    found.extend(Finding("bsn", match.group(0), match.start(), match.end())
-                 for match in patterns["bsn"].finditer(text) if is_bsn(_digits(match.group(0))))
-    found.extend(Finding("rrn", match.group(0), match.start(), match.end())
-                 for match in patterns["rrn"].finditer(text) if is_rrn(_digits(match.group(0))))
+        found.extend(
+            Finding("phone", match.group(0), match.start(), match.end())
+            for match in patterns[name].finditer(text)
+            if is_phone(match.group(0))
+        )
+    found.extend(
+        Finding("bsn", match.group(0), match.start(), match.end())
+        for match in patterns["bsn"].finditer(text)
+        if is_bsn(_digits(match.group(0)))
+    )
+    found.extend(
+        Finding("rrn", match.group(0), match.start(), match.end())
+        for match in patterns["rrn"].finditer(text)
+        if is_rrn(_digits(match.group(0)))
+    )
     for name, order in (("date_numeric", (1, 3, 4)), ("date_iso", (3, 2, 1)), ("date_written", (1, 2, 3))):
         for match in patterns[name].finditer(text):
             day, month, yyyy = (match.group(i) for i in order)
             month_number = MONTHS[month.lower()] if name == "date_written" else int(month)
             if is_birth_date(text, match.start(), int(day), month_number, int(yyyy), year):
                 found.append(Finding("birthdate", match.group(0), match.start(), match.end()))
-    found.extend(Finding("address", match.group(0), match.start(), match.end())
-                 for match in patterns["postcode"].finditer(text))
+    found.extend(
+        Finding("address", match.group(0), match.start(), match.end()) for match in patterns["postcode"].finditer(text)
+    )
     words = [_Word(m.group(0), m.start(), m.end()) for m in patterns["word"].finditer(text)]
     found += _addresses(text, words)
     found += [name for name in _names(text, words) if not _known_name(name, known_words)]
@@ -361,7 +489,7 @@ def is_birth_date(text: str, start: int, day: int, month: int, year: int, refere
         return False
     if day > calendar.monthrange(year, month)[1]:
         return False
-    before = text[max(0, start - BIRTH_CONTEXT):start].lower()
+    before = text[max(0, start - BIRTH_CONTEXT) : start].lower()
     return any(word in before for word in BIRTH_WORDS) or year <= reference_year - BIRTH_YEARS_BACK
 
 
@@ -371,7 +499,7 @@ def _is_capitalised(word: str) -> bool:
 
 def _gap(text: str, left: _Word, right: _Word, kind: str) -> bool:
     # fullmatch: "$" alone would also match before a final line break, where JavaScript's does not.
-    return _compiled()[kind].fullmatch(text[left.end:right.start]) is not None
+    return _compiled()[kind].fullmatch(text[left.end : right.start]) is not None
 
 
 def sentence_start(text: str, position: int) -> bool:
@@ -408,8 +536,12 @@ def _surname_after(text: str, words: list[_Word], index: int, gap: str) -> int |
             particles += 1
             current, position = word, position + 1
             continue
-        if (_is_capitalised(word.text) and lowered not in sets["openers"] and lowered not in sets["non_names"]
-                and not (particles == 0 and word.text in sets["first_names"])):
+        if (
+            _is_capitalised(word.text)
+            and lowered not in sets["openers"]
+            and lowered not in sets["non_names"]
+            and not (particles == 0 and word.text in sets["first_names"])
+        ):
             return position
         return None
     return None
@@ -433,8 +565,12 @@ def _names(text: str, words: list[_Word]) -> list[Finding]:
             if end is None:
                 index += 1
                 continue
-        elif not _is_capitalised(word.text) or lowered in sets["openers"] or lowered in sets["non_names"] \
-                or lowered in sets["particles"]:
+        elif (
+            not _is_capitalised(word.text)
+            or lowered in sets["openers"]
+            or lowered in sets["non_names"]
+            or lowered in sets["particles"]
+        ):
             index += 1
             continue
         elif _first_name(word.text, sets["first_names"]):
@@ -446,7 +582,7 @@ def _names(text: str, words: list[_Word]) -> list[Finding]:
         if end is None:
             index += 1
             continue
-        found.append(Finding("name", text[word.start:words[end].end], word.start, words[end].end))
+        found.append(Finding("name", text[word.start : words[end].end], word.start, words[end].end))
         index = end + 1
     return found
 
@@ -457,8 +593,11 @@ def _addresses(text: str, words: list[_Word]) -> list[Finding]:
     found: list[Finding] = []
     for index, word in enumerate(words):
         lowered = word.text.lower()
-        if not _is_capitalised(word.text) or lowered in sets["non_names"] \
-                or not any(lowered.endswith(suffix) for suffix in STREET_SUFFIXES):
+        if (
+            not _is_capitalised(word.text)
+            or lowered in sets["non_names"]
+            or not any(lowered.endswith(suffix) for suffix in STREET_SUFFIXES)
+        ):
             continue
         last = index
         if lowered in STREET_SUFFIXES:  # "Laan van Meerdervoort 55", "Grote Markt 1"
@@ -475,12 +614,16 @@ def _addresses(text: str, words: list[_Word]) -> list[Finding]:
         if index > 0:  # one word of the name before it: "Grote Markt 1", "Van Goghstraat 3"
             before = words[index - 1]
             lowered_before = before.text.lower()
-            part_of_name = (_is_capitalised(before.text) and lowered_before not in sets["openers"]
-                            and lowered_before not in sets["non_names"] and not sentence_start(text, before.start))
+            part_of_name = (
+                _is_capitalised(before.text)
+                and lowered_before not in sets["openers"]
+                and lowered_before not in sets["non_names"]
+                and not sentence_start(text, before.start)
+            )
             if (part_of_name or before.text in ("Van", "De", "Sint")) and _gap(text, before, word, "name_gap"):
                 first = index - 1
         end = number.end()
-        found.append(Finding("address", text[words[first].start:end], words[first].start, end))
+        found.append(Finding("address", text[words[first].start : end], words[first].start, end))
     return found
 
 

@@ -42,21 +42,25 @@ class ModuleProgress:
     @property
     def complete(self) -> bool:
         """Every prompt submitted and every vignette brought to an ending."""
-        return (self.prompts_submitted >= set(self.module.reflections)
-                and self.vignettes_completed >= set(self.module.vignettes))
+        return self.prompts_submitted >= set(self.module.reflections) and self.vignettes_completed >= set(
+            self.module.vignettes
+        )
 
     @property
     def started(self) -> bool:
-        return bool(self.sections_visited or self.prompts_submitted or self.vignettes_completed
-                    or self.checks_answered)
+        return bool(self.sections_visited or self.prompts_submitted or self.vignettes_completed or self.checks_answered)
 
     @property
     def percent(self) -> int:
         """Share of the module's steps done: sections read, prompts submitted, vignettes ended, checks answered."""
         module = self.module
         total = len(module.sections) + len(module.reflections) + len(module.vignettes) + len(module.checks)
-        done = (len(self.sections_visited) + len(self.prompts_submitted) + len(self.vignettes_completed)
-                + len(self.checks_answered))
+        done = (
+            len(self.sections_visited)
+            + len(self.prompts_submitted)
+            + len(self.vignettes_completed)
+            + len(self.checks_answered)
+        )
         return percent_done(done, total, self.complete)
 
     def section_counts(self, section) -> tuple[int, int]:
@@ -65,8 +69,11 @@ class ModuleProgress:
         return sum(self._block_done(block.id) for block in blocks), len(blocks)
 
     def _block_done(self, block_id: str) -> bool:
-        return block_id in self.prompts_submitted or block_id in self.vignettes_completed \
+        return (
+            block_id in self.prompts_submitted
+            or block_id in self.vignettes_completed
             or block_id in self.checks_answered
+        )
 
     def _seen(self, when: datetime | None) -> datetime | None:
         if when is not None:
@@ -86,10 +93,13 @@ def percent_done(done: int, total: int, complete: bool) -> int:
 
 
 def _done(kind: str, table, block_id, at, *done):
-    return (sa_select(literal(kind).label("kind"), table.user_id, table.module_slug, block_id.label("block_id"),
-                      at.label("at"))
-            .where(col(table.user_id).in_(bindparam("user_ids", expanding=True)),
-                   col(table.module_slug).in_(bindparam("slugs", expanding=True)), *done))
+    return sa_select(
+        literal(kind).label("kind"), table.user_id, table.module_slug, block_id.label("block_id"), at.label("at")
+    ).where(
+        col(table.user_id).in_(bindparam("user_ids", expanding=True)),
+        col(table.module_slug).in_(bindparam("slugs", expanding=True)),
+        *done,
+    )
 
 
 # Everything that counts as done, from the four tables, and the feedback not yet read, in one
@@ -98,11 +108,17 @@ def _done(kind: str, table, block_id, at, *done):
 DONE = union_all(
     _done("sections_visited", SectionVisit, SectionVisit.section_id, SectionVisit.visited_at),
     _done("prompts_submitted", Answer, Answer.prompt_id, Answer.submitted_at, col(Answer.submitted_at).is_not(None)),
-    _done("vignettes_completed", VignetteRun, VignetteRun.vignette_id, VignetteRun.finished_at,
-          col(VignetteRun.finished_at).is_not(None)),
+    _done(
+        "vignettes_completed",
+        VignetteRun,
+        VignetteRun.vignette_id,
+        VignetteRun.finished_at,
+        col(VignetteRun.finished_at).is_not(None),
+    ),
     _done("checks_answered", CheckAnswer, CheckAnswer.check_id, CheckAnswer.answered_at),
-    _done("new_feedback", Answer, Answer.prompt_id, Feedback.created_at, col(Feedback.read_at).is_(None))
-    .join(Feedback, col(Feedback.answer_id) == col(Answer.id)),
+    _done("new_feedback", Answer, Answer.prompt_id, Feedback.created_at, col(Feedback.read_at).is_(None)).join(
+        Feedback, col(Feedback.answer_id) == col(Answer.id)
+    ),
 )
 
 
@@ -116,7 +132,9 @@ def _still_exists(kind: str, module: Module, block_id: str) -> bool:
     return block_id in getattr(module, _REGISTRY[kind])
 
 
-def progress_matrix(session: Session, *, user_ids: list[int], modules: list[Module]) -> dict[tuple[int, str], ModuleProgress]:
+def progress_matrix(
+    session: Session, *, user_ids: list[int], modules: list[Module]
+) -> dict[tuple[int, str], ModuleProgress]:
     """Progress for every (user, module) pair, in one query whatever the number of users."""
     by_slug = {m.slug: m for m in modules}
     result = {(user_id, m.slug): ModuleProgress(m) for user_id in user_ids for m in modules}
@@ -135,8 +153,9 @@ def progress_matrix(session: Session, *, user_ids: list[int], modules: list[Modu
             continue
         getattr(progress, kind).add(block_id)
         at = progress._seen(at)
-        if kind == "sections_visited" and (progress._last_visit is None
-                                            or (at is not None and at >= progress._last_visit)):
+        if kind == "sections_visited" and (
+            progress._last_visit is None or (at is not None and at >= progress._last_visit)
+        ):
             progress._last_visit, progress.last_section = at, block_id
     return result
 
@@ -152,8 +171,16 @@ class ProgressCounts:
 
     __slots__ = ("checks", "complete", "module", "percent", "prompts", "sections", "started", "vignettes")
 
-    def __init__(self, module: Module, sections: int = 0, prompts: int = 0, vignettes: int = 0,
-                 checks: int = 0, *, shape: tuple[int, int, int] | None = None) -> None:
+    def __init__(
+        self,
+        module: Module,
+        sections: int = 0,
+        prompts: int = 0,
+        vignettes: int = 0,
+        checks: int = 0,
+        *,
+        shape: tuple[int, int, int] | None = None,
+    ) -> None:
         # shape: the module's (reflections, vignettes, steps), when the caller worked it out once.
         reflections, vignettes_total, steps = shape or _shape(module)
         self.module = module
@@ -168,8 +195,10 @@ class ProgressCounts:
         return len(self.module.reflections)
 
     def __repr__(self) -> str:
-        return (f"ProgressCounts({self.module.slug!r}, sections={self.sections}, prompts={self.prompts}, "
-                f"vignettes={self.vignettes}, checks={self.checks})")
+        return (
+            f"ProgressCounts({self.module.slug!r}, sections={self.sections}, prompts={self.prompts}, "
+            f"vignettes={self.vignettes}, checks={self.checks})"
+        )
 
 
 def _shape(module: Module) -> tuple[int, int, int]:
@@ -179,9 +208,11 @@ def _shape(module: Module) -> tuple[int, int, int]:
 
 def _counted(which: str, table, block_id, *done, distinct: bool = False):
     flags: list[Label[Any]] = [literal_column("1" if kind == which else "0").label(kind) for kind in COUNTED]
-    statement = (select(table.user_id, table.module_slug, block_id.label("block_id"), *flags)
-                 .where(col(table.user_id).in_(bindparam("user_ids", expanding=True)),
-                        tuple_(table.module_slug, block_id).in_(bindparam(which, expanding=True)), *done))
+    statement = select(table.user_id, table.module_slug, block_id.label("block_id"), *flags).where(
+        col(table.user_id).in_(bindparam("user_ids", expanding=True)),
+        tuple_(table.module_slug, block_id).in_(bindparam(which, expanding=True)),
+        *done,
+    )
     return statement.distinct() if distinct else statement
 
 
@@ -191,16 +222,19 @@ def _counted(which: str, table, block_id, *done, distinct: bool = False):
 _COUNTED_ROWS = union_all(
     _counted("sections", SectionVisit, SectionVisit.section_id),
     _counted("prompts", Answer, Answer.prompt_id, col(Answer.submitted_at).is_not(None)),
-    _counted("vignettes", VignetteRun, VignetteRun.vignette_id, col(VignetteRun.finished_at).is_not(None),
-             distinct=True),
+    _counted(
+        "vignettes", VignetteRun, VignetteRun.vignette_id, col(VignetteRun.finished_at).is_not(None), distinct=True
+    ),
     _counted("checks", CheckAnswer, CheckAnswer.check_id),
 ).subquery("counted")
-COUNTS: Select = (select(_COUNTED_ROWS.c.user_id, _COUNTED_ROWS.c.module_slug,
-                 *[func.sum(_COUNTED_ROWS.c[kind]) for kind in COUNTED])
-          .group_by(_COUNTED_ROWS.c.user_id, _COUNTED_ROWS.c.module_slug))
+COUNTS: Select = select(
+    _COUNTED_ROWS.c.user_id, _COUNTED_ROWS.c.module_slug, *[func.sum(_COUNTED_ROWS.c[kind]) for kind in COUNTED]
+).group_by(_COUNTED_ROWS.c.user_id, _COUNTED_ROWS.c.module_slug)
 
 
-def progress_counts(session: Session, *, user_ids: list[int], modules: list[Module]) -> dict[tuple[int, str], ProgressCounts]:
+def progress_counts(
+    session: Session, *, user_ids: list[int], modules: list[Module]
+) -> dict[tuple[int, str], ProgressCounts]:
     """The counts for every (user, module) pair, in one query whatever the number of users: the same
     `percent`, `complete` and `started` as progress_matrix, for a fraction of its work."""
     shapes = {m.slug: (m, _shape(m)) for m in modules}
@@ -208,12 +242,15 @@ def progress_counts(session: Session, *, user_ids: list[int], modules: list[Modu
     result = {(user_id, m.slug): nothing[m.slug] for user_id in user_ids for m in modules}
     if not user_ids or not modules:
         return result
-    pairs = {"sections": [(m.slug, section.id) for m in modules for section in m.sections],
-             "prompts": [(m.slug, prompt_id) for m in modules for prompt_id in m.reflections],
-             "vignettes": [(m.slug, vignette_id) for m in modules for vignette_id in m.vignettes],
-             "checks": [(m.slug, check_id) for m in modules for check_id in m.checks]}
+    pairs = {
+        "sections": [(m.slug, section.id) for m in modules for section in m.sections],
+        "prompts": [(m.slug, prompt_id) for m in modules for prompt_id in m.reflections],
+        "vignettes": [(m.slug, vignette_id) for m in modules for vignette_id in m.vignettes],
+        "checks": [(m.slug, check_id) for m in modules for check_id in m.checks],
+    }
     for user_id, slug, sections, prompts, vignettes, checks in session.connection().execute(
-            COUNTS, {"user_ids": list(user_ids), **pairs}):
+        COUNTS, {"user_ids": list(user_ids), **pairs}
+    ):
         module, shape = shapes[slug]
         result[user_id, slug] = ProgressCounts(module, sections, prompts, vignettes, checks, shape=shape)
     return result

@@ -18,15 +18,71 @@ from collections.abc import Iterable
 # Dutch trees and birds: easy to read aloud in class, none of them a common first name.
 WORDS = (
     # trees
-    "Berk", "Beuk", "Eik", "Els", "Esdoorn", "Hazelaar", "Iep", "Linde", "Lijsterbes", "Meidoorn",
-    "Populier", "Wilg", "Den", "Spar", "Lariks", "Taxus", "Hulst", "Vlier", "Kastanje", "Plataan",
-    "Walnoot", "Sleedoorn", "Haagbeuk", "Jeneverbes", "Ceder", "Cipres", "Vogelkers", "Zomereik",
-    "Treurwilg", "Ratelpopulier", "Vuilboom", "Kardinaalsmuts",
+    "Berk",
+    "Beuk",
+    "Eik",
+    "Els",
+    "Esdoorn",
+    "Hazelaar",
+    "Iep",
+    "Linde",
+    "Lijsterbes",
+    "Meidoorn",
+    "Populier",
+    "Wilg",
+    "Den",
+    "Spar",
+    "Lariks",
+    "Taxus",
+    "Hulst",
+    "Vlier",
+    "Kastanje",
+    "Plataan",
+    "Walnoot",
+    "Sleedoorn",
+    "Haagbeuk",
+    "Jeneverbes",
+    "Ceder",
+    "Cipres",
+    "Vogelkers",
+    "Zomereik",
+    "Treurwilg",
+    "Ratelpopulier",
+    "Vuilboom",
+    "Kardinaalsmuts",
     # birds
-    "Merel", "Koolmees", "Pimpelmees", "Vink", "Reiger", "Specht", "Zwaluw", "Lijster", "Roodborst",
-    "Winterkoning", "Kievit", "Grutto", "Ekster", "Gaai", "Spreeuw", "Kauw", "Buizerd", "Torenvalk",
-    "IJsvogel", "Boomklever", "Goudvink", "Putter", "Tureluur", "Scholekster", "Wulp", "Fuut",
-    "Meerkoet", "Koekoek", "Nachtegaal", "Leeuwerik", "Kwikstaart", "Staartmees",
+    "Merel",
+    "Koolmees",
+    "Pimpelmees",
+    "Vink",
+    "Reiger",
+    "Specht",
+    "Zwaluw",
+    "Lijster",
+    "Roodborst",
+    "Winterkoning",
+    "Kievit",
+    "Grutto",
+    "Ekster",
+    "Gaai",
+    "Spreeuw",
+    "Kauw",
+    "Buizerd",
+    "Torenvalk",
+    "IJsvogel",
+    "Boomklever",
+    "Goudvink",
+    "Putter",
+    "Tureluur",
+    "Scholekster",
+    "Wulp",
+    "Fuut",
+    "Meerkoet",
+    "Koekoek",
+    "Nachtegaal",
+    "Leeuwerik",
+    "Kwikstaart",
+    "Staartmees",
 )
 # Crockford's base32: no I, L, O or U, so a code is not misread when it is said or projected.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -74,8 +130,9 @@ def class_pseudonyms(secret: bytes, *, class_id: int, user_ids: Iterable[int], s
     their own digests: the outcome depends only on the set of colliding students, never on their
     ids' order or on when they enrolled.
     """
-    digests = {user_id: pseudonym_digest(secret, class_id=class_id, user_id=user_id, scope=scope)
-               for user_id in set(user_ids)}
+    digests = {
+        user_id: pseudonym_digest(secret, class_id=class_id, user_id=user_id, scope=scope) for user_id in set(user_ids)
+    }
     labels: dict[int, str] = {}
     pending = dict.fromkeys(digests, CODE_LENGTH)
     while pending:

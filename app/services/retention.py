@@ -74,11 +74,19 @@ def _conditions(settings: Settings, now: datetime):
     return {
         "throttle events": (ThrottleEvent, col(ThrottleEvent.created_at) < now - THROTTLE_KEEP),
         # A session has expired when it was idle too long or lived too long; it is kept a week after that.
-        "sessions": (UserSession, or_(col(UserSession.last_seen_at) < now - idle - EXPIRED_KEEP,
-                                      col(UserSession.created_at) < now - lifetime - EXPIRED_KEEP)),
+        "sessions": (
+            UserSession,
+            or_(
+                col(UserSession.last_seen_at) < now - idle - EXPIRED_KEEP,
+                col(UserSession.created_at) < now - lifetime - EXPIRED_KEEP,
+            ),
+        ),
         "reset tokens": (PasswordReset, col(PasswordReset.expires_at) < now - EXPIRED_KEEP),
-        "unused invitations": (Invitation, (col(Invitation.accepted_at).is_(None))
-                               & (col(Invitation.created_at) < now - timedelta(days=invitation_valid_days()))),
+        "unused invitations": (
+            Invitation,
+            (col(Invitation.accepted_at).is_(None))
+            & (col(Invitation.created_at) < now - timedelta(days=invitation_valid_days())),
+        ),
         "notifications": (Notification, col(Notification.created_at) < now - NOTIFICATION_KEEP),
     }
 
@@ -86,19 +94,30 @@ def _conditions(settings: Settings, now: datetime):
 def plan(session: Session, *, settings: Settings, now: datetime | None = None) -> PurgePlan:
     now = now or utcnow()
     result = PurgePlan()
-    result.archived_classes = [primary_key(class_id) for class_id in session.exec(select(col(CourseClass.id)).where(
-        col(CourseClass.archived_at).is_not(None), col(CourseClass.archived_at) < archive_cutoff(settings, now)))]
+    result.archived_classes = [
+        primary_key(class_id)
+        for class_id in session.exec(
+            select(col(CourseClass.id)).where(
+                col(CourseClass.archived_at).is_not(None), col(CourseClass.archived_at) < archive_cutoff(settings, now)
+            )
+        )
+    ]
     answers = 0
     if result.archived_classes:
-        answers = session.exec(select(func.count()).select_from(Answer).where(
-            col(Answer.class_id).in_(result.archived_classes))).one()
+        answers = session.exec(
+            select(func.count()).select_from(Answer).where(col(Answer.class_id).in_(result.archived_classes))
+        ).one()
     result.counts["answers of archived classes"] = answers
     # The access log and reveal requests of those classes go with their answers (issue 13).
     from app.models import AccessLog
 
-    result.counts["access log of archived classes"] = session.exec(
-        select(func.count()).select_from(AccessLog).where(col(AccessLog.class_id).in_(result.archived_classes))
-    ).one() if result.archived_classes else 0
+    result.counts["access log of archived classes"] = (
+        session.exec(
+            select(func.count()).select_from(AccessLog).where(col(AccessLog.class_id).in_(result.archived_classes))
+        ).one()
+        if result.archived_classes
+        else 0
+    )
     for name, (model, condition) in _conditions(settings, now).items():
         result.counts[name] = session.exec(select(func.count()).select_from(model).where(condition)).one()
     result.counts["mails in the outbox folder"] = len(_old_outbox_files(settings, now))
@@ -128,7 +147,7 @@ def purge(session: Session, *, settings: Settings, now: datetime | None = None) 
         session.exec(delete(Feedback).where(col(Feedback.answer_id).in_(answer_ids)))
         session.exec(delete(AnswerRevision).where(col(AnswerRevision.answer_id).in_(answer_ids)))
         session.exec(delete(Answer).where(col(Answer.class_id).in_(result.archived_classes)))
-    for (model, condition) in _conditions(settings, now).values():
+    for model, condition in _conditions(settings, now).values():
         session.exec(delete(model).where(condition))
     session.commit()
     for path in _old_outbox_files(settings, now):
@@ -141,9 +160,15 @@ def classes_to_warn(session: Session, *, settings: Settings, now: datetime | Non
     """Archived classes whose answers go within a month (and not yet gone)."""
     now = now or utcnow()
     cutoff = archive_cutoff(settings, now)
-    return list(session.exec(select(CourseClass).where(
-        col(CourseClass.archived_at).is_not(None), col(CourseClass.archived_at) >= cutoff,
-        col(CourseClass.archived_at) < cutoff + WARN_AHEAD)))
+    return list(
+        session.exec(
+            select(CourseClass).where(
+                col(CourseClass.archived_at).is_not(None),
+                col(CourseClass.archived_at) >= cutoff,
+                col(CourseClass.archived_at) < cutoff + WARN_AHEAD,
+            )
+        )
+    )
 
 
 def warn_lecturers(session: Session, *, settings: Settings, now: datetime | None = None) -> int:
@@ -157,17 +182,27 @@ def warn_lecturers(session: Session, *, settings: Settings, now: datetime | None
             continue  # warned before (the job runs nightly)
         if course_class.archived_at is None:  # never: classes_to_warn gives archived classes
             continue
-        purge_on = (aware(course_class.archived_at)
-                    + timedelta(days=DAYS_PER_MONTH * settings.retention_months_after_archive)).date()
-        lecturers = session.exec(select(User).join(ClassLecturer, col(ClassLecturer.user_id) == col(User.id))
-                                 .where(col(ClassLecturer.class_id) == course_class.id))
+        purge_on = (
+            aware(course_class.archived_at) + timedelta(days=DAYS_PER_MONTH * settings.retention_months_after_archive)
+        ).date()
+        lecturers = session.exec(
+            select(User)
+            .join(ClassLecturer, col(ClassLecturer.user_id) == col(User.id))
+            .where(col(ClassLecturer.class_id) == course_class.id)
+        )
         for lecturer in lecturers:
-            body = _("Hello %(name)s,\n\nThe class '%(class)s' was archived. On %(date)s Nabij deletes its "
-                     "students' answers and feedback, as the retention rules say. If you still need anything, "
-                     "export it from the class's review pages before then.") % {
-                "name": lecturer.display_name, "class": course_class.name, "date": purge_on.isoformat()}
-            send_mail(settings, to=lecturer.email, subject=_("Answers of %(class)s will be deleted on %(date)s")
-                      % {"class": course_class.name, "date": purge_on.isoformat()}, body=body)
+            body = _(
+                "Hello %(name)s,\n\nThe class '%(class)s' was archived. On %(date)s Nabij deletes its "
+                "students' answers and feedback, as the retention rules say. If you still need anything, "
+                "export it from the class's review pages before then."
+            ) % {"name": lecturer.display_name, "class": course_class.name, "date": purge_on.isoformat()}
+            send_mail(
+                settings,
+                to=lecturer.email,
+                subject=_("Answers of %(class)s will be deleted on %(date)s")
+                % {"class": course_class.name, "date": purge_on.isoformat()},
+                body=body,
+            )
             sent += 1
     return sent
 

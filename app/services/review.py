@@ -71,6 +71,7 @@ def local_day(value: datetime | None) -> date | None:
 
 # -- one prompt ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class FeedbackItem:
     text: str
@@ -130,6 +131,7 @@ class KGate:
 
     submitted: int
     if TYPE_CHECKING:  # a field of the dataclasses below, a property of PromptReview
+
         @property
         def k(self) -> int: ...
 
@@ -170,29 +172,61 @@ def _entries(session: Session, *, course_class: CourseClass, module: Module, pro
     whether it is marked to discuss: one query."""
     first = func.min(AnswerRevision.submitted_at)
     # The latest assessment rides along as correlated subqueries: no extra query per page.
-    latest = (select(col(Assessment.id)).where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id)
-              .order_by(col(Assessment.id).desc()).limit(1).correlate(Answer).scalar_subquery())
+    latest = (
+        select(col(Assessment.id))
+        .where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id)
+        .order_by(col(Assessment.id).desc())
+        .limit(1)
+        .correlate(Answer)
+        .scalar_subquery()
+    )
     levels = select(Assessment.levels).where(col(Assessment.id) == latest).scalar_subquery()
     assessed_revision = select(Assessment.revision_id).where(col(Assessment.id) == latest).scalar_subquery()
-    assessments = (select(func.count(col(Assessment.id)))
-                   .where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id).scalar_subquery())
+    assessments = (
+        select(func.count(col(Assessment.id)))
+        .where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id)
+        .scalar_subquery()
+    )
     rows = session.execute(
-        sa_select(col(Answer.id), col(Answer.user_id), first, col(User.email_verified_at), col(DiscussionMark.answer_id),
-               levels, assessed_revision, assessments)
+        sa_select(
+            col(Answer.id),
+            col(Answer.user_id),
+            first,
+            col(User.email_verified_at),
+            col(DiscussionMark.answer_id),
+            levels,
+            assessed_revision,
+            assessments,
+        )
         .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
         .join(User, col(User.id) == col(Answer.user_id))
-        .outerjoin(DiscussionMark, and_(col(DiscussionMark.class_id) == course_class.id,
-                                        col(DiscussionMark.answer_id) == col(Answer.id)))
-        .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug) == module.slug, col(Answer.prompt_id) == prompt_id,
-               col(User.email_verified_at).is_not(None))
+        .outerjoin(
+            DiscussionMark,
+            and_(col(DiscussionMark.class_id) == course_class.id, col(DiscussionMark.answer_id) == col(Answer.id)),
+        )
+        .where(
+            col(Answer.class_id) == course_class.id,
+            col(Answer.module_slug) == module.slug,
+            col(Answer.prompt_id) == prompt_id,
+            col(User.email_verified_at).is_not(None),
+        )
         .group_by(col(Answer.id), col(Answer.user_id), col(User.email_verified_at), col(DiscussionMark.answer_id))
     ).all()
-    return [(answer_id, user_id, max(aware(first_at), aware(verified_at)), marked is not None, (levels_json, revision, count))
-            for answer_id, user_id, first_at, verified_at, marked, levels_json, revision, count in rows]
+    return [
+        (
+            answer_id,
+            user_id,
+            max(aware(first_at), aware(verified_at)),
+            marked is not None,
+            (levels_json, revision, count),
+        )
+        for answer_id, user_id, first_at, verified_at, marked, levels_json, revision, count in rows
+    ]
 
 
-def _submitted_answers(session: Session, *, course_class: CourseClass, module: Module,
-                       prompt_id: str) -> tuple[list[_Submitted], Released]:
+def _submitted_answers(
+    session: Session, *, course_class: CourseClass, module: Module, prompt_id: str
+) -> tuple[list[_Submitted], Released]:
     """The released answers of the class to this prompt, each with the latest revision submitted up to
     the latest round (a later resubmission waits for the next round): two queries."""
     entries = _entries(session, course_class=course_class, module=module, prompt_id=prompt_id)
@@ -200,15 +234,27 @@ def _submitted_answers(session: Session, *, course_class: CourseClass, module: M
     if not released or released.cutoff is None:  # a cutoff comes with the first release
         return [], released
     latest: dict[int, AnswerRevision] = {}
-    for revision in session.exec(select(AnswerRevision)
-                                 .where(col(AnswerRevision.answer_id).in_(list(released.closed_at)))
-                                 .order_by(col(AnswerRevision.id))):
+    for revision in session.exec(
+        select(AnswerRevision)
+        .where(col(AnswerRevision.answer_id).in_(list(released.closed_at)))
+        .order_by(col(AnswerRevision.id))
+    ):
         if aware(revision.submitted_at) <= released.cutoff:
             latest[revision.answer_id] = revision
     submitted = [
-        _Submitted(answer_id, user_id, stored_id(latest[answer_id]), latest[answer_id].text, latest[answer_id].prompt_hash,
-                   released.closed_at[answer_id], marked, *assessed)
-        for answer_id, user_id, _entered, marked, assessed in entries if answer_id in released and answer_id in latest]
+        _Submitted(
+            answer_id,
+            user_id,
+            stored_id(latest[answer_id]),
+            latest[answer_id].text,
+            latest[answer_id].prompt_hash,
+            released.closed_at[answer_id],
+            marked,
+            *assessed,
+        )
+        for answer_id, user_id, _entered, marked, assessed in entries
+        if answer_id in released and answer_id in latest
+    ]
     return submitted, released
 
 
@@ -216,33 +262,65 @@ def _class_user_ids(session: Session, *, course_class: CourseClass) -> list[int]
     return list(session.exec(select(Enrolment.user_id).where(col(Enrolment.class_id) == course_class.id)))
 
 
-def _labels(session: Session, secret: bytes, *, course_class: CourseClass, module: Module, prompt_id: str,
-            submitted: list[_Submitted]) -> dict[int, str]:
+def _labels(
+    session: Session,
+    secret: bytes,
+    *,
+    course_class: CourseClass,
+    module: Module,
+    prompt_id: str,
+    submitted: list[_Submitted],
+) -> dict[int, str]:
     """Pseudonyms: per prompt by default (collisions resolved among the released authors, so labels
     change only with a round); one per class when the class chose so (among all its students)."""
     authors = {item.user_id for item in submitted}
     if course_class.shared_pseudonyms:
-        return class_pseudonyms(secret, class_id=stored_id(course_class),
-                                user_ids=authors | set(_class_user_ids(session, course_class=course_class)))
-    return class_pseudonyms(secret, class_id=stored_id(course_class), user_ids=authors,
-                            scope=prompt_scope(module.slug, prompt_id))
+        return class_pseudonyms(
+            secret,
+            class_id=stored_id(course_class),
+            user_ids=authors | set(_class_user_ids(session, course_class=course_class)),
+        )
+    return class_pseudonyms(
+        secret, class_id=stored_id(course_class), user_ids=authors, scope=prompt_scope(module.slug, prompt_id)
+    )
 
 
-def _shuffled(secret: bytes, *, course_class: CourseClass, prompt_id: str,
-              submitted: list[_Submitted]) -> list[_Submitted]:
+def _shuffled(
+    secret: bytes, *, course_class: CourseClass, prompt_id: str, submitted: list[_Submitted]
+) -> list[_Submitted]:
     """The review's order: a keyed shuffle, the same on every load, so a page always holds the same answers."""
-    return sorted(submitted, key=lambda item: shuffle_key(secret, class_id=stored_id(course_class), prompt_id=prompt_id,
-                                                          answer_id=item.answer_id))
+    return sorted(
+        submitted,
+        key=lambda item: shuffle_key(
+            secret, class_id=stored_id(course_class), prompt_id=prompt_id, answer_id=item.answer_id
+        ),
+    )
 
 
 def _index_of(secret: bytes, *, course_class: CourseClass, items: list[_Submitted], ref: str) -> int | None:
-    return next((index for index, item in enumerate(items)
-                 if answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id) == ref), None)
+    return next(
+        (
+            index
+            for index, item in enumerate(items)
+            if answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id) == ref
+        ),
+        None,
+    )
 
 
-def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str,
-                  viewer: User | None = None, page: int | str | None = None, ref: str | None = None,
-                  per_page: int | None = ANSWERS_PER_PAGE, rubric: Rubric | None = None) -> PromptReview:
+def prompt_review(
+    session: Session,
+    *,
+    secret: bytes,
+    course_class: CourseClass,
+    module: Module,
+    prompt_id: str,
+    viewer: User | None = None,
+    page: int | str | None = None,
+    ref: str | None = None,
+    per_page: int | None = ANSWERS_PER_PAGE,
+    rubric: Rubric | None = None,
+) -> PromptReview:
     """The released answers to one prompt, shuffled, under pseudonyms, dated by their round; empty
     before the first round. Four queries (five with one pseudonym across prompts).
 
@@ -252,8 +330,9 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
     """
     reflection = module.reflections[prompt_id]
     submitted, released = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
-    review = PromptReview(course_class, module, reflection, submitted=len(submitted), waiting=released.pending > 0,
-                          rubric=rubric)
+    review = PromptReview(
+        course_class, module, reflection, submitted=len(submitted), waiting=released.pending > 0, rubric=rubric
+    )
     if not review.visible:
         return review
     if rubric is not None:
@@ -267,17 +346,25 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
         if index is not None:
             page = page_of(index, per_page=size)
     shown = paginate(ordered, page=page, per_page=size)
-    labels = _labels(session, secret, course_class=course_class, module=module, prompt_id=prompt_id,
-                     submitted=submitted)
+    labels = _labels(
+        session, secret, course_class=course_class, module=module, prompt_id=prompt_id, submitted=submitted
+    )
     # All feedback on the released answers: replies are released in rounds over the whole prompt.
     feedback_rows = session.exec(
-        select(Feedback, User.display_name).outerjoin(User, col(User.id) == col(Feedback.author_id))
+        select(Feedback, User.display_name)
+        .outerjoin(User, col(User.id) == col(Feedback.author_id))
         .where(col(Feedback.class_id) == course_class.id, col(Feedback.answer_id).in_([i.answer_id for i in submitted]))
         .order_by(col(Feedback.created_at), col(Feedback.id))
     ).all()
     author_of = {item.answer_id: item.user_id for item in submitted}
-    replies = rounds([(row.id, row.replied_at, author_of[row.answer_id]) for row, _name in feedback_rows
-                      if row.replied_at is not None], review.k)
+    replies = rounds(
+        [
+            (row.id, row.replied_at, author_of[row.answer_id])
+            for row, _name in feedback_rows
+            if row.replied_at is not None
+        ],
+        review.k,
+    )
     on_page = {item.answer_id for item in shown.items}
     latest_revision = {item.answer_id: item.revision_id for item in shown.items}
     feedback: dict[int, list[FeedbackItem]] = defaultdict(list)
@@ -285,28 +372,39 @@ def prompt_review(session: Session, *, secret: bytes, course_class: CourseClass,
         if row.answer_id not in on_page:
             continue
         reply = row.id in replies
-        feedback[row.answer_id].append(FeedbackItem(
-            text=row.text, given_on=local_day(row.created_at), author_name=author_name,
-            by_me=viewer is not None and row.author_id == viewer.id,
-            on_earlier_submission=row.revision_id != latest_revision.get(row.answer_id),
-            reply_text=row.reply_text if reply else None,
-            replied_on=local_day(replies.closed_at[row.id]) if reply else None))
+        feedback[row.answer_id].append(
+            FeedbackItem(
+                text=row.text,
+                given_on=local_day(row.created_at),
+                author_name=author_name,
+                by_me=viewer is not None and row.author_id == viewer.id,
+                on_earlier_submission=row.revision_id != latest_revision.get(row.answer_id),
+                reply_text=row.reply_text if reply else None,
+                replied_on=local_day(replies.closed_at[row.id]) if reply else None,
+            )
+        )
     review.answers = [
-        ReviewedAnswer(ref=answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id),
-                       pseudonym=labels[item.user_id], submitted_on=local_day(item.round_closed_at), text=item.text,
-                       earlier_version=item.prompt_hash != reflection.prompt_hash,
-                       marked=item.marked, feedback=feedback[item.answer_id],
-                       levels=assessing.decode(item.levels),
-                       assessed_earlier=item.assessed_revision is not None and item.assessed_revision != item.revision_id,
-                       assessments=item.assessments or 0)
+        ReviewedAnswer(
+            ref=answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id),
+            pseudonym=labels[item.user_id],
+            submitted_on=local_day(item.round_closed_at),
+            text=item.text,
+            earlier_version=item.prompt_hash != reflection.prompt_hash,
+            marked=item.marked,
+            feedback=feedback[item.answer_id],
+            levels=assessing.decode(item.levels),
+            assessed_earlier=item.assessed_revision is not None and item.assessed_revision != item.revision_id,
+            assessments=item.assessments or 0,
+        )
         for item in shown.items
     ]
     review.page = shown.with_items(review.answers)
     return review
 
 
-def resolve_ref(session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str,
-                ref: str) -> _Resolved | None:
+def resolve_ref(
+    session: Session, *, secret: bytes, course_class: CourseClass, module: Module, prompt_id: str, ref: str
+) -> _Resolved | None:
     """The answer a ref stands for, among this class's released answers to this prompt, with the page of
     the review that shows it (to return to after a form without JavaScript)."""
     submitted, _released = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
@@ -320,8 +418,16 @@ def resolve_ref(session: Session, *, secret: bytes, course_class: CourseClass, m
     return _Resolved(found.answer_id, found.revision_id, page_of(index, per_page=ANSWERS_PER_PAGE))
 
 
-def give_feedback(session: Session, *, course_class: CourseClass, answer_id: int, revision_id: int, author: User,
-                  text: str, level_fields: bool = False) -> Feedback:
+def give_feedback(
+    session: Session,
+    *,
+    course_class: CourseClass,
+    answer_id: int,
+    revision_id: int,
+    author: User,
+    text: str,
+    level_fields: bool = False,
+) -> Feedback:
     """Feedback on the revision the lecturer read; it reaches the student without the lecturer knowing who.
     `level_fields`: the form could also set a level (so an empty form asks for either)."""
     text = text.strip()
@@ -331,8 +437,9 @@ def give_feedback(session: Session, *, course_class: CourseClass, answer_id: int
         raise ReviewError("feedback", _("Write your feedback first."))
     if len(text) > FEEDBACK_LIMIT:
         raise ReviewError("feedback", _("Use at most %(num)s characters.") % {"num": FEEDBACK_LIMIT})
-    feedback = Feedback(answer_id=answer_id, revision_id=revision_id, class_id=stored_id(course_class),
-                        author_id=author.id, text=text)
+    feedback = Feedback(
+        answer_id=answer_id, revision_id=revision_id, class_id=stored_id(course_class), author_id=author.id, text=text
+    )
     session.add(feedback)
     from app.services import notifications  # the student hears of it (issue 21)
 
@@ -352,6 +459,7 @@ def set_discussion_mark(session: Session, *, course_class: CourseClass, answer_i
 
 # -- exports ------------------------------------------------------------------------------------
 
+
 def _cell(value: str) -> str:
     """Spreadsheets run cells that start with these characters as formulas (CSV injection)."""
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
@@ -361,12 +469,27 @@ def export_csv(review: PromptReview) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     criteria = list(review.rubric.criteria) if review.rubric else []
-    writer.writerow(["pseudonym", "date", "text", "earlier_version", "discuss",
-                     *[f"level:{criterion.id}" for criterion in criteria]])
+    writer.writerow(
+        [
+            "pseudonym",
+            "date",
+            "text",
+            "earlier_version",
+            "discuss",
+            *[f"level:{criterion.id}" for criterion in criteria],
+        ]
+    )
     for answer in review.answers:
-        writer.writerow([answer.pseudonym, answer.submitted_on.isoformat(), _cell(answer.text),
-                         "yes" if answer.earlier_version else "no", "yes" if answer.marked else "no",
-                         *[answer.levels.get(criterion.id, "") for criterion in criteria]])
+        writer.writerow(
+            [
+                answer.pseudonym,
+                answer.submitted_on.isoformat(),
+                _cell(answer.text),
+                "yes" if answer.earlier_version else "no",
+                "yes" if answer.marked else "no",
+                *[answer.levels.get(criterion.id, "") for criterion in criteria],
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -385,13 +508,17 @@ def export_markdown(review: PromptReview) -> str:
         if answer.marked:
             lines += [f"_{marked}_", ""]
         for shown in assessing.shown_levels(review.rubric, answer.levels):
-            lines += [_("Level (%(criterion)s): %(level)s") % {"criterion": shown.criterion.title,
-                                                            "level": shown.level.title}, ""]
+            lines += [
+                _("Level (%(criterion)s): %(level)s")
+                % {"criterion": shown.criterion.title, "level": shown.level.title},
+                "",
+            ]
         lines += [quote_markdown(answer.text), ""]  # the student's text as text (app/services/markdown_text.py)
     return "\n".join(lines)
 
 
 # -- one assignment -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PromptSummary(KGate):
@@ -460,25 +587,38 @@ def assignment_review(session: Session, *, course_class: CourseClass, module: Mo
     """Per prompt: how many answers were released (whole rounds) and the feedback given; per branching
     vignette: the choices, gated. Four queries."""
     verified = and_(col(User.id) == col(Answer.user_id), col(User.email_verified_at).is_not(None))
-    submitted = dict(session.exec(
-        select(Answer.prompt_id, func.count()).join(User, verified)
-        .where(col(Answer.class_id) == course_class.id, col(Answer.module_slug) == module.slug,
-               col(Answer.submitted_at).is_not(None))
-        .group_by(col(Answer.prompt_id))).all())
+    submitted = dict(
+        session.exec(
+            select(Answer.prompt_id, func.count())
+            .join(User, verified)
+            .where(
+                col(Answer.class_id) == course_class.id,
+                col(Answer.module_slug) == module.slug,
+                col(Answer.submitted_at).is_not(None),
+            )
+            .group_by(col(Answer.prompt_id))
+        ).all()
+    )
     given_on: Counter[str] = Counter()
     replied: dict[str, list] = defaultdict(list)
     for prompt_id, feedback_id, replied_at, author_id in session.exec(
-            select(Answer.prompt_id, Feedback.id, Feedback.replied_at, Answer.user_id)
-            .select_from(Feedback).join(Answer, col(Answer.id) == col(Feedback.answer_id))
-            .where(col(Feedback.class_id) == course_class.id, col(Answer.module_slug) == module.slug)).all():
+        select(Answer.prompt_id, Feedback.id, Feedback.replied_at, Answer.user_id)
+        .select_from(Feedback)
+        .join(Answer, col(Answer.id) == col(Feedback.answer_id))
+        .where(col(Feedback.class_id) == course_class.id, col(Answer.module_slug) == module.slug)
+    ).all():
         given_on[prompt_id] += 1
         if replied_at is not None:
             replied[prompt_id].append((feedback_id, replied_at, author_id))
-    marks = dict(session.exec(
-        select(Answer.prompt_id, func.count()).select_from(DiscussionMark)
-        .join(Answer, col(Answer.id) == col(DiscussionMark.answer_id))
-        .where(col(DiscussionMark.class_id) == course_class.id, col(Answer.module_slug) == module.slug)
-        .group_by(col(Answer.prompt_id))).all())
+    marks = dict(
+        session.exec(
+            select(Answer.prompt_id, func.count())
+            .select_from(DiscussionMark)
+            .join(Answer, col(Answer.id) == col(DiscussionMark.answer_id))
+            .where(col(DiscussionMark.class_id) == course_class.id, col(Answer.module_slug) == module.slug)
+            .group_by(col(Answer.prompt_id))
+        ).all()
+    )
     k = k_of(course_class)
     prompts = []
     for reflection in module.reflections.values():
@@ -487,13 +627,17 @@ def assignment_review(session: Session, *, course_class: CourseClass, module: Mo
         visible = count >= k
         given = given_on[reflection.id] if visible else 0
         replies = len(rounds(replied[reflection.id], k)) if visible else 0
-        prompts.append(PromptSummary(reflection, count, k, given, replies,
-                                     marks.get(reflection.id, 0) if visible else 0))
-    return AssignmentReview(course_class, module, prompts,
-                            vignette_distributions(session, course_class=course_class, module=module))
+        prompts.append(
+            PromptSummary(reflection, count, k, given, replies, marks.get(reflection.id, 0) if visible else 0)
+        )
+    return AssignmentReview(
+        course_class, module, prompts, vignette_distributions(session, course_class=course_class, module=module)
+    )
 
 
-def vignette_distributions(session: Session, *, course_class: CourseClass, module: Module) -> list[VignetteDistribution]:
+def vignette_distributions(
+    session: Session, *, course_class: CourseClass, module: Module
+) -> list[VignetteDistribution]:
     """Each student's latest walk through each branching vignette, counted per step: one query.
 
     Only walks finished after the student joined this class count (a new class learns nothing of what
@@ -503,13 +647,25 @@ def vignette_distributions(session: Session, *, course_class: CourseClass, modul
     if not vignettes:
         return []
     rows = session.execute(
-        sa_select(col(VignetteRun.user_id), col(VignetteRun.vignette_id), col(VignetteRun.path), col(VignetteRun.ending_id),
-               col(VignetteRun.finished_at))
-        .join(Enrolment, and_(col(Enrolment.user_id) == col(VignetteRun.user_id), col(Enrolment.class_id) == course_class.id))
+        sa_select(
+            col(VignetteRun.user_id),
+            col(VignetteRun.vignette_id),
+            col(VignetteRun.path),
+            col(VignetteRun.ending_id),
+            col(VignetteRun.finished_at),
+        )
+        .join(
+            Enrolment,
+            and_(col(Enrolment.user_id) == col(VignetteRun.user_id), col(Enrolment.class_id) == course_class.id),
+        )
         .join(User, col(User.id) == col(VignetteRun.user_id))
-        .where(col(VignetteRun.module_slug) == module.slug, col(VignetteRun.vignette_id).in_([v.id for v in vignettes]),
-               col(VignetteRun.finished_at).is_not(None), col(VignetteRun.finished_at) >= col(Enrolment.created_at),
-               col(User.email_verified_at).is_not(None))
+        .where(
+            col(VignetteRun.module_slug) == module.slug,
+            col(VignetteRun.vignette_id).in_([v.id for v in vignettes]),
+            col(VignetteRun.finished_at).is_not(None),
+            col(VignetteRun.finished_at) >= col(Enrolment.created_at),
+            col(User.email_verified_at).is_not(None),
+        )
         .order_by(col(VignetteRun.finished_at), col(VignetteRun.id))
     ).all()
     k = k_of(course_class)
@@ -547,13 +703,22 @@ def vignette_distributions(session: Session, *, course_class: CourseClass, modul
                 distribution.steps.append(StepDistribution(step, number, None, []))
                 continue
             cells = small_cells([chosen[(step.id, index)] for index in range(len(step.choices))], K_FLOOR)
-            distribution.steps.append(StepDistribution(step, number, total, [
-                ChoiceCount(choice.label_html, cells[index], _share(cells[index], total))
-                for index, choice in enumerate(step.choices)]))
+            distribution.steps.append(
+                StepDistribution(
+                    step,
+                    number,
+                    total,
+                    [
+                        ChoiceCount(choice.label_html, cells[index], _share(cells[index], total))
+                        for index, choice in enumerate(step.choices)
+                    ],
+                )
+            )
         ending_steps = [step for step in vignette.steps.values() if step.is_ending]
         cells = small_cells([endings[step.id] for step in ending_steps], K_FLOOR)
-        distribution.endings = [EndingCount(step, cells[index], _share(cells[index], len(runs)))
-                                for index, step in enumerate(ending_steps)]
+        distribution.endings = [
+            EndingCount(step, cells[index], _share(cells[index], len(runs))) for index, step in enumerate(ending_steps)
+        ]
     return result
 
 

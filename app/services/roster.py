@@ -60,11 +60,11 @@ class ParsedRoster:
 
 @dataclass
 class ImportResult:
-    enrolled: list[str] = field(default_factory=list)       # (no longer used: existing accounts are invited)
-    already: list[str] = field(default_factory=list)        # were in the class already
-    invited: list[str] = field(default_factory=list)        # new invitations sent
-    reinvited: list[str] = field(default_factory=list)      # invitations sent again, with a new link
-    unsent: list[str] = field(default_factory=list)         # the mail server refused or did not answer
+    enrolled: list[str] = field(default_factory=list)  # (no longer used: existing accounts are invited)
+    already: list[str] = field(default_factory=list)  # were in the class already
+    invited: list[str] = field(default_factory=list)  # new invitations sent
+    reinvited: list[str] = field(default_factory=list)  # invitations sent again, with a new link
+    unsent: list[str] = field(default_factory=list)  # the mail server refused or did not answer
 
 
 def decode_upload(data: bytes) -> str:
@@ -91,8 +91,9 @@ def parse_roster(text: str) -> ParsedRoster:
     parsed = ParsedRoster()
     text = text.lstrip("\ufeff")
     if len(text.encode()) > MAX_BYTES:
-        parsed.problems.append(RosterProblem(0, _("The file is too large: at most %(num)s kB.")
-                                             % {"num": MAX_BYTES // 1024}))
+        parsed.problems.append(
+            RosterProblem(0, _("The file is too large: at most %(num)s kB.") % {"num": MAX_BYTES // 1024})
+        )
         return parsed
     name_cols: tuple[int, ...] = (0,)
     email_col, has_header = 1, False
@@ -115,14 +116,22 @@ def parse_roster(text: str) -> ParsedRoster:
                 email_col = next((i for i, cell in enumerate(lowered) if cell in HEADER_EMAILS), -1)
                 name_cols = _name_columns(lowered)
                 if email_col < 0 or not name_cols:
-                    parsed.problems.append(RosterProblem(number, _(
-                        "The header needs a column with the name (name or naam, or first and last name: voornaam "
-                        "and achternaam) and a column with the email address (email or e-mailadres).")))
+                    parsed.problems.append(
+                        RosterProblem(
+                            number,
+                            _(
+                                "The header needs a column with the name (name or naam, or first and last name: voornaam "
+                                "and achternaam) and a column with the email address (email or e-mailadres)."
+                            ),
+                        )
+                    )
                     return parsed
                 has_header = True
                 continue
         if len(parsed.lines) + len(parsed.problems) >= MAX_LINES:
-            parsed.problems.append(RosterProblem(number, _("Import at most %(num)s lines at a time.") % {"num": MAX_LINES}))
+            parsed.problems.append(
+                RosterProblem(number, _("Import at most %(num)s lines at a time.") % {"num": MAX_LINES})
+            )
             break
         columns = (name_cols, email_col)
         if not has_header and len(cells) >= 2 and looks_like_email(cells[0]) and not looks_like_email(cells[1]):
@@ -144,8 +153,10 @@ def _name_columns(header: list[str]) -> tuple[int, ...]:
     whole = next((i for i, cell in enumerate(header) if cell in HEADER_NAMES), None)
     if whole is not None:
         return (whole,)
-    parts = [next((i for i, cell in enumerate(header) if cell in names), None)
-             for names in (HEADER_FIRST_NAMES, HEADER_MIDDLE, HEADER_LAST_NAMES)]
+    parts = [
+        next((i for i, cell in enumerate(header) if cell in names), None)
+        for names in (HEADER_FIRST_NAMES, HEADER_MIDDLE, HEADER_LAST_NAMES)
+    ]
     if parts[0] is None or parts[2] is None:
         return ()
     return tuple(i for i in parts if i is not None)
@@ -155,8 +166,9 @@ def _joined_name(cells: list[str], name_cols: tuple[int, ...]) -> str:
     return " ".join(cells[i] for i in name_cols if cells[i])
 
 
-def _check_line(cells: list[str], name_cols: tuple[int, ...], email_col: int, seen: dict[str, int], *,
-                has_header: bool) -> str | None:
+def _check_line(
+    cells: list[str], name_cols: tuple[int, ...], email_col: int, seen: dict[str, int], *, has_header: bool
+) -> str | None:
     needed = max(*name_cols, email_col) + 1
     if len(cells) < needed:
         return _("Expected a name and an email address, separated by a comma.")
@@ -179,17 +191,24 @@ def _check_line(cells: list[str], name_cols: tuple[int, ...], email_col: int, se
 def check_accounts(session: Session, *, lines: list[RosterLine]) -> list[RosterProblem]:
     """Addresses that belong to a lecturer or administrator, or to a deactivated account, cannot be enrolled."""
     emails = [line.email for line in lines]
-    users = {user.email: user for user in session.exec(select(User).where(col(User.email).in_(emails)))} if emails else {}
+    users = (
+        {user.email: user for user in session.exec(select(User).where(col(User.email).in_(emails)))} if emails else {}
+    )
     problems = []
     for line in lines:
         user = users.get(line.email)
         if user is None:
             continue
         if user.role != Role.STUDENT:
-            problems.append(RosterProblem(line.line, _("%(email)s belongs to a lecturer or administrator account.")
-                                          % {"email": line.email}))
+            problems.append(
+                RosterProblem(
+                    line.line, _("%(email)s belongs to a lecturer or administrator account.") % {"email": line.email}
+                )
+            )
         elif not user.is_active:
-            problems.append(RosterProblem(line.line, _("The account of %(email)s is deactivated.") % {"email": line.email}))
+            problems.append(
+                RosterProblem(line.line, _("The account of %(email)s is deactivated.") % {"email": line.email})
+            )
     return problems
 
 
@@ -201,16 +220,33 @@ def invitation_link(settings: Settings, token: str) -> str:
     return f"{settings.base_url.rstrip('/')}/signup?invite={token}"
 
 
-def import_roster(session: Session, *, course_class: CourseClass, lines: list[RosterLine], settings: Settings,
-                  lecturer_name: str, mailer: Callable = send_mail) -> ImportResult:
+def import_roster(
+    session: Session,
+    *,
+    course_class: CourseClass,
+    lines: list[RosterLine],
+    settings: Settings,
+    lecturer_name: str,
+    mailer: Callable = send_mail,
+) -> ImportResult:
     """Invite everyone on the roster by mail, existing accounts too (they accept logged in); nobody is
     enrolled without accepting. Call after `check_accounts`."""
     result = ImportResult()
     emails = [line.email for line in lines]
-    users = {user.email: user for user in session.exec(select(User).where(col(User.email).in_(emails)))} if emails else {}
+    users = (
+        {user.email: user for user in session.exec(select(User).where(col(User.email).in_(emails)))} if emails else {}
+    )
     enrolled = set(session.exec(select(Enrolment.user_id).where(col(Enrolment.class_id) == course_class.id)))
-    invitations = {inv.email: inv for inv in session.exec(select(Invitation).where(
-        col(Invitation.class_id) == course_class.id, col(Invitation.email).in_(emails)))} if emails else {}
+    invitations = (
+        {
+            inv.email: inv
+            for inv in session.exec(
+                select(Invitation).where(col(Invitation.class_id) == course_class.id, col(Invitation.email).in_(emails))
+            )
+        }
+        if emails
+        else {}
+    )
     outgoing: list[tuple[RosterLine, str]] = []
     for line in lines:
         user = users.get(line.email)
@@ -222,8 +258,9 @@ def import_roster(session: Session, *, course_class: CourseClass, lines: list[Ro
         token = secrets.token_urlsafe(32)
         invitation = invitations.get(line.email)
         if invitation is None:
-            invitation = Invitation(class_id=stored_id(course_class), email=line.email, display_name=line.name,
-                                    token_hash=token_hash(token))
+            invitation = Invitation(
+                class_id=stored_id(course_class), email=line.email, display_name=line.name, token_hash=token_hash(token)
+            )
             result.invited.append(line.email)
         else:
             # A new link replaces the old one; the validity period starts again.
@@ -236,15 +273,25 @@ def import_roster(session: Session, *, course_class: CourseClass, lines: list[Ro
         outgoing.append((line, token))
     session.commit()
     for line, token in outgoing:
-        body = _("Hello %(name)s,\n\n%(lecturer)s invites you to the class '%(class)s' on Nabij. "
-                 "Open this link to join the class: you create your account there, or, if you already have "
-                 "one, you log in and accept the invitation:\n\n%(link)s\n\n"
-                 "The link works for %(days)s days. Until you accept, you are not in the class.") % {
-            "name": line.name, "lecturer": lecturer_name, "class": course_class.name,
-            "link": invitation_link(settings, token), "days": INVITATION_VALID_DAYS}
+        body = _(
+            "Hello %(name)s,\n\n%(lecturer)s invites you to the class '%(class)s' on Nabij. "
+            "Open this link to join the class: you create your account there, or, if you already have "
+            "one, you log in and accept the invitation:\n\n%(link)s\n\n"
+            "The link works for %(days)s days. Until you accept, you are not in the class."
+        ) % {
+            "name": line.name,
+            "lecturer": lecturer_name,
+            "class": course_class.name,
+            "link": invitation_link(settings, token),
+            "days": INVITATION_VALID_DAYS,
+        }
         try:
-            mailer(settings, to=line.email, subject=_("Your invitation to %(class)s on Nabij")
-                   % {"class": course_class.name}, body=body)
+            mailer(
+                settings,
+                to=line.email,
+                subject=_("Your invitation to %(class)s on Nabij") % {"class": course_class.name},
+                body=body,
+            )
         except (OSError, smtplib.SMTPException, ValueError):  # ValueError: a header the mail library refuses
             log.warning("an invitation mail could not be sent (class %s)", course_class.id)
             result.unsent.append(line.email)
@@ -255,8 +302,11 @@ def open_invitation(session: Session, *, token: str) -> tuple[Invitation, Course
     """The invitation for a link, if it is unused, not expired and its class is not archived."""
     if not token or len(token) > 100:
         return None
-    row = session.exec(select(Invitation, CourseClass).join(CourseClass, col(CourseClass.id) == col(Invitation.class_id))
-                       .where(col(Invitation.token_hash) == token_hash(token))).first()
+    row = session.exec(
+        select(Invitation, CourseClass)
+        .join(CourseClass, col(CourseClass.id) == col(Invitation.class_id))
+        .where(col(Invitation.token_hash) == token_hash(token))
+    ).first()
     if row is None:
         return None
     invitation, course_class = row

@@ -76,7 +76,13 @@ def section_text(section) -> str:
 def documents(catalogue: Catalogue):
     """(module slug, section id or "", title, body, language) for every published module and section."""
     for module in catalogue.published():
-        yield module.slug, "", module.title, plain(module.summary + " " + " ".join(module.learning_goals)), module.language
+        yield (
+            module.slug,
+            "",
+            module.title,
+            plain(module.summary + " " + " ".join(module.learning_goals)),
+            module.language,
+        )
         for section in module.sections:
             yield module.slug, section.id, section.title, section_text(section), module.language
 
@@ -101,25 +107,40 @@ def _ensure_index(connection, catalogue: Catalogue) -> None:
         return
     rows = [{"slug": s, "section": i, "title": t, "body": b, "lang": lang} for s, i, t, b, lang in documents(catalogue)]
     if connection.dialect.name == "postgresql":
-        connection.execute(text("CREATE TEMP TABLE IF NOT EXISTS nabij_search (slug text, section text, title text, "
-                                "body text, cfg regconfig, tsv tsvector)"))
+        connection.execute(
+            text(
+                "CREATE TEMP TABLE IF NOT EXISTS nabij_search (slug text, section text, title text, "
+                "body text, cfg regconfig, tsv tsvector)"
+            )
+        )
         connection.execute(text("CREATE INDEX IF NOT EXISTS nabij_search_tsv ON nabij_search USING gin (tsv)"))
         connection.execute(text("DELETE FROM nabij_search"))
         for row in rows:
             row["cfg"] = PG_CONFIG.get(row.pop("lang"), "simple")
         if rows:
-            connection.execute(text(
-                "INSERT INTO nabij_search (slug, section, title, body, cfg, tsv) VALUES (:slug, :section, :title, "
-                ":body, CAST(:cfg AS regconfig), setweight(to_tsvector(CAST(:cfg AS regconfig), :title), 'A') || "
-                "to_tsvector(CAST(:cfg AS regconfig), :body))"), rows)
+            connection.execute(
+                text(
+                    "INSERT INTO nabij_search (slug, section, title, body, cfg, tsv) VALUES (:slug, :section, :title, "
+                    ":body, CAST(:cfg AS regconfig), setweight(to_tsvector(CAST(:cfg AS regconfig), :title), 'A') || "
+                    "to_tsvector(CAST(:cfg AS regconfig), :body))"
+                ),
+                rows,
+            )
     else:
-        connection.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.nabij_search USING fts5(slug UNINDEXED, "
-                                "section UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2')"))
+        connection.execute(
+            text(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.nabij_search USING fts5(slug UNINDEXED, "
+                "section UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2')"
+            )
+        )
         connection.execute(text("DELETE FROM temp.nabij_search"))
         if rows:
-            connection.execute(text("INSERT INTO temp.nabij_search (slug, section, title, body) "
-                                    "VALUES (:slug, :section, :title, :body)"),
-                               [{k: v for k, v in row.items() if k != "lang"} for row in rows])
+            connection.execute(
+                text(
+                    "INSERT INTO temp.nabij_search (slug, section, title, body) VALUES (:slug, :section, :title, :body)"
+                ),
+                [{k: v for k, v in row.items() if k != "lang"} for row in rows],
+            )
     connection.commit()
     info[_INDEX_KEY] = fingerprint
 
@@ -128,8 +149,9 @@ def _mark(snippet: str) -> Markup:
     return Markup(str(escape(snippet)).replace(START, "<mark>").replace(STOP, "</mark>"))
 
 
-def search_content(engine: Engine, catalogue: Catalogue, query: str, *, module: Module | None = None,
-                   limit: int = LIMIT) -> list[ContentHit]:
+def search_content(
+    engine: Engine, catalogue: Catalogue, query: str, *, module: Module | None = None, limit: int = LIMIT
+) -> list[ContentHit]:
     """Module content matching every word of `query` (word beginnings too), best first."""
     terms = words(query)
     if not terms:
@@ -140,23 +162,35 @@ def search_content(engine: Engine, catalogue: Catalogue, query: str, *, module: 
         params = {"slug": module.slug if module else None, "limit": limit}
         if connection.dialect.name == "postgresql":
             params["q"] = " & ".join(f"{term}:*" for term in terms)
-            rows = connection.execute(text(
-                "SELECT slug, section, title, ts_headline(cfg, body, to_tsquery(cfg, :q), "
-                "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=12') FROM nabij_search "
-                "WHERE tsv @@ to_tsquery(cfg, :q) AND (CAST(:slug AS text) IS NULL OR slug = :slug) "
-                "ORDER BY ts_rank(tsv, to_tsquery(cfg, :q)) DESC, slug, section LIMIT :limit"), params).all()
+            rows = connection.execute(
+                text(
+                    "SELECT slug, section, title, ts_headline(cfg, body, to_tsquery(cfg, :q), "
+                    "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=12') FROM nabij_search "
+                    "WHERE tsv @@ to_tsquery(cfg, :q) AND (CAST(:slug AS text) IS NULL OR slug = :slug) "
+                    "ORDER BY ts_rank(tsv, to_tsquery(cfg, :q)) DESC, slug, section LIMIT :limit"
+                ),
+                params,
+            ).all()
         else:
             params["q"] = " AND ".join('"' + term.replace('"', "") + '"*' for term in terms)
-            rows = connection.execute(text(
-                "SELECT slug, section, title, snippet(nabij_search, 3, '\x02', '\x03', '…', 16) "
-                "FROM temp.nabij_search WHERE nabij_search MATCH :q AND (:slug IS NULL OR slug = :slug) "
-                "ORDER BY bm25(nabij_search, 0, 0, 5.0, 1.0), slug, section LIMIT :limit"), params).all()
+            rows = connection.execute(
+                text(
+                    "SELECT slug, section, title, snippet(nabij_search, 3, '\x02', '\x03', '…', 16) "
+                    "FROM temp.nabij_search WHERE nabij_search MATCH :q AND (:slug IS NULL OR slug = :slug) "
+                    "ORDER BY bm25(nabij_search, 0, 0, 5.0, 1.0), slug, section LIMIT :limit"
+                ),
+                params,
+            ).all()
         connection.rollback()
-    return [ContentHit(slug, titles.get(slug, slug), section or None, title, _mark(snippet or ""))
-            for slug, section, title, snippet in rows if slug in titles]
+    return [
+        ContentHit(slug, titles.get(slug, slug), section or None, title, _mark(snippet or ""))
+        for slug, section, title, snippet in rows
+        if slug in titles
+    ]
 
 
 # -- classes and students, for lecturers (names they already see on their class pages) -------------------
+
 
 @dataclass(frozen=True)
 class PersonHit:
@@ -174,13 +208,20 @@ def search_classes(session: Session, *, user: User, query: str, limit: int = LIM
     terms = words(query)
     if not terms or user.role not in (Role.LECTURER, Role.ADMIN):
         return []
-    statement = (select(CourseClass).join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
-                 .where(col(ClassLecturer.user_id) == user.id))
+    statement = (
+        select(CourseClass)
+        .join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
+        .where(col(ClassLecturer.user_id) == user.id)
+    )
     for term in terms:
         pattern = _like(term)
-        statement = statement.where(or_(func.lower(CourseClass.name).like(pattern, escape="\\"),
-                                        func.lower(CourseClass.programme).like(pattern, escape="\\"),
-                                        func.lower(CourseClass.academic_year).like(pattern, escape="\\")))
+        statement = statement.where(
+            or_(
+                func.lower(CourseClass.name).like(pattern, escape="\\"),
+                func.lower(CourseClass.programme).like(pattern, escape="\\"),
+                func.lower(CourseClass.academic_year).like(pattern, escape="\\"),
+            )
+        )
     return list(session.exec(statement.order_by(col(CourseClass.name), col(CourseClass.id)).limit(limit)))
 
 
@@ -189,14 +230,20 @@ def search_students(session: Session, *, user: User, query: str, limit: int = LI
     terms = words(query)
     if not terms or user.role not in (Role.LECTURER, Role.ADMIN):
         return []
-    statement = (select(User.display_name, User.email, CourseClass.id, CourseClass.name)
-                 .join(Enrolment, col(Enrolment.user_id) == col(User.id))
-                 .join(CourseClass, col(CourseClass.id) == col(Enrolment.class_id))
-                 .join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
-                 .where(col(ClassLecturer.user_id) == user.id))
+    statement = (
+        select(User.display_name, User.email, CourseClass.id, CourseClass.name)
+        .join(Enrolment, col(Enrolment.user_id) == col(User.id))
+        .join(CourseClass, col(CourseClass.id) == col(Enrolment.class_id))
+        .join(ClassLecturer, col(ClassLecturer.class_id) == col(CourseClass.id))
+        .where(col(ClassLecturer.user_id) == user.id)
+    )
     for term in terms:
         pattern = _like(term)
-        statement = statement.where(or_(func.lower(User.display_name).like(pattern, escape="\\"),
-                                        func.lower(User.email).like(pattern, escape="\\")))
+        statement = statement.where(
+            or_(
+                func.lower(User.display_name).like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"),
+            )
+        )
     rows = session.exec(statement.order_by(func.lower(User.display_name), col(CourseClass.name)).limit(limit))
     return [PersonHit(name, email, primary_key(class_id), class_name) for name, email, class_id, class_name in rows]

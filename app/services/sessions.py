@@ -30,8 +30,14 @@ def token_hash(token: str) -> str:
 def start_session(session: Session, *, user: User, user_agent: str = "") -> str:
     """A new session (new token: no fixation); returns the token for the cookie."""
     token = secrets.token_urlsafe(32)  # 256 bits from the OS CSPRNG
-    session.add(UserSession(token_hash=token_hash(token), user_id=stored_id(user),
-                            csrf_token=secrets.token_urlsafe(32), user_agent=user_agent[:200]))
+    session.add(
+        UserSession(
+            token_hash=token_hash(token),
+            user_id=stored_id(user),
+            csrf_token=secrets.token_urlsafe(32),
+            user_agent=user_agent[:200],
+        )
+    )
     session.commit()
     return token
 
@@ -51,13 +57,20 @@ class Resumed:
 def _unread_notifications():
     from app.models import Notification
 
-    return (select(func.count()).select_from(Notification)
-            .where(col(Notification.user_id) == col(UserSession.user_id), col(Notification.read_at).is_(None))
-            .correlate(UserSession).scalar_subquery())
+    return (
+        select(func.count())
+        .select_from(Notification)
+        .where(col(Notification.user_id) == col(UserSession.user_id), col(Notification.read_at).is_(None))
+        .correlate(UserSession)
+        .scalar_subquery()
+    )
 
 
-SESSION_BY_TOKEN = (select(UserSession, User, _unread_notifications()).join(User, col(User.id) == col(UserSession.user_id))
-                    .where(col(UserSession.token_hash) == bindparam("token_hash")))
+SESSION_BY_TOKEN = (
+    select(UserSession, User, _unread_notifications())
+    .join(User, col(User.id) == col(UserSession.user_id))
+    .where(col(UserSession.token_hash) == bindparam("token_hash"))
+)
 
 
 def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> Resumed | None:
@@ -67,11 +80,13 @@ def resume_session(session: Session, *, token: str, policy: SessionPolicy) -> Re
         return None
     user_session, user, unread = row
     now = utcnow()
-    expired = (now - aware(user_session.last_seen_at) > policy.idle
-               or now - aware(user_session.created_at) > policy.absolute)
+    expired = (
+        now - aware(user_session.last_seen_at) > policy.idle or now - aware(user_session.created_at) > policy.absolute
+    )
     live = not expired and user.is_active
-    return Resumed(user_session, user, live, live and now - aware(user_session.last_seen_at) > TOUCH_INTERVAL,
-                   unread or 0)
+    return Resumed(
+        user_session, user, live, live and now - aware(user_session.last_seen_at) > TOUCH_INTERVAL, unread or 0
+    )
 
 
 def touch_session(session: Session, *, session_id: int) -> None:
@@ -106,6 +121,7 @@ def count_sessions(session: Session, *, user_id: int) -> int:
 
 
 # -- drafts on shared computers ------------------------------------------------------------------
+
 
 def draft_owner(secret: bytes, *, user_id: int) -> str:
     """The key under which this account's unsaved drafts live in a browser's storage: per account

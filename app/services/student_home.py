@@ -39,7 +39,7 @@ def resume_point(progress: ModuleProgress) -> Section:
     start = module.section_index(progress.last_section) if progress.last_section else 0
     if progress.last_section and open_work(module.sections[start]):
         return module.sections[start]
-    ordered = module.sections[start + 1:] + module.sections[:start + 1]
+    ordered = module.sections[start + 1 :] + module.sections[: start + 1]
     return next((section for section in ordered if open_work(section)), module.sections[0])
 
 

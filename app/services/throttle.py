@@ -55,7 +55,7 @@ class Rule:
         if failures < self.free:
             return timedelta(0)
         doubling = min(failures - self.free, 20)
-        return min(self.base * (2 ** doubling), self.window)
+        return min(self.base * (2**doubling), self.window)
 
 
 def stored_key(key: str) -> str:
@@ -68,8 +68,9 @@ def stored_key(key: str) -> str:
 def wait_seconds(session: Session, key: str, rule: Rule) -> int:
     """Seconds until the next attempt on `key` is allowed; 0 when it is allowed now."""
     count, latest = session.execute(
-        select(func.count(), func.max(ThrottleEvent.created_at))
-        .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - rule.window)
+        select(func.count(), func.max(ThrottleEvent.created_at)).where(
+            col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - rule.window
+        )
     ).one()
     if not count or latest is None:
         return 0
@@ -87,8 +88,9 @@ def retry_after(session: Session, keys: list[str], *, limit: int, window: timede
     wait = 0
     for key in keys:
         count, oldest = session.execute(
-            select(func.count(), func.min(ThrottleEvent.created_at))
-            .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > since)
+            select(func.count(), func.min(ThrottleEvent.created_at)).where(
+                col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > since
+            )
         ).one()
         if count >= limit and oldest is not None:
             wait = max(wait, int((aware(oldest) + window - utcnow()).total_seconds()) + 1)
@@ -109,10 +111,14 @@ def record(session: Session, keys: list[str]) -> None:
 
 def seen(session: Session, key: str, *, window: timedelta) -> bool:
     """Whether `key` was recorded within the window."""
-    return session.execute(
-        select(col(ThrottleEvent.id))
-        .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - window).limit(1)
-    ).first() is not None
+    return (
+        session.execute(
+            select(col(ThrottleEvent.id))
+            .where(col(ThrottleEvent.key) == stored_key(key), col(ThrottleEvent.created_at) > utcnow() - window)
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def clear(session: Session, key: str) -> None:
@@ -126,6 +132,7 @@ def purge(session: Session, *, older_than: timedelta) -> None:
 
 
 # -- rules from the settings ------------------------------------------------------------------------
+
 
 def _hash(value: str) -> str:
     """Emails and codes are not kept in the throttle table as they were typed."""
@@ -149,6 +156,7 @@ class Limits:
 
 
 # -- known devices ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Device:
@@ -175,8 +183,12 @@ def read_device(secret: bytes, cookie: str | None) -> Device | None:
     accounts = set()
     for entry in rest.split(".") if rest else []:
         user_part, _, signature = entry.partition("-")
-        if user_part.isascii() and user_part.isdigit() and len(user_part) <= 12 and \
-                hmac.compare_digest(signature.encode(), _sign(secret, device_id, int(user_part)).encode()):
+        if (
+            user_part.isascii()
+            and user_part.isdigit()
+            and len(user_part) <= 12
+            and hmac.compare_digest(signature.encode(), _sign(secret, device_id, int(user_part)).encode())
+        ):
             accounts.add(int(user_part))
     return Device(device_id, frozenset(accounts))
 
@@ -184,20 +196,21 @@ def read_device(secret: bytes, cookie: str | None) -> Device | None:
 def device_cookie(secret: bytes, device: Device | None, user_id: int) -> str:
     """The cookie value after `user_id` logged in on this device (the most recent accounts are kept)."""
     device_id = device.id if device else secrets.token_urlsafe(18)
-    others = [a for a in sorted(device.accounts) if a != user_id][-(MAX_DEVICE_ACCOUNTS - 1):] if device else []
+    others = [a for a in sorted(device.accounts) if a != user_id][-(MAX_DEVICE_ACCOUNTS - 1) :] if device else []
     entries = [f"{a}-{_sign(secret, device_id, a)}" for a in [*others, user_id]]
     return ".".join([device_id, *entries])
 
 
 # -- logins -----------------------------------------------------------------------------------------
 
-def login_checks(*, email: str, address: str, device: Device | None, user_id: int | None,
-                 limits: Limits) -> list[tuple[str, Rule]]:
+
+def login_checks(
+    *, email: str, address: str, device: Device | None, user_id: int | None, limits: Limits
+) -> list[tuple[str, Rule]]:
     """What a login attempt is counted against."""
     if device is not None and device.knows(user_id):
         return [(f"login:device:{device.id}:{user_id}", limits.per_account)]
-    return [(f"login:account:{_hash(email)}", limits.per_account),
-            (f"login:address:{address}", limits.per_address)]
+    return [(f"login:account:{_hash(email)}", limits.per_account), (f"login:address:{address}", limits.per_address)]
 
 
 def login_wait(session: Session, **kwargs) -> int:
@@ -221,6 +234,7 @@ def password_was_reset(session: Session, *, email: str) -> None:
 
 # -- class codes ------------------------------------------------------------------------------------
 
+
 def join_checks(*, address: str, browser: str | None, limits: Limits) -> list[tuple[str, Rule]]:
     """`browser`: the device id, or any other id this browser keeps (its CSRF cookie) when it has none."""
     checks = [(f"join:address:{address}", limits.per_address)]
@@ -231,6 +245,7 @@ def join_checks(*, address: str, browser: str | None, limits: Limits) -> list[tu
 
 class JoinAttempt(TypedDict):
     """Who tries a class code: the keyword arguments of join_wait and join_failed."""
+
     address: str
     browser: str | None
     limits: Limits

@@ -42,14 +42,27 @@ def student_todo(home: StudentHome) -> list[Todo]:
             continue
         due = due_moment(assigned.due_on, assigned.due_time)
         overdue = due < now
-        dated.append((due, Todo(_("Finish “%(module)s” (%(class)s)") % {"module": assigned.module.title,
-                                                                        "class": assigned.class_name},
-                                f"/modules/{assigned.module.slug}", due, overdue)))
+        dated.append(
+            (
+                due,
+                Todo(
+                    _("Finish “%(module)s” (%(class)s)")
+                    % {"module": assigned.module.title, "class": assigned.class_name},
+                    f"/modules/{assigned.module.slug}",
+                    due,
+                    overdue,
+                ),
+            )
+        )
     items = [todo for _due, todo in sorted(dated, key=lambda pair: pair[0])]
     unread = sum(home.new_feedback.values())
     if unread:
-        items.append(Todo(ngettext("Read %(num)s new feedback", "Read %(num)s new pieces of feedback", unread)
-                          % {"num": unread}, "/my/feedback"))
+        items.append(
+            Todo(
+                ngettext("Read %(num)s new feedback", "Read %(num)s new pieces of feedback", unread) % {"num": unread},
+                "/my/feedback",
+            )
+        )
     return items
 
 
@@ -76,27 +89,54 @@ def lecturer_todo(session: Session, *, user: User, catalogue: Catalogue) -> list
                 values = {"prompt": prompt.reflection.title, "class": course_class.name}
                 waiting = max(0, prompt.submitted - prompt.feedback)
                 if waiting:
-                    items.append(Todo(ngettext("%(num)s answer to “%(prompt)s” (%(class)s) has no feedback yet",
-                                               "%(num)s answers to “%(prompt)s” (%(class)s) have no feedback yet",
-                                               waiting) % dict(values, num=waiting), link))
+                    items.append(
+                        Todo(
+                            ngettext(
+                                "%(num)s answer to “%(prompt)s” (%(class)s) has no feedback yet",
+                                "%(num)s answers to “%(prompt)s” (%(class)s) have no feedback yet",
+                                waiting,
+                            )
+                            % dict(values, num=waiting),
+                            link,
+                        )
+                    )
                 if prompt.replies:
-                    items.append(Todo(ngettext("%(num)s reply to feedback on “%(prompt)s” (%(class)s)",
-                                               "%(num)s replies to feedback on “%(prompt)s” (%(class)s)",
-                                               prompt.replies) % dict(values, num=prompt.replies), link))
+                    items.append(
+                        Todo(
+                            ngettext(
+                                "%(num)s reply to feedback on “%(prompt)s” (%(class)s)",
+                                "%(num)s replies to feedback on “%(prompt)s” (%(class)s)",
+                                prompt.replies,
+                            )
+                            % dict(values, num=prompt.replies),
+                            link,
+                        )
+                    )
         if soon:
-            progress = classes_service.class_progress(session, course_class=course_class, catalogue=catalogue,
-                                                      show="not-started", per_page=None)
+            progress = classes_service.class_progress(
+                session, course_class=course_class, catalogue=catalogue, show="not-started", per_page=None
+            )
             for assignment in soon:
                 module = catalogue.get(assignment.module_slug)
                 if module is None:
                     continue
-                count = sum(1 for row in progress.rows for cell in row.cells
-                            if cell.assignment.id == assignment.id and not cell.started)
+                count = sum(
+                    1
+                    for row in progress.rows
+                    for cell in row.cells
+                    if cell.assignment.id == assignment.id and not cell.started
+                )
                 if count:
-                    items.append(Todo(
-                        ngettext("%(num)s student has not started “%(module)s” (%(class)s)",
-                                 "%(num)s students have not started “%(module)s” (%(class)s)", count)
-                        % {"num": count, "module": module.title, "class": course_class.name},
-                        f"/classes/{course_class.id}/progress?show=not-started",
-                        due_moment(assignment.due_on, assignment.due_time)))
+                    items.append(
+                        Todo(
+                            ngettext(
+                                "%(num)s student has not started “%(module)s” (%(class)s)",
+                                "%(num)s students have not started “%(module)s” (%(class)s)",
+                                count,
+                            )
+                            % {"num": count, "module": module.title, "class": course_class.name},
+                            f"/classes/{course_class.id}/progress?show=not-started",
+                            due_moment(assignment.due_on, assignment.due_time),
+                        )
+                    )
     return items

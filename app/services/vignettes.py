@@ -61,13 +61,20 @@ def walk_of(vignette: Vignette, run: VignetteRun | None) -> Walk:
 
 
 def latest_run(session: Session, *, user_id: int, module_slug: str, vignette_id: str) -> VignetteRun | None:
-    return session.exec(select(VignetteRun).where(
-        col(VignetteRun.user_id) == user_id, col(VignetteRun.module_slug) == module_slug,
-        col(VignetteRun.vignette_id) == vignette_id).order_by(col(VignetteRun.id).desc())).first()
+    return session.exec(
+        select(VignetteRun)
+        .where(
+            col(VignetteRun.user_id) == user_id,
+            col(VignetteRun.module_slug) == module_slug,
+            col(VignetteRun.vignette_id) == vignette_id,
+        )
+        .order_by(col(VignetteRun.id).desc())
+    ).first()
 
 
-def choose(session: Session, *, user_id: int, module_slug: str, vignette: Vignette, step_id: str,
-           choice_index: int) -> Walk:
+def choose(
+    session: Session, *, user_id: int, module_slug: str, vignette: Vignette, step_id: str, choice_index: int
+) -> Walk:
     """Record one choice at the student's current step."""
     run = latest_run(session, user_id=user_id, module_slug=module_slug, vignette_id=vignette.id)
     if run is None or run.finished_at is not None:

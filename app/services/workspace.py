@@ -51,8 +51,7 @@ class ReflectionWork:
         """The current level(s) with descriptor and next step, for this student's own page."""
         from app.services.assessment import student_view
 
-        return student_view(catalogue, None, self.prompt.id, self.assessments,
-                            self.latest.id if self.latest else None)
+        return student_view(catalogue, None, self.prompt.id, self.assessments, self.latest.id if self.latest else None)
 
     @property
     def text(self) -> str:
@@ -125,23 +124,37 @@ Work = ReflectionWork | VignetteWork | CheckWork
 
 # Statements for every page of a student, built once: building one costs more than running it.
 def _own(model, block_column):
-    return select(model).where(model.user_id == bindparam("user_id"), model.module_slug == bindparam("slug"),
-                               col(block_column).in_(bindparam("block_ids", expanding=True)))
+    return select(model).where(
+        model.user_id == bindparam("user_id"),
+        model.module_slug == bindparam("slug"),
+        col(block_column).in_(bindparam("block_ids", expanding=True)),
+    )
 
 
 # A student's answers for the class they write for in this module (app.services.writing).
 ANSWERS = _own(Answer, Answer.prompt_id).where(col(Answer.class_id).is_not_distinct_from(WRITING_CLASS))
-REVISIONS = (select(AnswerRevision).where(col(AnswerRevision.answer_id).in_(bindparam("answer_ids", expanding=True)))
-             .order_by(col(AnswerRevision.id)))
-FEEDBACK = select(Feedback).where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True))).order_by(col(Feedback.id))
-ASSESSMENTS = (select(Assessment).where(col(Assessment.answer_id).in_(bindparam("answer_ids", expanding=True)))
-               .order_by(col(Assessment.id)))
+REVISIONS = (
+    select(AnswerRevision)
+    .where(col(AnswerRevision.answer_id).in_(bindparam("answer_ids", expanding=True)))
+    .order_by(col(AnswerRevision.id))
+)
+FEEDBACK = (
+    select(Feedback)
+    .where(col(Feedback.answer_id).in_(bindparam("answer_ids", expanding=True)))
+    .order_by(col(Feedback.id))
+)
+ASSESSMENTS = (
+    select(Assessment)
+    .where(col(Assessment.answer_id).in_(bindparam("answer_ids", expanding=True)))
+    .order_by(col(Assessment.id))
+)
 VIGNETTE_RUNS = _own(VignetteRun, VignetteRun.vignette_id).order_by(col(VignetteRun.id))
 CHECK_ANSWERS = _own(CheckAnswer, CheckAnswer.check_id)
 
 
-def load_work(session: Session, *, user_id: int, module: Module,
-              blocks: list[Reflection | Vignette | Check]) -> dict[str, Work]:
+def load_work(
+    session: Session, *, user_id: int, module: Module, blocks: list[Reflection | Vignette | Check]
+) -> dict[str, Work]:
     """State for each interactive block, keyed by block id: five queries at most."""
     reflections = [b for b in blocks if isinstance(b, Reflection)]
     vignette_ids = {b.id for b in blocks if isinstance(b, Vignette)}
@@ -151,8 +164,12 @@ def load_work(session: Session, *, user_id: int, module: Module,
     reflection_works: dict[str, ReflectionWork] = {}  # the same objects, as what they are
 
     if reflections:
-        answers = {a.prompt_id: a for a in session.exec(ANSWERS, params={
-            "user_id": user_id, "slug": module.slug, "block_ids": [r.id for r in reflections]})}
+        answers = {
+            a.prompt_id: a
+            for a in session.exec(
+                ANSWERS, params={"user_id": user_id, "slug": module.slug, "block_ids": [r.id for r in reflections]}
+            )
+        }
         # Revisions, and so feedback, exist only for answers submitted at least once.
         answer_ids = [a.id for a in answers.values() if a.submitted_at is not None]
         latest: dict[int, AnswerRevision] = {}
@@ -169,15 +186,19 @@ def load_work(session: Session, *, user_id: int, module: Module,
         for prompt in reflections:
             answer = answers.get(prompt.id)
             work[prompt.id] = reflection_works[prompt.id] = ReflectionWork(
-                prompt, answer, latest.get(answer.id) if answer else None,
+                prompt,
+                answer,
+                latest.get(answer.id) if answer else None,
                 feedback.get(answer.id, []) if answer else [],
-                assessments=assessed.get(answer.id, []) if answer else [])
+                assessments=assessed.get(answer.id, []) if answer else [],
+            )
 
     if vignette_ids:
         latest_runs: dict[str, VignetteRun] = {}
         completed: set[str] = set()
-        for run in session.exec(VIGNETTE_RUNS, params={"user_id": user_id, "slug": module.slug,
-                                                        "block_ids": list(vignette_ids)}):
+        for run in session.exec(
+            VIGNETTE_RUNS, params={"user_id": user_id, "slug": module.slug, "block_ids": list(vignette_ids)}
+        ):
             latest_runs[run.vignette_id] = run
             if run.finished_at is not None:
                 completed.add(run.vignette_id)
@@ -191,8 +212,12 @@ def load_work(session: Session, *, user_id: int, module: Module,
                 reflection_works[prompt.id].refers_to = walk_of(vignette, latest_runs.get(vignette.id))
 
     if checks:
-        answered = {a.check_id: a for a in session.exec(CHECK_ANSWERS, params={
-            "user_id": user_id, "slug": module.slug, "block_ids": [c.id for c in checks]})}
+        answered = {
+            a.check_id: a
+            for a in session.exec(
+                CHECK_ANSWERS, params={"user_id": user_id, "slug": module.slug, "block_ids": [c.id for c in checks]}
+            )
+        }
         for check in checks:
             work[check.id] = CheckWork(check, answered.get(check.id))
     return work
@@ -210,10 +235,16 @@ def record_visit(session: Session, *, user_id: int, module_slug: str, section_id
 
 
 def unread_feedback_ids(work: dict[str, Work]) -> list[int]:
-    return [stored_id(f) for w in work.values() if isinstance(w, ReflectionWork) for f in w.feedback if f.read_at is None]
+    return [
+        stored_id(f) for w in work.values() if isinstance(w, ReflectionWork) for f in w.feedback if f.read_at is None
+    ]
 
 
 def mark_feedback_read(session: Session, *, feedback_ids: list[int]) -> None:
     # The page being rendered still shows them as new (this once): leave the loaded objects alone.
-    session.exec(update(Feedback).where(col(Feedback.id).in_(feedback_ids)).values(read_at=utcnow())
-                 .execution_options(synchronize_session=False))
+    session.exec(
+        update(Feedback)
+        .where(col(Feedback.id).in_(feedback_ids))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

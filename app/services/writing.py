@@ -15,12 +15,16 @@ from app.models import Assignment, Enrolment
 
 # As a scalar subquery inside the statements that load or save a student's answers (no extra query
 # per page or autosave); bound to the same "user_id" and "slug" parameters as those statements.
-_WRITING = (select(Enrolment.class_id)
-            .join(Assignment, and_(col(Assignment.class_id) == col(Enrolment.class_id),
-                                   col(Assignment.module_slug) == bindparam("slug")))
-            .where(col(Enrolment.user_id) == bindparam("user_id"))
-            .order_by(col(Enrolment.created_at).desc(), col(Enrolment.class_id).desc())
-            .limit(1))
+_WRITING = (
+    select(Enrolment.class_id)
+    .join(
+        Assignment,
+        and_(col(Assignment.class_id) == col(Enrolment.class_id), col(Assignment.module_slug) == bindparam("slug")),
+    )
+    .where(col(Enrolment.user_id) == bindparam("user_id"))
+    .order_by(col(Enrolment.created_at).desc(), col(Enrolment.class_id).desc())
+    .limit(1)
+)
 WRITING_CLASS = _WRITING.scalar_subquery()
 
 

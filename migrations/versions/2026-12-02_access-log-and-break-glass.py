@@ -19,8 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("safeguarding_officer", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+        batch_op.add_column(sa.Column("safeguarding_officer", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "access_log",
         sa.Column("id", sa.Integer(), nullable=False),

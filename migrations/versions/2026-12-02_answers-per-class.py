@@ -32,28 +32,39 @@ def _aware(value):
 
 def upgrade() -> None:
     with op.batch_alter_table("course_class", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("shared_pseudonyms", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+        batch_op.add_column(sa.Column("shared_pseudonyms", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("answer", schema=None) as batch_op:
         batch_op.add_column(sa.Column("class_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key("fk_answer_class_id", "course_class", ["class_id"], ["id"], ondelete="CASCADE")
         batch_op.drop_constraint("uq_answer_user_prompt", type_="unique")
-        batch_op.create_unique_constraint("uq_answer_user_class_prompt", ["user_id", "class_id", "module_slug", "prompt_id"])
+        batch_op.create_unique_constraint(
+            "uq_answer_user_class_prompt", ["user_id", "class_id", "module_slug", "prompt_id"]
+        )
         batch_op.create_index("ix_answer_class_id", ["class_id", "module_slug", "prompt_id"], unique=False)
     # One answer per (student, module, prompt) written outside any class (NULLs are distinct in a
     # unique constraint on both databases, so this one needs its own partial index).
-    op.create_index("uq_answer_no_class_prompt", "answer", ["user_id", "module_slug", "prompt_id"], unique=True,
-                    sqlite_where=sa.text("class_id IS NULL"), postgresql_where=sa.text("class_id IS NULL"))
+    op.create_index(
+        "uq_answer_no_class_prompt",
+        "answer",
+        ["user_id", "module_slug", "prompt_id"],
+        unique=True,
+        sqlite_where=sa.text("class_id IS NULL"),
+        postgresql_where=sa.text("class_id IS NULL"),
+    )
 
     connection = op.get_bind()
     joined: dict[tuple[int, str], list[tuple]] = {}
-    for class_id, user_id, slug, created_at in connection.execute(sa.text(
+    for class_id, user_id, slug, created_at in connection.execute(
+        sa.text(
             "SELECT e.class_id, e.user_id, a.module_slug, e.created_at FROM enrolment e "
-            "JOIN assignment a ON a.class_id = e.class_id")):
+            "JOIN assignment a ON a.class_id = e.class_id"
+        )
+    ):
         joined.setdefault((user_id, slug), []).append((_aware(created_at), class_id))
     updates = []
-    for answer_id, user_id, slug, submitted_at, updated_at in connection.execute(sa.text(
-            "SELECT id, user_id, module_slug, submitted_at, updated_at FROM answer")):
+    for answer_id, user_id, slug, submitted_at, updated_at in connection.execute(
+        sa.text("SELECT id, user_id, module_slug, submitted_at, updated_at FROM answer")
+    ):
         written = _aware(submitted_at) or _aware(updated_at)
         candidates = sorted(c for c in joined.get((user_id, slug), []) if c[0] <= written)
         if candidates:

@@ -121,8 +121,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_lti_grade_post_user_id", table_name="lti_grade_post")
     op.drop_table("lti_grade_post")
-    for index in ("ix_lti_resource_link_assignment_id", "ix_lti_resource_link_lti_context_id",
-                  "ix_lti_resource_link_platform_id"):
+    for index in (
+        "ix_lti_resource_link_assignment_id",
+        "ix_lti_resource_link_lti_context_id",
+        "ix_lti_resource_link_platform_id",
+    ):
         op.drop_index(index, table_name="lti_resource_link")
     op.drop_table("lti_resource_link")
     op.drop_index("ix_lti_context_class_id", table_name="lti_context")

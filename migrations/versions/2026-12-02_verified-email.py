@@ -24,8 +24,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.add_column(sa.Column("email_verified_at", sa.DateTime(timezone=True), nullable=True))
-    user = sa.table("user", sa.column("created_at", sa.DateTime(timezone=True)),
-                    sa.column("email_verified_at", sa.DateTime(timezone=True)))
+    user = sa.table(
+        "user",
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("email_verified_at", sa.DateTime(timezone=True)),
+    )
     op.execute(user.update().values(email_verified_at=user.c.created_at))
 
 

@@ -81,8 +81,7 @@ def write_raw(root: Path, slug: str, text: str) -> Path:
 
 def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
     """The 1-based line of the `occurrence`-th line in the file that contains `needle`."""
-    hits = [n for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1)
-            if needle in line]
+    hits = [n for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1) if needle in line]
     assert len(hits) >= occurrence, f"{needle!r} occurs {len(hits)} time(s) in {path}"
     return hits[occurrence - 1]
 

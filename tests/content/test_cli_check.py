@@ -98,11 +98,16 @@ def test_a_clean_folder_exits_0_and_prints_no_problems(modules):
 
 
 def test_broken_yaml_is_printed_as_path_line_message_and_exits_1(modules):
-    path = write_module(modules, "kapotte-yaml", good("yaml"), front="""
+    path = write_module(
+        modules,
+        "kapotte-yaml",
+        good("yaml"),
+        front="""
         title: Kapotte voorpagina
         slug: kapotte-yaml
         summary: Nabijheid: wat is dat?
-    """)
+    """,
+    )
     result = run(modules)
     assert result.exit_code == 1
     [problem] = problem_lines(result)
@@ -129,14 +134,19 @@ def test_an_id_taken_by_another_module_is_printed_for_the_later_module(modules):
     problems = problem_lines(result)
     assert {p["slug"] for p in problems} == {"zzz-kopie"}
     assert {p["line"] for p in problems} == {
-        line_of(path, ":::{reflection}"), line_of(path, "::::{vignette}"), line_of(path, ":::{check}"),
+        line_of(path, ":::{reflection}"),
+        line_of(path, "::::{vignette}"),
+        line_of(path, ":::{check}"),
     }
     assert all("wordt al gebruikt in eerste-module/module.md" in p["message"] for p in problems)
 
 
 def test_a_script_tag_is_printed_and_exits_1(modules):
-    path = write_module(modules, "met-script", good("script").replace(
-        "Wat viel je op toen Yusuf wegkeek?", "Wat viel je op?\n<script>alert('hoi')</script>"))
+    path = write_module(
+        modules,
+        "met-script",
+        good("script").replace("Wat viel je op toen Yusuf wegkeek?", "Wat viel je op?\n<script>alert('hoi')</script>"),
+    )
     result = run(modules)
     assert result.exit_code == 1
     [problem] = problem_lines(result)
@@ -177,7 +187,8 @@ def test_json_gives_a_summary_per_module_and_every_error(modules):
     assert by_slug["geen-voorpagina"]["title"] is None
     assert by_slug["geen-voorpagina"]["errors"][0]["line"] == 1
     assert sorted(map(json.dumps, report["errors"])) == sorted(
-        json.dumps(e) for entry in report["modules"] for e in entry["errors"])
+        json.dumps(e) for entry in report["modules"] for e in entry["errors"]
+    )
 
 
 def test_json_for_a_clean_folder_exits_0(modules):

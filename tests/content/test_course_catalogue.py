@@ -126,7 +126,8 @@ class TestEachModule:
         assert 90 <= parsed.estimated_minutes <= 120, f"{slug}: {parsed.estimated_minutes} minutes"
         needed = honest_minutes(parsed)
         assert parsed.estimated_minutes >= needed, (
-            f"{slug} says {parsed.estimated_minutes} minutes, but reading and the required words take {needed}")
+            f"{slug} says {parsed.estimated_minutes} minutes, but reading and the required words take {needed}"
+        )
 
     def test_every_bronnen_entry_is_an_apa_reference_without_hedges(self, slug):
         entries = bronnen_entries(slug)
@@ -209,7 +210,7 @@ def test_no_two_reflection_prompts_are_near_duplicates():
     similar = [
         (first[1], second[1], round(ratio, 2))
         for i, first in enumerate(prompts)
-        for second in prompts[i + 1:]
+        for second in prompts[i + 1 :]
         if (ratio := SequenceMatcher(None, first[2], second[2]).ratio()) > 0.55
     ]
     assert similar == []
@@ -233,6 +234,7 @@ def test_each_reflection_level_is_one_the_rubric_knows():
 
 # -- The capstone's depth -----------------------------------------------------------------------------
 
+
 def paths(vignette) -> list[list[tuple[str, str]]]:
     """Every walk from the start to an ending, as (step id, choice target) pairs."""
     walks = []
@@ -250,8 +252,10 @@ def paths(vignette) -> list[list[tuple[str, str]]]:
     return walks
 
 
-@pytest.mark.parametrize("vignette_id", sorted(
-    vignette.id for vignette in catalogue().parsed[MODULES / CAPSTONE / "module.md"].branching_vignettes()))
+@pytest.mark.parametrize(
+    "vignette_id",
+    sorted(vignette.id for vignette in catalogue().parsed[MODULES / CAPSTONE / "module.md"].branching_vignettes()),
+)
 class TestCapstoneCase:
     def vignette(self, vignette_id):
         return module(CAPSTONE).vignettes[vignette_id]
@@ -272,7 +276,8 @@ class TestCapstoneCase:
             by_first_choice.setdefault(path[0][1], set()).add(path[-1][1])
         assert len(by_first_choice) >= 2
         assert len({frozenset(endings) for endings in by_first_choice.values()}) == len(by_first_choice), (
-            f"{vignette_id}: different first choices lead to the same endings: {by_first_choice}")
+            f"{vignette_id}: different first choices lead to the same endings: {by_first_choice}"
+        )
 
     def test_every_ending_says_what_it_opened_or_cost(self, vignette_id):
         vignette = self.vignette(vignette_id)

@@ -54,8 +54,7 @@ class TestEveryPrompt:
 
     def test_has_a_lecturer_note_with_text_of_its_own(self, slug):
         """The note itself (what to look for, pitfalls), not only exemplars."""
-        missing = [r.id for r in prompts(slug)
-                   if not any(text(note.html) for note in module(slug).notes_for(r.id))]
+        missing = [r.id for r in prompts(slug) if not any(text(note.html) for note in module(slug).notes_for(r.id))]
         assert missing == [], f"{slug}: prompts without a lecturer note: {missing}"
 
     def test_has_one_exemplar_for_each_level_of_its_rubric(self, slug):
@@ -73,7 +72,11 @@ class TestEveryPrompt:
         assert gaps == {}, f"{slug}: exemplars per rubric level: {gaps}"
 
     def test_exemplars_are_concise(self, slug):
-        long = {(r.id, e.level): len(text(e.html).split())
-                for r in prompts(slug) for note in module(slug).notes_for(r.id) for e in note.exemplars
-                if not 30 <= len(text(e.html).split()) <= 170}
+        long = {
+            (r.id, e.level): len(text(e.html).split())
+            for r in prompts(slug)
+            for note in module(slug).notes_for(r.id)
+            for e in note.exemplars
+            if not 30 <= len(text(e.html).split()) <= 170
+        }
         assert long == {}, f"{slug}: exemplars should be short student texts (number of words): {long}"

@@ -59,10 +59,14 @@ Het team spreekt af hoe jongeren 's avonds iemand kunnen bereiken die ze kennen.
 # -- front matter -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "## Kennismaken\n\nGeen voorpagina.\n",
-    "# Nabijheid\n\n---\ntitle: Nabijheid\n---\n## Kennismaken\n\nDe voorpagina staat niet bovenaan.\n",
-], ids=["no-front-matter", "title-above-the-front-matter"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "## Kennismaken\n\nGeen voorpagina.\n",
+        "# Nabijheid\n\n---\ntitle: Nabijheid\n---\n## Kennismaken\n\nDe voorpagina staat niet bovenaan.\n",
+    ],
+    ids=["no-front-matter", "title-above-the-front-matter"],
+)
 def test_a_module_without_front_matter_is_reported_on_line_1(tmp_path, text):
     path = write_raw(tmp_path, SLUG, text)
     expect_problem(path, 1, "voorpagina ontbreekt")
@@ -71,12 +75,17 @@ def test_a_module_without_front_matter_is_reported_on_line_1(tmp_path, text):
 
 
 def test_invalid_yaml_is_reported_on_the_line_of_the_yaml_error(tmp_path):
-    path = write_module(tmp_path, SLUG, SECTION, front=f"""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        SECTION,
+        front=f"""
         title: Nabijheid in de leefgroep
         slug: {SLUG}
         summary: Nabijheid: wat is dat eigenlijk?
         language: nl
-    """)
+    """,
+    )
     problem = expect_problem(path, 4, "ongeldige YAML")
     assert line_of(path, "summary:") == 4
     assert problem.message.startswith("voorpagina:")
@@ -88,11 +97,15 @@ def test_a_missing_required_field_is_reported_at_the_start_of_the_front_matter(t
     expect_problem(path, 2, f"'{field}' ontbreekt")
 
 
-@pytest.mark.parametrize(("field", "value", "fragment"), [
-    ("estimated_minutes", "dertig minuten", "'estimated_minutes' moet een geheel getal zijn"),
-    ("estimated_minutes", "45", "'estimated_minutes' moet een geheel getal zijn"),
-    ("learning_goals", "Je leert iets over nabijheid.", "'learning_goals' moet een lijst zijn"),
-], ids=["minutes-as-words", "minutes-as-quoted-text", "goals-not-a-list"])
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("estimated_minutes", "dertig minuten", "'estimated_minutes' moet een geheel getal zijn"),
+        ("estimated_minutes", "45", "'estimated_minutes' moet een geheel getal zijn"),
+        ("learning_goals", "Je leert iets over nabijheid.", "'learning_goals' moet een lijst zijn"),
+    ],
+    ids=["minutes-as-words", "minutes-as-quoted-text", "goals-not-a-list"],
+)
 def test_a_field_of_the_wrong_type_is_reported_on_its_line(tmp_path, field, value, fragment):
     path = write_module(tmp_path, SLUG, SECTION, front={field: value})
     expect_problem(path, line_of(path, f"{field}:"), fragment)
@@ -114,7 +127,12 @@ def test_a_slug_different_from_the_folder_name_is_reported_on_the_slug_line(tmp_
 
 
 def test_an_id_used_twice_in_one_module_is_reported_at_the_second_use(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{reflection} Jouw eerste indruk
         :id: dubbel
 
@@ -132,20 +150,25 @@ def test_an_id_used_twice_in_one_module_is_reported_at_the_second_use(tmp_path):
 
           Dat weet je nog niet.
         :::
-    """])
+    """,
+        ],
+    )
     first, second = line_of(path, ":id: dubbel", 1), line_of(path, ":id: dubbel", 2)
     problem = expect_problem(path, second, "id 'dubbel' komt twee keer voor in deze module")
     assert f"(ook op regel {first})" in problem.message
 
 
 def test_an_id_used_in_two_modules_is_reported_in_the_second_which_is_not_served(tmp_path):
-    body = [SECTION, """
+    body = [
+        SECTION,
+        """
         :::{reflection} Jouw eerste indruk
         :id: gedeelde-vraag
 
         Wat viel je op?
         :::
-    """]
+    """,
+    ]
     first = write_module(tmp_path, "a-module", body)
     second = write_module(tmp_path, "b-module", body)
     # Each module on its own is fine; only the catalogue sees both.
@@ -154,9 +177,13 @@ def test_an_id_used_in_two_modules_is_reported_in_the_second_which_is_not_served
 
     catalogue = load_catalogue(tmp_path)
 
-    assert catalogue.problems == [Problem(
-        second, line_of(second, ":::{reflection}"), "id 'gedeelde-vraag' wordt al gebruikt in a-module/module.md",
-    )]
+    assert catalogue.problems == [
+        Problem(
+            second,
+            line_of(second, ":::{reflection}"),
+            "id 'gedeelde-vraag' wordt al gebruikt in a-module/module.md",
+        )
+    ]
     assert "a-module" in catalogue.modules
     assert "b-module" not in catalogue.modules
     assert list(catalogue.broken) == [second]
@@ -167,25 +194,39 @@ def test_an_id_used_in_two_modules_is_reported_in_the_second_which_is_not_served
 
 
 def test_an_unknown_block_is_reported_on_its_opening_line(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{quiz} Test je kennis
         :id: quiz-een
 
         Wat is nabijheid?
         :::
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, ":::{quiz}"), "onbekend blok '{quiz}'")
 
 
 def test_an_unknown_setting_is_reported_on_its_line(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{reflection} Jouw eerste indruk
         :id: eerste-indruk
         :kleur: rood
 
         Wat viel je op toen Yusuf wegkeek?
         :::
-    """])
+    """,
+        ],
+    )
     problem = expect_problem(path, line_of(path, ":kleur: rood"), "onbekende instelling ':kleur:'")
     assert ":guidance:" in problem.message  # it lists what is allowed
 
@@ -194,7 +235,13 @@ def test_an_unknown_setting_is_reported_on_its_line(tmp_path):
 
 
 def test_a_choice_without_feedback_is_reported_on_the_choice(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, vignette("""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            vignette(
+                """
         :::{step} bericht
         Het is 22.30 uur. Sanne vraagt of ze je even kan bellen.
 
@@ -204,12 +251,22 @@ def test_a_choice_without_feedback_is_reported_on_the_choice(tmp_path):
 
         - [Je reageert niet.](#einde)
         :::
-    """, ENDING)])
+    """,
+                ENDING,
+            ),
+        ],
+    )
     expect_problem(path, line_of(path, "[Je reageert niet.]"), "keuze 'Je reageert niet.' heeft geen feedback")
 
 
 def test_a_choice_pointing_to_an_unknown_step_is_reported_on_the_choice(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, vignette("""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            vignette(
+                """
         :::{step} bericht
         Het is 22.30 uur. Sanne vraagt of ze je even kan bellen.
 
@@ -221,13 +278,24 @@ def test_a_choice_pointing_to_an_unknown_step_is_reported_on_the_choice(tmp_path
 
           Sanne stuurt een duim.
         :::
-    """, ENDING)])
-    expect_problem(path, line_of(path, "(#gesprekk)"),
-                   "keuze 'Je belt haar meteen terug.' verwijst naar onbekende stap 'gesprekk'")
+    """,
+                ENDING,
+            ),
+        ],
+    )
+    expect_problem(
+        path, line_of(path, "(#gesprekk)"), "keuze 'Je belt haar meteen terug.' verwijst naar onbekende stap 'gesprekk'"
+    )
 
 
 def test_a_step_no_choice_leads_to_is_unreachable(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, vignette("""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            vignette(
+                """
         :::{step} bericht
         Het is 22.30 uur. Sanne vraagt of ze je even kan bellen.
 
@@ -243,12 +311,22 @@ def test_a_step_no_choice_leads_to_is_unreachable(tmp_path):
 
           Het verhaal gaat verder.
         :::
-    """, ENDING)])
+    """,
+                ENDING,
+            ),
+        ],
+    )
     expect_problem(path, line_of(path, ":::{step} vergeten"), "stap 'vergeten' is onbereikbaar")
 
 
 def test_a_step_without_choices_is_a_dead_end(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, vignette("""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            vignette(
+                """
         :::{step} bericht
         Het is 22.30 uur. Sanne vraagt of ze je even kan bellen.
 
@@ -264,12 +342,21 @@ def test_a_step_without_choices_is_a_dead_end(tmp_path):
         :::{step} gesprek
         Sanne vertelt over de ruzie met haar moeder.
         :::
-    """, ENDING)])
+    """,
+                ENDING,
+            ),
+        ],
+    )
     expect_problem(path, line_of(path, ":::{step} gesprek"), "stap 'gesprek' loopt dood")
 
 
 def test_a_vignette_without_an_ending_is_reported_on_its_opening_line(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, vignette("""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            vignette("""
         :::{step} bericht
         Het is 22.30 uur. Sanne vraagt of ze je even kan bellen.
 
@@ -285,12 +372,20 @@ def test_a_vignette_without_an_ending_is_reported_on_its_opening_line(tmp_path):
 
           Ze belt de volgende avond weer.
         :::
-    """)])
+    """),
+        ],
+    )
     expect_problem(path, line_of(path, "::::{vignette}"), "de casus heeft geen {ending}", alone=False)
 
 
 def test_a_loop_without_a_way_out_is_reported_on_every_step_in_it(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, vignette("""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            vignette(
+                """
         :::{step} bericht
         Het is 22.30 uur. Sanne vraagt of ze je even kan bellen.
 
@@ -318,7 +413,11 @@ def test_a_loop_without_a_way_out_is_reported_on_every_step_in_it(tmp_path):
 
           Jullie beginnen opnieuw.
         :::
-    """, ENDING)])
+    """,
+                ENDING,
+            ),
+        ],
+    )
     _, problems = parse(path)
     no_way_out = "vanaf stap '{}' is geen einde bereikbaar (een lus zonder uitweg)"
     assert [(p.line, p.message) for p in problems] == [
@@ -331,7 +430,12 @@ def test_a_loop_without_a_way_out_is_reported_on_every_step_in_it(tmp_path):
 
 
 def test_a_check_without_a_correct_option_is_reported_on_its_opening_line(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{check} Welke drie elementen vormen volgens Bordin de werkalliantie?
         :id: bordin-elementen
 
@@ -343,12 +447,19 @@ def test_a_check_without_a_correct_option_is_reported_on_its_opening_line(tmp_pa
 
           Die woorden gebruikt Bordin niet.
         :::
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, ":::{check}"), "heeft geen juist antwoord")
 
 
 def test_an_option_without_feedback_is_reported_on_the_option(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{check} Welke drie elementen vormen volgens Bordin de werkalliantie?
         :id: bordin-elementen
 
@@ -358,12 +469,19 @@ def test_an_option_without_feedback_is_reported_on_the_option(tmp_path):
 
         - [ ] Empathie, echtheid en acceptatie.
         :::
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, "- [ ] Empathie"), "antwoordmogelijkheid zonder feedback")
 
 
 def test_a_check_needs_at_least_two_options(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{check} Welke drie elementen vormen volgens Bordin de werkalliantie?
         :id: bordin-elementen
 
@@ -371,7 +489,9 @@ def test_a_check_needs_at_least_two_options(tmp_path):
 
           Juist.
         :::
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, ":::{check}"), "minstens twee antwoordmogelijkheden")
 
 
@@ -379,49 +499,91 @@ def test_a_check_needs_at_least_two_options(tmp_path):
 
 
 def test_a_broken_relative_link_is_reported_on_its_own_line_in_a_paragraph(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         Lees voor je begint de afspraken van de leefgroep
         in [het groepsreglement](groepsreglement.pdf), en bespreek ze met je mentor.
-    """])
-    expect_problem(path, line_of(path, "(groepsreglement.pdf)"),
-                   f"link 'groepsreglement.pdf' bestaat niet in {SLUG}/")
+    """,
+        ],
+    )
+    expect_problem(path, line_of(path, "(groepsreglement.pdf)"), f"link 'groepsreglement.pdf' bestaat niet in {SLUG}/")
 
 
 def test_a_missing_image_is_reported(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         ![Tijdlijn van de jeugdzorg](tijdlijn.png)
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, "![Tijdlijn"), f"afbeelding 'tijdlijn.png' bestaat niet in {SLUG}/")
 
 
 def test_an_image_without_alt_text_is_reported(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         Zo zag de leefgroep er in 1970 uit:
 
         ![](tijdlijn.png)
-    """], files={"tijdlijn.png": PNG})
+    """,
+        ],
+        files={"tijdlijn.png": PNG},
+    )
     expect_problem(path, line_of(path, "![](tijdlijn.png)"), "heeft geen beschrijving (alt-tekst)")
 
 
 def test_a_link_to_an_unknown_section_is_reported(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         Meer daarover lees je [verderop](#verderop).
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, "(#verderop)"), "verwijst naar een onbekende sectie 'verderop'")
 
 
 @pytest.mark.parametrize("target", ["/login", "//example.org/pagina"], ids=["absolute-path", "protocol-relative"])
 def test_a_link_to_an_absolute_path_is_not_allowed(tmp_path, target):
-    path = write_module(tmp_path, SLUG, [SECTION, f"""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            f"""
         Log eerst [hier]({target}) in.
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, f"({target})"), "gebruik een volledige link (https://…)")
 
 
 def test_a_link_with_another_protocol_is_not_allowed(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         Het archief staat op [de oude server](ftp://example.org/archief).
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, "(ftp://"), "gebruikt een niet-toegelaten protocol")
 
 
@@ -429,26 +591,47 @@ def test_a_link_with_another_protocol_is_not_allowed(tmp_path):
 
 
 def test_a_script_block_is_reported(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         <script>alert('hallo')</script>
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, "<script>"), "HTML is niet toegestaan")
 
 
 def test_inline_html_is_reported_on_its_own_line(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         Een begeleider is geen vriend,
         maar wel <b>iemand die er is</b>.
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, "<b>"), "HTML is niet toegestaan")
 
 
 def test_a_level_1_heading_is_reported(tmp_path):
-    path = write_module(tmp_path, SLUG, ["""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            """
         # Nabijheid in de leefgroep
 
         Deze module gaat over nabijheid.
-    """, SECTION])
+    """,
+            SECTION,
+        ],
+    )
     expect_problem(path, line_of(path, "# Nabijheid"), "gebruik geen kop '#'")
 
 
@@ -473,12 +656,20 @@ def test_refers_to_needs_a_vignette_earlier_in_the_module(tmp_path, later):
         :::
     """
     path = write_module(tmp_path, SLUG, [SECTION, reflection, vignette_text if later else ""])
-    expect_problem(path, line_of(path, ":refers-to:"),
-                   "':refers-to:' verwijst naar 'yusuf-kijkt-weg', maar er staat geen casus met dat id eerder")
+    expect_problem(
+        path,
+        line_of(path, ":refers-to:"),
+        "':refers-to:' verwijst naar 'yusuf-kijkt-weg', maar er staat geen casus met dat id eerder",
+    )
 
 
 def test_refers_to_a_vignette_earlier_in_the_module_is_fine(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{vignette} Yusuf kijkt weg
         :id: yusuf-kijkt-weg
 
@@ -491,42 +682,65 @@ def test_refers_to_a_vignette_earlier_in_the_module_is_fine(tmp_path):
 
         Kijk terug op wat je deed.
         :::
-    """])
+    """,
+        ],
+    )
     assert parse_clean(path).reflections["terugblik"].refers_to == "yusuf-kijkt-weg"
 
 
 def test_a_reflection_without_a_question_is_reported_on_its_opening_line(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{reflection} Jouw eerste indruk
         :id: eerste-indruk
         :level: beschrijvend
         :::
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, ":::{reflection}"), "{reflection} heeft geen vraag")
 
 
 def test_an_unknown_reflection_level_is_reported(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{reflection} Jouw eerste indruk
         :id: eerste-indruk
         :level: diep
 
         Wat viel je op?
         :::
-    """])
+    """,
+        ],
+    )
     problem = expect_problem(path, line_of(path, ":level: diep"), "onbekend niveau 'diep'")
     assert "beschrijvend-reflectief" in problem.message
 
 
 def test_min_words_must_be_a_number(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{reflection} Jouw eerste indruk
         :id: eerste-indruk
         :min-words: tachtig
 
         Wat viel je op?
         :::
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, ":min-words:"), "':min-words:' moet een geheel getal zijn, niet 'tachtig'")
 
 
@@ -534,7 +748,12 @@ def test_min_words_must_be_a_number(tmp_path):
 
 
 def test_a_broken_link_in_feedback_right_under_an_option_is_reported(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{check} Wie beschreef de werkalliantie?
         :id: alliantie-auteur
 
@@ -543,31 +762,50 @@ def test_a_broken_link_in_feedback_right_under_an_option_is_reported(tmp_path):
         - [ ] Carl Rogers.
           Nee, Rogers beschreef de basishoudingen.
         :::
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, "(bordin.pdf)"), "link 'bordin.pdf' bestaat niet")
 
 
 def test_a_broken_link_in_feedback_right_under_a_choice_is_reported(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, vignette("""
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            vignette(
+                """
         :::{step} bericht
         Sanne vraagt of ze je even kan bellen.
 
         - [Je belt terug.](#einde)
           Sanne klinkt opgelucht; zie ook [het protocol](protocol.pdf).
         :::
-    """, ENDING)])
+    """,
+                ENDING,
+            ),
+        ],
+    )
     expect_problem(path, line_of(path, "(protocol.pdf)"), "link 'protocol.pdf' bestaat niet")
 
 
 def test_a_broken_link_in_guidance_is_reported(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{reflection}
         :id: eerste-indruk
         :guidance: Gebruik [het model](reflectiemodel.pdf).
 
         Wat viel je op?
         :::
-    """])
+    """,
+        ],
+    )
     expect_problem(path, line_of(path, ":guidance:"), "link 'reflectiemodel.pdf' bestaat niet")
 
 
@@ -699,8 +937,9 @@ license: CC BY-SA 4.0
 @pytest.fixture
 def example(tmp_path):
     """The README's complete example, as a module folder with its image."""
-    return write_module(tmp_path, "van-afstand-naar-nabijheid", README_EXAMPLE, front=README_FRONT,
-                        files={"tijdlijn.png": PNG})
+    return write_module(
+        tmp_path, "van-afstand-naar-nabijheid", README_EXAMPLE, front=README_FRONT, files={"tijdlijn.png": PNG}
+    )
 
 
 def test_the_complete_example_from_the_author_guide_has_no_problems(example):
@@ -740,7 +979,10 @@ def test_the_examples_in_the_author_guide_itself_are_valid_module_content(tmp_pa
 
 
 def test_section_ids_come_from_braces_or_from_the_heading(tmp_path):
-    path = write_module(tmp_path, SLUG, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        """
         ## Waar komt 'professionele afstand' vandaan? {#herkomst}
 
         Tekst.
@@ -752,7 +994,8 @@ def test_section_ids_come_from_braces_or_from_the_heading(tmp_path):
         ## Wat jongeren *zeggen* nodig te hebben?!
 
         Tekst.
-    """)
+    """,
+    )
     module = parse_clean(path)
     assert [(s.id, s.title) for s in module.sections] == [
         ("herkomst", "Waar komt 'professionele afstand' vandaan?"),
@@ -760,7 +1003,9 @@ def test_section_ids_come_from_braces_or_from_the_heading(tmp_path):
         ("wat-jongeren-zeggen-nodig-te-hebben", "Wat jongeren *zeggen* nodig te hebben?!"),
     ]
     assert [s.line for s in module.sections] == [
-        line_of(path, "## Waar komt"), line_of(path, "## Cliëntgericht"), line_of(path, "## Wat jongeren"),
+        line_of(path, "## Waar komt"),
+        line_of(path, "## Cliëntgericht"),
+        line_of(path, "## Wat jongeren"),
     ]
 
 
@@ -807,7 +1052,12 @@ def test_a_check_knows_which_options_are_correct(example):
 
 
 def test_a_check_with_several_correct_options_asks_for_all_of_them(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{check} Wat hebben jongeren volgens Cachet nodig?
         :id: wat-jongeren-nodig-hebben
 
@@ -825,7 +1075,9 @@ def test_a_check_with_several_correct_options_asks_for_all_of_them(tmp_path):
 
           Ja.
         :::
-    """])
+    """,
+        ],
+    )
     check = parse_clean(path).checks["wat-jongeren-nodig-hebben"]
     assert check.multiple is True
     assert check.correct_indexes == frozenset({0, 2})
@@ -861,8 +1113,9 @@ def _hash_of(tmp_path, name, prompt):
 def test_the_prompt_fingerprint_ignores_whitespace_but_not_wording(tmp_path):
     prompt = "Denk aan een moment waarop een begeleider afstand hield.\nWat gebeurde er?"
     original = _hash_of(tmp_path, "a", prompt)
-    rewrapped = _hash_of(tmp_path, "b", prompt.replace(" een begeleider ", "\neen begeleider   ")
-                         .replace("\nWat", " Wat") + "\n\n")
+    rewrapped = _hash_of(
+        tmp_path, "b", prompt.replace(" een begeleider ", "\neen begeleider   ").replace("\nWat", " Wat") + "\n\n"
+    )
     reworded = _hash_of(tmp_path, "c", prompt.replace("afstand hield", "nabij bleef"))
     assert original == rewrapped
     assert original != reworded
@@ -871,7 +1124,12 @@ def test_the_prompt_fingerprint_ignores_whitespace_but_not_wording(tmp_path):
 
 
 def test_relative_images_point_at_the_module_media_url(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         ![Tijdlijn van de jeugdzorg](tijdlijn.png)
 
         ![Foto van de leefgroep](beelden/leefgroep.jpg)
@@ -891,7 +1149,10 @@ def test_relative_images_point_at_the_module_media_url(tmp_path):
         Klaar.
         :::
         ::::
-    """], files={"tijdlijn.png": PNG, "beelden/leefgroep.jpg": PNG})
+    """,
+        ],
+        files={"tijdlijn.png": PNG, "beelden/leefgroep.jpg": PNG},
+    )
     module = parse_clean(path)
     html = module.sections[0].blocks[0].html
     assert f'src="/modules/{SLUG}/media/tijdlijn.png"' in html
@@ -914,7 +1175,12 @@ def test_links_to_a_section_point_at_the_section_page(example):
 
 
 def test_section_links_in_feedback_right_under_an_option_are_rewritten(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         :::{check} Wie beschreef de werkalliantie?
         :id: alliantie-auteur
 
@@ -923,7 +1189,9 @@ def test_section_links_in_feedback_right_under_an_option_are_rewritten(tmp_path)
         - [ ] Carl Rogers.
           Nee, lees [de bron](https://example.org/rogers).
         :::
-    """])
+    """,
+        ],
+    )
     check = parse_clean(path).checks["alliantie-auteur"]
     assert check.options[0].label_html == "Edward Bordin."
     assert f'href="/modules/{SLUG}/kennismaken"' in check.options[0].feedback_html
@@ -931,7 +1199,10 @@ def test_section_links_in_feedback_right_under_an_option_are_rewritten(tmp_path)
 
 
 def test_external_links_get_rel_noopener_noreferrer_everywhere(tmp_path):
-    path = write_module(tmp_path, SLUG, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        """
         Lees [de richtlijn](https://www.richtlijnenjeugdhulp.nl) vooraf.
 
         ## Kennismaken {#kennismaken}
@@ -980,10 +1251,10 @@ def test_external_links_get_rel_noopener_noreferrer_everywhere(tmp_path):
         ::::
 
         Mail [de redactie](mailto:redactie@example.org).
-    """)
+    """,
+    )
     module = parse_clean(path)
-    anchors = [(where, a) for where, html in rendered_html(module)
-               for a in re.findall(r"<a [^>]*>", html)]
+    anchors = [(where, a) for where, html in rendered_html(module) for a in re.findall(r"<a [^>]*>", html)]
     external = [(where, a) for where, a in anchors if 'href="http' in a]
     assert len(external) == 12
     for where, anchor in external:
@@ -993,7 +1264,10 @@ def test_external_links_get_rel_noopener_noreferrer_everywhere(tmp_path):
 
 
 def test_raw_html_is_reported_and_never_rendered(tmp_path):
-    path = write_module(tmp_path, SLUG, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        """
         <script>alert('intro')</script>
 
         ## Kennismaken {#kennismaken}
@@ -1044,15 +1318,29 @@ def test_raw_html_is_reported_and_never_rendered(tmp_path):
         Klaar <b>vet</b>.
         :::
         ::::
-    """)
+    """,
+    )
     module, problems = parse(path)
     assert module is not None
     assert problems and all(p.message.startswith("HTML is niet toegestaan") for p in problems)
     reported = {p.line for p in problems}
-    for needle in ["<script>alert('intro')", "Dit is <b>", '<div class="kader">', ":guidance:",
-                   "<script>alert('vraag')", "Wat is <b>", "Er <b>", "<script>alert('feedback')",
-                   "Nee <b>", "Tekst <b>", "Inleiding <b>", "<script>alert('stap')", "Je gaat <b>",
-                   "Ze <b>", "Klaar <b>"]:
+    for needle in [
+        "<script>alert('intro')",
+        "Dit is <b>",
+        '<div class="kader">',
+        ":guidance:",
+        "<script>alert('vraag')",
+        "Wat is <b>",
+        "Er <b>",
+        "<script>alert('feedback')",
+        "Nee <b>",
+        "Tekst <b>",
+        "Inleiding <b>",
+        "<script>alert('stap')",
+        "Je gaat <b>",
+        "Ze <b>",
+        "Klaar <b>",
+    ]:
         assert line_of(path, needle) in reported, f"HTML on the line with {needle!r} is not reported"
     pieces = list(rendered_html(module))
     for where, html in pieces:
@@ -1062,9 +1350,16 @@ def test_raw_html_is_reported_and_never_rendered(tmp_path):
 
 
 def test_a_javascript_link_is_never_rendered_as_a_link(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         Klik [hier](javascript:alert(1)) of ![hier](javascript:alert(2)).
-    """])
+    """,
+        ],
+    )
     module, _ = parse(path)
     html = "".join(h for _, h in rendered_html(module))
     assert 'href="javascript' not in html
@@ -1072,7 +1367,12 @@ def test_a_javascript_link_is_never_rendered_as_a_link(tmp_path):
 
 
 def test_each_problem_is_reported_once_in_file_order(tmp_path):
-    path = write_module(tmp_path, SLUG, [SECTION, """
+    path = write_module(
+        tmp_path,
+        SLUG,
+        [
+            SECTION,
+            """
         Zie [verderop](#verderop) en [hier](/login).
 
         :::{reflection}
@@ -1080,7 +1380,9 @@ def test_each_problem_is_reported_once_in_file_order(tmp_path):
         :level: diep
         :min-words: veel
         :::
-    """])
+    """,
+        ],
+    )
     _, problems = parse(path)
     assert [p.line for p in problems] == sorted(p.line for p in problems)
     assert len(problems) == len(set(problems)) == 5

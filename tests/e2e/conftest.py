@@ -22,15 +22,24 @@ from tests.factories import PASSWORD
 
 CHROMIUM = os.environ.get("NABIJ_CHROMIUM", "/usr/bin/chromium")
 OUTPUT = PROJECT_ROOT / "test-output"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM} (install Debian's chromium package)",
-                allow_module_level=True)
+    pytest.skip(
+        f"browser tests skipped: no Chromium at {CHROMIUM} (install Debian's chromium package)", allow_module_level=True
+    )
 if POSTGRES_URL:
-    pytest.skip("browser tests run once, in the SQLite run (each test needs its own fresh database)",
-                allow_module_level=True)
+    pytest.skip(
+        "browser tests run once, in the SQLite run (each test needs its own fresh database)", allow_module_level=True
+    )
 
 
 def free_port() -> int:
@@ -55,12 +64,21 @@ def live_server(tmp_path, request):
     settings = make_settings(tmp_path, **(getattr(request, "param", {}) or {}))
     upgrade(settings)
     port = free_port()
-    env = {**os.environ, "NABIJ_ENV": "test", "NABIJ_SECRET_KEY": TEST_SECRET,
-           "NABIJ_DATABASE_URL": settings.effective_database_url, "NABIJ_VAR_DIR": str(settings.var_dir),
-           "NABIJ_MODULES_DIR": str(settings.modules_dir)}
+    env = {
+        **os.environ,
+        "NABIJ_ENV": "test",
+        "NABIJ_SECRET_KEY": TEST_SECRET,
+        "NABIJ_DATABASE_URL": settings.effective_database_url,
+        "NABIJ_VAR_DIR": str(settings.var_dir),
+        "NABIJ_MODULES_DIR": str(settings.modules_dir),
+    }
     log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "nabij"), "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "nabij"), "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -15,28 +15,70 @@ WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "w
 MODULE = "de-relatie-werkt"
 
 PAGES = {
-    None: ["/", "/modules", f"/modules/{MODULE}", f"/modules/{MODULE}/bordin", "/login", "/signup",
-           "/password/forgot", "/password/reset/not-a-valid-token", "/toegankelijkheid", "/bestaat-niet"],
-    Role.STUDENT: ["/", f"/modules/{MODULE}", f"/modules/{MODULE}/bordin", f"/modules/{MODULE}/gedwongen-kader",
-                   "/account", "/my/reflections", "/my/feedback", "/notifications", "/notifications/settings",
-                   "/search?q=nabijheid", f"/print/modules/{MODULE}"],
-    Role.LECTURER: ["/", f"/modules/{MODULE}/bordin", "/account", "/classes", "/classes/new", "/classes/{class_id}",
-                    "/classes/{class_id}/students", "/classes/{class_id}/settings",
-                    "/classes/{class_id}/assignments/new", "/classes/{class_id}/progress",
-                    "/classes/{class_id}/review", f"/classes/{{class_id}}/review/{MODULE}",
-                    f"/classes/{{class_id}}/review/{MODULE}/relatie-bordin-stage",
-                    f"/preview/{MODULE}", f"/preview/{MODULE}/gedwongen-kader", "/classes/{class_id}/join",
-                    "/safeguarding", "/lti/classes/{class_id}"],
-    Role.ADMIN: ["/", "/admin/users", "/admin/users/new", "/account", "/admin/lti", "/safeguarding",
-                 "/admin/classes/{class_id}/access-log"],
+    None: [
+        "/",
+        "/modules",
+        f"/modules/{MODULE}",
+        f"/modules/{MODULE}/bordin",
+        "/login",
+        "/signup",
+        "/password/forgot",
+        "/password/reset/not-a-valid-token",
+        "/toegankelijkheid",
+        "/bestaat-niet",
+    ],
+    Role.STUDENT: [
+        "/",
+        f"/modules/{MODULE}",
+        f"/modules/{MODULE}/bordin",
+        f"/modules/{MODULE}/gedwongen-kader",
+        "/account",
+        "/my/reflections",
+        "/my/feedback",
+        "/notifications",
+        "/notifications/settings",
+        "/search?q=nabijheid",
+        f"/print/modules/{MODULE}",
+    ],
+    Role.LECTURER: [
+        "/",
+        f"/modules/{MODULE}/bordin",
+        "/account",
+        "/classes",
+        "/classes/new",
+        "/classes/{class_id}",
+        "/classes/{class_id}/students",
+        "/classes/{class_id}/settings",
+        "/classes/{class_id}/assignments/new",
+        "/classes/{class_id}/progress",
+        "/classes/{class_id}/review",
+        f"/classes/{{class_id}}/review/{MODULE}",
+        f"/classes/{{class_id}}/review/{MODULE}/relatie-bordin-stage",
+        f"/preview/{MODULE}",
+        f"/preview/{MODULE}/gedwongen-kader",
+        "/classes/{class_id}/join",
+        "/safeguarding",
+        "/lti/classes/{class_id}",
+    ],
+    Role.ADMIN: [
+        "/",
+        "/admin/users",
+        "/admin/users/new",
+        "/account",
+        "/admin/lti",
+        "/safeguarding",
+        "/admin/classes/{class_id}/access-log",
+    ],
 }
 
 
 @pytest.fixture
 def people(live_server):
     with live_server.session() as session:
-        users = {role: make_user(session, role=role, email=f"{role.value}@school.test")
-                 for role in (Role.STUDENT, Role.LECTURER, Role.ADMIN)}
+        users = {
+            role: make_user(session, role=role, email=f"{role.value}@school.test")
+            for role in (Role.STUDENT, Role.LECTURER, Role.ADMIN)
+        }
         course_class = make_class(session, lecturer=users[Role.LECTURER])
         classes.enrol(session, course_class=course_class, student=users[Role.STUDENT])
         classes.assign(session, course_class=course_class, module_slug=MODULE, due_on=course_class.created_at.date())

@@ -20,14 +20,21 @@ def test_a_lecturer_assesses_by_keyboard_and_the_student_sees_how_to_grow(live_s
     with live_server.session() as session:
         lecturer = make_user(session, role=Role.LECTURER, email="docent@school.test", name="Dirk Docent")
         course_class = make_class(session, lecturer=lecturer, name="SW2A")
-        classes.assign(session, course_class=course_class, module_slug=MODULE, due_on=utcnow().date() + timedelta(days=7))
+        classes.assign(
+            session, course_class=course_class, module_slug=MODULE, due_on=utcnow().date() + timedelta(days=7)
+        )
         module = load_catalogue(live_server.settings.modules_dir).get(MODULE)
         for n in range(course_class.min_group_size):
             student = make_user(session, email=f"student{n}@school.test", name=f"Xandra Quell{n}")
             classes.enrol(session, course_class=course_class, student=student)
-            reflections.submit(session, user_id=student.id, module=module, prompt=module.reflections[PROMPT],
-                               text=f"Antwoord nummer {n}: ik zat met Sam in de keuken. " + "Hij zei weinig. " * 60,
-                               base_version=0)
+            reflections.submit(
+                session,
+                user_id=student.id,
+                module=module,
+                prompt=module.reflections[PROMPT],
+                text=f"Antwoord nummer {n}: ik zat met Sam in de keuken. " + "Hij zei weinig. " * 60,
+                base_version=0,
+            )
         class_id = course_class.id
     axe = Axe()
 

@@ -95,8 +95,11 @@ def test_the_progress_matrix_keeps_names_in_view_and_becomes_cards_on_a_phone(li
         lecturer = make_user(session, role="lecturer", email="docent@school.test")
         course_class = make_class(session, lecturer=lecturer)
         for n in range(4):
-            classes.enrol(session, course_class=course_class,
-                          student=make_user(session, email=f"s{n}@student.test", name=f"Student {n}"))
+            classes.enrol(
+                session,
+                course_class=course_class,
+                student=make_user(session, email=f"s{n}@student.test", name=f"Student {n}"),
+            )
         session.commit()
         class_id = course_class.id
     page = new_page()

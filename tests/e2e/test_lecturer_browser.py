@@ -74,8 +74,9 @@ def test_lecturer_reviews_anonymously_gives_feedback_and_sees_the_reply(live_ser
     with live_server.session() as session:
         lecturer = make_user(session, role=Role.LECTURER, email="docent@school.test", name="Dirk Docent")
         course_class = make_class(session, lecturer=lecturer, name="SW2A")
-        classes.assign(session, course_class=course_class, module_slug="proef",
-                       due_on=utcnow().date() + timedelta(days=7))
+        classes.assign(
+            session, course_class=course_class, module_slug="proef", due_on=utcnow().date() + timedelta(days=7)
+        )
         from app.content.catalogue import load_catalogue
 
         module = load_catalogue(FIXTURE_MODULES).get("proef")
@@ -83,8 +84,14 @@ def test_lecturer_reviews_anonymously_gives_feedback_and_sees_the_reply(live_ser
         for n in range(course_class.min_group_size):
             student = make_user(session, email=f"student{n}@school.test", name=f"Xandra Quell{n}")
             classes.enrol(session, course_class=course_class, student=student)
-            reflections.submit(session, user_id=student.id, module=module, prompt=module_prompt,
-                               text=f"Antwoord nummer {n}: ik koos voor nabijheid.", base_version=0)
+            reflections.submit(
+                session,
+                user_id=student.id,
+                module=module,
+                prompt=module_prompt,
+                text=f"Antwoord nummer {n}: ik koos voor nabijheid.",
+                base_version=0,
+            )
         class_id, k = course_class.id, course_class.min_group_size
 
     page = new_page()
@@ -115,14 +122,24 @@ def test_lecturer_reviews_anonymously_gives_feedback_and_sees_the_reply(live_ser
     with live_server.session() as session:
         lecturer = session.exec(select(User).where(User.email == "docent@school.test")).one()
         course_class = session.get(CourseClass, class_id)
-        others = session.exec(select(Answer).join(User, User.id == Answer.user_id)
-                              .where(Answer.class_id == class_id, User.email != "student0@school.test")).all()
+        others = session.exec(
+            select(Answer)
+            .join(User, User.id == Answer.user_id)
+            .where(Answer.class_id == class_id, User.email != "student0@school.test")
+        ).all()
         for other in others:
             revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == other.id)).first()
-            feedback = review.give_feedback(session, course_class=course_class, answer_id=other.id,
-                                            revision_id=revision.id, author=lecturer, text="Wat zou je team zeggen?")
-            reflections.reply_to_feedback(session, user_id=other.user_id, feedback_id=feedback.id,
-                                          text="Dat ik het goed heb aangepakt.")
+            feedback = review.give_feedback(
+                session,
+                course_class=course_class,
+                answer_id=other.id,
+                revision_id=revision.id,
+                author=lecturer,
+                text="Wat zou je team zeggen?",
+            )
+            reflections.reply_to_feedback(
+                session, user_id=other.user_id, feedback_id=feedback.id, text="Dat ik het goed heb aangepakt."
+            )
         session.commit()
 
     page.reload()

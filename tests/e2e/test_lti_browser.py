@@ -27,8 +27,9 @@ def lms(live_server):
 
 
 def test_student_launches_from_the_lms_page_in_the_iframe_and_in_a_new_window(lms, live_server, new_page):
-    lms.scenarios["s"] = Scenario(sub="browser-student", roles=[LEARNER], name="Lotte Maes",
-                                  custom={"nabij_module": MODULE}, nrps=False)
+    lms.scenarios["s"] = Scenario(
+        sub="browser-student", roles=[LEARNER], name="Lotte Maes", custom={"nabij_module": MODULE}, nrps=False
+    )
     page = new_page(locale="en-GB")
     page.goto(f"{lms.issuer}/course/s")
     frame = page.frame_locator("#tool")
@@ -39,8 +40,14 @@ def test_student_launches_from_the_lms_page_in_the_iframe_and_in_a_new_window(lm
     assert "Lotte Maes" not in page.content()  # the LMS's page itself learns nothing from Nabij's frame
 
     # A new window: a fresh launch (a new state and nonce), top-level.
-    lms.scenarios["w"] = Scenario(sub="browser-student", roles=[LEARNER], name="Lotte Maes",
-                                  custom={"nabij_module": MODULE}, nrps=False, target="window")
+    lms.scenarios["w"] = Scenario(
+        sub="browser-student",
+        roles=[LEARNER],
+        name="Lotte Maes",
+        custom={"nabij_module": MODULE},
+        nrps=False,
+        target="window",
+    )
     page.goto(f"{lms.issuer}/course/w")
     with page.expect_popup() as popup_info:
         page.click("#new-window")

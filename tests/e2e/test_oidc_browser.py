@@ -28,14 +28,26 @@ def sso_server(tmp_path, provider):
     upgrade(settings)
     port = provider.browser_port  # registered at the provider as this server's redirect URI
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "NABIJ_ENV": "test", "NABIJ_SECRET_KEY": TEST_SECRET,
-           "NABIJ_DATABASE_URL": settings.effective_database_url, "NABIJ_VAR_DIR": str(settings.var_dir),
-           "NABIJ_MODULES_DIR": str(settings.modules_dir), "NABIJ_BASE_URL": url,
-           "NABIJ_OIDC_ISSUER": provider.issuer, "NABIJ_OIDC_CLIENT_ID": "nabij",
-           "NABIJ_OIDC_CLIENT_SECRET": "nabij-secret", "NABIJ_OIDC_NAME": "SURFconext"}
+    env = {
+        **os.environ,
+        "NABIJ_ENV": "test",
+        "NABIJ_SECRET_KEY": TEST_SECRET,
+        "NABIJ_DATABASE_URL": settings.effective_database_url,
+        "NABIJ_VAR_DIR": str(settings.var_dir),
+        "NABIJ_MODULES_DIR": str(settings.modules_dir),
+        "NABIJ_BASE_URL": url,
+        "NABIJ_OIDC_ISSUER": provider.issuer,
+        "NABIJ_OIDC_CLIENT_ID": "nabij",
+        "NABIJ_OIDC_CLIENT_SECRET": "nabij-secret",
+        "NABIJ_OIDC_NAME": "SURFconext",
+    }
     log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "nabij"), "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "nabij"), "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:

@@ -34,8 +34,12 @@ def test_the_browser_asks_before_submitting_a_name_and_sends_nothing_until_then(
     log_in(page, live_server, student.email)
     page.goto(f"{live_server.url}/modules/proef/casus")
     submits: list[str] = []
-    page.on("request", lambda request: request.method == "POST" and request.url.endswith("/prompts/proef-keuze")
-            and submits.append(request.url))
+    page.on(
+        "request",
+        lambda request: (
+            request.method == "POST" and request.url.endswith("/prompts/proef-keuze") and submits.append(request.url)
+        ),
+    )
     prompt = page.locator("#prompt-proef-keuze")
     prompt.locator("textarea").fill(NAMED)
     expect(prompt.locator(".save-status__ok")).to_be_visible(timeout=8000)  # autosave is never held up

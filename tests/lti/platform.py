@@ -23,8 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-lti1p3platform = pytest.importorskip("lti1p3platform", reason="LTI tests skipped: install the dev extras "
-                                                                "(pip install -e '.[dev]') for lti1p3platform")
+lti1p3platform = pytest.importorskip(
+    "lti1p3platform", reason="LTI tests skipped: install the dev extras (pip install -e '.[dev]') for lti1p3platform"
+)
 import uvicorn  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
@@ -54,10 +55,14 @@ def free_port() -> int:
 
 def private_pem() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -119,19 +124,26 @@ class Platform:
     public_key: str
     tool_base: str
     scenarios: dict[str, Scenario] = field(default_factory=dict)
-    members: dict[str, list[dict]] = field(default_factory=dict)      # context id -> NRPS members
-    lineitems: dict[str, dict] = field(default_factory=dict)          # id -> line item
-    scores: dict[str, list[dict]] = field(default_factory=dict)       # line item id -> scores posted
+    members: dict[str, list[dict]] = field(default_factory=dict)  # context id -> NRPS members
+    lineitems: dict[str, dict] = field(default_factory=dict)  # id -> line item
+    scores: dict[str, list[dict]] = field(default_factory=dict)  # line item id -> scores posted
     deep_link_items: list[dict] = field(default_factory=list)
     dynamic_registrations: list[dict] = field(default_factory=list)
     server: uvicorn.Server | None = None
 
     # -- the registration, as lti1p3platform keeps it --------------------------------------------
     def registration(self) -> Registration:
-        reg = (Registration().set_iss(self.issuer).set_client_id(self.client_id)
-               .set_deployment_id(self.deployment_id).set_oidc_login_url(f"{self.tool_base}/lti/login")
-               .set_launch_url(f"{self.tool_base}/lti/launch").set_deeplink_launch_url(f"{self.tool_base}/lti/launch")
-               .set_platform_private_key(self.private_key).set_platform_public_key(self.public_key))
+        reg = (
+            Registration()
+            .set_iss(self.issuer)
+            .set_client_id(self.client_id)
+            .set_deployment_id(self.deployment_id)
+            .set_oidc_login_url(f"{self.tool_base}/lti/login")
+            .set_launch_url(f"{self.tool_base}/lti/launch")
+            .set_deeplink_launch_url(f"{self.tool_base}/lti/launch")
+            .set_platform_private_key(self.private_key)
+            .set_platform_public_key(self.public_key)
+        )
         if getattr(self, "tool_jwks", None):
             reg.set_tool_key_set(self.tool_jwks)
         return reg
@@ -141,9 +153,15 @@ class Platform:
 
     def nabij_values(self) -> dict[str, str]:
         """What an admin types into Nabij's registration form for this platform."""
-        return {"name": "Test-LMS", "issuer": self.issuer, "client_id": self.client_id,
-                "deployment_id": self.deployment_id, "auth_login_url": f"{self.issuer}/auth",
-                "auth_token_url": f"{self.issuer}/token", "jwks_url": f"{self.issuer}/jwks"}
+        return {
+            "name": "Test-LMS",
+            "issuer": self.issuer,
+            "client_id": self.client_id,
+            "deployment_id": self.deployment_id,
+            "auth_login_url": f"{self.issuer}/auth",
+            "auth_token_url": f"{self.issuer}/token",
+            "jwks_url": f"{self.issuer}/jwks",
+        }
 
     def login_url(self, hint: str, user: str = "opaque-login-hint") -> str:
         """The third-party-initiated login the LMS sends the browser to (built by lti1p3platform)."""
@@ -155,8 +173,12 @@ class Platform:
         return f"{self.issuer}/lineitems/{lineitem_id}"
 
     def add_lineitem(self, lineitem_id: str, label: str = "Nabij", resource_link_id: str = "link-1") -> str:
-        self.lineitems[lineitem_id] = {"id": self.lineitem_url(lineitem_id), "label": label, "scoreMaximum": 1,
-                                       "resourceLinkId": resource_link_id}
+        self.lineitems[lineitem_id] = {
+            "id": self.lineitem_url(lineitem_id),
+            "label": label,
+            "scoreMaximum": 1,
+            "resourceLinkId": resource_link_id,
+        }
         return self.lineitem_url(lineitem_id)
 
     # -- crafting launches by hand, for the attacks ----------------------------------------------
@@ -209,11 +231,17 @@ class Platform:
         # LTI Dynamic Registration (not part of lti1p3platform): the platform's half, written for the test.
         @app.get("/.well-known/openid-configuration")
         def openid_configuration():
-            return {"issuer": platform.issuer, "authorization_endpoint": f"{platform.issuer}/auth",
-                    "token_endpoint": f"{platform.issuer}/token", "jwks_uri": f"{platform.issuer}/jwks",
-                    "registration_endpoint": f"{platform.issuer}/register",
-                    "https://purl.imsglobal.org/spec/lti-platform-configuration": {
-                        "product_family_code": "test-lms", "version": "1"}}
+            return {
+                "issuer": platform.issuer,
+                "authorization_endpoint": f"{platform.issuer}/auth",
+                "token_endpoint": f"{platform.issuer}/token",
+                "jwks_uri": f"{platform.issuer}/jwks",
+                "registration_endpoint": f"{platform.issuer}/register",
+                "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                    "product_family_code": "test-lms",
+                    "version": "1",
+                },
+            }
 
         @app.post("/register")
         async def register(request: Request):
@@ -221,10 +249,14 @@ class Platform:
                 return JSONResponse({"error": "invalid_token"}, status_code=401)
             body = await request.json()
             platform.dynamic_registrations.append(body)
-            return {**body, "client_id": platform.client_id,
-                    "https://purl.imsglobal.org/spec/lti-tool-configuration": {
-                        **body["https://purl.imsglobal.org/spec/lti-tool-configuration"],
-                        "deployment_id": platform.deployment_id}}
+            return {
+                **body,
+                "client_id": platform.client_id,
+                "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                    **body["https://purl.imsglobal.org/spec/lti-tool-configuration"],
+                    "deployment_id": platform.deployment_id,
+                },
+            }
 
         @app.get("/jwks")
         def jwks():
@@ -255,10 +287,19 @@ class Platform:
             json_body = None
             if body and "json" in request.headers.get("content-type", ""):
                 import json
+
                 json_body = json.loads(body)
-            return _Request({"method": request.method, "form_data": {}, "get_data": dict(request.query_params),
-                             "headers": request.headers, "content_type": request.headers.get("content-type"),
-                             "path": request.url.path, "json": json_body})
+            return _Request(
+                {
+                    "method": request.method,
+                    "form_data": {},
+                    "get_data": dict(request.query_params),
+                    "headers": request.headers,
+                    "content_type": request.headers.get("content-type"),
+                    "path": request.url.path,
+                    "json": json_body,
+                }
+            )
 
         def answer(result) -> Response:
             if result.result is None:
@@ -310,10 +351,18 @@ class Platform:
                     latest: dict[str, dict] = {}
                     for score in platform.scores.get(line_item_id, []):
                         latest[score["userId"]] = score
-                    return {"content": [{"userId": user, "resultScore": score["scoreGiven"],
-                                         "resultMaximum": score["scoreMaximum"],
-                                         "scoreOf": platform.lineitem_url(line_item_id)}
-                                        for user, score in latest.items()], "has_next": False}
+                    return {
+                        "content": [
+                            {
+                                "userId": user,
+                                "resultScore": score["scoreGiven"],
+                                "resultMaximum": score["scoreMaximum"],
+                                "scoreOf": platform.lineitem_url(line_item_id),
+                            }
+                            for user, score in latest.items()
+                        ],
+                        "has_next": False,
+                    }
 
             return Grades(request_meta, conf, f"{platform.issuer}/lineitems", platform.lineitem_url(lineitem_id))
 
@@ -343,13 +392,24 @@ class Platform:
         return app
 
 
-def start_platform(*, tool_base: str = "https://testserver", client_id: str = "nabij-tool",
-                   deployment_id: str = "deployment-1", host: str = "127.0.0.1") -> Platform:
+def start_platform(
+    *,
+    tool_base: str = "https://testserver",
+    client_id: str = "nabij-tool",
+    deployment_id: str = "deployment-1",
+    host: str = "127.0.0.1",
+) -> Platform:
     """`host`: the name in the issuer; "localhost" makes the LMS another site than Nabij on 127.0.0.1."""
     port = free_port()
     private, public = private_pem()
-    platform = Platform(issuer=f"http://{host}:{port}", client_id=client_id, deployment_id=deployment_id,
-                        private_key=private, public_key=public, tool_base=tool_base)
+    platform = Platform(
+        issuer=f"http://{host}:{port}",
+        client_id=client_id,
+        deployment_id=deployment_id,
+        private_key=private,
+        public_key=public,
+        tool_base=tool_base,
+    )
     config = uvicorn.Config(platform.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     platform.server = uvicorn.Server(config)
     thread = threading.Thread(target=platform.server.run, daemon=True)
@@ -369,6 +429,7 @@ def stop_platform(platform: Platform) -> None:
 
 
 # -- the browser's part, driven with Nabij's TestClient and httpx ---------------------------------
+
 
 @dataclass
 class LaunchForm:
@@ -402,5 +463,9 @@ def full_launch(client, platform: Platform, hint: str, *, headers: dict | None =
     """Login initiation → authentication request → signed id_token POST; Nabij's answer to the POST."""
     redirect = login_redirect(client, platform, hint)
     form = launch_form(redirect.headers["location"])
-    return client.post(urlsplit(form.action).path, data={"id_token": form.id_token, "state": form.state},
-                       headers=headers or {}, follow_redirects=False), form
+    return client.post(
+        urlsplit(form.action).path,
+        data={"id_token": form.id_token, "state": form.state},
+        headers=headers or {},
+        follow_redirects=False,
+    ), form

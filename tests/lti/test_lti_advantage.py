@@ -38,9 +38,11 @@ def _fresh(session):
 
 # -- deep linking ---------------------------------------------------------------------------------
 
+
 def test_deep_linking_round_trip_then_students_launch_the_picked_module(platform, lti_client, session, app):
-    platform.scenarios["dl"] = Scenario(sub="teacher", roles=[INSTRUCTOR], name="Docent", nrps=False,
-                                        resource_link_id=None, deep_linking=True)
+    platform.scenarios["dl"] = Scenario(
+        sub="teacher", roles=[INSTRUCTOR], name="Docent", nrps=False, resource_link_id=None, deep_linking=True
+    )
     response, _ = full_launch(lti_client, platform, "dl", headers={"Sec-Fetch-Dest": "iframe"})
     assert response.status_code == 200 and 'id="lti-deep-link"' in response.text
     assert f"frame-ancestors {platform.issuer}" in response.headers["content-security-policy"]
@@ -48,8 +50,9 @@ def test_deep_linking_round_trip_then_students_launch_the_picked_module(platform
     # A bad date keeps the choice and says what is wrong.
     bad = lti_client.post("/lti/deep-link", data={**fields, "module": MODULE, "due_on": "next friday", "grades": "1"})
     assert bad.status_code == 422 and "2026-12-20" in bad.text and f'value="{MODULE}" checked' in bad.text
-    chosen = lti_client.post("/lti/deep-link", data={**_fields(bad.text), "module": MODULE, "due_on": "2026-12-20",
-                                                     "grades": "1"})
+    chosen = lti_client.post(
+        "/lti/deep-link", data={**_fields(bad.text), "module": MODULE, "due_on": "2026-12-20", "grades": "1"}
+    )
     assert chosen.status_code == 200, chosen.text
     action = re.search(r'action="([^"]+)" class="form" id="lti-return-form"', chosen.text).group(1)
     assert action == f"{platform.issuer}/deep_link_return"
@@ -63,8 +66,15 @@ def test_deep_linking_round_trip_then_students_launch_the_picked_module(platform
     assert item["lineItem"]["scoreMaximum"] == 1
     # The LMS makes the link (and its line item); a student's launch opens the module.
     lineitem = platform.add_lineitem("li-1")
-    platform.scenarios["s"] = Scenario(sub="student", roles=[LEARNER], name="Student", nrps=False,
-                                       resource_link_id="placed-1", custom=item["custom"], lineitem=lineitem)
+    platform.scenarios["s"] = Scenario(
+        sub="student",
+        roles=[LEARNER],
+        name="Student",
+        nrps=False,
+        resource_link_id="placed-1",
+        custom=item["custom"],
+        lineitem=lineitem,
+    )
     from fastapi.testclient import TestClient
 
     student = TestClient(app, base_url="https://testserver", headers={"Accept-Language": "en"})
@@ -77,8 +87,9 @@ def test_deep_linking_round_trip_then_students_launch_the_picked_module(platform
 def test_deep_link_choice_cannot_be_forged_or_used_by_another_account(platform, lti_client, session):
     from tests.factories import login, make_user
 
-    platform.scenarios["dl"] = Scenario(sub="teacher", roles=[INSTRUCTOR], name="Docent", nrps=False,
-                                        resource_link_id=None, deep_linking=True)
+    platform.scenarios["dl"] = Scenario(
+        sub="teacher", roles=[INSTRUCTOR], name="Docent", nrps=False, resource_link_id=None, deep_linking=True
+    )
     response, _ = full_launch(lti_client, platform, "dl")
     fields = _fields(response.text)
     tampered = dict(fields, pending=fields["pending"][:-2] + "00")
@@ -98,13 +109,15 @@ def test_deep_link_choice_cannot_be_forged_or_used_by_another_account(platform, 
 
 
 def test_deep_linking_launch_by_a_learner_is_refused(platform, lti_client):
-    platform.scenarios["dl"] = Scenario(sub="pupil", roles=[LEARNER], name="P", nrps=False, resource_link_id=None,
-                                        deep_linking=True)
+    platform.scenarios["dl"] = Scenario(
+        sub="pupil", roles=[LEARNER], name="P", nrps=False, resource_link_id=None, deep_linking=True
+    )
     response, _ = full_launch(lti_client, platform, "dl")
     assert response.status_code == 403 and 'data-lti-error="no-role"' in response.text
 
 
 # -- NRPS -----------------------------------------------------------------------------------------
+
 
 def _members(platform):
     platform.members["course-101"] = [
@@ -119,17 +132,20 @@ def _members(platform):
 def _class_students(session, platform) -> dict[str, User]:
     session.rollback()
     context = session.exec(select(LtiContext)).one()
-    rows = session.exec(select(ExternalIdentity.subject, User).join(User, User.id == ExternalIdentity.user_id)
-                        .join(Enrolment, Enrolment.user_id == User.id)
-                        .where(Enrolment.class_id == context.class_id,
-                               ExternalIdentity.issuer == platform.issuer)).all()
+    rows = session.exec(
+        select(ExternalIdentity.subject, User)
+        .join(User, User.id == ExternalIdentity.user_id)
+        .join(Enrolment, Enrolment.user_id == User.id)
+        .where(Enrolment.class_id == context.class_id, ExternalIdentity.issuer == platform.issuer)
+    ).all()
     return dict(rows)
 
 
 def test_roster_syncs_on_a_lecturer_launch_and_on_demand(platform, lti_client, session):
     _members(platform)
-    platform.scenarios["t"] = Scenario(sub="teacher", roles=[INSTRUCTOR], name="Docent Peeters",
-                                       custom={"nabij_module": MODULE})
+    platform.scenarios["t"] = Scenario(
+        sub="teacher", roles=[INSTRUCTOR], name="Docent Peeters", custom={"nabij_module": MODULE}
+    )
     response, _ = full_launch(lti_client, platform, "t")
     assert response.status_code == 303
     students = _class_students(session, platform)
@@ -142,13 +158,15 @@ def test_roster_syncs_on_a_lecturer_launch_and_on_demand(platform, lti_client, s
     assert matrix.status_code == 200 and "Aya" in matrix.text and "Bram" in matrix.text
     # On demand: Bram left the LMS course, Chris joined.
     platform.members["course-101"] = [m for m in platform.members["course-101"] if m["user_id"] != "s-3"] + [
-        {"user_id": "s-4", "roles": [LEARNER], "name": "Chris", "status": "Active"}]
+        {"user_id": "s-4", "roles": [LEARNER], "name": "Chris", "status": "Active"}
+    ]
     page = lti_client.get(f"/lti/classes/{context.class_id}")
     assert page.status_code == 200
     from tests.conftest import csrf_from
 
-    synced = lti_client.post(f"/lti/classes/{context.class_id}/sync", data={"csrf_token": csrf_from(page.text)},
-                             follow_redirects=False)
+    synced = lti_client.post(
+        f"/lti/classes/{context.class_id}/sync", data={"csrf_token": csrf_from(page.text)}, follow_redirects=False
+    )
     assert synced.status_code == 303 and synced.headers["location"].endswith("notice=synced")
     assert set(_class_students(session, platform)) == {"s-1", "s-2", "s-4"}
 
@@ -170,6 +188,7 @@ def test_roster_sync_page_is_only_for_the_class_lecturers(platform, lti_client, 
 
 # -- AGS ------------------------------------------------------------------------------------------
 
+
 def _submit_all(session, app, user_id: int) -> None:
     module = app.state.catalogue.get(MODULE)
     for prompt in module.reflections.values():
@@ -181,8 +200,9 @@ def test_completion_reaches_the_gradebook_only_in_rounds_of_k_and_reads_back(pla
     lineitem = platform.add_lineitem("li-7")
     _members(platform)
     custom = {"nabij_module": MODULE}
-    platform.scenarios["t"] = Scenario(sub="teacher", roles=[INSTRUCTOR], name="Docent", custom=custom,
-                                       lineitem=lineitem)
+    platform.scenarios["t"] = Scenario(
+        sub="teacher", roles=[INSTRUCTOR], name="Docent", custom=custom, lineitem=lineitem
+    )
     full_launch(lti_client, platform, "t")
     session.rollback()
     course_class = session.get(CourseClass, session.exec(select(LtiContext)).one().class_id)
@@ -201,8 +221,14 @@ def test_completion_reaches_the_gradebook_only_in_rounds_of_k_and_reads_back(pla
     assert sorted(score["userId"] for score in posted) == ["s-1", "s-2", "s-3"]
     for score in posted:
         # Completion only: no comment, no text, no level, nothing else.
-        assert set(score) == {"userId", "scoreGiven", "scoreMaximum", "activityProgress", "gradingProgress",
-                              "timestamp"}
+        assert set(score) == {
+            "userId",
+            "scoreGiven",
+            "scoreMaximum",
+            "activityProgress",
+            "gradingProgress",
+            "timestamp",
+        }
         assert score["scoreGiven"] == 1 and score["scoreMaximum"] == 1
         assert score["activityProgress"] == "Completed" and score["gradingProgress"] == "FullyGraded"
     # Read back through AGS results, as Nabij's client reads them.
@@ -221,8 +247,9 @@ def test_completion_reaches_the_gradebook_only_in_rounds_of_k_and_reads_back(pla
 def test_the_student_request_never_fails_when_the_lms_is_down(platform, lti_client, session, app, monkeypatch):
     lineitem = platform.add_lineitem("li-8")
     _members(platform)
-    platform.scenarios["t"] = Scenario(sub="teacher", roles=[INSTRUCTOR], name="Docent",
-                                       custom={"nabij_module": MODULE}, lineitem=lineitem)
+    platform.scenarios["t"] = Scenario(
+        sub="teacher", roles=[INSTRUCTOR], name="Docent", custom={"nabij_module": MODULE}, lineitem=lineitem
+    )
     full_launch(lti_client, platform, "t")
     session.rollback()
     course_class = session.get(CourseClass, session.exec(select(LtiContext)).one().class_id)
@@ -246,8 +273,9 @@ def test_the_student_request_never_fails_when_the_lms_is_down(platform, lti_clie
 
 def test_a_lecturer_is_never_graded_and_the_lms_sees_no_names(platform, lti_client, session):
     lineitem = platform.add_lineitem("li-9")
-    platform.scenarios["t"] = Scenario(sub="teacher", roles=[INSTRUCTOR], name="Docent", nrps=False,
-                                       custom={"nabij_module": MODULE}, lineitem=lineitem)
+    platform.scenarios["t"] = Scenario(
+        sub="teacher", roles=[INSTRUCTOR], name="Docent", nrps=False, custom={"nabij_module": MODULE}, lineitem=lineitem
+    )
     full_launch(lti_client, platform, "t")
     session.rollback()
     context = session.exec(select(LtiContext)).one()
@@ -259,8 +287,9 @@ def test_a_lecturer_is_never_graded_and_the_lms_sees_no_names(platform, lti_clie
 def test_a_refused_deep_linking_launch_creates_nothing(platform, lti_client, session):
     from app.models import UserSession
 
-    platform.scenarios["dl"] = Scenario(sub="pupil-2", roles=[LEARNER], name="P", nrps=False, resource_link_id=None,
-                                        deep_linking=True)
+    platform.scenarios["dl"] = Scenario(
+        sub="pupil-2", roles=[LEARNER], name="P", nrps=False, resource_link_id=None, deep_linking=True
+    )
     full_launch(lti_client, platform, "dl")
     session.rollback()
     assert session.exec(select(ExternalIdentity)).all() == [] and session.exec(select(UserSession)).all() == []

@@ -20,8 +20,9 @@ def test_lti_pages_are_valid_html(platform, lti_client, session, app, tmp_path):
     admin_user = make_user(session, role="admin")
     pages: dict[str, str] = {}
     platform.members["course-101"] = []
-    platform.scenarios["dl"] = Scenario(sub="t", roles=[INSTRUCTOR], name="Docent", resource_link_id=None,
-                                        deep_linking=True)
+    platform.scenarios["dl"] = Scenario(
+        sub="t", roles=[INSTRUCTOR], name="Docent", resource_link_id=None, deep_linking=True
+    )
     picker, _ = full_launch(lti_client, platform, "dl")
     pages["deep-link picker"] = picker.text
     token = csrf_from(picker.text)
@@ -35,8 +36,11 @@ def test_lti_pages_are_valid_html(platform, lti_client, session, app, tmp_path):
     other = TestClient(app, base_url="https://testserver", headers={"Accept-Language": "en"})
     pages["error"] = full_launch(other, platform, "s")[0].text
     form = launch_form(login_redirect(other, platform, "s").headers["location"])
-    pages["new window"] = TestClient(app, base_url="https://testserver").post(
-        "/lti/launch", data={"id_token": form.id_token, "state": form.state}).text
+    pages["new window"] = (
+        TestClient(app, base_url="https://testserver")
+        .post("/lti/launch", data={"id_token": form.id_token, "state": form.state})
+        .text
+    )
     admin = TestClient(app, base_url="http://testserver", headers={"Accept-Language": "en"})
     login(admin, admin_user)
     pages["admin"] = admin.get("/admin/lti").text
@@ -46,9 +50,11 @@ def test_lti_pages_are_valid_html(platform, lti_client, session, app, tmp_path):
         path = tmp_path / f"page{index}.html"
         path.write_text(html)
         files[str(path)] = name
-    result = subprocess.run([*command, "--format", "json", "--errors-only", *files], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [*command, "--format", "json", "--errors-only", *files], capture_output=True, text=True, timeout=300
+    )
     messages = json.loads(result.stderr or result.stdout or '{"messages": []}')["messages"]
-    errors = [f"{files.get(m.get('url', '').removeprefix('file:'), m.get('url'))}: {m.get('message')}"
-              for m in messages]
+    errors = [
+        f"{files.get(m.get('url', '').removeprefix('file:'), m.get('url'))}: {m.get('message')}" for m in messages
+    ]
     assert not errors, "\n".join(errors)

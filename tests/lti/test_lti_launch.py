@@ -18,8 +18,9 @@ MODULE = "de-relatie-werkt"
 
 def _identity_user(session, platform, sub) -> User | None:
     session.rollback()
-    row = session.exec(select(ExternalIdentity).where(ExternalIdentity.issuer == platform.issuer,
-                                                      ExternalIdentity.subject == sub)).first()
+    row = session.exec(
+        select(ExternalIdentity).where(ExternalIdentity.issuer == platform.issuer, ExternalIdentity.subject == sub)
+    ).first()
     return session.get(User, row.user_id) if row else None
 
 
@@ -30,10 +31,14 @@ def _error_code(response) -> str | None:
 
 
 def test_student_launch_lands_in_the_module_signed_in(platform, lti_client, session):
-    platform.scenarios["s1"] = Scenario(sub="lms-student-1", roles=[LEARNER], name="Sara Janssens",
-                                        email="sara@hogeschool.test", custom={"nabij_module": MODULE,
-                                                                              "nabij_due": "2026-12-24"},
-                                        nrps=False)
+    platform.scenarios["s1"] = Scenario(
+        sub="lms-student-1",
+        roles=[LEARNER],
+        name="Sara Janssens",
+        email="sara@hogeschool.test",
+        custom={"nabij_module": MODULE, "nabij_due": "2026-12-24"},
+        nrps=False,
+    )
     response, _form = full_launch(lti_client, platform, "s1")
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"/modules/{MODULE}"
@@ -51,8 +56,9 @@ def test_student_launch_lands_in_the_module_signed_in(platform, lti_client, sess
 
 
 def test_launch_cookie_in_a_frame_is_partitioned_and_normal_cookies_stay_lax(platform, lti_client, session, client):
-    platform.scenarios["s"] = Scenario(sub="framed", roles=[LEARNER], name="In Frame", nrps=False,
-                                       custom={"nabij_module": MODULE})
+    platform.scenarios["s"] = Scenario(
+        sub="framed", roles=[LEARNER], name="In Frame", nrps=False, custom={"nabij_module": MODULE}
+    )
     response, _ = full_launch(lti_client, platform, "s", headers={"Sec-Fetch-Dest": "iframe"})
     cookies = [value for key, value in response.headers.multi_items() if key == "set-cookie"]
     session_cookie = next(c for c in cookies if c.startswith("nabij_session="))
@@ -64,16 +70,24 @@ def test_launch_cookie_in_a_frame_is_partitioned_and_normal_cookies_stay_lax(pla
     # A page outside that session: frame-ancestors 'none'; a password login's cookie stays Lax.
     assert "frame-ancestors 'none'" in client.get("/login").headers["content-security-policy"]
     user = make_user(session)
-    answer = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                         "csrf_token": csrf_from(client.get("/login").text), "next": "/"},
-                         follow_redirects=False)
+    answer = client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_from(client.get("/login").text),
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
     normal = answer.headers["set-cookie"].lower()
     assert "samesite=lax" in normal and "partitioned" not in normal and "samesite=none" not in normal
 
 
 def test_new_window_launch_gets_a_lax_cookie_and_no_frame_permission(platform, lti_client):
-    platform.scenarios["s"] = Scenario(sub="window", roles=[LEARNER], name="New Window", nrps=False,
-                                       custom={"nabij_module": MODULE}, target="window")
+    platform.scenarios["s"] = Scenario(
+        sub="window", roles=[LEARNER], name="New Window", nrps=False, custom={"nabij_module": MODULE}, target="window"
+    )
     response, _ = full_launch(lti_client, platform, "s", headers={"Sec-Fetch-Dest": "document"})
     cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("nabij_session="))
     assert "samesite=lax" in cookie.lower() and "partitioned" not in cookie.lower()
@@ -103,11 +117,13 @@ def test_missing_name_and_email_are_normal(platform, lti_client, session):
 
 
 def test_same_sub_is_the_same_account_even_when_the_email_changes(platform, lti_client, session):
-    platform.scenarios["a"] = Scenario(sub="stable", roles=[LEARNER], name="A", email="a@school.test", nrps=False,
-                                       custom={"nabij_module": MODULE})
+    platform.scenarios["a"] = Scenario(
+        sub="stable", roles=[LEARNER], name="A", email="a@school.test", nrps=False, custom={"nabij_module": MODULE}
+    )
     full_launch(lti_client, platform, "a")
-    platform.scenarios["b"] = Scenario(sub="stable", roles=[LEARNER], name="A", email="a.new@school.test",
-                                       nrps=False, custom={"nabij_module": MODULE})
+    platform.scenarios["b"] = Scenario(
+        sub="stable", roles=[LEARNER], name="A", email="a.new@school.test", nrps=False, custom={"nabij_module": MODULE}
+    )
     full_launch(TestClient(lti_client.app, base_url="https://testserver"), platform, "b")
     session.rollback()
     assert len(session.exec(select(ExternalIdentity)).all()) == 1
@@ -121,15 +137,18 @@ def test_unknown_link_tells_the_student_it_is_not_set_up(platform, lti_client):
 
 # -- third-party cookies blocked ---------------------------------------------------------------
 
+
 def test_blocked_cookies_get_an_open_in_new_window_page(platform, lti_client, app):
-    platform.scenarios["s"] = Scenario(sub="cookieless", roles=[LEARNER], name="C", nrps=False,
-                                       custom={"nabij_module": MODULE})
+    platform.scenarios["s"] = Scenario(
+        sub="cookieless", roles=[LEARNER], name="C", nrps=False, custom={"nabij_module": MODULE}
+    )
     redirect = login_redirect(lti_client, platform, "s")
     form = launch_form(redirect.headers["location"])
     # The browser did not keep (or send) the state cookie: another, cookie-less client posts the form.
     cookieless = TestClient(app, base_url="https://testserver", headers={"Accept-Language": "en"})
-    response = cookieless.post("/lti/launch", data={"id_token": form.id_token, "state": form.state},
-                               follow_redirects=False)
+    response = cookieless.post(
+        "/lti/launch", data={"id_token": form.id_token, "state": form.state}, follow_redirects=False
+    )
     assert response.status_code == 200
     assert 'id="lti-new-window"' in response.text and 'target="_blank"' in response.text
     assert "nabij_session" not in response.headers.get("set-cookie", "")
@@ -147,6 +166,7 @@ def _hidden_fields(html: str) -> dict[str, str]:
 
 
 # -- attacks: each refused with a clear page, and nobody signed in -----------------------------
+
 
 def _login_state(client, platform, hint):
     redirect = login_redirect(client, platform, hint)
@@ -166,8 +186,9 @@ def _refused(response, code):
 
 
 def _setup(platform):
-    platform.scenarios["s"] = Scenario(sub="victim", roles=[LEARNER], name="V", nrps=False,
-                                       custom={"nabij_module": MODULE})
+    platform.scenarios["s"] = Scenario(
+        sub="victim", roles=[LEARNER], name="V", nrps=False, custom={"nabij_module": MODULE}
+    )
 
 
 def test_tampered_signature_is_refused(platform, lti_client, session):
@@ -194,8 +215,12 @@ def test_token_signed_by_another_key_is_refused(platform, lti_client):
     state, nonce = _login_state(lti_client, platform, "s")
     attacker_key, _public = private_pem()
     # The platform's own key id, an attacker's key: not the key the platform's JWKS publishes.
-    token = Registration.encode_and_sign(platform.claims_for("s", nonce=nonce), attacker_key,
-                                         headers={"kid": platform.registration().get_kid()}, expiration=300)
+    token = Registration.encode_and_sign(
+        platform.claims_for("s", nonce=nonce),
+        attacker_key,
+        headers={"kid": platform.registration().get_kid()},
+        expiration=300,
+    )
     _refused(_post(lti_client, token, state), "signature")
 
 
@@ -234,8 +259,9 @@ def test_expired_token_is_refused(platform, lti_client):
 def test_wrong_nonce_is_refused(platform, lti_client):
     _setup(platform)
     state, _nonce = _login_state(lti_client, platform, "s")
-    _refused(_post(lti_client, platform.sign(platform.claims_for("s", nonce="a-nonce-we-never-issued")), state),
-             "nonce")
+    _refused(
+        _post(lti_client, platform.sign(platform.claims_for("s", nonce="a-nonce-we-never-issued")), state), "nonce"
+    )
 
 
 def test_replayed_launch_is_refused_in_the_same_browser_and_in_another(platform, lti_client, app):
@@ -259,22 +285,33 @@ def test_wrong_state_is_refused(platform, lti_client):
 
 
 def test_login_for_an_unregistered_platform_is_refused(lti_client, platform):
-    response = lti_client.get("/lti/login", params={"iss": "https://unknown.lms.test", "login_hint": "x",
-                                                    "target_link_uri": "https://testserver/lti/launch"})
+    response = lti_client.get(
+        "/lti/login",
+        params={
+            "iss": "https://unknown.lms.test",
+            "login_hint": "x",
+            "target_link_uri": "https://testserver/lti/launch",
+        },
+    )
     _refused(response, "unknown-platform")
-    response = lti_client.get("/lti/login", params={"iss": platform.issuer, "login_hint": "x",
-                                                    "target_link_uri": "https://evil.test/lti/launch"})
+    response = lti_client.get(
+        "/lti/login",
+        params={"iss": platform.issuer, "login_hint": "x", "target_link_uri": "https://evil.test/lti/launch"},
+    )
     _refused(response, "bad-target")
 
 
-def test_a_context_of_another_platform_never_reaches_this_platforms_class(platform, other_platform, lti_client,
-                                                                          session, app):
-    platform.scenarios["t"] = Scenario(sub="teacher-a", roles=[INSTRUCTOR], name="Docent A", nrps=False,
-                                       context_id="course-101")
+def test_a_context_of_another_platform_never_reaches_this_platforms_class(
+    platform, other_platform, lti_client, session, app
+):
+    platform.scenarios["t"] = Scenario(
+        sub="teacher-a", roles=[INSTRUCTOR], name="Docent A", nrps=False, context_id="course-101"
+    )
     full_launch(lti_client, platform, "t")
     # Platform B sends the same context id (and the same sub): another course, another person.
-    other_platform.scenarios["t"] = Scenario(sub="teacher-a", roles=[INSTRUCTOR], name="Docent B", nrps=False,
-                                             context_id="course-101")
+    other_platform.scenarios["t"] = Scenario(
+        sub="teacher-a", roles=[INSTRUCTOR], name="Docent B", nrps=False, context_id="course-101"
+    )
     other = TestClient(app, base_url="https://testserver", headers={"Accept-Language": "en"})
     response, _ = full_launch(other, other_platform, "t")
     assert response.status_code == 303
@@ -297,13 +334,13 @@ def test_jwks_serves_public_keys_only(lti_client):
     assert urlsplit("https://testserver/lti/jwks").path == "/lti/jwks"
 
 
-def test_frame_origins_are_the_platforms_and_a_forged_frame_cookie_grants_nothing(platform, lti_client, session,
-                                                                                  app):
+def test_frame_origins_are_the_platforms_and_a_forged_frame_cookie_grants_nothing(platform, lti_client, session, app):
     platform.nabij.frame_origins = "https://hogeschool.instructure.test"
     session.add(platform.nabij)
     session.commit()
-    platform.scenarios["s"] = Scenario(sub="framed-2", roles=[LEARNER], name="F", nrps=False,
-                                       custom={"nabij_module": MODULE})
+    platform.scenarios["s"] = Scenario(
+        sub="framed-2", roles=[LEARNER], name="F", nrps=False, custom={"nabij_module": MODULE}
+    )
     response, _ = full_launch(lti_client, platform, "s", headers={"Sec-Fetch-Dest": "iframe"})
     policy = lti_client.get(response.headers["location"]).headers["content-security-policy"]
     assert f"frame-ancestors {platform.issuer} https://hogeschool.instructure.test;" in policy

@@ -18,17 +18,25 @@ from app.models import LtiKey, LtiPlatform
 from tests.conftest import TEST_SECRET, csrf_from
 from tests.factories import login, make_user
 
-VALUES = {"issuer": "https://canvas.hogeschool.test", "client_id": "10000000000001",
-          "auth_login_url": "https://canvas.hogeschool.test/api/lti/authorize_redirect",
-          "auth_token_url": "https://canvas.hogeschool.test/login/oauth2/token",
-          "jwks_url": "https://canvas.hogeschool.test/api/lti/security/jwks", "deployment_id": "7:abc"}
+VALUES = {
+    "issuer": "https://canvas.hogeschool.test",
+    "client_id": "10000000000001",
+    "auth_login_url": "https://canvas.hogeschool.test/api/lti/authorize_redirect",
+    "auth_token_url": "https://canvas.hogeschool.test/login/oauth2/token",
+    "jwks_url": "https://canvas.hogeschool.test/api/lti/security/jwks",
+    "deployment_id": "7:abc",
+}
 
 
 @pytest.fixture
 def cli(settings, session, monkeypatch):
-    for name, value in (("NABIJ_DATABASE_URL", settings.effective_database_url), ("NABIJ_VAR_DIR", str(settings.var_dir)),
-                        ("NABIJ_MODULES_DIR", str(settings.modules_dir)), ("NABIJ_SECRET_KEY", TEST_SECRET),
-                        ("NABIJ_ENV", "test")):
+    for name, value in (
+        ("NABIJ_DATABASE_URL", settings.effective_database_url),
+        ("NABIJ_VAR_DIR", str(settings.var_dir)),
+        ("NABIJ_MODULES_DIR", str(settings.modules_dir)),
+        ("NABIJ_SECRET_KEY", TEST_SECRET),
+        ("NABIJ_ENV", "test"),
+    ):
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     runner = CliRunner()
@@ -97,11 +105,14 @@ def test_admin_page_registers_shows_the_tool_urls_and_explains_errors(client, se
     assert page.status_code == 200
     for url in ("http://testserver/lti/login", "http://testserver/lti/launch", "http://testserver/lti/jwks"):
         assert url in page.text
-    bad = client.post("/admin/lti", data={**VALUES, "auth_token_url": "ftp://nope", "client_id": "",
-                                          "csrf_token": csrf_from(page.text)})
+    bad = client.post(
+        "/admin/lti",
+        data={**VALUES, "auth_token_url": "ftp://nope", "client_id": "", "csrf_token": csrf_from(page.text)},
+    )
     assert bad.status_code == 422 and "https://" in bad.text and VALUES["issuer"] in bad.text  # kept what was typed
-    done = client.post("/admin/lti", data={**VALUES, "name": "Canvas", "csrf_token": csrf_from(page.text)},
-                       follow_redirects=False)
+    done = client.post(
+        "/admin/lti", data={**VALUES, "name": "Canvas", "csrf_token": csrf_from(page.text)}, follow_redirects=False
+    )
     assert done.status_code == 303
     listed = client.get("/admin/lti")
     assert "7:abc" in listed.text and "The platform was registered." in client.get(done.headers["location"]).text
@@ -113,6 +124,7 @@ def test_admin_page_is_only_for_admins(client, session):
 
 
 # -- dynamic registration ------------------------------------------------------------------------
+
 
 def test_dynamic_registration_registers_the_platform_and_it_can_launch(client, session, app):
     from urllib.parse import urlsplit
@@ -132,15 +144,19 @@ def test_dynamic_registration_registers_the_platform_and_it_can_launch(client, s
         assert link.startswith("http://testserver/lti/register?t=")
         anonymous = TestClient(app, base_url="https://testserver", headers={"Accept-Language": "en"})
         start = urlsplit(link)
-        params = {"openid_configuration": f"{platform.issuer}/.well-known/openid-configuration",
-                  "registration_token": "reg-token-1"}
+        params = {
+            "openid_configuration": f"{platform.issuer}/.well-known/openid-configuration",
+            "registration_token": "reg-token-1",
+        }
         # Without the admin's token nothing is fetched or stored.
         refused = anonymous.get("/lti/register", params={**params, "t": "1.forged"})
         assert refused.status_code == 403 and not platform.dynamic_registrations
         token = start.query.removeprefix("t=")
         done = anonymous.get(start.path, params={**params, "t": token})
         assert done.status_code == 200, done.text
-        assert 'data-lti-close' in done.text and re.search(r'src="/static/lti-registration\.[0-9a-f]{10}\.js"', done.text)
+        assert "data-lti-close" in done.text and re.search(
+            r'src="/static/lti-registration\.[0-9a-f]{10}\.js"', done.text
+        )
         (sent,) = platform.dynamic_registrations
         assert sent["initiate_login_uri"] == "https://testserver/lti/login"
         assert sent["jwks_uri"] == "https://testserver/lti/jwks"
@@ -151,15 +167,17 @@ def test_dynamic_registration_registers_the_platform_and_it_can_launch(client, s
         assert row.auth_token_url == f"{platform.issuer}/token"
         # The registration works: a launch signs in.
         platform.tool_jwks = anonymous.get("/lti/jwks").json()
-        platform.scenarios["s"] = Scenario(sub="dyn", roles=[LEARNER], name="D", nrps=False,
-                                           custom={"nabij_module": "de-relatie-werkt"})
+        platform.scenarios["s"] = Scenario(
+            sub="dyn", roles=[LEARNER], name="D", nrps=False, custom={"nabij_module": "de-relatie-werkt"}
+        )
         response, _ = full_launch(anonymous, platform, "s")
         assert response.status_code == 303
         # An expired link is refused.
-        old = dynamic.registration_link(app.state.secret, lti_registration.ToolUrls.at("https://testserver"),
-                                        now=0)
-        assert anonymous.get("/lti/register", params={**params, "t": urlsplit(old).query.removeprefix("t=")}
-                             ).status_code == 403
+        old = dynamic.registration_link(app.state.secret, lti_registration.ToolUrls.at("https://testserver"), now=0)
+        assert (
+            anonymous.get("/lti/register", params={**params, "t": urlsplit(old).query.removeprefix("t=")}).status_code
+            == 403
+        )
     finally:
         stop_platform(platform)
 
@@ -183,6 +201,11 @@ def test_dynamic_registration_refuses_a_configuration_for_another_issuer(client,
     link = dynamic.registration_link(app.state.secret, ToolUrls.at("http://testserver"))
     from urllib.parse import urlsplit
 
-    response = client.get("/lti/register", params={"t": urlsplit(link).query.removeprefix("t="),
-                                                   "openid_configuration": "https://lms.test/.well-known/openid-configuration"})
+    response = client.get(
+        "/lti/register",
+        params={
+            "t": urlsplit(link).query.removeprefix("t="),
+            "openid_configuration": "https://lms.test/.well-known/openid-configuration",
+        },
+    )
     assert response.status_code == 400 and "another issuer" in response.text

@@ -48,12 +48,15 @@ def start_provider(log_path: Path) -> RunningProvider:
     browser_port = free_port()
     options = {
         "redirect_uris": [TESTSERVER_CALLBACK, f"http://127.0.0.1:{browser_port}/auth/oidc/callback"],
-        "post_logout_redirect_uris": ["http://testserver/login?notice=logged-out",
-                                      f"http://127.0.0.1:{browser_port}/login?notice=logged-out"],
+        "post_logout_redirect_uris": [
+            "http://testserver/login?notice=logged-out",
+            f"http://127.0.0.1:{browser_port}/login?notice=logged-out",
+        ],
     }
     log = log_path.open("w")
-    process = subprocess.Popen([node, str(HERE / "provider.mjs"), json.dumps(options)], cwd=HERE,
-                               stdout=subprocess.PIPE, stderr=log, text=True)
+    process = subprocess.Popen(
+        [node, str(HERE / "provider.mjs"), json.dumps(options)], cwd=HERE, stdout=subprocess.PIPE, stderr=log, text=True
+    )
     line = process.stdout.readline()
     if not line:
         process.wait(timeout=5)
@@ -81,8 +84,9 @@ def stop_provider(provider: RunningProvider) -> None:
     provider.log.close()
 
 
-def sign_in_at_provider(authorize_url: str, login: str, *, consent: bool = True,
-                        http: httpx.Client | None = None) -> str:
+def sign_in_at_provider(
+    authorize_url: str, login: str, *, consent: bool = True, http: httpx.Client | None = None
+) -> str:
     """Drive the provider's development pages with POSTs, as a person would with the forms.
 
     Returns the URL the provider finally sends the browser to (Nabij's callback, with code and state).
