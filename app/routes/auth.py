@@ -15,12 +15,11 @@ from app.db import SessionDep
 from app.devices import browser_id, client_address, current_device, limits, remember_device
 from app.forms import parse_int, too_long
 from app.i18n import gettext as _
-from app.i18n import ngettext
-from app.locale_middleware import LANGUAGE_COOKIE
 from app.models import Role, stored_id
 from app.services import accounts, classes, oidc, password_reset, passwords, roster, throttle
 from app.services.mail import send_mail
 from app.services.sessions import end_session, start_session
+from app.signing_in import logged_in, try_again
 from app.templating import notice_text, render
 
 router = APIRouter(tags=["auth"])
@@ -41,30 +40,9 @@ def _window(settings: Settings) -> dict:
     return {"limit": settings.throttle_max_attempts, "window": timedelta(minutes=settings.throttle_window_minutes)}
 
 
-def _try_again(reason: str, seconds: int) -> str:
-    minutes = max(1, (seconds + 59) // 60)
-    return (
-        reason
-        + " "
-        + ngettext("Try again in %(num)s minute.", "Try again in %(num)s minutes.", minutes) % {"num": minutes}
-    )
-
-
 def _throttled(request: Request, template: str, context: dict, wait: int):
     response = render(request, template, context, status_code=429)
     response.headers["Retry-After"] = str(wait)
-    return response
-
-
-def _logged_in(request: Request, session, user, target: str, *, remember: bool = False) -> RedirectResponse:
-    token = start_session(session, user=user, user_agent=request.headers.get("user-agent", ""))
-    response = RedirectResponse(safe_next(target), status_code=303)
-    set_session_cookie(response, _settings(request), token, remember=remember)
-    remember_device(request, response, user.id)  # a known device from now on (app/services/throttle.py)
-    if user.locale:
-        response.set_cookie(
-            LANGUAGE_COOKIE, user.locale, max_age=365 * 86400, samesite="lax", secure=_settings(request).is_production
-        )
     return response
 
 
@@ -112,7 +90,7 @@ def login(
     context = {"next": safe_next(next), "email": email, "pending": pending, "remember": remember == "1"}
     wait = throttle.login_wait(session, **attempt)
     if wait:
-        context["error"] = _try_again(_("Too many failed attempts."), wait)
+        context["error"] = try_again(_("Too many failed attempts."), wait)
         return _throttled(request, "auth/login.html", context, wait)
     user = accounts.authenticate(session, email=email, password=password)
     if user is None:
@@ -132,7 +110,7 @@ def login(
             return conflict
     # Text carried from another account's ended session is never saved here: that browser keeps its
     # copy under the other account (static/nabij.js), restored when that student logs in again.
-    return _logged_in(request, session, user, next, remember=remember == "1")
+    return logged_in(request, session, user, next, remember=remember == "1")
 
 
 def _password_login_allowed(request: Request, user) -> bool:
@@ -152,7 +130,7 @@ def _pending_is_theirs(request: Request, user, pending: dict) -> bool:
 def _save_pending_draft(request: Request, session, user, pending: dict, *, remember: bool = False):
     """Save the text that arrived after the session had ended; on a conflict, show both texts; a text
     that cannot be saved (too long) is shown again with the reason, never dropped (issue 14 item 6)."""
-    from app.routes.modules import section_page
+    from app.reader import section_page
     from app.services import reflections
     from app.services.sessions import resume_session_by_token
 
@@ -270,7 +248,7 @@ def signup(
     }
     wait = throttle.join_wait(session, **attempt)
     if wait:
-        errors["join_code"] = _try_again(_("Too many wrong class codes."), wait)
+        errors["join_code"] = try_again(_("Too many wrong class codes."), wait)
         return _throttled(request, "auth/signup.html", {"values": values, "errors": errors}, wait)
     invitation = None
     if invite:
@@ -330,7 +308,7 @@ def signup(
     else:
         classes.enrol(session, course_class=course_class, student=user)
     if proven:
-        return _logged_in(request, session, user, "/")
+        return logged_in(request, session, user, "/")
     _mail_confirmation(request, settings, user)
     return _check_your_mail(request, values["email"])
 
@@ -401,7 +379,7 @@ def confirm_submit(request: Request, session: SessionDep, token: str):
             request, "auth/confirm.html", {"token": token[:100], "invalid": True}, private=True, status_code=400
         )
     accounts.confirm_email(session, user=user)
-    return _logged_in(request, session, user, "/")
+    return logged_in(request, session, user, "/")
 
 
 def _invitation_page(request: Request, session, user, token: str, *, status_code: int = 200):
@@ -448,7 +426,7 @@ def join_class(
     }
     wait = throttle.join_wait(session, **attempt)
     if wait:
-        context = {"join_code": join_code, "error": _try_again(_("Too many wrong class codes."), wait)}
+        context = {"join_code": join_code, "error": try_again(_("Too many wrong class codes."), wait)}
         return _throttled(request, "auth/join.html", context, wait)
     if not join_code.strip():
         return render(
@@ -490,7 +468,7 @@ def forgot_submit(
     ]
     wait = throttle.longest_wait(session, checks)
     if wait:
-        error = _try_again(_("Too many requests."), wait)
+        error = try_again(_("Too many requests."), wait)
         return _throttled(request, "auth/forgot.html", {"email": email, "error": error}, wait)
     throttle.record(session, [key for key, _rule in checks])
     # The same work whether or not the account exists (app/services/password_reset.py): no answer, and

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from app.access import AssignmentDep, LecturedClassDep, TaughtClassDep, WritableClassDep
 from app.auth import LecturerUser
 from app.db import SessionDep
 from app.deps import CatalogueDep, DbId
 from app.forms import parse_int
 from app.i18n import gettext as _
-from app.models import Assignment, CourseClass, Role, school_today, stored_id
+from app.models import CourseClass, Role, school_today, stored_id
 from app.services import classes, erasure, join_links, roster
 from app.services.classes import ClassError
 from app.services.dashboard import lecturer_classes
@@ -37,54 +38,6 @@ NOTICES = {
     "invitation-withdrawn": lambda: _("The invitation was withdrawn; its link no longer works."),
     "student-removed": lambda: _("The student was removed from the class."),
 }
-
-
-# -- dependencies -------------------------------------------------------------------------------
-
-
-def taught_class_or_404(class_id: DbId, session: SessionDep, user: LecturerUser) -> CourseClass:
-    """The class, if the user teaches it (administrators: every class); otherwise 404, as if it did not exist."""
-    course_class = classes.taught_class(session, user=user, class_id=class_id)
-    if course_class is None:
-        raise HTTPException(404)
-    return course_class
-
-
-ClassDep = Annotated[CourseClass, Depends(taught_class_or_404)]
-
-
-def lectured_class_or_404(class_id: DbId, session: SessionDep, user: LecturerUser) -> CourseClass:
-    """The class, only if the user is one of its lecturers: the progress matrix and the review are for
-    the people who teach the class. An administrator manages every class, but reads these pages only
-    after adding themselves as a lecturer (and then appears in the class's lecturer list)."""
-    course_class = classes.taught_class(session, user=user, class_id=class_id, as_lecturer=True)
-    if course_class is None:
-        raise HTTPException(404)
-    return course_class
-
-
-LecturedClassDep = Annotated[CourseClass, Depends(lectured_class_or_404)]
-
-
-def writable_class(course_class: ClassDep) -> CourseClass:
-    if course_class.archived_at is not None:
-        raise HTTPException(
-            409, _("This class is archived: it can be read but not changed. Restore it under Settings to make changes.")
-        )
-    return course_class
-
-
-WritableClassDep = Annotated[CourseClass, Depends(writable_class)]
-
-
-def assignment_or_404(assignment_id: DbId, session: SessionDep, course_class: ClassDep) -> Assignment:
-    assignment = classes.class_assignment(session, course_class=course_class, assignment_id=assignment_id)
-    if assignment is None:
-        raise HTTPException(404)
-    return assignment
-
-
-AssignmentDep = Annotated[Assignment, Depends(assignment_or_404)]
 
 
 def _class_url(course_class: CourseClass, tail: str = "", notice: str | None = None) -> str:
@@ -148,7 +101,7 @@ def create_class(
 
 
 @router.get("/{class_id}")
-def class_overview(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep):
+def class_overview(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: TaughtClassDep):
     assignments = [
         (a, catalogue.get(a.module_slug)) for a in classes.class_assignments(session, course_class=course_class)
     ]
@@ -172,7 +125,7 @@ def _join_url(request: Request, course_class: CourseClass) -> str | None:
 
 
 @router.get("/{class_id}/join")
-def projector_page(request: Request, course_class: ClassDep):
+def projector_page(request: Request, course_class: TaughtClassDep):
     """The code, the link and a QR code, large, for the projector in the first lesson."""
     return render(
         request,
@@ -183,7 +136,7 @@ def projector_page(request: Request, course_class: ClassDep):
 
 
 @router.get("/{class_id}/join-code.svg")
-def join_qr_code(request: Request, course_class: ClassDep):
+def join_qr_code(request: Request, course_class: TaughtClassDep):
     url = _join_url(request, course_class)
     if url is None:
         raise HTTPException(404, _("This class has no open class code."))
@@ -257,7 +210,7 @@ def _students_page(request: Request, session, course_class: CourseClass, *, stat
 
 
 @router.get("/{class_id}/students")
-def class_students(request: Request, session: SessionDep, course_class: ClassDep):
+def class_students(request: Request, session: SessionDep, course_class: TaughtClassDep):
     return _students_page(request, session, course_class)
 
 
@@ -375,7 +328,7 @@ def _settings_page(
 
 
 @router.get("/{class_id}/settings")
-def class_settings(request: Request, session: SessionDep, course_class: ClassDep):
+def class_settings(request: Request, session: SessionDep, course_class: TaughtClassDep):
     return _settings_page(request, session, course_class)
 
 
@@ -448,7 +401,7 @@ def remove_lecturer(
 def archive_class(
     request: Request,
     session: SessionDep,
-    course_class: ClassDep,
+    course_class: TaughtClassDep,
     action: Annotated[str, Form()] = "",
     confirmed: Annotated[str, Form()] = "",
 ):
@@ -595,7 +548,11 @@ def _assignment_page(
 
 @router.get("/{class_id}/assignments/{assignment_id}")
 def read_assignment(
-    request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep, assignment: AssignmentDep
+    request: Request,
+    session: SessionDep,
+    catalogue: CatalogueDep,
+    course_class: TaughtClassDep,
+    assignment: AssignmentDep,
 ):
     return _assignment_page(request, session, catalogue, course_class, assignment)
 

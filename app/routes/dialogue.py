@@ -9,11 +9,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import col, select
 
+from app.access import AssignedModuleDep, LecturedClassDep, ReviewedPromptDep, WritableLecturedClassDep
 from app.auth import LecturerUser, StudentUser
 from app.db import SessionDep
 from app.deps import CatalogueDep, DbId
 from app.models import Answer, Feedback
-from app.routes.review import AssignedModuleDep, ClassDep, PromptDep, WritableClassDep
 from app.services import dialogue, review
 from app.templating import render
 
@@ -171,9 +171,9 @@ def _lecturer_page(
 def lecturer_dialogue(
     request: Request,
     session: SessionDep,
-    course_class: ClassDep,
+    course_class: LecturedClassDep,
     module: AssignedModuleDep,
-    reflection: PromptDep,
+    reflection: ReviewedPromptDep,
     user: LecturerUser,
     ref: str = "",
 ):
@@ -187,9 +187,9 @@ def lecturer_dialogue(
 def lecturer_message(
     request: Request,
     session: SessionDep,
-    course_class: WritableClassDep,
+    course_class: WritableLecturedClassDep,
     module: AssignedModuleDep,
-    reflection: PromptDep,
+    reflection: ReviewedPromptDep,
     user: LecturerUser,
     ref: Annotated[str, Form()] = "",
     n: Annotated[int, Form(ge=0, le=10000)] = 0,

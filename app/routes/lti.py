@@ -7,19 +7,19 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlmodel import col, select
 
 from app import jobs
+from app.access import LecturedClassDep
 from app.auth import AdminUser, LecturerUser
 from app.db import SessionDep
 from app.deps import DbId
 from app.i18n import gettext as _
 from app.lti import deep_linking, frames, grades, keys, registration, roster, tasks  # noqa: F401  (register the jobs and the submission listener)
 from app.lti import launch as lti
-from app.models import CourseClass, LtiContext, LtiPlatform, Role, stored_id
-from app.routes.classes import lectured_class_or_404
+from app.models import LtiContext, LtiPlatform, Role, stored_id
 from app.services.sessions import end_session_by_id, start_session
 from app.templating import notice_text, public_base_url, render
 
@@ -237,9 +237,7 @@ ClassNotices = {
 
 
 @router.get("/lti/classes/{class_id}")
-def class_lms(
-    request: Request, session: SessionDep, course_class: Annotated[CourseClass, Depends(lectured_class_or_404)]
-):
+def class_lms(request: Request, session: SessionDep, course_class: LecturedClassDep):
     contexts = list(
         session.exec(
             select(LtiContext, LtiPlatform)
@@ -260,7 +258,7 @@ def class_lms(
 
 
 @router.post("/lti/classes/{class_id}/sync")
-def class_sync(session: SessionDep, course_class: Annotated[CourseClass, Depends(lectured_class_or_404)]):
+def class_sync(session: SessionDep, course_class: LecturedClassDep):
     from app.lti.services import ServiceError
 
     notice = "synced"

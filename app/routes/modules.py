@@ -1,31 +1,16 @@
-from typing import TypeGuard
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
 from app.auth import OptionalUser
 from app.content.markdown import usable_file_name
-from app.content.model import Module, Section
-from app.content.navigation import section_navigation
-from app.db import SessionDep, write_for
+from app.db import SessionDep
 from app.deps import ModuleDep, SectionDep
-from app.models import Role, User, stored_id
+from app.models import stored_id
+from app.reader import is_student, section_page
 from app.services import progress as progress_service
-from app.services import reflections
-from app.services.workspace import (
-    ReflectionWork,
-    load_work,
-    mark_feedback_read,
-    record_visit,
-    unread_feedback_ids,
-)
 from app.templating import render
 
 router = APIRouter(prefix="/modules", tags=["modules"])
-
-
-def is_student(user: User | None) -> TypeGuard[User]:
-    return user is not None and user.role == Role.STUDENT
 
 
 @router.get("/{slug}")
@@ -60,90 +45,3 @@ def read_media(module: ModuleDep, path: str):
 @router.get("/{slug}/{section_id}")
 def read_section(request: Request, session: SessionDep, module: ModuleDep, section: SectionDep, user: OptionalUser):
     return section_page(request, session, user, module, section)
-
-
-def section_page(
-    request: Request,
-    session,
-    user: User | None,
-    module: Module,
-    section: Section,
-    *,
-    adjust: dict[str, dict] | None = None,
-    status_code: int = 200,
-):
-    """The reader page; for a student with their own answers, choices and feedback on it.
-
-    `adjust` overrides the loaded state of a block (e.g. the student's unsaved text after an error).
-    """
-    context: dict[str, object] = {
-        "module": module,
-        "section": section,
-        "nav": section_navigation(module, section),
-        "works": {},
-        "progress": None,
-    }
-    if is_student(user):
-        progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
-        works = load_work(session, user_id=stored_id(user), module=module, blocks=section.interactive())
-        for block_id, changes in (adjust or {}).items():
-            for name, value in changes.items():
-                setattr(works[block_id], name, value)
-        not_submitted = works.get(request.query_params.get("not-submitted", ""))
-        if isinstance(not_submitted, ReflectionWork) and not not_submitted.submit_problem:
-            # Back from a submit that was too short: say why beside the answer (it was kept as a draft).
-            not_submitted.submit_problem = reflections.submission_problem(not_submitted.prompt, not_submitted.text)
-        unread = unread_feedback_ids(works)
-        if section.id not in progress.sections_visited or unread:
-            with write_for(request, session) as writer:
-                record_visit(
-                    writer,
-                    user_id=stored_id(user),
-                    module_slug=module.slug,
-                    section_id=section.id,
-                    visited=progress.sections_visited,
-                )
-                if unread:
-                    mark_feedback_read(writer, feedback_ids=unread)  # shown as "new" this once
-        progress.sections_visited.add(section.id)
-        context.update(works=works, progress=progress, feedback_sections=feedback_sections(module, progress))
-        return render(
-            request,
-            "modules/section.html",
-            context,
-            fragment="modules/_section.html",
-            status_code=status_code,
-            private=True,
-        )
-    return render(request, "modules/section.html", context, fragment="modules/_section.html", status_code=status_code)
-
-
-def feedback_sections(module: Module, progress) -> set[str]:
-    return {section.id for p in progress.prompts_with_new_feedback if (section := module.section_of(p))}
-
-
-def page_updates(session, user: User, module: Module, block_id: str) -> dict:
-    """What else on the section page changes when a block's state changes (htmx, swapped in by id):
-    the contents' progress, and the student's path shown beside reflections on the same case."""
-    progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
-    section = module.section_of(block_id)
-    referring = (
-        [block for block in section.interactive() if getattr(block, "refers_to", None) == block_id] if section else []
-    )
-    works = load_work(session, user_id=stored_id(user), module=module, blocks=referring) if referring else {}
-    return {
-        "progress": progress,
-        "feedback_sections": feedback_sections(module, progress),
-        "section": section,
-        "paths": [
-            (block, work)
-            for block in referring
-            if isinstance(work := works[block.id], ReflectionWork) and work.refers_to
-        ],
-    }
-
-
-def reflection_work(session, user: User, module: Module, prompt_id: str) -> ReflectionWork:
-    work = load_work(session, user_id=stored_id(user), module=module, blocks=[module.reflections[prompt_id]])[prompt_id]
-    assert isinstance(work, ReflectionWork), "the work of a reflection is a ReflectionWork"
-    return work

@@ -28,6 +28,7 @@ from app.devices import browser_id, client_address, current_device, limits
 from app.i18n import gettext as _
 from app.models import ExternalIdentity, Role, User, referenced, stored_id
 from app.services import accounts, classes, identities, oidc, throttle
+from app.signing_in import logged_in, try_again
 from app.templating import render, templates
 
 router = APIRouter(tags=["oidc"])
@@ -230,7 +231,6 @@ def _write_session(request: Request) -> Session:
 
 
 def _signed_in(request: Request, flow: dict, config: oidc.OidcConfig, profile: oidc.Profile):
-    from app.routes.auth import _logged_in
 
     with _write_session(request) as session:
         current = request.state.user
@@ -251,7 +251,7 @@ def _signed_in(request: Request, flow: dict, config: oidc.OidcConfig, profile: o
             return _error_page(
                 request, oidc.OidcError("not-allowed", "the linked account is deactivated"), flow, status_code=403
             )
-        return _finish_sign_in(request, session, user, flow, _logged_in)
+        return _finish_sign_in(request, session, user, flow, logged_in)
 
 
 def _finish_sign_in(request: Request, session: Session, user: User, flow: dict, logged_in):
@@ -287,9 +287,7 @@ def _join(request: Request, session: Session, user: User, code: str):
     }
     wait = throttle.join_wait(session, **attempt)
     if wait:
-        from app.routes.auth import _try_again
-
-        return _try_again(_("Too many wrong class codes."), wait)
+        return try_again(_("Too many wrong class codes."), wait)
     course_class = classes.class_by_join_code(session, code)
     if course_class is None:
         throttle.join_failed(session, code=code, **attempt)
@@ -353,7 +351,6 @@ def _link_page(request: Request, user: User, flow: dict, *, error: str | None = 
 @router.post("/auth/oidc/link")
 def oidc_link(request: Request, session: SessionDep, password: Annotated[str, Form(max_length=256)] = ""):
     """Prove the password account is yours as well: the institution identity is linked to it, once."""
-    from app.routes.auth import _logged_in
 
     config = _config(request)
     flow = _read_flow(request)
@@ -373,10 +370,8 @@ def oidc_link(request: Request, session: SessionDep, password: Annotated[str, Fo
     }
     wait = throttle.login_wait(session, **attempt)
     if wait:
-        from app.routes.auth import _try_again
-
         response = _link_page(
-            request, user, flow, error=_try_again(_("Too many failed attempts."), wait), status_code=429
+            request, user, flow, error=try_again(_("Too many failed attempts."), wait), status_code=429
         )
         response.headers["Retry-After"] = str(wait)
         return response
@@ -404,7 +399,7 @@ def oidc_link(request: Request, session: SessionDep, password: Annotated[str, Fo
         )
     except identities.IdentityError as error:
         return _identity_error_page(request, error, flow)
-    return _finish_sign_in(request, session, user, flow, _logged_in)
+    return _finish_sign_in(request, session, user, flow, logged_in)
 
 
 def _link_current(

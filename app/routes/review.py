@@ -12,47 +12,23 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.access import (
+    AssignedModuleDep,
+    LecturedClassDep,
+    ReviewedPromptDep,
+    WritableLecturedClassDep,
+    answer_for_ref,
+)
 from app.content.model import Module, Reflection
 from app.db import SessionDep
 from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import CourseClass
-from app.routes.classes import LecturedClassDep as ClassDep
-from app.routes.classes import writable_class
 from app.services import access_log, assessment, classes, review
 from app.services.paging import page_url
 from app.templating import is_htmx, render
 
 router = APIRouter(prefix="/classes/{class_id}/review", tags=["review"])
-
-
-def writable_reviewed_class(course_class: ClassDep) -> CourseClass:
-    """A class this user lectures (administrators only as one of its lecturers), not archived."""
-    return writable_class(course_class)
-
-
-WritableClassDep = Annotated[CourseClass, Depends(writable_reviewed_class)]
-
-
-def assigned_module_or_404(slug: str, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep) -> Module:
-    """Only modules assigned to this class are reviewed here."""
-    module = catalogue.get(slug)
-    if module is None or classes.assignment_for_module(session, course_class=course_class, module_slug=slug) is None:
-        raise HTTPException(404)
-    return module
-
-
-AssignedModuleDep = Annotated[Module, Depends(assigned_module_or_404)]
-
-
-def prompt_or_404(prompt_id: str, module: AssignedModuleDep) -> Reflection:
-    reflection = module.reflections.get(prompt_id)
-    if reflection is None:
-        raise HTTPException(404)
-    return reflection
-
-
-PromptDep = Annotated[Reflection, Depends(prompt_or_404)]
 
 
 def _secret(request: Request) -> bytes:
@@ -94,7 +70,7 @@ def _neighbours(module: Module, reflection: Reflection) -> tuple[Reflection | No
 
 
 @router.get("")
-def review_index(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: ClassDep):
+def review_index(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: LecturedClassDep):
     assigned = [
         (assignment, catalogue.get(assignment.module_slug))
         for assignment in classes.class_assignments(session, course_class=course_class)
@@ -108,7 +84,7 @@ def review_index(request: Request, session: SessionDep, catalogue: CatalogueDep,
 
 
 @router.get("/{slug}")
-def review_assignment(request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep):
+def review_assignment(request: Request, session: SessionDep, course_class: LecturedClassDep, module: AssignedModuleDep):
     overview = review.assignment_review(session, course_class=course_class, module=module)
     return render(
         request,
@@ -167,9 +143,9 @@ def _prompt_page(
 def review_prompt(
     request: Request,
     session: SessionDep,
-    course_class: ClassDep,
+    course_class: LecturedClassDep,
     module: AssignedModuleDep,
-    reflection: PromptDep,
+    reflection: ReviewedPromptDep,
     page: str | None = None,
 ):
     # A string, not an int: `?page=abc` or `?page=999` shows the nearest page instead of an error.
@@ -203,32 +179,24 @@ def _export(request: Request, session, course_class, module, reflection, kind: s
 
 @router.get("/{slug}/{prompt_id}/export.md")
 def export_markdown(
-    request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep, reflection: PromptDep
+    request: Request,
+    session: SessionDep,
+    course_class: LecturedClassDep,
+    module: AssignedModuleDep,
+    reflection: ReviewedPromptDep,
 ):
     return _export(request, session, course_class, module, reflection, "md")
 
 
 @router.get("/{slug}/{prompt_id}/export.csv")
 def export_csv(
-    request: Request, session: SessionDep, course_class: ClassDep, module: AssignedModuleDep, reflection: PromptDep
+    request: Request,
+    session: SessionDep,
+    course_class: LecturedClassDep,
+    module: AssignedModuleDep,
+    reflection: ReviewedPromptDep,
 ):
     return _export(request, session, course_class, module, reflection, "csv")
-
-
-def _resolve(request: Request, session, course_class, module, reflection, ref: str):
-    if not ref:
-        raise HTTPException(400, _("Choose an answer."))
-    found = review.resolve_ref(
-        session,
-        secret=_secret(request),
-        course_class=course_class,
-        module=module,
-        prompt_id=reflection.id,
-        ref=ref[:64],
-    )
-    if found is None:
-        raise HTTPException(404)
-    return found
 
 
 def _answer_fragment(
@@ -273,14 +241,14 @@ def _answer_fragment(
 def give_feedback(
     request: Request,
     session: SessionDep,
-    course_class: WritableClassDep,
+    course_class: WritableLecturedClassDep,
     module: AssignedModuleDep,
-    reflection: PromptDep,
+    reflection: ReviewedPromptDep,
     levels: LevelFields,
     ref: Annotated[str, Form()] = "",
     feedback: Annotated[str, Form()] = "",
 ):
-    found = _resolve(request, session, course_class, module, reflection, ref)
+    found = answer_for_ref(request, session, course_class, module, reflection, ref)
     try:
         # The levels picked (app/services/assessment.py), with or without feedback text, in one commit.
         assessed = _assess(request, session, course_class, reflection, found, levels)
@@ -349,7 +317,7 @@ def _assess(request: Request, session, course_class, reflection, found, levels: 
 
 @router.post("/completion")
 def set_completion(
-    request: Request, session: SessionDep, course_class: WritableClassDep, rule: Annotated[str, Form()] = ""
+    request: Request, session: SessionDep, course_class: WritableLecturedClassDep, rule: Annotated[str, Form()] = ""
 ):
     """When a module counts as complete for the LMS gradebook (never a level: only how much is done)."""
     try:
@@ -363,13 +331,13 @@ def set_completion(
 def mark_for_discussion(
     request: Request,
     session: SessionDep,
-    course_class: WritableClassDep,
+    course_class: WritableLecturedClassDep,
     module: AssignedModuleDep,
-    reflection: PromptDep,
+    reflection: ReviewedPromptDep,
     ref: Annotated[str, Form()] = "",
     mark: Annotated[str, Form()] = "1",
 ):
-    found = _resolve(request, session, course_class, module, reflection, ref)
+    found = answer_for_ref(request, session, course_class, module, reflection, ref)
     review.set_discussion_mark(session, course_class=course_class, answer_id=found.answer_id, marked=mark == "1")
     return _answer_changed(request, session, course_class, module, reflection, ref, page=found.page)
 

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import col, select
 
+from app.access import AssignedModuleDep, LecturedClassDep, ReviewedPromptDep, answer_for_ref
 from app.auth import AdminUser, CurrentUser
 from app.db import SessionDep
 from app.deps import DbId
 from app.i18n import gettext as _
 from app.models import AnswerRevision, CourseClass, RevealRequest, Role, User
-from app.routes.review import AssignedModuleDep, ClassDep, PromptDep, _resolve
 from app.services import access_log, break_glass
 from app.templating import notice_text, render
 
@@ -76,12 +76,12 @@ def _form(
 def reveal_form(
     request: Request,
     session: SessionDep,
-    course_class: ClassDep,
+    course_class: LecturedClassDep,
     module: AssignedModuleDep,
-    reflection: PromptDep,
+    reflection: ReviewedPromptDep,
     ref: str = "",
 ):
-    found = _resolve(request, session, course_class, module, reflection, ref)
+    found = answer_for_ref(request, session, course_class, module, reflection, ref)
     revision = session.get(AnswerRevision, found.revision_id)
     if revision is None:  # deleted since the review listed it
         raise HTTPException(404)
@@ -92,14 +92,14 @@ def reveal_form(
 def ask_to_reveal(
     request: Request,
     session: SessionDep,
-    course_class: ClassDep,
+    course_class: LecturedClassDep,
     module: AssignedModuleDep,
-    reflection: PromptDep,
+    reflection: ReviewedPromptDep,
     ref: str = "",
     reason: Annotated[str, Form()] = "",
 ):
-    # Only a lecturer of this class who can see this answer in its review may ask (ClassDep, _resolve).
-    found = _resolve(request, session, course_class, module, reflection, ref)
+    # Only a lecturer of this class who can see this answer in its review may ask (LecturedClassDep, _resolve).
+    found = answer_for_ref(request, session, course_class, module, reflection, ref)
     try:
         filed = break_glass.ask(
             session,

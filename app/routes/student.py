@@ -13,7 +13,7 @@ from app.db import SessionDep
 from app.deps import CheckDep, DbId, ModuleDep, PromptDep, VignetteDep
 from app.forms import parse_int
 from app.models import referenced, stored_id
-from app.routes.modules import page_updates, reflection_work, section_page
+from app.reader import page_updates, reflection_work, section_page
 from app.services import checks, privacy_guard, reflections, vignettes
 from app.services.workspace import CheckWork, ReflectionWork, VignetteWork, load_work
 from app.templating import is_htmx, render

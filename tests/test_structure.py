@@ -1,0 +1,42 @@
+"""The layout rules of CONTRIBUTING.md that a reviewer would otherwise have to remember (issue 18)."""
+
+from __future__ import annotations
+
+import ast
+
+from app import PROJECT_ROOT
+
+ROUTES = PROJECT_ROOT / "app" / "routes"
+
+
+def imported_modules(path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):  # also imports inside functions
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_route_module_imports_another_route_module():
+    """Shared pieces live outside app/routes: authorisation in app/access.py, the reader page in app/reader.py,
+    the end of every sign-in in app/signing_in.py."""
+    offenders = {
+        path.name: sorted(m for m in imported_modules(path) if m.startswith("app.routes"))
+        for path in sorted(ROUTES.glob("*.py"))
+        if path.name != "__init__.py"
+    }
+    assert {name: modules for name, modules in offenders.items() if modules} == {}
+
+
+def test_services_never_import_routes_or_templates():
+    """Services are plain functions the CLI and the jobs call too: no HTTP routes, no page rendering."""
+    offenders = {}
+    for path in sorted((PROJECT_ROOT / "app" / "services").glob("*.py")):
+        bad = sorted(m for m in imported_modules(path) if m.startswith(("app.routes", "app.templating", "fastapi")))
+        if bad:
+            offenders[path.name] = bad
+    assert offenders == {}
