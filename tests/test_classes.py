@@ -960,3 +960,19 @@ def _answers_on(html: str) -> list[str]:
     import re
 
     return sorted(re.findall(r"Antwoord van iemand \d+", html))
+
+
+def test_a_due_date_can_be_kept_but_not_moved_into_the_past(app, client, session, lecturer):
+    """One rule in the service (classes.check_dates), for the new-assignment form, this form and the CLI."""
+    course_class = make_class(session, lecturer=lecturer)
+    assignment = assign(session, course_class, first_module(app), days=-2)  # past due already
+    url = f"/classes/{course_class.id}/assignments/{assignment.id}"
+    past = assignment.due_on.isoformat()
+    kept = _post(
+        client, url, {"due_on": past, "opens_on": (assignment.due_on - timedelta(days=7)).isoformat()}, form_page=url
+    )
+    assert kept.status_code == 303  # the opening date changed; the passed due date stays as it was
+    moved = _post(client, url, {"due_on": (assignment.due_on - timedelta(days=1)).isoformat()}, form_page=url)
+    assert moved.status_code == 400 and "The due date has passed" in moved.text
+    session.expire_all()
+    assert session.get(Assignment, assignment.id).due_on.isoformat() == past

@@ -135,6 +135,8 @@ def test_assign_sets_dates_and_refuses_what_cannot_be_assigned(cli, session, app
 
     _one_line_error(cli("assign", class_id, "no-such-module", "--due", "2030-06-30"), "no module 'no-such-module'")
     _one_line_error(cli("assign", class_id, slug, "--due", "30/06/2030"), "--due must be a date like")
+    # The same rule as the web form, from the service: no due date in the past.
+    _one_line_error(cli("assign", class_id, slug, "--due", "2020-06-30"), "The due date has passed")
     _one_line_error(
         cli("assign", class_id, slug, "--due", "2030-06-01", "--opens", "2030-07-01"),
         "The opening date must be on or before the due date.",

@@ -478,13 +478,10 @@ def create_assignment(
     due, opens = _dates(due_on, opens_on, errors)
     at = _due_time(due_time, errors)
     if not errors:
-        if due < school_today():
-            errors["due_on"] = _("The due date has passed. Choose a date from today on.")
-        else:
-            try:
-                classes.check_dates(due_on=due, opens_on=opens)
-            except ClassError as error:
-                errors[error.field] = error.message
+        try:
+            classes.check_dates(due_on=due, opens_on=opens)
+        except ClassError as error:
+            errors[error.field] = error.message
     if errors:
         return _new_assignment_page(
             request, session, catalogue, course_class, values=values, errors=errors, status_code=400

@@ -11,15 +11,11 @@ from sqlmodel import Session, col, func, or_, select
 
 from app.models import PasswordReset, Role, User, aware, stored_id, utcnow
 from app.services import passwords
+from app.services.errors import FieldError
 
 
-class AccountError(ValueError):
-    """A user-facing reason, tied to a form field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class AccountError(FieldError):
+    """A refusal about accounts (app/services/errors.py)."""
 
 
 def normalise_email(email: str) -> str:

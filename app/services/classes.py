@@ -33,6 +33,7 @@ from app.models import (
     utcnow,
 )
 from app.services import notifications
+from app.services.errors import FieldError
 from app.services.paging import Page, paginate
 from app.services.progress import ProgressCounts, percent_done, progress_counts
 
@@ -45,13 +46,8 @@ MAX_GROUP_SIZE = 50
 LIMITS = {"name": 120, "programme": 120, "academic_year": 20}
 
 
-class ClassError(ValueError):
-    """A user-facing reason, tied to a form field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ClassError(FieldError):
+    """A refusal about classes (app/services/errors.py)."""
 
 
 def new_join_code() -> str:
@@ -338,7 +334,11 @@ def parse_date(value: str, *, field: str, required: bool) -> date | None:
         raise ClassError(field, _("Fill in a date like 2026-10-01.")) from None
 
 
-def check_dates(*, due_on: date, opens_on: date | None) -> None:
+def check_dates(*, due_on: date, opens_on: date | None, due_changed: bool = True) -> None:
+    """The rules for an assignment's dates, for the web and the CLI alike. A due date that is set (not one
+    kept unchanged on an assignment that is past due) must be today or later, on the school's calendar."""
+    if due_changed and due_on < school_today():
+        raise ClassError("due_on", _("The due date has passed. Choose a date from today on."))
     if opens_on is not None and opens_on > due_on:
         raise ClassError("opens_on", _("The opening date must be on or before the due date."))
 
@@ -382,7 +382,7 @@ def assign(
 def update_assignment(
     session: Session, *, assignment: Assignment, due_on: date, opens_on: date | None, due_time: time | None = None
 ) -> Assignment:
-    check_dates(due_on=due_on, opens_on=opens_on)
+    check_dates(due_on=due_on, opens_on=opens_on, due_changed=assignment.id is None or assignment.due_on != due_on)
     changed: bool | None = assignment.id is not None  # None: nothing to tell the students
     if changed and (assignment.due_on, assignment.opens_on, assignment.due_time) == (due_on, opens_on, due_time):
         changed = None  # saved unchanged: nothing to tell the students

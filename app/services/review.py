@@ -40,6 +40,7 @@ from app.models import (
     stored_id,
 )
 from app.services import assessment as assessing
+from app.services.errors import FieldError
 from app.services.kgate import K_FLOOR, Released, k_of, released_count, rounds, small_cells
 from app.services.markdown_text import quote_markdown
 from app.services.paging import Page, page_of, paginate
@@ -49,11 +50,8 @@ FEEDBACK_LIMIT = 5000
 ANSWERS_PER_PAGE = 25
 
 
-class ReviewError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ReviewError(FieldError):
+    """A refusal about review (app/services/errors.py)."""
 
 
 @overload
