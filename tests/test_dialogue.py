@@ -95,6 +95,7 @@ def test_the_lecturer_writes_by_name_the_student_is_notified_and_the_lecturer_ca
     login(client, lecturer)
     page = client.get(f"{base}?ref={ref}")
     assert page.status_code == 200
+    assert "Eerste reactie." in page.text  # the first reply, released with the round of three, as in the review
     token = csrf(client, f"{base}?ref={ref}")
     empty = client.post(base, data={"csrf_token": token, "ref": ref, "n": "0", "text": "  ", "action": "say"})
     assert empty.status_code == 400 and "Write your message first." in empty.text

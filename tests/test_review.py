@@ -45,7 +45,10 @@ def first_prompt(module: Module) -> str:
 def assign(session: Session, course_class: CourseClass, module: Module, *, days: int = 14):
     """Assigned through the service; `days` < 0: assigned earlier, and that due date has passed since."""
     assignment = classes.assign(
-        session, course_class=course_class, module_slug=module.slug, due_on=utcnow().date() + timedelta(days=max(days, 0))
+        session,
+        course_class=course_class,
+        module_slug=module.slug,
+        due_on=utcnow().date() + timedelta(days=max(days, 0)),
     )
     if days < 0:
         assignment.due_on = utcnow().date() + timedelta(days=days)

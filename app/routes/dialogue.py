@@ -146,7 +146,11 @@ def _lecturer_page(
         prompt_id=reflection.id,
         ref=ref,
     )
-    pseudonym = next((a.pseudonym for a in shown.answers if a.ref == ref), "")
+    shown_answer = next((a for a in shown.answers if a.ref == ref), None)
+    pseudonym = shown_answer.pseudonym if shown_answer else ""
+    # The student's first reply under each feedback, as the review shows it: only once released in a round
+    # (the review lists the same feedback rows in the same order).
+    replies = [item.reply_text and item for item in shown_answer.feedback] if shown_answer else []
     return render(
         request,
         "dialogue/lecturer.html",
@@ -159,6 +163,7 @@ def _lecturer_page(
             "base": base,
             "error": error,
             "pseudonym": pseudonym,
+            "replies": replies,
             "typed": typed,
             "viewer": user,
         },
