@@ -19,6 +19,7 @@ from app.services import progress as progress_service
 from app.services import reflections
 from app.services.workspace import (
     ReflectionWork,
+    ShownAgain,
     load_work,
     mark_feedback_read,
     record_visit,
@@ -38,12 +39,12 @@ def section_page(
     module: Module,
     section: Section,
     *,
-    adjust: dict[str, dict] | None = None,
+    shown_again: ShownAgain | None = None,
     status_code: int = 200,
 ):
     """The reader page; for a student with their own answers, choices and feedback on it.
 
-    `adjust` overrides the loaded state of a block (e.g. the student's unsaved text after an error).
+    `shown_again`: a block that did not take the student's last request, shown with their text and why.
     """
     context: dict[str, object] = {
         "module": module,
@@ -55,9 +56,8 @@ def section_page(
     if is_student(user):
         progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
         works = load_work(session, user_id=stored_id(user), module=module, blocks=section.interactive())
-        for block_id, changes in (adjust or {}).items():
-            for name, value in changes.items():
-                setattr(works[block_id], name, value)
+        if shown_again is not None and shown_again.block_id in works:
+            shown_again.apply_to(works[shown_again.block_id])
         not_submitted = works.get(request.query_params.get("not-submitted", ""))
         if isinstance(not_submitted, ReflectionWork) and not not_submitted.submit_problem:
             # Back from a submit that was too short: say why beside the answer (it was kept as a draft).

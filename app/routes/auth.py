@@ -133,6 +133,7 @@ def _save_pending_draft(request: Request, session, user, pending: dict, *, remem
     from app.reader import section_page
     from app.services import reflections
     from app.services.sessions import resume_session_by_token
+    from app.services.workspace import ShownAgain
 
     module = request.app.state.catalogue.get(pending["slug"])
     prompt = module.reflections.get(pending["prompt_id"]) if module else None
@@ -145,11 +146,14 @@ def _save_pending_draft(request: Request, session, user, pending: dict, *, remem
             session, user_id=user.id, module=module, prompt=prompt, text=pending["text"], base_version=version
         )
     except reflections.ReflectionError as error:
-        status_code, adjust = 422, {"text_override": pending["text"], "error": str(error)}
+        status_code, shown = 422, ShownAgain.refused(prompt.id, text=pending["text"], error=str(error))
     else:
         if not result.conflict:
             return None
-        status_code, adjust = 409, {"text_override": pending["text"], "conflict_text": result.stored_text}
+        status_code, shown = (
+            409,
+            ShownAgain.in_conflict(prompt.id, text=pending["text"], stored_text=result.stored_text),
+        )
     token = start_session(session, user=user, user_agent=request.headers.get("user-agent", ""))
     # This response is already the logged-in page: its forms must carry the new session's token.
     request.state.user, request.state.user_session = user, resume_session_by_token(session, token=token)
@@ -161,7 +165,7 @@ def _save_pending_draft(request: Request, session, user, pending: dict, *, remem
         module,
         module.section_of(prompt.id),
         status_code=status_code,
-        adjust={prompt.id: adjust},
+        shown_again=shown,
     )
     set_session_cookie(response, _settings(request), token, remember=remember)
     return response

@@ -15,7 +15,7 @@ from app.forms import parse_int
 from app.models import referenced, stored_id
 from app.reader import page_updates, reflection_work, section_page
 from app.services import checks, privacy_guard, reflections, vignettes
-from app.services.workspace import CheckWork, ReflectionWork, VignetteWork, load_work
+from app.services.workspace import CheckWork, ReflectionWork, ShownAgain, VignetteWork, load_work
 from app.templating import is_htmx, render
 
 router = APIRouter(prefix="/modules/{slug}", tags=["student"])
@@ -109,7 +109,7 @@ def save_reflection(
             module,
             prompt.id,
             section,
-            {"text_override": text, "error": str(error)},
+            ShownAgain.refused(prompt.id, text=text, error=str(error)),
             status_code=422,
         )
     if result.conflict:
@@ -120,7 +120,7 @@ def save_reflection(
             module,
             prompt.id,
             section,
-            {"text_override": text, "conflict_text": result.stored_text},
+            ShownAgain.in_conflict(prompt.id, text=text, stored_text=result.stored_text),
             status_code=409,
         )
     if findings:
@@ -131,7 +131,7 @@ def save_reflection(
             module,
             prompt.id,
             section,
-            {"text_override": text, "privacy_findings": findings},
+            ShownAgain.asked_about_privacy(prompt.id, text=text, findings=findings),
             status_code=200,
         )
     if is_htmx(request):
@@ -159,7 +159,7 @@ def _not_submitted(request, session, user, module: Module, prompt, text: str, ve
             module,
             prompt.id,
             section,
-            {"text_override": text, "error": str(error)},
+            ShownAgain.refused(prompt.id, text=text, error=str(error)),
             status_code=422,
         )
     if result.conflict:
@@ -170,7 +170,7 @@ def _not_submitted(request, session, user, module: Module, prompt, text: str, ve
             module,
             prompt.id,
             section,
-            {"text_override": text, "conflict_text": result.stored_text},
+            ShownAgain.in_conflict(prompt.id, text=text, stored_text=result.stored_text),
             status_code=409,
         )
     return RedirectResponse(
@@ -178,11 +178,10 @@ def _not_submitted(request, session, user, module: Module, prompt, text: str, ve
     )
 
 
-def _prompt_again(request, session, user, module, prompt_id, section, changes, *, status_code):
+def _prompt_again(request, session, user, module, prompt_id, section, shown: ShownAgain, *, status_code):
     if is_htmx(request):
         work = reflection_work(session, user, module, prompt_id)
-        for name, value in changes.items():
-            setattr(work, name, value)
+        shown.apply_to(work)
         return render(
             request,
             "modules/blocks/_reflection.html",
@@ -190,7 +189,7 @@ def _prompt_again(request, session, user, module, prompt_id, section, changes, *
             status_code=status_code,
             private=True,
         )
-    return section_page(request, session, user, module, section, adjust={prompt_id: changes}, status_code=status_code)
+    return section_page(request, session, user, module, section, shown_again=shown, status_code=status_code)
 
 
 def _vignette_response(request, session, user, module: Module, vignette, *, status_code: int = 200):
@@ -279,7 +278,7 @@ def answer_check(
             user,
             module,
             module.section_holding(check.id),
-            adjust={check.id: {"error": True}},
+            shown_again=ShownAgain.check_without_choice(check.id),
             status_code=status_code,
         )
     work = load_work(session, user_id=stored_id(user), module=module, blocks=[check])[check.id]

@@ -131,6 +131,45 @@ def _own(model, block_column):
     )
 
 
+@dataclass(frozen=True)
+class ShownAgain:
+    """A block shown again after a request it did not take: what the student typed, and why.
+
+    Made by its constructors, so a route says what happened (`refused`, `in_conflict`, `nothing_chosen`)
+    instead of setting view attributes by name."""
+
+    block_id: str
+    text: str | None = None
+    error: str | None = None
+    conflict_text: str | None = None
+    privacy_findings: tuple = ()
+    nothing_chosen: bool = False
+
+    @classmethod
+    def refused(cls, block_id: str, *, text: str, error: str) -> ShownAgain:
+        return cls(block_id, text=text, error=error)
+
+    @classmethod
+    def in_conflict(cls, block_id: str, *, text: str, stored_text: str | None) -> ShownAgain:
+        return cls(block_id, text=text, conflict_text=stored_text)
+
+    @classmethod
+    def asked_about_privacy(cls, block_id: str, *, text: str, findings) -> ShownAgain:
+        """Not submitted yet: the guard found what may name a client; the student decides."""
+        return cls(block_id, text=text, privacy_findings=tuple(findings))
+
+    @classmethod
+    def check_without_choice(cls, block_id: str) -> ShownAgain:
+        return cls(block_id, nothing_chosen=True)
+
+    def apply_to(self, work: Work) -> None:
+        if isinstance(work, ReflectionWork):
+            work.text_override, work.error, work.conflict_text = self.text, self.error, self.conflict_text
+            work.privacy_findings = list(self.privacy_findings)
+        elif isinstance(work, CheckWork):
+            work.error = self.nothing_chosen
+
+
 # A student's answers for the class they write for in this module (app.services.writing).
 ANSWERS = _own(Answer, Answer.prompt_id).where(col(Answer.class_id).is_not_distinct_from(WRITING_CLASS))
 REVISIONS = (
