@@ -567,6 +567,17 @@ def test_progress_exports_as_csv(app, client, session, lecturer):
     assert [row[0] for row in rows[1:]] == [ada.display_name, bram.display_name, cas.display_name]
 
 
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_progress_csv(app, client, session, lecturer):
+    course_class, _module, (ada, _bram, _cas) = _progress_world(app, session, lecturer)
+    ada.display_name = '=HYPERLINK("http://evil")'
+    session.add(ada)
+    session.commit()
+    rows = list(
+        csv.reader(io.StringIO(client.get(f"/classes/{course_class.id}/progress.csv").content.decode("utf-8-sig")))
+    )
+    assert '\'=HYPERLINK("http://evil")' in [row[0] for row in rows]
+
+
 def test_the_progress_matrix_uses_a_fixed_number_of_queries(app, client, session, lecturer):
     course_class = make_class(session, lecturer=lecturer)
     published = app.state.catalogue.published()

@@ -32,7 +32,7 @@ from app.models import (
     stored_id,
     utcnow,
 )
-from app.services import notifications
+from app.services import notifications, spreadsheet
 from app.services.errors import FieldError
 from app.services.paging import Page, paginate
 from app.services.progress import ProgressCounts, percent_done, progress_counts
@@ -707,7 +707,7 @@ def progress_csv(progress: ClassProgress) -> str:
     writer.writerow(header)
     yes_no = {True: "yes", False: "no"}
     for row in progress.rows:
-        line: list[str | int] = [_csv_cell(row.student.display_name), _csv_cell(row.student.email)]
+        line: list[str | int] = [spreadsheet.cell(row.student.display_name), spreadsheet.cell(row.student.email)]
         for cell in row.cells:
             line += [
                 yes_no[cell.started],
@@ -721,8 +721,3 @@ def progress_csv(progress: ClassProgress) -> str:
             ]
         writer.writerow(line)
     return buffer.getvalue()
-
-
-def _csv_cell(value: str) -> str:
-    """Spreadsheets run cells that start with these characters as formulas (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -40,6 +40,7 @@ from app.models import (
     stored_id,
 )
 from app.services import assessment as assessing
+from app.services import spreadsheet
 from app.services.errors import FieldError
 from app.services.kgate import K_FLOOR, Released, k_of, released_count, rounds, small_cells
 from app.services.markdown_text import quote_markdown
@@ -458,11 +459,6 @@ def set_discussion_mark(session: Session, *, course_class: CourseClass, answer_i
 # -- exports ------------------------------------------------------------------------------------
 
 
-def _cell(value: str) -> str:
-    """Spreadsheets run cells that start with these characters as formulas (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def export_csv(review: PromptReview) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -482,7 +478,7 @@ def export_csv(review: PromptReview) -> str:
             [
                 answer.pseudonym,
                 answer.submitted_on.isoformat(),
-                _cell(answer.text),
+                spreadsheet.cell(answer.text),
                 "yes" if answer.earlier_version else "no",
                 "yes" if answer.marked else "no",
                 *[answer.levels.get(criterion.id, "") for criterion in criteria],
