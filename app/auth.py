@@ -13,10 +13,10 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
-from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.asgi import HttpMiddleware, request_cookies
 from app.config import Settings
 from app.db import SessionDep, read_only, run_read, write_for
 from app.i18n import gettext as _
@@ -52,16 +52,16 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-class CsrfCookieMiddleware:
+class CsrfCookieMiddleware(HttpMiddleware):
     """Gives every visitor a random CSRF seed cookie, so forms work before login (login CSRF)."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
-        self.app = app
+        super().__init__(app)
         self.name = cookie_names(settings)[1]
         self.secure = settings.is_production
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or HTTPConnection(scope).cookies.get(self.name):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if request_cookies(scope).get(self.name):
             await self.app(scope, receive, send)
             return
         seed = secrets.token_urlsafe(32)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.asgi import HttpMiddleware, request_cookies
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -13,7 +15,7 @@ CONTENT_SECURITY_POLICY = (
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """The fixed headers, and `Cache-Control: no-store` on everything answered to a logged-in visitor.
 
     A page for a logged-in user carries their name and CSRF token: no shared cache and no back/forward
@@ -22,8 +24,8 @@ class SecurityHeaders:
     """
 
     def __init__(self, app: ASGIApp, *, production: bool) -> None:
-        self.app = app
-        self.session_cookie = (f"{'__Host-' if production else ''}nabij_session=").encode()
+        super().__init__(app)
+        self.session_cookie = f"{'__Host-' if production else ''}nabij_session"
         self.fixed = [
             ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
             ("X-Content-Type-Options", "nosniff"),
@@ -34,13 +36,8 @@ class SecurityHeaders:
         if production:
             self.fixed.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        cookie = next((value for name, value in scope["headers"] if name == b"cookie"), b"")
-        has_session = self.session_cookie in cookie and not scope["path"].startswith("/static/")
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        has_session = self.session_cookie in request_cookies(scope) and not scope["path"].startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
