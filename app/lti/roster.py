@@ -88,3 +88,19 @@ def _unenrol(session: Session, class_id: int, user_id: int) -> int:
 def sync_roster(context_id: int) -> None:
     with jobs.session() as session:
         sync(session, context_id=context_id)
+
+
+@jobs.periodic_task(jobs.crontab(minute="40", hour="4"))
+def nightly_roster_sync() -> int:
+    """Every night, each linked LMS course's roster again (a student who left the course in the LMS leaves
+    the class here), one job per course so that one LMS that is down retries alone. Archived classes stay
+    as they are."""
+    with jobs.session() as session:
+        contexts = session.exec(
+            select(col(LtiContext.id))
+            .join(CourseClass, col(CourseClass.id) == col(LtiContext.class_id))
+            .where(col(LtiContext.memberships_url).is_not(None), col(CourseClass.archived_at).is_(None))
+        ).all()
+    for context_id in contexts:
+        sync_roster(context_id)
+    return len(contexts)

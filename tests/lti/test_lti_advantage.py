@@ -169,6 +169,12 @@ def test_roster_syncs_on_a_lecturer_launch_and_on_demand(platform, lti_client, s
     )
     assert synced.status_code == 303 and synced.headers["location"].endswith("notice=synced")
     assert set(_class_students(session, platform)) == {"s-1", "s-2", "s-4"}
+    # And every night, without a lecturer: Aya left the LMS course.
+    from app.lti import roster
+
+    platform.members["course-101"] = [m for m in platform.members["course-101"] if m["user_id"] != "s-1"]
+    assert roster.nightly_roster_sync.call_local() == 1
+    assert set(_class_students(session, platform)) == {"s-2", "s-4"}
 
 
 def test_roster_sync_page_is_only_for_the_class_lecturers(platform, lti_client, session, app):
