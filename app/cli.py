@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from app.config import ConfigError, get_settings
 from app.models import stored_id
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from app.models import User
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -202,15 +209,13 @@ def user_create(email: str, role: str, name: str, password_stdin: bool) -> None:
         engine.dispose()
 
 
-@user.command("erase")
-@click.argument("email")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def user_erase(email: str, yes: bool) -> None:
-    """Erase an account and all its data at once (on request; app/services/erasure.py)."""
+@contextmanager
+def _account(email: str) -> Iterator[tuple[Session, User]]:
+    """A writing session on the configured database and the account with this address, or one error line."""
     from sqlmodel import Session
 
     from app.db import make_engine, writer
-    from app.services import accounts, erasure
+    from app.services import accounts
 
     settings = get_settings()
     engine = make_engine(settings)
@@ -220,12 +225,23 @@ def user_erase(email: str, yes: bool) -> None:
             found = accounts.find_by_email(session, email)
             if found is None:
                 _fail(f"no account with the address {email}")
-            if not yes:
-                click.confirm(f"Erase {found.email} and everything they wrote? This cannot be undone.", abort=True)
-            erasure.erase_user(session, user_id=stored_id(found))
-            click.echo(f"erased {found.email}")
+            yield session, found
     finally:
         engine.dispose()
+
+
+@user.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def user_erase(email: str, yes: bool) -> None:
+    """Erase an account and all its data at once (on request; app/services/erasure.py)."""
+    from app.services import erasure
+
+    with _account(email) as (session, found):
+        if not yes:
+            click.confirm(f"Erase {found.email} and everything they wrote? This cannot be undone.", abort=True)
+        erasure.erase_user(session, user_id=stored_id(found))
+        click.echo(f"erased {found.email}")
 
 
 @user.command("safeguarding-officer")
@@ -235,25 +251,13 @@ def user_safeguarding_officer(email: str, off: bool) -> None:
     """Let a lecturer decide on requests to reveal an author for safeguarding (beside the admins).
 
     The officer approves or refuses; they never decide on a request of their own (app/services/break_glass.py)."""
-    from sqlmodel import Session
+    from app.services import break_glass
 
-    from app.db import make_engine, writer
-    from app.services import accounts, break_glass
-
-    settings = get_settings()
-    engine = make_engine(settings)
-    try:
-        _or_exit(lambda: _ensure_schema(settings, engine))
-        with Session(writer(engine)) as session:
-            found = accounts.find_by_email(session, email)
-            if found is None:
-                _fail(f"no account with the address {email}")
-            problem = break_glass.set_safeguarding_officer(session, user=found, on=not off)
-            if problem:
-                _fail(problem)
-            click.echo(f"{found.email} {'is no longer' if off else 'is now'} a safeguarding officer")
-    finally:
-        engine.dispose()
+    with _account(email) as (session, found):
+        problem = break_glass.set_safeguarding_officer(session, user=found, on=not off)
+        if problem:
+            _fail(problem)
+        click.echo(f"{found.email} {'is no longer' if off else 'is now'} a safeguarding officer")
 
 
 def _ensure_schema(settings, engine) -> None:
