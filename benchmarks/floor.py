@@ -7,7 +7,7 @@ same client before and after the app's scenarios, and reports each scenario as a
 
     python benchmarks/floor.py --port 8123 [--host 127.0.0.1] [--workers 2]
 
-The uvicorn options below mirror `serve` in app/cli.py: keep them in step with it. Like Nabij, it
+The uvicorn options below mirror `serve` in app/cli/operations.py: keep them in step with it. Like Nabij, it
 leaves loop and http at uvicorn's "auto" (uvloop and httptools when installed), keeps uvicorn's
 access log off, logs at INFO through a dictConfig on standard error, turns proxy headers off, and
 passes `workers` only when there is more than one (one worker runs in uvicorn's own process).
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
-    # As app/cli.py `serve` (without --reload): the same options, in the same way.
+    # As app/cli/operations.py `serve` (without --reload): the same options, in the same way.
     options: dict = {
         "host": args.host,
         "port": args.port,
