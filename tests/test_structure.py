@@ -35,7 +35,7 @@ def test_no_route_module_imports_another_route_module():
 def test_services_never_import_routes_or_templates():
     """Services are plain functions the CLI and the jobs call too: no HTTP routes, no page rendering."""
     offenders = {}
-    for path in sorted((PROJECT_ROOT / "app" / "services").glob("*.py")):
+    for path in sorted((PROJECT_ROOT / "app" / "services").rglob("*.py")):
         bad = sorted(m for m in imported_modules(path) if m.startswith(("app.routes", "app.templating", "fastapi")))
         if bad:
             offenders[path.name] = bad

@@ -1,28 +1,17 @@
-"""Anonymised review: what the students of a class submitted for it, under pseudonyms, in rounds of k.
-
-Everything a review page, partial or export shows comes from here, and nothing here hands a name,
-email address or database id to a template: answers are referred to by `answer_ref` tokens, students
-by a pseudonym (per prompt unless the class chose one across prompts), times by the day their round
-closed. See docs/privacy.md, section 1, for the property these functions are built to. Each function uses a fixed number of queries,
-whatever the number of students.
-"""
+"""One prompt's review: the released answers under pseudonyms, refs, feedback and discussion marks."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections import Counter, defaultdict
-from collections.abc import Hashable
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from app.content.model import Module, Reflection, Step, Vignette
+from app.content.model import Module, Reflection
 from app.content.rubrics import Rubric
 from app.i18n import gettext as _
 from app.models import (
@@ -34,39 +23,14 @@ from app.models import (
     Enrolment,
     Feedback,
     User,
-    VignetteRun,
     aware,
-    school_day,
     stored_id,
 )
 from app.services import assessment as assessing
-from app.services import spreadsheet
-from app.services.errors import FieldError
-from app.services.kgate import K_FLOOR, Released, k_of, released_count, rounds, small_cells
-from app.services.markdown_text import quote_markdown
+from app.services.kgate import Released, k_of, rounds
 from app.services.paging import Page, page_of, paginate
 from app.services.pseudonyms import answer_ref, class_pseudonyms, prompt_scope, shuffle_key
-
-FEEDBACK_LIMIT = 5000
-ANSWERS_PER_PAGE = 25
-
-
-class ReviewError(FieldError):
-    """A refusal about review (app/services/errors.py)."""
-
-
-@overload
-def local_day(value: datetime) -> date: ...
-
-
-@overload
-def local_day(value: datetime | None) -> date | None: ...
-
-
-def local_day(value: datetime | None) -> date | None:
-    """Dates by the day only, in the school's time zone: no hour or minute narrows down who wrote it."""
-    return school_day(value) if value is not None else None
-
+from app.services.review.common import ANSWERS_PER_PAGE, FEEDBACK_LIMIT, ReviewError, local_day
 
 # -- one prompt ---------------------------------------------------------------------------------
 
@@ -454,279 +418,3 @@ def set_discussion_mark(session: Session, *, course_class: CourseClass, answer_i
     elif not marked and existing is not None:
         session.delete(existing)
     session.commit()
-
-
-# -- exports ------------------------------------------------------------------------------------
-
-
-def export_csv(review: PromptReview) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    criteria = list(review.rubric.criteria) if review.rubric else []
-    writer.writerow(
-        [
-            "pseudonym",
-            "date",
-            "text",
-            "earlier_version",
-            "discuss",
-            *[f"level:{criterion.id}" for criterion in criteria],
-        ]
-    )
-    for answer in review.answers:
-        writer.writerow(
-            [
-                answer.pseudonym,
-                answer.submitted_on.isoformat(),
-                spreadsheet.cell(answer.text),
-                "yes" if answer.earlier_version else "no",
-                "yes" if answer.marked else "no",
-                *[answer.levels.get(criterion.id, "") for criterion in criteria],
-            ]
-        )
-    return buffer.getvalue()
-
-
-def export_markdown(review: PromptReview) -> str:
-    reflection = review.reflection
-    # Babel does not read _() inside f-strings: every translated text is its own expression.
-    title = reflection.title or _("Reflection question")
-    earlier = _("Written for an earlier version of the prompt.")
-    marked = _("Marked to discuss in class.")
-    lines = [f"# {title}", "", f"{review.module.title} · {review.course_class.name}", ""]
-    lines += [_("%(num)s anonymised answers, in random order.") % {"num": len(review.answers)}, ""]
-    for answer in review.answers:
-        lines += [f"## {answer.pseudonym} · {answer.submitted_on.isoformat()}", ""]
-        if answer.earlier_version:
-            lines += [f"_{earlier}_", ""]
-        if answer.marked:
-            lines += [f"_{marked}_", ""]
-        for shown in assessing.shown_levels(review.rubric, answer.levels):
-            lines += [
-                _("Level (%(criterion)s): %(level)s")
-                % {"criterion": shown.criterion.title, "level": shown.level.title},
-                "",
-            ]
-        lines += [quote_markdown(answer.text), ""]  # the student's text as text (app/services/markdown_text.py)
-    return "\n".join(lines)
-
-
-# -- one assignment -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PromptSummary(KGate):
-    reflection: Reflection
-    submitted: int
-    k: int
-    feedback: int
-    replies: int
-    marked: int
-
-
-@dataclass(frozen=True)
-class ChoiceCount:
-    label_html: str
-    count: int | None  # None: fewer than k (see kgate.small_cells)
-    share: int | None  # percent of the students who chose at this step
-
-
-@dataclass(frozen=True)
-class StepDistribution:
-    step: Step
-    number: int
-    students: int | None  # None: fewer than k reached this step (its choices are not shown)
-    choices: list[ChoiceCount]
-
-
-@dataclass(frozen=True)
-class EndingCount:
-    step: Step
-    count: int | None
-    share: int | None
-
-
-@dataclass
-class VignetteDistribution:
-    vignette: Vignette
-    students: int
-    k: int
-    steps: list[StepDistribution] = field(default_factory=list)
-    endings: list[EndingCount] = field(default_factory=list)
-
-    @property
-    def visible(self) -> bool:
-        return self.students >= self.k
-
-    @property
-    def needed(self) -> int:
-        return max(0, self.k - self.students)
-
-
-@dataclass
-class AssignmentReview:
-    course_class: CourseClass
-    module: Module
-    prompts: list[PromptSummary]
-    vignettes: list[VignetteDistribution]
-
-
-def _share(count: int | None, total: int) -> int | None:
-    if count is None:
-        return None
-    return round(100 * count / total) if total else 0
-
-
-def assignment_review(session: Session, *, course_class: CourseClass, module: Module) -> AssignmentReview:
-    """Per prompt: how many answers were released (whole rounds) and the feedback given; per branching
-    vignette: the choices, gated. Four queries."""
-    verified = and_(col(User.id) == col(Answer.user_id), col(User.email_verified_at).is_not(None))
-    submitted = dict(
-        session.exec(
-            select(Answer.prompt_id, func.count())
-            .join(User, verified)
-            .where(
-                col(Answer.class_id) == course_class.id,
-                col(Answer.module_slug) == module.slug,
-                col(Answer.submitted_at).is_not(None),
-            )
-            .group_by(col(Answer.prompt_id))
-        ).all()
-    )
-    given_on: Counter[str] = Counter()
-    replied: dict[str, list] = defaultdict(list)
-    for prompt_id, feedback_id, replied_at, author_id in session.exec(
-        select(Answer.prompt_id, Feedback.id, Feedback.replied_at, Answer.user_id)
-        .select_from(Feedback)
-        .join(Answer, col(Answer.id) == col(Feedback.answer_id))
-        .where(col(Feedback.class_id) == course_class.id, col(Answer.module_slug) == module.slug)
-    ).all():
-        given_on[prompt_id] += 1
-        if replied_at is not None:
-            replied[prompt_id].append((feedback_id, replied_at, author_id))
-    marks = dict(
-        session.exec(
-            select(Answer.prompt_id, func.count())
-            .select_from(DiscussionMark)
-            .join(Answer, col(Answer.id) == col(DiscussionMark.answer_id))
-            .where(col(DiscussionMark.class_id) == course_class.id, col(Answer.module_slug) == module.slug)
-            .group_by(col(Answer.prompt_id))
-        ).all()
-    )
-    k = k_of(course_class)
-    prompts = []
-    for reflection in module.reflections.values():
-        # Rounds of k release answers (and replies) in order, so the released count is a multiple of k.
-        count = released_count(submitted.get(reflection.id, 0), k)
-        visible = count >= k
-        given = given_on[reflection.id] if visible else 0
-        replies = len(rounds(replied[reflection.id], k)) if visible else 0
-        prompts.append(
-            PromptSummary(reflection, count, k, given, replies, marks.get(reflection.id, 0) if visible else 0)
-        )
-    return AssignmentReview(
-        course_class, module, prompts, vignette_distributions(session, course_class=course_class, module=module)
-    )
-
-
-def vignette_distributions(
-    session: Session, *, course_class: CourseClass, module: Module
-) -> list[VignetteDistribution]:
-    """Each student's latest walk through each branching vignette, counted per step: one query.
-
-    Only walks finished after the student joined this class count (a new class learns nothing of what
-    its students did before), students enter in rounds of k like answers, and cells below k are
-    shown as "fewer than 3" (with a second cell hidden where one could be worked out)."""
-    vignettes = module.branching_vignettes()
-    if not vignettes:
-        return []
-    rows = session.execute(
-        sa_select(
-            col(VignetteRun.user_id),
-            col(VignetteRun.vignette_id),
-            col(VignetteRun.path),
-            col(VignetteRun.ending_id),
-            col(VignetteRun.finished_at),
-        )
-        .join(
-            Enrolment,
-            and_(col(Enrolment.user_id) == col(VignetteRun.user_id), col(Enrolment.class_id) == course_class.id),
-        )
-        .join(User, col(User.id) == col(VignetteRun.user_id))
-        .where(
-            col(VignetteRun.module_slug) == module.slug,
-            col(VignetteRun.vignette_id).in_([v.id for v in vignettes]),
-            col(VignetteRun.finished_at).is_not(None),
-            col(VignetteRun.finished_at) >= col(Enrolment.created_at),
-            col(User.email_verified_at).is_not(None),
-        )
-        .order_by(col(VignetteRun.finished_at), col(VignetteRun.id))
-    ).all()
-    k = k_of(course_class)
-    runs_of: dict[str, dict[Hashable, list[tuple]]] = defaultdict(dict)  # vignette -> user -> walks
-    for user_id, vignette_id, path, ending_id, finished_at in rows:  # ordered by time
-        runs_of[vignette_id].setdefault(user_id, []).append((aware(finished_at), path, ending_id))
-    result = []
-    for vignette in vignettes:
-        walks = runs_of.get(vignette.id, {})
-        released = rounds([(user_id, runs[0][0]) for user_id, runs in walks.items()], k)
-        runs = []
-        for user_id in released.closed_at:
-            upto = [run for run in walks[user_id] if run[0] <= released.cutoff]
-            runs.append(upto[-1][1:])  # the latest walk released with the round
-        distribution = VignetteDistribution(vignette, students=len(runs), k=k)
-        result.append(distribution)
-        if not distribution.visible:
-            continue
-        chosen: Counter[tuple[str, int]] = Counter()
-        reached: Counter[str] = Counter()
-        endings: Counter[str] = Counter()
-        for path, ending_id in runs:
-            picks = _picks(path, vignette)
-            chosen.update(picks)
-            reached.update({step_id for step_id, _ in picks})
-            if ending_id in vignette.steps:
-                endings[ending_id] += 1
-        number = 0
-        for step in vignette.steps.values():
-            if step.is_ending or not step.choices:
-                continue
-            number += 1
-            total = reached[step.id]
-            if 0 < total < K_FLOOR:
-                distribution.steps.append(StepDistribution(step, number, None, []))
-                continue
-            cells = small_cells([chosen[(step.id, index)] for index in range(len(step.choices))], K_FLOOR)
-            distribution.steps.append(
-                StepDistribution(
-                    step,
-                    number,
-                    total,
-                    [
-                        ChoiceCount(choice.label_html, cells[index], _share(cells[index], total))
-                        for index, choice in enumerate(step.choices)
-                    ],
-                )
-            )
-        ending_steps = [step for step in vignette.steps.values() if step.is_ending]
-        cells = small_cells([endings[step.id] for step in ending_steps], K_FLOOR)
-        distribution.endings = [
-            EndingCount(step, cells[index], _share(cells[index], len(runs))) for index, step in enumerate(ending_steps)
-        ]
-    return result
-
-
-def _picks(path: str, vignette: Vignette) -> set[tuple[str, int]]:
-    """The (step, choice) pairs of a run that still exist in the vignette; a step counts once per student."""
-    try:
-        pairs = json.loads(path or "[]")
-    except ValueError:
-        return set()
-    picks = set()
-    for pair in pairs if isinstance(pairs, list) else []:
-        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], int)):
-            continue
-        step = vignette.steps.get(pair[0]) if isinstance(pair[0], str) else None
-        if step is not None and 0 <= pair[1] < len(step.choices):
-            picks.add((pair[0], pair[1]))
-    return picks
