@@ -103,3 +103,17 @@ def csrf_from(html: str) -> str:
     match = CSRF_INPUT.search(html)
     assert match, "page has no CSRF field"
     return match.group(1)
+
+
+@pytest.fixture
+def taught(app, client, session):
+    """A logged-in lecturer with a class that has the first module assigned (the review's tests and others)."""
+    from app.models import Role
+    from tests.factories import assign, first_module, login, make_class, make_user
+
+    lecturer = make_user(session, role=Role.LECTURER, name="Lena Lector")
+    course_class = make_class(session, lecturer=lecturer)
+    module = first_module(app)
+    assign(session, course_class, module)
+    login(client, lecturer)
+    return lecturer, course_class, module

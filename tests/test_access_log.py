@@ -6,11 +6,7 @@ from sqlmodel import select
 
 from app.models import AccessLog, Enrolment, Role, utcnow
 from app.services import access_log, classes, retention
-from tests import test_review
-from tests.factories import login, make_class, make_user
-from tests.test_review import add_students, first_prompt, review_url, submit, submit_all
-
-taught = test_review.taught  # the fixture, shared with test_review.py
+from tests.factories import add_students, first_prompt, login, make_class, make_user, review_url, submit, submit_all
 
 
 def _student_who_logs_in(session, course_class, name="Sam Student"):

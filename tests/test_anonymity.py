@@ -16,8 +16,7 @@ from sqlmodel import select
 
 from app.models import Answer, AnswerRevision, Feedback, Role, User, utcnow
 from app.services import classes, reflections
-from tests.factories import csrf, login, make_class, make_user
-from tests.test_review import assign, finish_walk, first_module
+from tests.factories import assign, csrf, finish_walk, first_module, login, make_class, make_user
 
 STUDENTS = [
     ("Xandrikus Quellenbeek", "xq123@school.test"),

@@ -18,8 +18,18 @@ from sqlmodel import select
 from app.models import Assessment, Enrolment, Role, utcnow
 from app.services import assessment as assessing
 from app.services import classes
-from tests.factories import csrf, login, make_class, make_user
-from tests.test_review import add_students, assign, refs_on, review_url, submit, submit_all
+from tests.factories import (
+    add_students,
+    assign,
+    csrf,
+    login,
+    make_class,
+    make_user,
+    refs_on,
+    review_url,
+    submit,
+    submit_all,
+)
 
 SLUG, PROMPT = "de-relatie-werkt", "relatie-bordin-stage"  # a shipped prompt with lecturer notes
 

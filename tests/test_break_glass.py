@@ -10,14 +10,10 @@ from sqlmodel import select
 from app.models import AccessLog, RevealRequest, Role, utcnow
 from app.services import break_glass, classes
 from app.services.pseudonyms import answer_ref
-from tests import test_review
-from tests.factories import csrf, login, make_user
+from tests.factories import add_students, csrf, first_prompt, login, make_user, review_url, submit, submit_all
 from tests.test_access_log import _student_who_logs_in
-from tests.test_review import add_students, first_prompt, review_url, submit, submit_all
 
 REASON = "De jongere schrijft dat hij thuis geslagen wordt en niet meer naar huis durft."
-
-taught = test_review.taught  # the fixture, shared with test_review.py
 
 
 def _outbox(settings):

@@ -10,8 +10,7 @@ from sqlmodel import select
 
 from app.models import SCHOOL_ZONE, Assignment, Role, utcnow
 from app.services import classes
-from tests.factories import csrf, login, make_class, make_user
-from tests.test_review import add_students, first_module
+from tests.factories import add_students, csrf, first_module, login, make_class, make_user
 
 icalendar = pytest.importorskip("icalendar", reason="icalendar is not installed (pip install icalendar)")
 

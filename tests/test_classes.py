@@ -34,10 +34,20 @@ from app.services import classes
 from app.services.dashboard import student_assignments
 from app.services.progress import progress_counts, progress_matrix
 from tests.conftest import csrf_from
-from tests.factories import csrf, login, make_class, make_user
+from tests.factories import (
+    add_students,
+    assign,
+    csrf,
+    first_module,
+    first_prompt,
+    login,
+    make_class,
+    make_user,
+    submit,
+    submit_all,
+)
 from tests.querycount import count_queries
 from tests.test_access_matrix import app_routes
-from tests.test_review import add_students, assign, first_module, first_prompt, submit, submit_all
 
 EN = {"Accept-Language": "en"}
 
@@ -945,7 +955,7 @@ def test_drafts_can_be_previewed_but_not_assigned(app, client, session, lecturer
 
 def test_a_lecturer_removes_a_student_and_the_review_does_not_change(app, client, session, lecturer):
     from app.models import Enrolment
-    from tests.test_review import add_students, assign, first_module, first_prompt, review_url, submit
+    from tests.factories import add_students, assign, first_module, first_prompt, review_url, submit
 
     course_class = make_class(session, lecturer=lecturer)
     module = first_module(app)

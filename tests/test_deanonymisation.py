@@ -14,8 +14,19 @@ from sqlmodel import select
 from app.models import Answer, AnswerRevision, CourseClass, Enrolment, Role, User, UserSession, utcnow
 from app.services import classes, review
 from tests.conftest import FIXTURE_MODULES, csrf_from
-from tests.factories import PASSWORD, login, make_class, make_user
-from tests.test_review import add_students, assign, first_module, first_prompt, review_url, submit, submit_all
+from tests.factories import (
+    PASSWORD,
+    add_students,
+    assign,
+    first_module,
+    first_prompt,
+    login,
+    make_class,
+    make_user,
+    review_url,
+    submit,
+    submit_all,
+)
 from tests.test_student_journey import fresh
 
 

@@ -11,9 +11,8 @@ from app.models import Answer, FeedbackMessage, Notification, Role, utcnow
 from app.services import classes, dialogue, reflections
 from app.services.pseudonyms import answer_ref
 from app.services.review import give_feedback
-from tests.factories import csrf, login, make_class, make_user
+from tests.factories import assign, csrf, first_module, first_prompt, login, make_class, make_user
 from tests.test_notifications import LONG
-from tests.test_review import assign, first_module, first_prompt
 
 
 def _world(app, session, count=3):

@@ -397,8 +397,9 @@ def test_a_database_from_a_newer_version_is_one_line(settings, monkeypatch):
         with pytest.raises(ConfigError, match="revision from_the_future, which this version of Nabij does not know"):
             create_app(settings)
         from app import cli
+        from app.cli import operations
 
-        monkeypatch.setattr(cli, "get_settings", lambda: settings)
+        monkeypatch.setattr(operations, "get_settings", lambda: settings)
         result = CliRunner().invoke(cli.main, ["migrate"])
         assert result.exit_code == 1
         assert result.stderr.strip().splitlines() == [

@@ -11,8 +11,7 @@ from sqlmodel import select
 from app.models import Notification, NotificationSetting, Role, utcnow
 from app.services import classes, notifications, reflections
 from app.services.review import give_feedback
-from tests.factories import csrf, login, make_class, make_user
-from tests.test_review import add_students, assign, first_module, first_prompt
+from tests.factories import add_students, assign, csrf, first_module, first_prompt, login, make_class, make_user
 
 LONG = " ".join(["woord"] * 200)
 

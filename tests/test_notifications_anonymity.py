@@ -12,9 +12,8 @@ from sqlmodel import select
 from app.models import Feedback, Notification, Role, utcnow
 from app.services import classes, notifications, reflections
 from app.services.review import give_feedback
-from tests.factories import csrf, login, make_class, make_user
+from tests.factories import add_students, csrf, first_module, first_prompt, login, make_class, make_user
 from tests.test_notifications import LONG, outbox
-from tests.test_review import add_students, first_module, first_prompt
 
 
 def test_nothing_a_lecturer_gets_names_a_student(app, client, session, settings):

@@ -12,9 +12,8 @@ from sqlmodel import select
 from app.models import Answer, Feedback, Role
 from app.services import assessment as assessing
 from tests import test_assessment
-from tests.factories import login, make_user
+from tests.factories import assign, login, make_user, submit
 from tests.test_assessment import SLUG, own_ref, post_review, student_client
-from tests.test_review import assign, submit
 
 CSS = Path(__file__).resolve().parent.parent / "static" / "nabij.css"
 

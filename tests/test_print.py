@@ -6,9 +6,8 @@ from pathlib import Path
 
 from app import PROJECT_ROOT
 from app.services import reflections
-from tests.factories import login, make_user
+from tests.factories import first_module, first_prompt, login, make_user
 from tests.test_notifications import LONG
-from tests.test_review import first_module, first_prompt
 
 
 def test_whole_module_prints_every_section_and_vignettes_as_text_with_their_choices(app, client):

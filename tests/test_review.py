@@ -4,207 +4,34 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
-import uuid
-from datetime import timedelta
 
-import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from app.content.model import Module, Vignette
 from app.models import (
     Answer,
     AnswerRevision,
     CourseClass,
     DiscussionMark,
-    Enrolment,
     Feedback,
-    Role,
-    User,
-    VignetteRun,
-    utcnow,
 )
 from app.services import classes, reflections, review
 from app.services.pseudonyms import answer_ref, class_pseudonyms, prompt_scope
-from app.services.writing import writing_class_id
-from tests.factories import csrf, login, make_class, make_user
-from tests.querycount import count_queries
-
-# -- helpers, also used by tests/test_anonymity.py and tests/test_classes.py ----------------------
-
-
-def first_module(app) -> Module:
-    return app.state.catalogue.published()[0]
-
-
-def first_prompt(module: Module) -> str:
-    return next(iter(module.reflections))
-
-
-def assign(session: Session, course_class: CourseClass, module: Module, *, days: int = 14):
-    """Assigned through the service; `days` < 0: assigned earlier, and that due date has passed since."""
-    assignment = classes.assign(
-        session,
-        course_class=course_class,
-        module_slug=module.slug,
-        due_on=utcnow().date() + timedelta(days=max(days, 0)),
-    )
-    if days < 0:
-        assignment.due_on = utcnow().date() + timedelta(days=days)
-        session.add(assignment)
-    session.commit()  # end the read transaction (SQLite keeps a snapshot until then)
-    return assignment
-
-
-def _fresh(session: Session) -> None:
-    """Writes start from a new transaction, after whatever the app committed meanwhile (SQLite)."""
-    session.commit()
-
-
-def add_students(session: Session, course_class: CourseClass, count: int, *, prefix: str = "Student") -> list[User]:
-    """Enrolled student accounts with a confirmed address, made in bulk (no password hashing: they never log in)."""
-    _fresh(session)
-    batch = uuid.uuid4().hex[:8]
-    users = [
-        User(
-            email=f"{prefix.lower()}-{batch}-{n}@school.test",
-            display_name=f"{prefix} {batch} {n}",
-            role=Role.STUDENT.value,
-            password_hash="not-a-password-hash",
-            email_verified_at=utcnow(),
-        )
-        for n in range(count)
-    ]
-    session.add_all(users)
-    session.flush()
-    session.add_all([Enrolment(class_id=course_class.id, user_id=user.id) for user in users])
-    session.commit()
-    return users
-
-
-def submit(
-    session: Session, user: User, module: Module, prompt_id: str, text: str, *, prompt_hash: str | None = None
-) -> Answer:
-    """A submitted answer with its revision, as the student service stores it (for the class the student
-    writes for in the module)."""
-    _fresh(session)
-    reflection = module.reflections[prompt_id]
-    now = utcnow()
-    class_id = writing_class_id(session, user_id=user.id, module_slug=module.slug)
-    answer = Answer(
-        user_id=user.id,
-        class_id=class_id,
-        module_slug=module.slug,
-        prompt_id=prompt_id,
-        text=text,
-        version=1,
-        module_version=module.version,
-        prompt_hash=prompt_hash or reflection.prompt_hash,
-        submitted_at=now,
-    )
-    session.add(answer)
-    session.flush()
-    session.add(
-        AnswerRevision(
-            answer_id=answer.id,
-            text=text,
-            module_version=module.version,
-            prompt_hash=answer.prompt_hash,
-            submitted_at=now,
-        )
-    )
-    session.commit()
-    return answer
-
-
-def submit_all(
-    session: Session, users: list[User], module: Module, prompt_id: str, text: str = "Answer {n}"
-) -> list[Answer]:
-    _fresh(session)
-    reflection = module.reflections[prompt_id]
-    now = utcnow()
-    answers = [
-        Answer(
-            user_id=user.id,
-            class_id=writing_class_id(session, user_id=user.id, module_slug=module.slug),
-            module_slug=module.slug,
-            prompt_id=prompt_id,
-            text=text.format(n=n),
-            version=1,
-            module_version=module.version,
-            prompt_hash=reflection.prompt_hash,
-            submitted_at=now,
-        )
-        for n, user in enumerate(users)
-    ]
-    session.add_all(answers)
-    session.flush()
-    session.add_all(
-        [
-            AnswerRevision(
-                answer_id=a.id, text=a.text, module_version=module.version, prompt_hash=a.prompt_hash, submitted_at=now
-            )
-            for a in answers
-        ]
-    )
-    session.commit()
-    return answers
-
-
-def finish_walk(session: Session, user: User, module: Module, vignette: Vignette, choices: list[int]) -> VignetteRun:
-    """A finished run through a branching vignette, taking choice `choices[i]` at the i-th step (else 0)."""
-    _fresh(session)
-    step, path, index = vignette.steps[vignette.start], [], 0
-    while step.choices:
-        pick = choices[index] if index < len(choices) else 0
-        path.append([step.id, pick])
-        step = vignette.steps[step.choices[pick].target]
-        index += 1
-    run = VignetteRun(
-        user_id=user.id,
-        module_slug=module.slug,
-        vignette_id=vignette.id,
-        path=json.dumps(path),
-        ending_id=step.id,
-        finished_at=utcnow(),
-    )
-    session.add(run)
-    session.commit()
-    return run
-
-
-def review_url(course_class: CourseClass, module: Module, prompt_id: str | None = None) -> str:
-    url = f"/classes/{course_class.id}/review/{module.slug}"
-    return f"{url}/{prompt_id}" if prompt_id else url
-
-
-def refs_on(html: str) -> list[str]:
-    return re.findall(r'name="ref" value="([0-9a-f]{16})"', html)[::2]  # two forms per answer
-
-
-CARD = re.compile(
-    r'<article class="review-answer[^"]*" id="answer-([0-9a-f]{16})".*?'
-    r'class="review-answer__pseudonym"[^>]*>([^<]+)<.*?class="review-answer__text"[^>]*>([^<]*)<',
-    re.S,
+from tests.factories import (
+    add_students,
+    assign,
+    cards_on,
+    csrf,
+    finish_walk,
+    first_prompt,
+    make_class,
+    make_user,
+    refs_on,
+    review_url,
+    submit,
+    submit_all,
 )
-
-
-def cards_on(html: str) -> list[tuple[str, str, str]]:
-    """(ref, pseudonym, text) of every answer card, in page order."""
-    return CARD.findall(html)
-
-
-@pytest.fixture
-def taught(app, client, session):
-    """A logged-in lecturer with a class that has the first module assigned."""
-    lecturer = make_user(session, role=Role.LECTURER, name="Lena Lector")
-    course_class = make_class(session, lecturer=lecturer)
-    module = first_module(app)
-    assign(session, course_class, module)
-    login(client, lecturer)
-    return lecturer, course_class, module
-
+from tests.querycount import count_queries
 
 # -- the k gate -----------------------------------------------------------------------------------
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from app.models import Role
 from app.services import classes, search
-from tests.factories import login, make_class, make_user
+from tests.factories import first_module, first_prompt, login, make_class, make_user
 from tests.test_notifications import LONG
-from tests.test_review import first_module, first_prompt
 
 
 def _a_word_of(module) -> tuple[str, str]:
