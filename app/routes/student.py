@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -96,44 +97,17 @@ def save_reflection(
         findings = privacy_guard.summary(privacy_guard.find(text, known=privacy_guard.module_words(module.path)))
     submitting = action in ("submit", "submit-anyway") and not findings
     operation = reflections.submit if submitting else reflections.save_draft
-    section = module.section_holding(prompt.id)
+    again = partial(_prompt_again, request, session, user, module)
     try:
         result = operation(
             session, user_id=stored_id(user), module=module, prompt=prompt, text=text, base_version=_version(version)
         )
     except reflections.ReflectionError as error:
-        return _prompt_again(
-            request,
-            session,
-            user,
-            module,
-            prompt.id,
-            section,
-            ShownAgain.refused(prompt.id, text=text, error=str(error)),
-            status_code=422,
-        )
+        return again(ShownAgain.refused(prompt.id, text=text, error=str(error)), status_code=422)
     if result.conflict:
-        return _prompt_again(
-            request,
-            session,
-            user,
-            module,
-            prompt.id,
-            section,
-            ShownAgain.in_conflict(prompt.id, text=text, stored_text=result.stored_text),
-            status_code=409,
-        )
+        return again(ShownAgain.in_conflict(prompt.id, text=text, stored_text=result.stored_text), status_code=409)
     if findings:
-        return _prompt_again(
-            request,
-            session,
-            user,
-            module,
-            prompt.id,
-            section,
-            ShownAgain.asked_about_privacy(prompt.id, text=text, findings=findings),
-            status_code=200,
-        )
+        return again(ShownAgain.asked_about_privacy(prompt.id, text=text, findings=findings), status_code=200)
     if is_htmx(request):
         work = reflection_work(session, user, module, prompt.id)
         work.saved_now = True
@@ -147,38 +121,23 @@ def _not_submitted(request, session, user, module: Module, prompt, text: str, ve
     """Too short or empty to submit: keep it as a draft, and go back to the answer on its own page (not the
     POST address), where the reason stands next to it and takes the focus."""
     section = module.section_holding(prompt.id)
+    again = partial(_prompt_again, request, session, user, module)
     try:
         result = reflections.save_draft(
             session, user_id=user.id, module=module, prompt=prompt, text=text, base_version=_version(version)
         )
     except reflections.ReflectionError as error:
-        return _prompt_again(
-            request,
-            session,
-            user,
-            module,
-            prompt.id,
-            section,
-            ShownAgain.refused(prompt.id, text=text, error=str(error)),
-            status_code=422,
-        )
+        return again(ShownAgain.refused(prompt.id, text=text, error=str(error)), status_code=422)
     if result.conflict:
-        return _prompt_again(
-            request,
-            session,
-            user,
-            module,
-            prompt.id,
-            section,
-            ShownAgain.in_conflict(prompt.id, text=text, stored_text=result.stored_text),
-            status_code=409,
-        )
+        return again(ShownAgain.in_conflict(prompt.id, text=text, stored_text=result.stored_text), status_code=409)
     return RedirectResponse(
         f"/modules/{module.slug}/{section.id}?not-submitted={prompt.id}#prompt-{prompt.id}", status_code=303
     )
 
 
-def _prompt_again(request, session, user, module, prompt_id, section, shown: ShownAgain, *, status_code):
+def _prompt_again(request, session, user, module: Module, shown: ShownAgain, *, status_code: int):
+    """The answer again, with the student's text and why it was not taken: its block (htmx) or its page."""
+    prompt_id = shown.block_id
     if is_htmx(request):
         work = reflection_work(session, user, module, prompt_id)
         shown.apply_to(work)
@@ -189,6 +148,7 @@ def _prompt_again(request, session, user, module, prompt_id, section, shown: Sho
             status_code=status_code,
             private=True,
         )
+    section = module.section_holding(prompt_id)
     return section_page(request, session, user, module, section, shown_again=shown, status_code=status_code)
 
 
