@@ -109,7 +109,10 @@ def test_the_database_holds_no_plain_text_and_the_orm_reads_it_back(app, session
 
 
 @fixture_modules
-@pytest.mark.skipif(bool(POSTGRES_URL), reason="reads the SQLite database file itself")
+@pytest.mark.skipif(
+    bool(POSTGRES_URL),
+    reason="reads the bytes of the SQLite database file; on PostgreSQL the stored values are checked in SQL (the test above)",
+)
 def test_a_copy_of_the_sqlite_file_does_not_read_as_text(app, session, settings):
     write_work(app, session)
     with app.state.engine.connect() as connection:
@@ -291,7 +294,9 @@ def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-@pytest.mark.skipif(bool(POSTGRES_URL), reason="the SQLite files")
+@pytest.mark.skipif(
+    bool(POSTGRES_URL), reason="file modes of the SQLite database and its folder: PostgreSQL keeps no files of ours"
+)
 def test_the_sqlite_database_and_var_folder_are_for_the_owner_only(tmp_path):
     old_umask = os.umask(0o022)
     try:

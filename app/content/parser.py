@@ -51,6 +51,30 @@ OPTIONS = {
 TOP_LEVEL = ("reflection", "vignette", "check", "note", "lecturer")
 
 
+def read_options(content: str, name: str, allowed, line: int, problems: list) -> tuple[dict, dict, str, int]:
+    """A directive's leading `:key: value` lines (options, their line numbers), its body, and how many option
+    lines there were; an unknown or repeated key is a problem at its own line. Modules and rubrics alike."""
+    lines = content.split("\n")
+    options: dict[str, str] = {}
+    option_lines: dict[str, int] = {}
+    n = 0
+    for n, raw in enumerate(lines):
+        option = OPTION.match(raw.strip()) if raw.strip() else None
+        if not option:
+            break
+        key, value = option.group(1), option.group(2).strip()
+        if key not in allowed:
+            names = ", ".join(f":{o}:" for o in sorted(allowed)) or "geen"
+            problems.append((line + 1 + n, f"onbekende instelling ':{key}:' in {{{name}}} (toegestaan: {names})"))
+        elif key in options:
+            problems.append((line + 1 + n, f"instelling ':{key}:' staat twee keer in {{{name}}}"))
+        options[key] = value
+        option_lines[key] = line + 1 + n
+    else:
+        n = len(lines)
+    return options, option_lines, "\n".join(lines[n:]), n
+
+
 @dataclass
 class Directive:
     name: str
@@ -282,27 +306,7 @@ class ModuleParser:
                 (line, f"onbekend blok '{{{name}}}': gebruik reflection, vignette, check, note of lecturer")
             )
             return None
-        lines = token.content.split("\n")
-        options: dict[str, str] = {}
-        option_lines: dict[str, int] = {}
-        n = 0
-        for n, raw in enumerate(lines):
-            option = OPTION.match(raw.strip()) if raw.strip() else None
-            if not option:
-                break
-            key, value = option.group(1), option.group(2).strip()
-            if key not in OPTIONS[name]:
-                allowed = ", ".join(f":{o}:" for o in sorted(OPTIONS[name])) or "geen"
-                self.problems.append(
-                    (line + 1 + n, f"onbekende instelling ':{key}:' in {{{name}}} (toegestaan: {allowed})")
-                )
-            elif key in options:
-                self.problems.append((line + 1 + n, f"instelling ':{key}:' staat twee keer in {{{name}}}"))
-            options[key] = value
-            option_lines[key] = line + 1 + n
-        else:
-            n = len(lines)
-        body = "\n".join(lines[n:])
+        options, option_lines, body, n = read_options(token.content, name, OPTIONS[name], line, self.problems)
         return Directive(name, argument, options, option_lines, body, offset + mdx.start_line(token) + 1 + n, line)
 
     def _parse_body(self, directive: Directive) -> list[Token]:

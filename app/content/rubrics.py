@@ -43,10 +43,9 @@ from markdown_it.token import Token
 
 from app.content import markdown as mdx
 from app.content.model import Problem
+from app.content.parser import DIRECTIVE, read_options
 
 RUBRIC_DIR = "_rubrics"
-DIRECTIVE = re.compile(r"^\{([\w-]+)\}\s*(.*)$")
-OPTION = re.compile(r"^:([\w-]+):\s*(.*)$")
 FRONT_FIELDS = {
     "title": True,
     "title_en": True,
@@ -301,32 +300,13 @@ class RubricParser:
         if allowed is None:
             self.problems.append((line, f"onbekend blok '{{{name}}}': een rubric kent alleen criterion en level"))
             return None
-        lines = token.content.split("\n")
-        options: dict[str, str] = {}
-        option_lines: dict[str, int] = {}
-        n = 0
-        for n, raw in enumerate(lines):
-            option = OPTION.match(raw.strip()) if raw.strip() else None
-            if not option:
-                break
-            key, value = option.group(1), option.group(2).strip()
-            if key not in allowed:
-                names = ", ".join(f":{o}:" for o in sorted(allowed))
-                self.problems.append(
-                    (line + 1 + n, f"onbekende instelling ':{key}:' in {{{name}}} (toegestaan: {names})")
-                )
-            elif key in options:
-                self.problems.append((line + 1 + n, f"instelling ':{key}:' staat twee keer in {{{name}}}"))
-            options[key] = value
-            option_lines[key] = line + 1 + n
-        else:
-            n = len(lines)
+        options, option_lines, body, n = read_options(token.content, name, allowed, line, self.problems)
         return {
             "name": name,
             "argument": argument,
             "options": options,
             "option_lines": option_lines,
-            "body": "\n".join(lines[n:]),
+            "body": body,
             "body_offset": offset + mdx.start_line(token) + 1 + n,
             "line": line,
         }
