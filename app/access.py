@@ -54,11 +54,10 @@ LecturedClassDep = Annotated[CourseClass, Depends(lectured_class_or_404)]
 
 
 def _not_archived(course_class: CourseClass) -> CourseClass:
-    if course_class.archived_at is not None:
-        raise HTTPException(
-            409, _("This class is archived: it can be read but not changed. Restore it under Settings to make changes.")
-        )
-    return course_class
+    try:
+        return classes.ensure_writable(course_class)
+    except classes.ArchivedClassError as refusal:
+        raise HTTPException(409, refusal.message) from None
 
 
 def writable_class(course_class: TaughtClassDep) -> CourseClass:

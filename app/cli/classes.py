@@ -13,7 +13,6 @@ from app.cli.common import (
     class_command,
     cli_date,
     fail,
-    writable,
 )
 
 
@@ -60,7 +59,7 @@ def class_enroll(settings, session, class_ref: str, student_email: str) -> None:
     from app.services.accounts import find_by_email
 
     course_class = class_by_id(session, class_ref)
-    writable(course_class)
+    classes.ensure_writable(course_class)
     student = find_by_email(session, student_email)
     if student is None or student.role != Role.STUDENT:
         raise CliError(
@@ -86,7 +85,7 @@ def class_import(settings, session, class_ref: str, roster_path: Path) -> None:
     from app.services import classes, roster
 
     course_class = class_by_id(session, class_ref)
-    writable(course_class)
+    classes.ensure_writable(course_class)
     try:
         text = roster.decode_upload(roster_path.read_bytes())
     except OSError as error:
@@ -125,7 +124,7 @@ def assign_module(settings, session, class_ref: str, module_slug: str, due: str,
     from app.services import classes
 
     course_class = class_by_id(session, class_ref)
-    writable(course_class)
+    classes.ensure_writable(course_class)
     due_on, opens_on = cli_date(due, "--due"), cli_date(opens, "--opens")
     module = load_catalogue(settings.modules_dir).get(module_slug)
     if module is None:

@@ -111,11 +111,6 @@ def class_by_id(session, value: str):
     return course_class
 
 
-def writable(course_class) -> None:
-    if course_class.archived_at is not None:
-        raise CliError(f"class {course_class.id} ({course_class.name}) is archived: it cannot be changed.")
-
-
 def cli_date(value: str | None, option: str):
     from datetime import date
 

@@ -19,7 +19,7 @@ from app.models import (
     stored_id,
 )
 from app.services import notifications
-from app.services.classes.core import ClassError, is_enrolled
+from app.services.classes.core import ClassError, ensure_writable, is_enrolled
 
 # -- assignments --------------------------------------------------------------------------------
 
@@ -99,6 +99,7 @@ def assign(
     due_time: time | None = None,
 ) -> Assignment:
     """Assign a module to a class, or change the dates when it is assigned already."""
+    ensure_writable(course_class)
     existing = assignment_for_module(session, course_class=course_class, module_slug=module_slug)
     assignment = existing or Assignment(class_id=stored_id(course_class), module_slug=module_slug, due_on=due_on)
     return update_assignment(session, assignment=assignment, due_on=due_on, opens_on=opens_on, due_time=due_time)

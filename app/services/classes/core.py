@@ -34,6 +34,21 @@ class ClassError(FieldError):
     """A refusal about classes (app/services/errors.py)."""
 
 
+class ArchivedClassError(ClassError):
+    """The class is archived, so this change is refused (the web answers 409, the CLI one error line)."""
+
+
+def ensure_writable(course_class: CourseClass) -> CourseClass:
+    """The one statement of the rule that an archived class is read-only: every change to a class, from the
+    web (app/access.py) or the CLI, passes here first."""
+    if course_class.archived_at is not None:
+        raise ArchivedClassError(
+            "class",
+            _("This class is archived: it can be read but not changed. Restore it under Settings to make changes."),
+        )
+    return course_class
+
+
 def new_join_code() -> str:
     return "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
 
