@@ -468,35 +468,35 @@ def _student_ids(session: Session, class_id: int) -> list[int]:
     return list(session.exec(select(Enrolment.user_id).where(col(Enrolment.class_id) == class_id)))
 
 
+def _tell_the_author(session: Session, *, feedback_id: int, kind: str, key: str) -> None:
+    """A lecturer wrote under a student's answer (feedback, or a later message in its dialogue): the answer's
+    author hears of it, with the module and the question but not the text."""
+    row = session.exec(
+        select(Feedback, Answer)
+        .join(Answer, col(Answer.id) == col(Feedback.answer_id))
+        .where(col(Feedback.id) == feedback_id)
+    ).first()
+    if row is None:
+        return
+    answer = row[1]
+    module = jobs.catalogue().get(answer.module_slug)
+    if module is None:
+        return
+    prompt = module.reflections.get(answer.prompt_id)
+    notify(
+        session,
+        user_id=answer.user_id,
+        kind=kind,
+        key=key,
+        data={"module": module.title, "prompt": prompt.title if prompt else answer.prompt_id},
+        link="/my/feedback",
+    )
+
+
 @jobs.task(retries=3, retry_delay=60)
 def feedback_given(feedback_id: int) -> None:
     with jobs.session() as session:
-        row = session.exec(
-            select(Feedback, Answer)
-            .join(Answer, col(Answer.id) == col(Feedback.answer_id))
-            .where(col(Feedback.id) == feedback_id)
-        ).first()
-        if row is None:
-            return
-        feedback, answer = row
-        module = jobs.catalogue().get(answer.module_slug)
-        if module is None:
-            return
-        prompt = module.reflections.get(answer.prompt_id)
-        notify(
-            session,
-            user_id=answer.user_id,
-            kind="feedback",
-            key=f"feedback:{feedback.id}",
-            data={"module": module.title, "prompt": prompt.title if prompt else answer.prompt_id},
-            link="/my/feedback",
-        )
-
-
-def due_at(assignment: Assignment, due_on: date | None = None) -> datetime:
-    from app.services.classes import due_moment
-
-    return due_moment(due_on or assignment.due_on, assignment.due_time)
+        _tell_the_author(session, feedback_id=feedback_id, kind="feedback", key=f"feedback:{feedback_id}")
 
 
 @jobs.task(retries=3, retry_delay=60)
@@ -507,26 +507,13 @@ def lecturer_message(message_id: int) -> None:
         message = session.get(FeedbackMessage, message_id)
         if message is None or message.from_student:
             return
-        row = session.exec(
-            select(Feedback, Answer)
-            .join(Answer, col(Answer.id) == col(Feedback.answer_id))
-            .where(col(Feedback.id) == message.feedback_id)
-        ).first()
-        if row is None:
-            return
-        _feedback, answer = row
-        module = jobs.catalogue().get(answer.module_slug)
-        if module is None:
-            return
-        prompt = module.reflections.get(answer.prompt_id)
-        notify(
-            session,
-            user_id=answer.user_id,
-            kind="reply",
-            key=f"message:{message.id}",
-            data={"module": module.title, "prompt": prompt.title if prompt else answer.prompt_id},
-            link="/my/feedback",
-        )
+        _tell_the_author(session, feedback_id=message.feedback_id, kind="reply", key=f"message:{message.id}")
+
+
+def due_at(assignment: Assignment, due_on: date | None = None) -> datetime:
+    from app.services.classes import due_moment
+
+    return due_moment(due_on or assignment.due_on, assignment.due_time)
 
 
 @jobs.task(retries=3, retry_delay=60)
