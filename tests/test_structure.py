@@ -21,15 +21,37 @@ def imported_modules(path) -> set[str]:
     return found
 
 
+def _route_area(path) -> str:
+    """`app.routes.review` for app/routes/review.py; `app.routes.classes` for every file of that package."""
+    relative = path.relative_to(ROUTES).with_suffix("")
+    return "app.routes." + relative.parts[0]
+
+
 def test_no_route_module_imports_another_route_module():
     """Shared pieces live outside app/routes: authorisation in app/access.py, the reader page in app/reader.py,
-    the end of every sign-in in app/signing_in.py."""
-    offenders = {
-        path.name: sorted(m for m in imported_modules(path) if m.startswith("app.routes"))
-        for path in sorted(ROUTES.glob("*.py"))
-        if path.name != "__init__.py"
+    the end of every sign-in in app/signing_in.py. A route package (app/routes/classes/) shares pieces among its
+    own files only."""
+    offenders = {}
+    for path in sorted(ROUTES.rglob("*.py")):
+        if path == ROUTES / "__init__.py":
+            continue
+        area = _route_area(path)
+        outside = sorted(
+            m for m in imported_modules(path) if m.startswith("app.routes") and m.split(".")[:3] != area.split(".")
+        )
+        if outside:
+            offenders[str(path.relative_to(ROUTES))] = outside
+    assert offenders == {}
+
+
+def test_route_packages_keep_their_files_small():
+    """An area that outgrew one file became a package along its seams; no file of a route package grows back."""
+    long_files = {
+        str(path.relative_to(ROUTES)): lines
+        for path in ROUTES.rglob("*.py")
+        if path.parent != ROUTES and (lines := len(path.read_text().splitlines())) > 300
     }
-    assert {name: modules for name, modules in offenders.items() if modules} == {}
+    assert long_files == {}
 
 
 def test_services_never_import_routes_or_templates():

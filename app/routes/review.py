@@ -94,6 +94,26 @@ def review_assignment(request: Request, session: SessionDep, course_class: Lectu
     )
 
 
+def _read(request: Request, session, course_class, module, reflection, *, page=None, ref=None, card=False):
+    """The answers a lecturer is shown, recorded as read: every student sees who read their answers. `card`:
+    only the answer `ref` is shown, and a ref that is not among them is a 404 before anything is recorded."""
+    prompt_review = review.prompt_review(
+        session,
+        secret=_secret(request),
+        course_class=course_class,
+        module=module,
+        prompt_id=reflection.id,
+        viewer=request.state.user,
+        page=page,
+        ref=ref,
+        rubric=_rubric(request, reflection),
+    )
+    if card and all(item.ref != ref for item in prompt_review.answers):
+        raise HTTPException(404)
+    access_log.record_read(session, reader=request.state.user, review=prompt_review)
+    return prompt_review
+
+
 def _prompt_page(
     request: Request,
     session,
@@ -109,18 +129,7 @@ def _prompt_page(
     typed_levels: dict | None = None,
 ):
     """One page of the answers: `page`, or the page that holds the answer `ref` (after a form error)."""
-    prompt_review = review.prompt_review(
-        session,
-        secret=_secret(request),
-        course_class=course_class,
-        module=module,
-        prompt_id=reflection.id,
-        viewer=request.state.user,
-        page=page,
-        ref=ref,
-        rubric=_rubric(request, reflection),
-    )
-    access_log.record_read(session, reader=request.state.user, review=prompt_review)  # the student sees it
+    prompt_review = _read(request, session, course_class, module, reflection, page=page, ref=ref)
     previous, following = _neighbours(module, reflection)
     context = {
         "course_class": course_class,
@@ -212,20 +221,8 @@ def _answer_fragment(
     typed_levels: dict | None = None,
 ):
     """The one answer card, for htmx to swap in place (form errors included, so it answers 200)."""
-    prompt_review = review.prompt_review(
-        session,
-        secret=_secret(request),
-        course_class=course_class,
-        module=module,
-        prompt_id=reflection.id,
-        viewer=request.state.user,
-        ref=ref,
-        rubric=_rubric(request, reflection),
-    )
-    answer = next((item for item in prompt_review.answers if item.ref == ref), None)
-    if answer is None:
-        raise HTTPException(404)
-    access_log.record_read(session, reader=request.state.user, review=prompt_review)
+    prompt_review = _read(request, session, course_class, module, reflection, ref=ref, card=True)
+    answer = next(item for item in prompt_review.answers if item.ref == ref)
     context = {
         "course_class": course_class,
         "review": prompt_review,

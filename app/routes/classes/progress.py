@@ -1,0 +1,63 @@
+"""The progress matrix of a class and its CSV."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.access import LecturedClassDep
+from app.db import SessionDep
+from app.deps import CatalogueDep
+from app.i18n import gettext as _
+from app.models import school_today
+from app.routes.classes.pages import class_url, page_context
+from app.services import classes
+from app.templating import render
+
+router = APIRouter(prefix="/classes", tags=["classes"])
+
+
+@router.get("/{class_id}/progress")
+def class_progress(
+    request: Request,
+    session: SessionDep,
+    catalogue: CatalogueDep,
+    course_class: LecturedClassDep,
+    sort: str = "name",
+    show: str = "all",
+    page: str = "1",
+):
+    progress = classes.class_progress(
+        session, course_class=course_class, catalogue=catalogue, sort=sort, show=show, page=page[:12]
+    )
+    context = page_context(
+        request,
+        course_class,
+        "progress",
+        progress=progress,
+        today=school_today(),
+        page=progress.page,
+        page_path=class_url(course_class, "/progress"),
+        page_query={"sort": progress.sort, "show": progress.show},
+        # Translated once per page, filled in per cell (hundreds of cells).
+        sections_label=_("%(done)s of %(total)s sections read"),
+        checks_label=_("%(done)s of %(total)s checks done"),
+    )
+    return render(request, "classes/progress.html", context, fragment="classes/_progress_table.html", private=True)
+
+
+@router.get("/{class_id}/progress.csv")
+def class_progress_csv(
+    session: SessionDep, catalogue: CatalogueDep, course_class: LecturedClassDep, sort: str = "name", show: str = "all"
+):
+    """Every student the page's filter shows, in its order: not one page of them."""
+    progress = classes.class_progress(
+        session, course_class=course_class, catalogue=catalogue, sort=sort, show=show, per_page=None
+    )
+    filename = f"progress-class-{course_class.id}.csv"
+    # The byte-order mark makes spreadsheet programs read names with accents correctly.
+    return Response(
+        "\ufeff" + classes.progress_csv(progress),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
