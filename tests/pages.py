@@ -73,3 +73,55 @@ def field(page: str | BeautifulSoup | Tag, name: str) -> Field:
     found = fields(page, name)
     assert len(found) == 1, f"{len(found)} controls named {name!r}"
     return found[0]
+
+
+def error_for(page: str | BeautifulSoup | Tag, name: str) -> str:
+    """The error message announced with the control named `name`: the control is marked invalid, and the message
+    is the `.field__error` its aria-describedby points to. Fails when the control is not marked, or has no message."""
+    soup = _soup(page)
+    control = field(soup, name).element
+    assert control.get("aria-invalid") == "true", f"{name!r} is not marked invalid: {str(control)[:160]}"
+    described = [soup.find(id=ref) for ref in str(control.get("aria-describedby", "")).split()]
+    messages = [
+        text_of(element)
+        for element in described
+        if element is not None and element.has_attr("class") and "field__error" in element["class"]
+    ]
+    assert len(messages) == 1 and messages[0], f"{name!r} points to {len(messages)} error messages"
+    return messages[0]
+
+
+def top_level(page: str | BeautifulSoup | Tag) -> list[Tag]:
+    """The elements at the top of a page or fragment (what an htmx swap puts in), in order; text between them
+    is left out."""
+    return [child for child in _soup(page).children if isinstance(child, Tag)]
+
+
+def pager_links(page: str | BeautifulSoup | Tag) -> dict[str, str]:
+    """rel ("prev", "next") -> href of the links in the page navigation (`nav.page-nav`), {} when there is none.
+    A long list has the navigation above and below it: every one of them must offer the same links."""
+    navs = [{" ".join(a["rel"]): str(a["href"]) for a in nav.select("a[rel]")} for nav in select(page, "nav.page-nav")]
+    assert all(links == navs[0] for links in navs), f"the page navigations differ: {navs}"
+    return navs[0] if navs else {}
+
+
+def inner_html(element: Tag) -> str:
+    """The element's content as markup, serialised as `as_markup` serialises a fragment, so that the two compare."""
+    return element.decode_contents().strip()
+
+
+def as_markup(fragment: str) -> str:
+    """A fragment of HTML (rendered Markdown, say) serialised by the parser: compare it with `inner_html`."""
+    return parse(fragment).decode().strip()
+
+
+def table_rows(table: Tag) -> list[dict[str, str]]:
+    """Every body row of `table` as {column heading: text of its cell}, the headings read from the table's head;
+    a row heading (`th scope="row"`) is the cell of its column. Fails when a row has more or fewer cells."""
+    headings = [text_of(th) for th in table.select("thead th")]
+    rows = []
+    for row in table.select("tbody tr"):
+        cells = [text_of(cell) for cell in row.find_all(["th", "td"], recursive=False)]
+        assert len(cells) == len(headings), f"{len(cells)} cells under {len(headings)} headings: {str(row)[:160]}"
+        rows.append(dict(zip(headings, cells, strict=True)))
+    return rows

@@ -8,6 +8,7 @@ import pytest
 from app.config import ConfigError, Settings
 from app.main import create_app
 from tests.conftest import POSTGRES_URL, make_settings
+from tests.pages import has, one, select, text_of, texts, top_level
 
 
 def test_healthz_reports_database_and_modules(client, app):
@@ -68,9 +69,10 @@ def test_one_broken_module_is_logged_and_the_others_are_served(tmp_path, setting
 def test_catalogue_lists_the_published_modules(client, app):
     response = client.get("/modules")
     assert response.status_code == 200
+    cards = {text_of(link): link["href"] for link in select(response.text, ".card .card__title a")}
     for module in app.state.catalogue.published():
         assert module.title in response.text
-        assert f'href="/modules/{module.slug}"' in response.text
+        assert cards[module.title] == f"/modules/{module.slug}"
 
 
 def test_module_overview_shows_goals_and_contents(client, app):
@@ -78,8 +80,8 @@ def test_module_overview_shows_goals_and_contents(client, app):
     response = client.get(f"/modules/{module.slug}")
     assert response.status_code == 200
     assert module.learning_goals[0] in response.text
-    for section in module.sections:
-        assert f'href="/modules/{module.slug}/{section.id}"' in response.text
+    contents = [link["href"] for link in select(response.text, "nav.toc a")]
+    assert contents == [f"/modules/{module.slug}/{section.id}" for section in module.sections]
 
 
 def test_reader_steps_through_sections_with_previous_and_next(client, app):
@@ -87,13 +89,18 @@ def test_reader_steps_through_sections_with_previous_and_next(client, app):
     first, second = module.sections[0], module.sections[1]
     page = client.get(f"/modules/{module.slug}/{first.id}")
     assert page.status_code == 200
-    assert f"<h1>{first.title}</h1>" in page.text
-    assert f'href="/modules/{module.slug}/{second.id}" rel="next"' in page.text
-    assert 'rel="prev"' not in page.text
-    assert 'aria-current="step"' in page.text
+    assert texts(page.text, "h1") == [first.title]
+    assert text_of(one(page.text, "article.reader#section > h1")) == first.title
+    pager = one(page.text, "article.reader nav.pager")
+    assert one(pager, 'a[rel~="next"]')["href"] == f"/modules/{module.slug}/{second.id}"
+    assert select(page.text, '[rel~="prev"]') == []
+    assert one(page.text, 'nav.toc a[aria-current="step"]')["href"] == f"/modules/{module.slug}/{first.id}"
     last = module.sections[-1]
     page = client.get(f"/modules/{module.slug}/{last.id}")
-    assert 'rel="next"' not in page.text and 'rel="prev"' in page.text
+    assert select(page.text, '[rel~="next"]') == []
+    assert one(page.text, 'article.reader nav.pager a[rel~="prev"]')["href"] == (
+        f"/modules/{module.slug}/{module.sections[-2].id}"
+    )
 
 
 def test_reader_serves_only_the_section_fragment_to_htmx(client, app):
@@ -101,8 +108,10 @@ def test_reader_serves_only_the_section_fragment_to_htmx(client, app):
     section = module.sections[1]
     response = client.get(f"/modules/{module.slug}/{section.id}", headers={"HX-Request": "true"})
     assert response.status_code == 200
-    assert response.text.lstrip().startswith('<article class="reader" id="section"')
-    assert "<html" not in response.text
+    [article] = top_level(response.text)  # the section alone, to swap in
+    assert (article.name, article["class"], article["id"]) == ("article", ["reader"], "section")
+    assert select(response.text, "html, head, body") == []
+    assert text_of(one(article, "h1")) == section.title
     assert "HX-Request" in response.headers["Vary"]
 
 
@@ -111,7 +120,7 @@ def test_unknown_module_and_section_are_404_pages(client, app):
     module = app.state.catalogue.published()[0]
     response = client.get(f"/modules/{module.slug}/bestaat-niet")
     assert response.status_code == 404
-    assert "<html" in response.text
+    assert has(response.text, "html > body")  # a whole page, with the site around it
 
 
 def test_module_media_cannot_escape_the_module_folder(client, app):

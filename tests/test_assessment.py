@@ -21,6 +21,7 @@ from app.services import classes
 from tests.factories import (
     add_students,
     assign,
+    cards_on,
     csrf,
     login,
     make_class,
@@ -30,6 +31,8 @@ from tests.factories import (
     submit,
     submit_all,
 )
+from tests.pages import field, fields, one, table_rows, text_of, texts
+from tests.pages import select as select_all
 
 SLUG, PROMPT = "de-relatie-werkt", "relatie-bordin-stage"  # a shipped prompt with lecturer notes
 
@@ -64,11 +67,15 @@ def assessing_class(app, client, session):
 
 def own_ref(client, course_class, module, text: str = "Sams own reflection") -> str:
     page = client.get(review_url(course_class, module, PROMPT)).text
-    for ref in refs_on(page):
-        card = page.split(f'id="answer-{ref}"', 1)[1].split("</article>", 1)[0]
-        if text in card:
+    for ref, _pseudonym, answer in cards_on(page):
+        if text in answer:
             return ref
     raise AssertionError("answer not on the page")
+
+
+def checked_levels(card) -> list[str]:
+    """The levels ticked in the answer card's level picker ("" is "no level")."""
+    return [level.value for level in fields(card, "level-diepgang") if level.element.has_attr("checked")]
 
 
 def post_review(client, course_class, module, ref, *, levels: dict | None = None, feedback: str = "", htmx=False):
@@ -88,7 +95,12 @@ def section_url(module) -> str:
 def test_the_review_offers_the_rubric_levels_and_the_lecturer_notes(client, assessing_class):
     _lecturer, course_class, module, _student, _web = assessing_class
     page = client.get(review_url(course_class, module, PROMPT)).text
-    assert page.count('name="level-diepgang"') == 5 * 5  # four levels and "no level", per answer
+    cards = select_all(page, "article.review-answer")
+    assert len(cards) == 5 and len(select_all(page, '[name="level-diepgang"]')) == 5 * 5
+    for card in cards:  # four levels and "no level", per answer, in the feedback form
+        levels = fields(one(card, "form.review-feedback-form fieldset.level-picker"), "level-diepgang")
+        assert len(levels) == 5 and {level.element["type"] for level in levels} == {"radio"}
+        assert levels[-1].value == ""
     assert "Rubric: Levels of reflection after Hatton" in page
     assert "For lecturers" in page and "Veelvoorkomende valkuilen" in page  # the module's :::{lecturer} block
     assert "Exemplar at level: Dialogic reflection" in page
@@ -105,8 +117,9 @@ def test_a_level_is_saved_with_or_without_feedback_and_the_student_sees_descript
     session.commit()
     [row] = session.exec(select(Assessment)).all()
     assert json.loads(row.levels) == {"diepgang": "beschrijvend-reflectief"} and row.rubric_id == "hatton-smith"
-    card = client.get(review_url(course_class, module, PROMPT)).text
-    assert 'value="beschrijvend-reflectief" checked' in card and "badge--level" in card
+    card = one(client.get(review_url(course_class, module, PROMPT)).text, f"article.review-answer#answer-{ref}")
+    assert checked_levels(card) == ["beschrijvend-reflectief"]
+    assert len(select_all(card, ".review-answer__levels .badge--level")) == 1
 
     page = student_web.get(section_url(module)).text
     assert "Your level" in page
@@ -124,7 +137,8 @@ def test_changing_a_level_keeps_the_history(client, session, assessing_class):
     post_review(client, course_class, module, ref, levels={"diepgang": "beschrijvend"}, feedback="Goed begin.")
     post_review(client, course_class, module, ref, levels={"diepgang": "beschrijvend"})  # no change: no row
     response = post_review(client, course_class, module, ref, levels={"diepgang": "dialogisch"}, htmx=True)
-    assert response.status_code == 200 and 'value="dialogisch" checked' in response.text
+    assert response.status_code == 200
+    assert checked_levels(one(response.text, f"article.review-answer#answer-{ref}")) == ["dialogisch"]
     assert "changed 1 time" in response.text
     session.commit()
     rows = session.exec(select(Assessment).order_by(Assessment.id)).all()
@@ -142,7 +156,7 @@ def test_a_bad_level_or_an_empty_form_is_refused_and_nothing_typed_is_lost(clien
     ref = own_ref(client, course_class, module)
     bad = post_review(client, course_class, module, ref, levels={"diepgang": "geniaal"}, feedback="Mijn tekst")
     assert bad.status_code == 400 and "Choose one of the levels of the rubric." in bad.text
-    assert "Mijn tekst</textarea>" in bad.text
+    assert field(one(bad.text, f"article.review-answer#answer-{ref}"), "feedback").value == "Mijn tekst"
     empty = post_review(client, course_class, module, ref, levels={"diepgang": ""})
     assert empty.status_code == 400 and "Write feedback or choose a level." in empty.text
     session.commit()
@@ -163,12 +177,13 @@ def test_the_class_distribution_of_levels_follows_the_k_rules(client, session, a
     for n, ref in enumerate(refs[4:]):
         post_review(client, course_class, module, ref, levels={"diepgang": "beschrijvend" if n < 2 else "dialogisch"})
     page = client.get(url).text
-    table = page.split('id="levels-title"', 1)[1].split("</section>", 1)[0]
-    assert "10 answers assessed." in table
+    levels = one(page, 'section.level-distribution[aria-labelledby="levels-title"]')
+    assert "10 answers assessed." in texts(levels, "p.hint")
     # 6 descriptive, 4 dialogic: 4 is below k=5, and a lone hidden cell would follow from the total,
     # so one more cell (a zero) is hidden with it.
-    assert '<td class="num">6</td>' in table and '<td class="num">4</td>' not in table
-    assert table.count("fewer than 5") == 2
+    counts = [row["Answers"] for row in table_rows(one(levels, "table"))]
+    assert "6" in counts and "4" not in counts
+    assert counts.count("fewer than 5") == 2 and text_of(levels).count("fewer than 5") == 2
     rubric = app.state.catalogue.rubrics.get("hatton-smith")
     shown = assessing.distribution(rubric, course_class, [{"diepgang": "kritisch"}] * 3 + [{}] * 7)
     assert not shown.visible and shown.needed == 2  # unassessed answers do not count

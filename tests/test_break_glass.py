@@ -10,7 +10,19 @@ from sqlmodel import select
 from app.models import AccessLog, RevealRequest, Role, utcnow
 from app.services import break_glass, classes
 from app.services.pseudonyms import answer_ref
-from tests.factories import add_students, csrf, first_prompt, login, make_user, review_url, submit, submit_all
+from tests.factories import (
+    add_students,
+    csrf,
+    first_prompt,
+    login,
+    make_user,
+    refs_on,
+    review_url,
+    submit,
+    submit_all,
+)
+from tests.pages import error_for, field, one
+from tests.pages import select as select_all
 from tests.test_access_log import _student_who_logs_in
 
 REASON = "De jongere schrijft dat hij thuis geslagen wordt en niet meer naar huis durft."
@@ -61,10 +73,16 @@ def _decide(client, request_id, decision):
 
 def test_the_review_has_a_reveal_form_per_answer_and_a_short_reason_is_refused_keeping_the_text(client, world):
     page = client.get(world["url"]).text
-    assert page.count("/reveal?ref=") == 5
+    refs = refs_on(page)
+    assert len(refs) == 5
+    for ref in refs:  # in each answer's card, posting that answer's reference
+        form = one(page, f"article#answer-{ref} details.review-answer__reveal form")
+        assert (form["method"], form["action"]) == ("post", f"{world['url']}/reveal?ref={ref}")
+        assert field(form, "reason").element.name == "textarea"
+    assert len(select_all(page, '[action*="/reveal?ref="]')) == 5
     response = _ask(client, world, reason="Zorgen")
-    assert response.status_code == 400 and "at least 20 characters" in response.text
-    assert ">Zorgen</textarea>" in response.text
+    assert response.status_code == 400 and "at least 20 characters" in error_for(response.text, "reason")
+    assert field(response.text, "reason").value == "Zorgen"
 
 
 def test_the_requester_cannot_approve_and_sees_no_name_until_a_second_person_approves(

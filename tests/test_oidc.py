@@ -24,6 +24,18 @@ from app.services import identities, oidc
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, login, make_class, make_user
 from tests.oidc.provider import TESTSERVER_CALLBACK, running_provider, sign_in_at_provider
+from tests.pages import field, fields, one, text_of
+from tests.pages import select as select_all
+
+
+def kind_of(page: str) -> str:
+    """What went wrong, as the sign-in error page names it (its `data-kind`)."""
+    return one(page, "section.oidc-error#oidc-error")["data-kind"]
+
+
+def password_form(page: str):
+    """The form that logs in with an email address and a password."""
+    return one(page, 'form[method="post"][action="/login"]')
 
 
 @pytest.fixture(scope="session")
@@ -149,7 +161,7 @@ def test_affiliation_that_is_neither_student_nor_staff_is_refused(oidc_client, p
         {"alum": {"name": "Oud Student", "email": "alum@hogeschool.test", "eduperson_affiliation": ["alum"]}}
     )
     response = full_sign_in(oidc_client, "alum")
-    assert response.status_code == 403 and 'data-kind="not-allowed"' in response.text
+    assert response.status_code == 403 and kind_of(response.text) == "not-allowed"
     assert user_by_subject(session, provider.issuer, "alum") is None
 
 
@@ -175,7 +187,7 @@ def test_missing_claim_gives_a_page_and_one_log_line_without_personal_data(
     provider.add_accounts({login_name: claims})
     with caplog.at_level(logging.WARNING, logger="nabij.oidc"):
         response = full_sign_in(oidc_client, login_name)
-    assert response.status_code == 400 and 'data-kind="missing-claim"' in response.text
+    assert response.status_code == 400 and kind_of(response.text) == "missing-claim"
     assert missing in response.text and "Traceback" not in response.text
     assert user_by_subject(session, provider.issuer, login_name) is None
     lines = [record.getMessage() for record in caplog.records if record.name == "nabij.oidc"]
@@ -193,7 +205,9 @@ def test_pairwise_subject_is_the_key_and_an_admin_can_link_it(make_oidc_client, 
     # The same person, seen through the pairwise client: another subject. Keyed on (issuer, subject),
     # never on email: the account is NOT taken over; the email already belongs to an account.
     response = callback(pairwise, sign_in_at_provider(authorize, "student1"))
-    assert response.status_code == 200 and 'action="/auth/oidc/link"' in response.text
+    assert response.status_code == 200
+    link_form = one(response.text, 'form[method="post"][action="/auth/oidc/link"]')
+    assert field(link_form, "password").element["type"] == "password"
     session.rollback()
     pairwise_ids = [i for i in session.exec(select(ExternalIdentity)).all() if i.subject != "student1"]
     assert pairwise_ids == []
@@ -202,7 +216,7 @@ def test_pairwise_subject_is_the_key_and_an_admin_can_link_it(make_oidc_client, 
     admin = make_user(session, role=Role.ADMIN)
     admin_client = make_oidc_client()
     login(admin_client, admin)
-    assert f'href="/admin/users/{original.id}/identities"' in admin_client.get("/admin/users").text
+    assert one(admin_client.get("/admin/users").text, f'a.button[href="/admin/users/{original.id}/identities"]')
     page = admin_client.get(f"/admin/users/{original.id}/identities")
     assert page.status_code == 200
     linked = admin_client.post(
@@ -268,7 +282,9 @@ def test_existing_password_account_is_linked_once_by_signing_in_with_both(oidc_c
     wrong = oidc_client.post(
         "/auth/oidc/link", data={"password": "not it", "csrf_token": csrf_from(page.text)}, follow_redirects=False
     )
-    assert wrong.status_code == 400 and 'id="link-error"' in wrong.text
+    assert wrong.status_code == 400
+    error = one(wrong.text, "#link-error")
+    assert error.get("role") == "alert" and text_of(error)
     right = oidc_client.post(
         "/auth/oidc/link", data={"password": PASSWORD, "csrf_token": csrf_from(wrong.text)}, follow_redirects=False
     )
@@ -308,7 +324,7 @@ def test_denied_consent_gives_a_page_that_says_what_to_do(oidc_client, provider,
     back = sign_in_at_provider(start(oidc_client, "?join_code=K7QM-2XPA"), "student1", consent=False)
     assert "error=access_denied" in back
     response = callback(oidc_client, back)
-    assert response.status_code == 403 and 'data-kind="access-denied"' in response.text
+    assert response.status_code == 403 and kind_of(response.text) == "access-denied"
     assert "K7QM-2XPA" in response.text  # what was typed is kept (and in the retry link)
     assert user_by_subject(session, provider.issuer, "student1") is None
 
@@ -316,13 +332,13 @@ def test_denied_consent_gives_a_page_that_says_what_to_do(oidc_client, provider,
 def test_provider_down_and_bad_configuration_give_pages(make_oidc_client, provider):
     down = make_oidc_client(oidc_issuer=f"http://127.0.0.1:{_closed_port()}")
     response = down.get("/auth/oidc/login", follow_redirects=False)
-    assert response.status_code == 503 and 'data-kind="provider-down"' in response.text
+    assert response.status_code == 503 and kind_of(response.text) == "provider-down"
     wrong_issuer = make_oidc_client(oidc_issuer=provider.issuer + "/")
     response = wrong_issuer.get("/auth/oidc/login", follow_redirects=False)
-    assert response.status_code in (404, 503) and ('data-kind="bad-config"' in response.text)
+    assert response.status_code in (404, 503) and kind_of(response.text) == "bad-config"
     wrong_secret = make_oidc_client(oidc_client_secret="not-the-secret")
     response = full_sign_in(wrong_secret, "student1")
-    assert 'data-kind="bad-config"' in response.text or 'data-kind="provider-error"' in response.text
+    assert kind_of(response.text) in ("bad-config", "provider-error")
     off = make_oidc_client(oidc_issuer="")
     assert off.get("/auth/oidc/login").status_code == 404
 
@@ -342,22 +358,22 @@ def test_replayed_callback_is_refused(oidc_client, provider):
     assert callback(oidc_client, back).status_code == 303
     # The same callback again: the flow cookie was cleared, so no state matches.
     again = callback(oidc_client, back)
-    assert again.status_code == 400 and 'data-kind="flow-expired"' in again.text
+    assert again.status_code == 400 and kind_of(again.text) == "flow-expired"
     # Even with the old flow cookie put back, the code was used once: the provider refuses it.
     oidc_client.cookies.set("nabij_oidc", flow_cookie)
     replay = callback(oidc_client, back)
     assert replay.status_code >= 400 and "nabij_session" not in replay.headers.get("set-cookie", "").split("=")[0]
-    assert 'data-kind="provider-error"' in replay.text
+    assert kind_of(replay.text) == "provider-error"
 
 
 def test_missing_or_foreign_state_is_refused(oidc_client, make_oidc_client, provider, session):
     back = sign_in_at_provider(start(oidc_client), "student1")
     no_state = back.replace("state=", "ignored=")
-    assert 'data-kind="flow-expired"' in callback(oidc_client, no_state).text
+    assert kind_of(callback(oidc_client, no_state).text) == "flow-expired"
     # Another browser (the attacker's own flow) cannot finish this one: login CSRF.
     other = make_oidc_client()
     response = callback(other, back)
-    assert response.status_code == 400 and 'data-kind="flow-expired"' in response.text
+    assert response.status_code == 400 and kind_of(response.text) == "flow-expired"
     assert user_by_subject(session, provider.issuer, "student1") is None
 
 
@@ -370,7 +386,7 @@ def test_wrong_issuer_in_the_callback_is_refused(oidc_client, provider):
 
     tampered = f"http://testserver{parts.path}?{urlencode(query, doseq=True)}"
     response = callback(oidc_client, tampered)
-    assert response.status_code == 400 and 'data-kind="invalid-token"' in response.text
+    assert response.status_code == 400 and kind_of(response.text) == "invalid-token"
 
 
 def test_tampered_flow_cookie_is_ignored(oidc_client, provider):
@@ -379,7 +395,7 @@ def test_tampered_flow_cookie_is_ignored(oidc_client, provider):
     body, mac = value.split(".")
     oidc_client.cookies.clear()
     oidc_client.cookies.set("nabij_oidc", body + "." + ("0" if mac[0] != "0" else "1") + mac[1:])
-    assert 'data-kind="flow-expired"' in callback(oidc_client, back).text
+    assert kind_of(callback(oidc_client, back).text) == "flow-expired"
 
 
 def test_logout_offers_sign_out_at_the_provider(oidc_client, provider):
@@ -387,7 +403,7 @@ def test_logout_offers_sign_out_at_the_provider(oidc_client, provider):
     page = oidc_client.get("/account")
     oidc_client.post("/logout", data={"csrf_token": csrf_from(page.text)})
     login_page = oidc_client.get("/login?notice=logged-out")
-    assert 'href="/auth/oidc/logout"' in login_page.text
+    assert one(login_page.text, 'p.oidc-logout a.button[href="/auth/oidc/logout"]')
     response = oidc_client.get("/auth/oidc/logout", follow_redirects=False)
     target = response.headers["location"]
     assert target.startswith(provider.issuer + "/session/end?")
@@ -399,11 +415,12 @@ def test_logout_offers_sign_out_at_the_provider(oidc_client, provider):
 def test_login_page_button_and_password_login_switch(make_oidc_client, provider):
     normal = make_oidc_client()
     page = normal.get("/login")
-    assert "Sign in with TestConext" in page.text and 'action="/login"' in page.text
+    assert "Sign in with TestConext" in page.text and field(password_form(page.text), "password")
     sso_only = make_oidc_client(password_login=False)
     page = sso_only.get("/login")
-    assert "Sign in with TestConext" in page.text and 'action="/login"' not in page.text
-    assert 'action="/login"' in sso_only.get("/login?admin=1").text
+    assert "Sign in with TestConext" in page.text
+    assert select_all(page.text, '[action="/login"], [formaction="/login"]') == []  # no way to send a password
+    assert field(password_form(sso_only.get("/login?admin=1").text), "password")
 
 
 def test_without_password_login_only_admins_can_log_in_with_a_password(make_oidc_client, provider, session):
@@ -551,7 +568,7 @@ def test_the_client_checks_tokens_with_validate_id_token(oidc_client, provider, 
 
     monkeypatch.setattr(oidc, "validate_id_token", refuse)
     response = full_sign_in(oidc_client, "student1")
-    assert response.status_code == 400 and 'data-kind="invalid-token"' in response.text
+    assert response.status_code == 400 and kind_of(response.text) == "invalid-token"
 
 
 # -- `nabij oidc check` ---------------------------------------------------------------------------------
@@ -575,7 +592,7 @@ def test_oidc_check_command(settings, provider):
 def test_logged_in_password_user_links_the_institution_account(oidc_client, provider, session):
     existing = make_user(session, email="own@hogeschool.test", name="Eigen")
     login(oidc_client, existing)
-    assert 'href="/auth/oidc/login?link=1&amp;next=/account"' in oidc_client.get("/account").text
+    assert one(oidc_client.get("/account").text, 'a.button[href="/auth/oidc/login?link=1&next=/account"]')
     provider.add_accounts({"own-inst": {"name": "Eigen Inst", "eduperson_affiliation": ["student"]}})
     response = full_sign_in(oidc_client, "own-inst", "?link=1&next=/account")
     assert response.status_code == 303 and response.headers["location"].startswith("/account")
@@ -594,7 +611,8 @@ def test_an_institution_account_erases_itself_after_signing_in_again(oidc_client
     assert full_sign_in(oidc_client, "student1").status_code == 303
     user = user_by_subject(session, provider.issuer, "student1")
     account = oidc_client.get("/account").text
-    assert 'name="confirm"' in account and 'name="password"' not in account.split('action="/account/erase"')[1]
+    erase_form = one(account, 'form[method="post"][action="/account/erase"]')
+    assert field(erase_form, "confirm").element["type"] == "checkbox" and fields(erase_form, "password") == []
     token = csrf_from(account)
     refused = oidc_client.post("/account/erase", data={"csrf_token": token})
     assert refused.status_code == 400 and "Tick the box to confirm." in refused.text
@@ -605,7 +623,7 @@ def test_an_institution_account_erases_itself_after_signing_in_again(oidc_client
         session.add(row)
     session.commit()
     stale = oidc_client.get("/account").text
-    assert "sign in again with your institution" in stale and 'name="confirm"' not in stale
+    assert "sign in again with your institution" in stale and fields(stale, "confirm") == []
     assert oidc_client.post("/account/erase", data={"csrf_token": token, "confirm": "1"}).status_code == 400
     authorize = start(oidc_client, "?reauth=1&next=/account")
     assert parse_qs(urlsplit(authorize).query)["prompt"] == ["login"]

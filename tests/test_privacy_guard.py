@@ -18,6 +18,8 @@ from app.services import privacy_guard
 from app.services.privacy_guard import find, is_bsn, is_phone, is_rrn
 from tests.conftest import FIXTURE_MODULES, csrf_from
 from tests.factories import login, make_user
+from tests.pages import field, one, text_of, texts, top_level
+from tests.pages import select as select_all
 
 YEAR = 2026  # the reference year for birth dates, fixed so that the samples do not age
 
@@ -279,10 +281,14 @@ def test_a_submit_naming_someone_is_kept_as_a_draft_and_asks_first(client, sessi
     response = post(client, NAMED, "submit")
     assert response.status_code == 200
     page = response.text
-    assert "Kevin de Vries</textarea>" not in page and f"{NAMED}</textarea>" in page  # the text is kept, whole
-    warning = page[page.index('class="privacy-warning') :]
-    assert "<q>Kevin de Vries</q> – a name" in warning
-    assert "de jongere" in warning and 'value="submit-anyway"' in warning
+    form = one(page, "#prompt-proef-keuze form.reflection-form")
+    assert field(form, "text").value == NAMED  # the text is kept, whole
+    assert not [area for area in select_all(page, "textarea") if area.get_text().endswith("Kevin de Vries")]
+    warning = one(form, ":scope > .privacy-warning")  # not the empty one in the <template> for the script
+    assert warning.get("role") == "alert"
+    assert "Kevin de Vries – a name" in texts(warning, "li") and "Kevin de Vries" in texts(warning, "li > q")
+    assert "de jongere" in text_of(warning)
+    assert one(warning, 'button[type="submit"][name="action"]')["value"] == "submit-anyway"
     answer = stored(session)
     assert answer.text == NAMED and answer.submitted_at is None  # saved, not shared with the lecturers
     assert session.exec(select(AnswerRevision)).all() == []
@@ -309,8 +315,13 @@ def test_a_text_with_an_initial_submits_at_once(client, session, student):
 def test_with_htmx_the_prompt_comes_back_with_the_warning(client, session, student):
     response = post(client, NAMED, "submit", htmx=True)
     assert response.status_code == 200
-    assert response.text.lstrip().startswith('<section class="activity activity--reflection" id="prompt-proef-keuze"')
-    assert "<q>Kevin de Vries</q>" in response.text
+    [prompt] = top_level(response.text)  # the prompt alone, to swap in for the old one
+    assert (prompt.name, prompt["id"], prompt["class"]) == (
+        "section",
+        "prompt-proef-keuze",
+        ["activity", "activity--reflection"],
+    )
+    assert "Kevin de Vries" in texts(prompt, "form.reflection-form > .privacy-warning li > q")
     assert stored(session).submitted_at is None
 
 
@@ -327,7 +338,7 @@ def test_autosave_is_never_held_up(client, session, student):
     response = client.post(
         DRAFT, data={"text": NAMED, "version": "0"}, headers={"HX-Request": "true", "X-CSRF-Token": token}
     )
-    assert response.status_code == 200 and 'privacy-warning"' not in response.text
+    assert response.status_code == 200 and select_all(response.text, ".privacy-warning") == []
     assert stored(session).text == NAMED
 
 
@@ -337,16 +348,18 @@ def test_a_too_short_text_gets_its_own_message_first(client, session, student):
     assert response.status_code == 303  # back to the answer's own page (issue 17), kept as a draft
     page = client.get(response.headers["location"])
     assert "at least 3" in page.text
-    assert "<q>Kevin</q>" not in page.text
+    assert "Kevin" not in texts(page.text, "q")
+    assert select_all(page.text, "form.reflection-form > .privacy-warning") == []
 
 
 @pytestmark_routes
 def test_the_page_carries_the_servers_rules_once_and_loads_the_script(client, session, student):
     page = client.get(CASUS).text
-    assert re.search(r'<script src="/static/privacy-guard\.[0-9a-f]{10}\.js" defer></script>', page)
-    blocks = re.findall(r'<script type="application/json" class="privacy-guard-rules">(.*?)</script>', page, re.S)
+    [script] = [s for s in select_all(page, "script[src]") if "privacy-guard" in s["src"]]
+    assert re.fullmatch(r"/static/privacy-guard\.[0-9a-f]{10}\.js", script["src"]) and script.has_attr("defer")
+    blocks = [s.string for s in select_all(page, 'script[type="application/json"].privacy-guard-rules')]
     assert len(blocks) == 1
-    known = re.findall(r'<script type="application/json" class="privacy-guard-known">(.*?)</script>', page, re.S)
+    known = [s.string for s in select_all(page, 'script[type="application/json"].privacy-guard-known')]
     assert len(known) == 1 and "Sanne" in json.loads(known[0])
     embedded = json.loads(blocks[0])
     assert embedded["patterns"] == privacy_guard.PATTERNS and embedded["first_names"] == list(
@@ -361,7 +374,9 @@ def test_the_page_carries_the_servers_rules_once_and_loads_the_script(client, se
         current_locale.reset(token)
     assert embedded["labels"]["name"] == "a name"
     # The box the script shows is the server's own, from the same template.
-    assert '<template class="privacy-warning-template">' in page
+    template = one(page, "#prompt-proef-keuze form.reflection-form > template.privacy-warning-template")
+    assert texts(template, ".privacy-warning li") == []  # filled in by the script
+    assert one(template, '.privacy-warning button[name="action"]')["value"] == "submit-anyway"
     assert (PROJECT_ROOT / "static" / "privacy-guard.js").read_text().count("fetch(") == 0  # nothing is sent
 
 
@@ -373,4 +388,8 @@ def test_the_rules_in_the_page_cannot_break_out_of_their_script_tag(client, sess
         page = client.get(CASUS).text
     finally:
         privacy_guard._rules_json.cache_clear()
+    # As the browser's tokenizer reads the raw page: no script ends early, the pattern's `<` is escaped.
     assert "<script>alert(1)" not in page and "\\u003c/script\\u003e" in page
+    rules = one(page, 'script[type="application/json"].privacy-guard-rules')
+    assert json.loads(rules.string)["patterns"]["email"] == "</script><script>alert(1)</script>"  # intact as data
+    assert [s for s in select_all(page, "script:not([src])") if s.get("type") != "application/json"] == []

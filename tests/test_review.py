@@ -31,6 +31,20 @@ from tests.factories import (
     submit,
     submit_all,
 )
+from tests.pages import (
+    error_for,
+    field,
+    fields,
+    has,
+    one,
+    pager_links,
+    parse,
+    table_rows,
+    text_of,
+    texts,
+    top_level,
+)
+from tests.pages import select as select_all
 from tests.querycount import count_queries
 
 # -- the k gate -----------------------------------------------------------------------------------
@@ -48,11 +62,12 @@ def test_answers_stay_hidden_until_k_students_have_submitted(client, session, ta
     # Issue 12: no live count of submissions (it would change with each one); rounds are explained.
     assert "No answers to this question are shown yet." in page.text
     assert "once at least 5 students of this class have submitted since the last round" in page.text
-    assert 'name="ref"' not in page.text
+    assert fields(page.text, "ref") == [] and refs_on(page.text) == []
     for query in ("?page=2", "?page=abc"):  # whatever the page
         other_page = client.get(review_url(course_class, module, prompt_id) + query)
         assert other_page.status_code == 200 and "Hidden answer" not in other_page.text
-        assert 'name="ref"' not in other_page.text and "No answers to this question are shown yet." in other_page.text
+        assert fields(other_page.text, "ref") == [] and refs_on(other_page.text) == []
+        assert "No answers to this question are shown yet." in other_page.text
     assert (
         client.get(review_url(course_class, module, prompt_id) + "/export.csv", follow_redirects=False).status_code
         == 303
@@ -75,7 +90,7 @@ def test_a_class_can_ask_for_more_than_the_default_but_never_fewer_than_three(cl
     form = {"name": course_class.name, "programme": "", "academic_year": "", "csrf_token": csrf(client, settings_url)}
     refused = client.post(settings_url, data={**form, "min_group_size": "2"})
     assert refused.status_code == 400 and "at least 3" in refused.text
-    assert 'value="2"' in refused.text  # what was typed is kept
+    assert field(refused.text, "min_group_size").value == "2"  # what was typed is kept
     assert "Small group answer" not in client.get(review_url(course_class, module, prompt_id)).text
     client.post(settings_url, data={**form, "min_group_size": "3"})
     assert "Small group answer 2" in client.get(review_url(course_class, module, prompt_id)).text
@@ -215,12 +230,14 @@ def test_feedback_reaches_the_student_and_their_reply_shows_under_the_same_pseud
         session, user_id=students[2].id, feedback_id=feedback.id, text="That I wanted to fix it too quickly."
     )
     page = client.get(url).text
-    card = page.split(f'id="answer-{ref}"')[1].split("</article>")[0]
-    assert "Reflection text 2" in card and "What did you notice in yourself?" in card
+    card = one(page, f"article.review-answer#answer-{ref}")
+    assert text_of(one(card, ".review-answer__text")) == "Reflection text 2"
+    assert texts(card, ".review-thread__item > .review-thread__text") == ["What did you notice in yourself?"]
     # Issue 12: a lone reply would tell who just replied (ask a student in class to reply, watch which
     # card changes): replies are shown in rounds of k, like answers.
-    assert "That I wanted to fix it too quickly." not in card
-    assert "Your feedback" in card
+    assert "That I wanted to fix it too quickly." not in str(card)  # anywhere in the card, attributes too
+    assert not has(card, ".review-thread__reply")
+    assert text_of(one(card, ".review-thread__item > .review-thread__meta")).startswith("Your feedback · ")
     for n, answer in enumerate(answers):
         if n != 2:
             revision = session.exec(select(AnswerRevision).where(AnswerRevision.answer_id == answer.id)).one()
@@ -240,11 +257,17 @@ def test_feedback_reaches_the_student_and_their_reply_shows_under_the_same_pseud
         user_ids=[s.id for s in students],
         scope=prompt_scope(module.slug, prompt_id),
     )[students[2].id]
-    card = page.split(f'id="answer-{ref}"')[1].split("</article>")[0]
-    assert "That I wanted to fix it too quickly." in card
-    assert f"Reply from {label}" in card
+    card = one(page, f"article.review-answer#answer-{ref}")
+    reply = one(card, ".review-thread__reply")
+    assert text_of(one(reply, ".review-thread__text")) == "That I wanted to fix it too quickly."
+    assert text_of(one(reply, ".review-thread__meta")).startswith(f"Reply from {label} · ")
     overview = client.get(review_url(course_class, module)).text
-    assert re.search(r"<td class=\"num\">5</td>\s*<td class=\"num\">5</td>", overview)  # feedback 5, replies 5
+    [row] = [
+        row
+        for row in table_rows(one(overview, 'section[aria-labelledby="prompts-title"] table'))
+        if row["Question"].startswith(module.reflections[prompt_id].title)
+    ]
+    assert (row["Feedback"], row["Replies"]) == ("5", "5")
 
 
 def test_empty_feedback_returns_the_form_with_a_message(app, client, session, taught):
@@ -255,7 +278,7 @@ def test_empty_feedback_returns_the_form_with_a_message(app, client, session, ta
     ref = refs_on(client.get(url).text)[0]
     response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": "   ", "csrf_token": csrf(client, url)})
     assert response.status_code == 400
-    assert f'id="feedback-{ref}-error"' in response.text and "Write your feedback first." in response.text
+    assert error_for(one(response.text, f"article#answer-{ref}"), "feedback") == "Write your feedback first."
     too_long = "x" * 5001
     response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": too_long, "csrf_token": csrf(client, url)})
     assert response.status_code == 400 and too_long in response.text  # what was typed is kept
@@ -272,16 +295,19 @@ def test_htmx_feedback_and_marks_swap_only_the_answer_card(app, client, session,
     htmx = {"HX-Request": "true", "X-CSRF-Token": token}
     response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": "Thank you, clear."}, headers=htmx)
     assert response.status_code == 200
-    assert response.text.lstrip().startswith(f'<article class="review-answer" id="answer-{ref}"')
-    assert "<html" not in response.text and "Thank you, clear." in response.text
+    [card] = top_level(response.text)  # the card alone, to swap in for the old one
+    assert (card.name, card["id"], card["class"]) == ("article", f"answer-{ref}", ["review-answer"])
+    assert not select_all(response.text, "html, body")
+    assert "Thank you, clear." in texts(card, ".review-thread__text")
     invalid = client.post(f"{url}/feedback", data={"ref": ref, "feedback": ""}, headers=htmx)
     assert invalid.status_code == 200 and "Write your feedback first." in invalid.text  # htmx swaps 2xx only
 
     marked = client.post(f"{url}/discuss", data={"ref": ref, "mark": "1"}, headers=htmx)
-    assert "to discuss in class" in marked.text and 'aria-pressed="true"' in marked.text
+    assert "to discuss in class" in texts(marked.text, f"#answer-{ref} .review-answer__meta .badge")
+    assert one(marked.text, f"#answer-{ref} form.review-discuss-form button")["aria-pressed"] == "true"
     assert session.exec(select(DiscussionMark)).one().class_id == course_class.id
     unmarked = client.post(f"{url}/discuss", data={"ref": ref, "mark": "0"}, headers=htmx)
-    assert 'aria-pressed="false"' in unmarked.text
+    assert one(unmarked.text, f"#answer-{ref} form.review-discuss-form button")["aria-pressed"] == "false"
     session.commit()
     assert session.exec(select(DiscussionMark)).first() is None
 
@@ -330,7 +356,11 @@ def _thirty_answers(app, session, course_class, module, prompt_id) -> dict[str, 
 
 
 def _side_panel(html: str) -> dict[str, str]:
-    return dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html))
+    """The counts beside the prompt: term -> value."""
+    return {
+        text_of(one(pair, "dt")): text_of(one(pair, "dd"))
+        for pair in select_all(html, "aside.review-prompt dl.stat-list > div")
+    }
 
 
 def test_a_big_class_is_read_25_answers_a_page_with_the_counts_over_all_answers(app, client, session, taught):
@@ -350,8 +380,10 @@ def test_a_big_class_is_read_25_answers_a_page_with_the_counts_over_all_answers(
     assert cards_on(client.get(f"{url}?page=2").text) == on_second  # page 2 always holds the same answers
 
     # The lecturer pages through, above and below the list; page 1 has no ?page=.
-    assert first.count(f'href="{url}?page=2" rel="next"') == 2 and "Answers 1–25 of 30" in first
-    assert second.count(f'href="{url}" rel="prev"') == 2 and "Answers 26–30 of 30" in second
+    assert len(select_all(first, "nav.page-nav")) == 2 and pager_links(first) == {"next": f"{url}?page=2"}
+    assert "Answers 1–25 of 30" in first
+    assert len(select_all(second, "nav.page-nav")) == 2 and pager_links(second) == {"prev": url}
+    assert "Answers 26–30 of 30" in second
     assert "Page 2 of 2" in second
 
     # The counts beside the prompt are over all 30 answers, not the page: marks and an older wording
@@ -365,8 +397,11 @@ def test_a_big_class_is_read_25_answers_a_page_with_the_counts_over_all_answers(
     session.commit()
     first = client.get(url).text
     assert _side_panel(first) == {"Shown": "30", "For an earlier version": "5", "Marked to discuss": "5"}
-    assert "earlier version of the question" not in first and 'aria-pressed="true"' not in first
-    assert client.get(f"{url}?page=2").text.count('aria-pressed="true"') == 5
+    assert "earlier version of the question" not in first and select_all(first, '[aria-pressed="true"]') == []
+    on_page_2 = client.get(f"{url}?page=2").text
+    assert len(select_all(on_page_2, '[aria-pressed="true"]')) == 5
+    pressed = select_all(on_page_2, 'article.review-answer form.review-discuss-form button[aria-pressed="true"]')
+    assert {button.find_parent("article")["id"] for button in pressed} == {f"answer-{ref}" for ref in second_refs}
 
     # The exports hold all answers, whatever the page.
     rows = list(csv.reader(io.StringIO(client.get(f"{url}/export.csv").content.decode("utf-8-sig"))))
@@ -412,8 +447,9 @@ def test_without_javascript_feedback_and_marks_return_to_the_page_that_holds_the
     )
     assert response.status_code == 303 and response.headers["location"] == f"{url}?page=2#answer-{ref}"
     landed = client.get(response.headers["location"].split("#")[0]).text
-    card = landed.split(f'id="answer-{ref}"')[1].split("</article>")[0]
-    assert "Seen on page two." in card and by_ref[ref].text in card
+    card = one(landed, f"article.review-answer#answer-{ref}")
+    assert texts(card, ".review-thread__item > .review-thread__text") == ["Seen on page two."]
+    assert text_of(one(card, ".review-answer__text")) == by_ref[ref].text
 
     response = client.post(
         f"{url}/discuss", data={"ref": ref, "mark": "1", "csrf_token": token}, follow_redirects=False
@@ -442,8 +478,9 @@ def test_invalid_feedback_without_javascript_shows_the_page_that_holds_the_answe
     response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": typed, "csrf_token": token})
     assert response.status_code == 400
     assert refs_on(response.text) == on_second and "Page 2 of 2" in response.text
-    card = response.text.split(f'id="answer-{ref}"')[1].split("</article>")[0]
-    assert typed.strip() in card and f'id="feedback-{ref}-error"' in card and "Use at most 5000 characters." in card
+    card = one(response.text, f"article.review-answer#answer-{ref}")
+    assert field(card, "feedback").value.strip() == typed.strip()
+    assert "Use at most 5000 characters." in error_for(card, "feedback")
     assert "Your feedback was not sent." in response.text
     session.commit()
     assert session.exec(select(Feedback)).first() is None
@@ -458,10 +495,16 @@ def test_htmx_feedback_on_an_answer_of_a_later_page_swaps_its_card(app, client, 
     ref = refs_on(client.get(f"{url}?page=2").text)[4]
     response = client.post(f"{url}/feedback", data={"ref": ref, "feedback": "Well put."}, headers=htmx)
     assert response.status_code == 200
-    assert response.text.lstrip().startswith(f'<article class="review-answer" id="answer-{ref}"')
-    assert "Well put." in response.text and "page-nav" not in response.text
+    [card] = top_level(response.text)
+    assert (card.name, card["id"], card["class"]) == ("article", f"answer-{ref}", ["review-answer"])
+    assert "Well put." in texts(card, ".review-thread__text") and select_all(response.text, ".page-nav") == []
     marked = client.post(f"{url}/discuss", data={"ref": ref, "mark": "1"}, headers=htmx)
-    assert marked.text.lstrip().startswith(f'<article class="review-answer review-answer--marked" id="answer-{ref}"')
+    [card] = top_level(marked.text)
+    assert (card.name, card["id"], card["class"]) == (
+        "article",
+        f"answer-{ref}",
+        ["review-answer", "review-answer--marked"],
+    )
 
 
 # -- exports ------------------------------------------------------------------------------------
@@ -530,10 +573,12 @@ def test_choice_distributions_show_from_k_students_using_each_students_latest_wa
     finish_walk(session, students[9], module, vignette, [0])  # closes the second round of 5
     page = client.get(review_url(course_class, module)).text
     assert "Based on the latest walk of 10 students." in page
-    table = page.split("Choice 1: the situation")[1].split("</table>")[0]
-    counts = re.findall(r'<td class="num">(\d+)</td>', table)
-    assert counts[:2] == ["4", "6"]
-    assert "40%" in table and "60%" in table
+    distribution = one(page, f'section.distribution[aria-labelledby="vignette-{vignette.id}-title"]')
+    first_choice = select_all(distribution, ".distribution__step")[0]
+    assert text_of(one(first_choice, "summary")) == "Choice 1: the situation"
+    rows = table_rows(one(first_choice, "table"))
+    assert [(row["Students"], row["Share"]) for row in rows][:2] == [("4", "40%"), ("6", "60%")]
+    assert [row["Option"] for row in rows][:2] == [text_of(parse(c.label_html)) for c in first_step.choices[:2]]
 
 
 # -- performance ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.models import Role
 from app.services import classes, search
 from tests.factories import first_module, first_prompt, login, make_class, make_user
+from tests.pages import one, select, texts
 from tests.test_notifications import LONG
 
 
@@ -23,7 +24,13 @@ def test_content_search_finds_sections_by_word_and_word_beginning(app, client):
     prefix = search.search_content(app.state.engine, app.state.catalogue, word[:-2])
     assert any(h.section_id == section_id for h in prefix)
     page = client.get("/search", params={"q": word})
-    assert page.status_code == 200 and f"/modules/{module.slug}/{section_id}" in page.text and "<mark>" in page.text
+    assert page.status_code == 200
+    [hit] = [
+        item
+        for item in select(page.text, "section ol.search-hits > li")
+        if one(item, ":scope > a")["href"].startswith(f"/modules/{module.slug}/{section_id}")
+    ]
+    assert texts(hit, "p.search-snippet mark")  # the words found, highlighted
     within = client.get("/search", params={"q": word, "module": module.slug}).text
     assert module.title in within
     # Odd input is just words: no syntax error from either engine.

@@ -1,5 +1,6 @@
 """The security baseline: headers, cookies, CSRF, throttling, password storage, sessions."""
 
+import json
 import logging
 import re
 from datetime import timedelta
@@ -13,6 +14,8 @@ from app.models import Role, User, UserSession, utcnow
 from app.services import classes
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, csrf, login, make_class, make_user
+from tests.pages import error_for, field, has, one
+from tests.pages import select as select_all
 
 EN = {"Accept-Language": "en"}
 
@@ -37,10 +40,13 @@ def test_every_response_carries_the_security_headers(client, path):
 
 def test_htmx_is_configured_without_eval(client):
     page = client.get("/modules").text
-    assert '"allowEval": false' in page
-    assert '"includeIndicatorStyles": false' in page
-    assert '"historyCacheSize": 0' in page
-    assert "<script>" not in page and " style=" not in page
+    config = json.loads(one(page, 'head meta[name="htmx-config"]')["content"])
+    assert config["allowEval"] is False
+    assert config["includeIndicatorStyles"] is False
+    assert config["historyCacheSize"] == 0
+    inline = [script for script in select_all(page, "script:not([src])") if script.get("type") != "application/json"]
+    assert inline == []  # no inline code (JSON data blocks are data): the CSP forbids it
+    assert select_all(page, "[style], style") == []  # nor inline styles
 
 
 def test_production_adds_hsts_and_host_only_secure_cookies(settings, session):
@@ -249,7 +255,7 @@ def test_login_without_a_csrf_token_is_refused_with_a_friendly_page(client, sess
     user = make_user(session)
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 403
-    assert "<html" in response.text and "Reload the page" in response.text
+    assert has(response.text, "html > body") and "Reload the page" in response.text  # a whole page, not a bare text
     assert "nabij_session" not in response.headers.get("set-cookie", "")
 
 
@@ -280,8 +286,9 @@ def test_htmx_requests_carry_the_token_in_a_header(client, session):
     user = make_user(session)
     login(client, user)
     page = client.get("/account").text
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
-    assert f'data-hx-headers=\'{{"X-CSRF-Token": "{token}"}}\'' in page
+    token = one(page, 'head meta[name="csrf-token"]')["content"]
+    assert token
+    assert json.loads(one(page, "body")["data-hx-headers"]) == {"X-CSRF-Token": token}
     refused = client.post("/language", data={"lang": "en"}, headers={"HX-Request": "true"})
     assert refused.status_code == 403
     accepted = client.post(
@@ -313,7 +320,7 @@ def test_failed_logins_are_throttled_per_account(client, session, settings):
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert "Try again in 1 minute." in response.text  # a delay that grows, not a lock for the whole window
-    assert f'value="{user.email}"' in response.text
+    assert field(response.text, "email").value == user.email
 
 
 @pytest.mark.parametrize("settings", [{"throttle_address_attempts": 8}], indirect=True)
@@ -421,9 +428,11 @@ def test_signup_errors_keep_what_was_typed_except_a_rejected_password(client, se
         },
     )
     assert response.status_code == 400
-    assert 'value="Sam Student"' in response.text and 'value="sam@school.test"' in response.text
+    assert field(response.text, "display_name").value == "Sam Student"
+    assert field(response.text, "email").value == "sam@school.test"
     # Fixing the class code does not mean typing the password again; the page is never stored.
-    assert 'value="a long passphrase"' in response.text and response.headers["Cache-Control"] == "no-store"
+    assert field(response.text, "password").value == "a long passphrase"
+    assert response.headers["Cache-Control"] == "no-store"
     course_class = make_class(session)
     rejected = client.post(
         "/signup",
@@ -435,7 +444,7 @@ def test_signup_errors_keep_what_was_typed_except_a_rejected_password(client, se
             "csrf_token": csrf_from(page.text),
         },
     )
-    assert rejected.status_code == 400 and 'id="field-password-error"' in rejected.text
+    assert rejected.status_code == 400 and error_for(rejected.text, "password")
     assert "password12" not in rejected.text
     empty = client.post(
         "/signup",
@@ -448,8 +457,9 @@ def test_signup_errors_keep_what_was_typed_except_a_rejected_password(client, se
         },
     )
     assert "Fill in the class code you got from your lecturer." in empty.text and "not valid" not in empty.text
-    assert 'aria-describedby="field-join_code-help field-join_code-error"' in response.text
-    assert 'id="field-join_code-error"' in response.text
+    join_code = field(response.text, "join_code").element
+    assert join_code["aria-describedby"] == "field-join_code-help field-join_code-error"
+    assert error_for(response.text, "join_code")
 
 
 def test_overlong_input_returns_the_form_with_a_message(client, session):
@@ -465,7 +475,7 @@ def test_overlong_input_returns_the_form_with_a_message(client, session):
         },
     )
     assert response.status_code == 400
-    assert 'id="field-display_name-error"' in response.text
+    assert error_for(response.text, "display_name")
 
 
 def test_password_reset_link_works_once_and_ends_sessions(client, session, settings):
@@ -503,9 +513,11 @@ def test_expired_reset_link_is_refused(client, session):
 
 def test_login_page_works_without_javascript(client):
     page = client.get("/login").text
-    assert '<form method="post" action="/login"' in page
-    assert 'type="email"' in page and 'type="password"' in page
-    assert 'autocomplete="current-password"' in page
+    form = one(page, 'form[method="post"][action="/login"]')
+    assert field(form, "email").element["type"] == "email"
+    password = field(form, "password").element
+    assert (password["type"], password["autocomplete"]) == ("password", "current-password")
+    assert one(form, 'button[type="submit"]')  # sent by the browser itself
 
 
 def test_private_pages_are_not_cached(client, session):
@@ -567,7 +579,7 @@ def test_admin_creates_an_account_whose_owner_chooses_the_password_by_mail(clien
     path = link.split("://", 1)[1].split("/", 1)[1]
     with TestClient(client.app, headers=EN) as owner:
         page = owner.get("/" + path)
-        assert page.status_code == 200 and 'name="password"' in page.text
+        assert page.status_code == 200 and field(page.text, "password").element["type"] == "password"
 
 
 def test_the_new_account_form_shows_every_problem_at_once(client, session):
@@ -584,8 +596,8 @@ def test_the_new_account_form_shows_every_problem_at_once(client, session):
         },
     )
     assert response.status_code == 400
-    for field in ("display_name", "email", "password"):
-        assert f'id="field-{field}-error"' in response.text, field
+    for name in ("display_name", "email", "password"):
+        assert error_for(response.text, name), name
 
 
 def test_admin_changes_a_role(client, session):

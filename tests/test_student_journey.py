@@ -19,7 +19,7 @@ from app.services import classes
 from app.services.progress import module_progress
 from tests.conftest import FIXTURE_MODULES, csrf_from
 from tests.factories import login, make_class, make_user
-from tests.pages import one, text_of, texts
+from tests.pages import field, has, one, parse, text_of, texts
 
 pytestmark = pytest.mark.parametrize("settings", [{"modules_dir": FIXTURE_MODULES}], indirect=True)
 
@@ -38,6 +38,11 @@ def student(client, session):
 
 def token(client, path=CASUS) -> str:
     return csrf_from(client.get(path).text)
+
+
+def answer_on(page: str, prompt_id: str = "proef-keuze") -> str:
+    """The text in the answer field of the reflection `prompt_id`, as the student finds it on the page."""
+    return field(one(page, f"section#prompt-{prompt_id} form.reflection-form"), "text").value
 
 
 def autosave(client, text, version, csrf_token, url=DRAFT):
@@ -64,10 +69,16 @@ def test_autosave_then_reload_finds_the_draft(client, session, student):
     response = autosave(client, "Ik belde terug omdat ze alleen was.", 0, token(client))
     assert response.status_code == 200
     assert "Saved at" in response.text
-    assert 'id="version-proef-keuze" data-hx-swap-oob="true"' in response.text and 'value="1"' in response.text
+    swapped = field(response.text, "version")  # the form's version, replaced out of band
+    assert (swapped.element["id"], swapped.element.get("data-hx-swap-oob"), swapped.value) == (
+        "version-proef-keuze",
+        "true",
+        "1",
+    )
     page = client.get(CASUS).text
-    assert "Ik belde terug omdat ze alleen was.</textarea>" in page
-    assert 'name="version" value="1" id="version-proef-keuze"' in page
+    assert answer_on(page) == "Ik belde terug omdat ze alleen was."
+    version = field(one(page, "#prompt-proef-keuze form.reflection-form"), "version")
+    assert (version.element["id"], version.value) == ("version-proef-keuze", "1")
     assert stored(session).version == 1
 
 
@@ -130,7 +141,7 @@ def test_without_javascript_saving_returns_to_the_same_prompt(client, session, s
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/modules/proef/casus#prompt-proef-keuze"
-    assert "Zonder JavaScript geschreven.</textarea>" in client.get(CASUS).text
+    assert answer_on(client.get(CASUS).text) == "Zonder JavaScript geschreven."
 
 
 def test_submit_then_edit_keeps_every_revision(client, session, student):
@@ -142,7 +153,8 @@ def test_submit_then_edit_keeps_every_revision(client, session, student):
     )
     assert first.status_code == 303
     page = client.get(CASUS).text
-    assert ">submitted<" in page and "Submit changes" in page
+    assert texts(one(page, "#prompt-proef-keuze"), ".activity__kind .badge") == ["submitted"]
+    assert "Submit changes" in page
     autosave(client, "Mijn tweede, betere antwoord.", 1, csrf_token)
     assert "changed since you submitted" in client.get(CASUS).text
     client.post(
@@ -150,13 +162,13 @@ def test_submit_then_edit_keeps_every_revision(client, session, student):
         data={"text": "Mijn tweede, betere antwoord.", "version": "2", "action": "submit", "csrf_token": csrf_token},
     )
     answer = stored(session)
-    texts = [
+    revisions = [
         r.text
         for r in session.exec(
             select(AnswerRevision).where(AnswerRevision.answer_id == answer.id).order_by(AnswerRevision.id)
         )
     ]
-    assert texts == ["Mijn eerste antwoord hier.", "Mijn tweede, betere antwoord."]
+    assert revisions == ["Mijn eerste antwoord hier.", "Mijn tweede, betere antwoord."]
     assert answer.submitted_at is not None and answer.module_version == "1.0"
 
 
@@ -170,9 +182,12 @@ def test_submitting_below_the_minimum_keeps_the_text_and_says_why_beside_it(clie
     assert response.status_code == 303
     assert response.headers["location"] == "/modules/proef/casus?not-submitted=proef-keuze#prompt-proef-keuze"
     page = client.get(response.headers["location"]).text
-    assert "Te kort</textarea>" in page
+    assert answer_on(page) == "Te kort"
     assert page.count("this question asks for at least 3") == 1 and "It is saved" not in page  # one message
-    assert re.search(r'<p class="field__error" id="error-proef-keuze" role="alert" tabindex="-1" data-focus>', page)
+    error = one(page, "#prompt-proef-keuze p.field__error#error-proef-keuze")
+    assert (error.get("role"), error.get("tabindex"), error.has_attr("data-focus")) == ("alert", "-1", True)
+    assert "this question asks for at least 3" in text_of(error)
+    assert "error-proef-keuze" in field(page, "text").element["aria-describedby"].split()
     assert stored(session).text == "Te kort" and stored(session).submitted_at is None  # kept as a draft
     assert "this question asks for" not in client.get(CASUS).text  # said once, after the submit
 
@@ -194,10 +209,11 @@ def test_expired_session_while_typing_keeps_the_text_through_login(client, sessi
         },
     )
     assert response.status_code == 401
-    assert "Lang verhaal dat niet verloren mag gaan.</textarea>" in response.text
+    assert field(response.text, "pending_text").value == "Lang verhaal dat niet verloren mag gaan."
     assert stored(session) is None  # nothing saved without a session
     # Issue 12: the carried text is bound to the account whose session ended.
-    owner = re.search(r'name="pending_owner" value="([^"]+)"', response.text).group(1)
+    owner = field(response.text, "pending_owner").value
+    assert owner
     relogin = client.post(
         "/login",
         data={
@@ -216,7 +232,7 @@ def test_expired_session_while_typing_keeps_the_text_through_login(client, sessi
     assert relogin.status_code == 303
     assert relogin.headers["location"] == "/modules/proef/casus#prompt-proef-keuze"
     assert stored(session).text == "Lang verhaal dat niet verloren mag gaan."
-    assert "Lang verhaal dat niet verloren mag gaan.</textarea>" in client.get(CASUS).text
+    assert answer_on(client.get(CASUS).text) == "Lang verhaal dat niet verloren mag gaan."
 
 
 def test_expired_session_on_autosave_answers_401_and_keeps_the_page(client, session, student):
@@ -466,12 +482,14 @@ def test_feedback_is_shown_beside_the_answer_and_the_student_replies_once(client
     )
     feedback = give_feedback(session, stored(session))
     assert "1 new feedback" in client.get("/").text
-    contents = client.get(TOETS).text.split('id="toc-title"')[1]
-    casus_entry = contents.split('href="/modules/proef/casus"')[1].split("</li>")[0]
-    assert "new feedback" in casus_entry and "1 of 2 done" in casus_entry
+    casus_entry = one(client.get(TOETS).text, 'nav.toc li:has(> a[href="/modules/proef/casus"])')
+    assert texts(casus_entry, ".badge") == ["new feedback"] and texts(casus_entry, ".toc__state") == ["1 of 2 done"]
     page = client.get(CASUS).text
-    assert "Mooi hoe je je twijfel beschrijft." in page and ">new<" in page
-    assert ">new<" not in client.get(CASUS).text  # seen now
+    new = one(page, "#prompt-proef-keuze .feedback-thread article.feedback.feedback--new")
+    assert text_of(one(new, ".answer-text")) == "Mooi hoe je je twijfel beschrijft."
+    assert texts(new, ".feedback__meta .badge") == ["new"]
+    seen = parse(client.get(CASUS).text)  # seen now
+    assert not has(seen, ".feedback--new") and "new" not in [string.strip() for string in seen.find_all(string=True)]
     assert "new feedback" not in client.get("/").text
     reply = client.post(
         f"/feedback/{feedback.id}/reply",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from html import unescape
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,13 +20,20 @@ from app.models import (
 )
 from app.services import reflections
 from tests.lti.platform import INSTRUCTOR, LEARNER, Scenario, full_launch
+from tests.pages import error_for, fields, one
+from tests.pages import select as select_all
 
 MODULE = "de-relatie-werkt"
-HIDDEN = re.compile(r'name="([^"]+)" value="([^"]*)"')
 
 
 def _fields(html: str) -> dict[str, str]:
-    return {name: unescape(value) for name, value in HIDDEN.findall(html)}
+    """What the page's form carries in hidden fields (the choices are the test's own)."""
+    hidden = select_all(one(html, "main form[method=post]"), 'input[type="hidden"]')
+    return {str(field["name"]): str(field.get("value", "")) for field in hidden}
+
+
+def _checked(page: str, name: str) -> list[str]:
+    return [choice.value for choice in fields(page, name) if choice.element.has_attr("checked")]
 
 
 def _fresh(session):
@@ -44,21 +49,24 @@ def test_deep_linking_round_trip_then_students_launch_the_picked_module(platform
         sub="teacher", roles=[INSTRUCTOR], name="Docent", nrps=False, resource_link_id=None, deep_linking=True
     )
     response, _ = full_launch(lti_client, platform, "dl", headers={"Sec-Fetch-Dest": "iframe"})
-    assert response.status_code == 200 and 'id="lti-deep-link"' in response.text
+    assert response.status_code == 200
+    assert one(response.text, 'section#lti-deep-link form[method="post"][action="/lti/deep-link"]')
     assert f"frame-ancestors {platform.issuer}" in response.headers["content-security-policy"]
-    fields = _fields(response.text)
+    hidden = _fields(response.text)
     # A bad date keeps the choice and says what is wrong.
-    bad = lti_client.post("/lti/deep-link", data={**fields, "module": MODULE, "due_on": "next friday", "grades": "1"})
-    assert bad.status_code == 422 and "2026-12-20" in bad.text and f'value="{MODULE}" checked' in bad.text
+    bad = lti_client.post("/lti/deep-link", data={**hidden, "module": MODULE, "due_on": "next friday", "grades": "1"})
+    assert bad.status_code == 422 and "2026-12-20" in error_for(bad.text, "due_on")
+    assert _checked(bad.text, "module") == [MODULE] and _checked(bad.text, "grades") == ["1"]
     chosen = lti_client.post(
         "/lti/deep-link", data={**_fields(bad.text), "module": MODULE, "due_on": "2026-12-20", "grades": "1"}
     )
     assert chosen.status_code == 200, chosen.text
-    action = re.search(r'action="([^"]+)" class="form" id="lti-return-form"', chosen.text).group(1)
-    assert action == f"{platform.issuer}/deep_link_return"
+    return_form = one(chosen.text, "section#lti-deep-link-return form#lti-return-form")
+    action = return_form["action"]
+    assert (return_form["method"], action) == ("post", f"{platform.issuer}/deep_link_return")
     assert f"form-action 'self' {platform.issuer}" in chosen.headers["content-security-policy"]
     # The browser posts the signed response to the LMS, which verifies it with Nabij's JWKS.
-    answer = httpx.post(unescape(action), data={"JWT": _fields(chosen.text)["JWT"]}, timeout=10)
+    answer = httpx.post(action, data={"JWT": _fields(chosen.text)["JWT"]}, timeout=10)
     assert answer.status_code == 200, answer.text
     (item,) = platform.deep_link_items
     assert item["type"] == "ltiResourceLink" and item["url"] == "https://testserver/lti/launch"
@@ -91,8 +99,8 @@ def test_deep_link_choice_cannot_be_forged_or_used_by_another_account(platform, 
         sub="teacher", roles=[INSTRUCTOR], name="Docent", nrps=False, resource_link_id=None, deep_linking=True
     )
     response, _ = full_launch(lti_client, platform, "dl")
-    fields = _fields(response.text)
-    tampered = dict(fields, pending=fields["pending"][:-2] + "00")
+    hidden = _fields(response.text)
+    tampered = dict(hidden, pending=hidden["pending"][:-2] + "00")
     refused = lti_client.post("/lti/deep-link", data={**tampered, "module": MODULE})
     assert refused.status_code == 400 and "did not come from a launch" in refused.text
     # Another lecturer, with the real token: refused.
@@ -104,7 +112,7 @@ def test_deep_link_choice_cannot_be_forged_or_used_by_another_account(platform, 
     from tests.factories import csrf
 
     token = csrf(other, "/classes")
-    refused = other.post("/lti/deep-link", data={"pending": fields["pending"], "module": MODULE, "csrf_token": token})
+    refused = other.post("/lti/deep-link", data={"pending": hidden["pending"], "module": MODULE, "csrf_token": token})
     assert refused.status_code == 400 and "another account" in refused.text
 
 
@@ -113,7 +121,10 @@ def test_deep_linking_launch_by_a_learner_is_refused(platform, lti_client):
         sub="pupil", roles=[LEARNER], name="P", nrps=False, resource_link_id=None, deep_linking=True
     )
     response, _ = full_launch(lti_client, platform, "dl")
-    assert response.status_code == 403 and 'data-lti-error="no-role"' in response.text
+    assert (
+        response.status_code == 403
+        and one(response.text, "section#error[data-lti-error]")["data-lti-error"] == "no-role"
+    )
 
 
 # -- NRPS -----------------------------------------------------------------------------------------
@@ -183,7 +194,8 @@ def test_roster_sync_page_is_only_for_the_class_lecturers(platform, lti_client, 
     full_launch(lti_client, platform, "t")
     context = _fresh(session).exec(select(LtiContext)).one()
     # The lecturer finds the page from the class's settings.
-    assert f'href="/lti/classes/{context.class_id}"' in lti_client.get(f"/classes/{context.class_id}/settings").text
+    settings_page = lti_client.get(f"/classes/{context.class_id}/settings").text
+    assert one(settings_page, 'section[aria-labelledby="lms-title"] a')["href"] == f"/lti/classes/{context.class_id}"
     platform.scenarios["s"] = Scenario(sub="s-1", roles=[LEARNER], name="Aya", custom={"nabij_module": MODULE})
     from fastapi.testclient import TestClient
 

@@ -12,6 +12,8 @@ from app.models import Assignment, ClassLecturer, CourseClass, Enrolment, Extern
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_user
 from tests.lti.platform import INSTRUCTOR, LEARNER, Scenario, auth_params, full_launch, launch_form, login_redirect
+from tests.pages import one
+from tests.pages import select as select_all
 
 MODULE = "de-relatie-werkt"
 
@@ -25,9 +27,13 @@ def _identity_user(session, platform, sub) -> User | None:
 
 
 def _error_code(response) -> str | None:
-    marker = 'data-lti-error="'
-    text = response.text
-    return text.split(marker, 1)[1].split('"', 1)[0] if marker in text else None
+    """What the launch error page names as the problem (its `data-lti-error`); None on any other page."""
+    found = select_all(response.text, "[data-lti-error]")
+    if not found:
+        return None
+    assert len(found) == 1, f"{len(found)} launch errors on one page"
+    assert (found[0].name, found[0].get("id"), found[0].get("role")) == ("section", "error", "alert")
+    return found[0]["data-lti-error"]
 
 
 def test_student_launch_lands_in_the_module_signed_in(platform, lti_client, session):
@@ -52,7 +58,7 @@ def test_student_launch_lands_in_the_module_signed_in(platform, lti_client, sess
     assignment = session.exec(select(Assignment).where(Assignment.class_id == course_class.id)).one()
     assert assignment.module_slug == MODULE and assignment.due_on.isoformat() == "2026-12-24"
     page = lti_client.get(response.headers["location"])
-    assert page.status_code == 200 and 'action="/logout"' in page.text  # signed in
+    assert page.status_code == 200 and one(page.text, 'nav.site-nav form[method="post"][action="/logout"]')  # signed in
 
 
 def test_launch_cookie_in_a_frame_is_partitioned_and_normal_cookies_stay_lax(platform, lti_client, session, client):
@@ -150,7 +156,8 @@ def test_blocked_cookies_get_an_open_in_new_window_page(platform, lti_client, ap
         "/lti/launch", data={"id_token": form.id_token, "state": form.state}, follow_redirects=False
     )
     assert response.status_code == 200
-    assert 'id="lti-new-window"' in response.text and 'target="_blank"' in response.text
+    form = one(response.text, 'section#lti-new-window form[action="/lti/login"]')
+    assert (form["method"], form["target"]) == ("get", "_blank")
     assert "nabij_session" not in response.headers.get("set-cookie", "")
     assert f"frame-ancestors {platform.issuer}" in response.headers["content-security-policy"]
     # The form starts a fresh login in a top-level window, which then works.
@@ -159,10 +166,10 @@ def test_blocked_cookies_get_an_open_in_new_window_page(platform, lti_client, ap
 
 
 def _hidden_fields(html: str) -> dict[str, str]:
-    import re
-    from html import unescape
-
-    return {name: unescape(value) for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', html)}
+    """What the open-in-a-new-window form sends."""
+    hidden = select_all(one(html, "section#lti-new-window form"), 'input[type="hidden"]')
+    assert hidden
+    return {str(field["name"]): str(field.get("value", "")) for field in hidden}
 
 
 # -- attacks: each refused with a clear page, and nobody signed in -----------------------------

@@ -17,6 +17,8 @@ from app.lti import keys
 from app.models import LtiKey, LtiPlatform
 from tests.conftest import TEST_SECRET, csrf_from
 from tests.factories import login, make_user
+from tests.pages import one, text_of
+from tests.pages import select as select_all
 
 VALUES = {
     "issuer": "https://canvas.hogeschool.test",
@@ -140,7 +142,7 @@ def test_dynamic_registration_registers_the_platform_and_it_can_launch(client, s
         admin = make_user(session, role="admin")
         login(client, admin)
         page = client.get("/admin/lti")
-        link = page.text.split('id="lti-dynamic-link">', 1)[1].split("<", 1)[0].replace("&amp;", "&")
+        link = text_of(one(page.text, "code#lti-dynamic-link"))
         assert link.startswith("http://testserver/lti/register?t=")
         anonymous = TestClient(app, base_url="https://testserver", headers={"Accept-Language": "en"})
         start = urlsplit(link)
@@ -154,9 +156,9 @@ def test_dynamic_registration_registers_the_platform_and_it_can_launch(client, s
         token = start.query.removeprefix("t=")
         done = anonymous.get(start.path, params={**params, "t": token})
         assert done.status_code == 200, done.text
-        assert "data-lti-close" in done.text and re.search(
-            r'src="/static/lti-registration\.[0-9a-f]{10}\.js"', done.text
-        )
+        assert one(done.text, "section#lti-registered").has_attr("data-lti-close")
+        [script] = [s for s in select_all(done.text, "script[src]") if "lti-registration" in s["src"]]
+        assert re.fullmatch(r"/static/lti-registration\.[0-9a-f]{10}\.js", script["src"])
         (sent,) = platform.dynamic_registrations
         assert sent["initiate_login_uri"] == "https://testserver/lti/login"
         assert sent["jwks_uri"] == "https://testserver/lti/jwks"
