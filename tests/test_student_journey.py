@@ -187,9 +187,13 @@ def test_submitting_below_the_minimum_keeps_the_text_and_says_why_beside_it(clie
     error = one(page, "#prompt-proef-keuze p.field__error#error-proef-keuze")
     assert (error.get("role"), error.get("tabindex"), error.has_attr("data-focus")) == ("alert", "-1", True)
     assert "this question asks for at least 3" in text_of(error)
-    assert "error-proef-keuze" in field(page, "text").element["aria-describedby"].split()
+    answer_field = field(page, "text").element
+    assert "error-proef-keuze" in answer_field["aria-describedby"].split()
+    assert answer_field.get("aria-invalid") == "true"  # a screen reader says the field has a problem
     assert stored(session).text == "Te kort" and stored(session).submitted_at is None  # kept as a draft
+    later = field(client.get(CASUS).text, "text").element
     assert "this question asks for" not in client.get(CASUS).text  # said once, after the submit
+    assert later.get("aria-invalid") is None
 
 
 def test_expired_session_while_typing_keeps_the_text_through_login(client, session, student):
