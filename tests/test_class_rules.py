@@ -6,9 +6,9 @@ import pytest
 from fastapi import HTTPException
 
 from app.access import _not_archived
-from app.models import utcnow
+from app.models import Role, utcnow
 from app.services import classes
-from tests.factories import make_class
+from tests.factories import make_class, make_user
 
 
 def test_an_archived_class_refuses_an_assignment_in_the_service_itself(session):
@@ -34,3 +34,41 @@ def test_the_web_refuses_an_archived_class_with_the_services_reason(session):
 def test_a_class_in_use_is_writable(session):
     course_class = make_class(session)
     assert classes.ensure_writable(course_class) is course_class
+
+
+def test_only_an_active_lecturer_or_administrator_can_teach_a_class(session):
+    student = make_user(session, role=Role.STUDENT)
+    with pytest.raises(classes.ClassError) as refusal:
+        classes.create_class(session, name="SW2A", lecturer=student)
+    assert refusal.value.field == "lecturer"
+    retired = make_user(session, role=Role.LECTURER)
+    retired.is_active = False
+    session.add(retired)
+    session.commit()
+    with pytest.raises(classes.ClassError):
+        classes.create_class(session, name="SW2A", lecturer=retired)
+    course_class = make_class(session)
+    with pytest.raises(classes.ClassError):
+        classes.add_lecturer(session, course_class=course_class, email=retired.email)
+    assert classes.create_class(session, name="SW2B", lecturer=make_user(session, role=Role.ADMIN)).id
+
+
+def test_class_details_are_checked_in_the_service_whoever_calls_it(session):
+    course_class = make_class(session)
+    details = {"name": "SW2A", "programme": "Sociaal Werk", "academic_year": "2026-2027"}
+    with pytest.raises(classes.ClassError) as refusal:
+        classes.update_class(session, course_class=course_class, min_group_size=2, **details)
+    assert refusal.value.field == "min_group_size"
+    with pytest.raises(classes.ClassError) as refusal:
+        classes.update_class(session, course_class=course_class, min_group_size=5, **{**details, "name": " "})
+    assert refusal.value.field == "name"
+    with pytest.raises(classes.ClassError) as refusal:
+        classes.update_class(
+            session, course_class=course_class, min_group_size=5, **{**details, "programme": "Sociaal\nWerk"}
+        )
+    assert refusal.value.field == "programme"
+    session.refresh(course_class)
+    assert course_class.min_group_size != 2 and course_class.name == "SW2A"
+    classes.archive_class(session, course_class=course_class)
+    with pytest.raises(classes.ArchivedClassError):
+        classes.update_class(session, course_class=course_class, min_group_size=5, **details)

@@ -87,9 +87,17 @@ def class_field_errors(*, name: str, programme: str = "", academic_year: str = "
     return errors
 
 
+def can_teach(user: User | None) -> bool:
+    """The one rule of who may teach a class (create it, be added to it): an active lecturer or administrator.
+    The web's LecturerUser dependency, `nabij class create` and add_lecturer all come here."""
+    return user is not None and user.is_active and user.role in (Role.LECTURER, Role.ADMIN)
+
+
 def create_class(
     session: Session, *, name: str, lecturer: User, programme: str = "", academic_year: str = ""
 ) -> CourseClass:
+    if not can_teach(lecturer):
+        raise ClassError("lecturer", _("Only an active lecturer or administrator account can teach a class."))
     errors = class_field_errors(name=name, programme=programme, academic_year=academic_year)
     if errors:
         field = next(iter(errors))
@@ -118,6 +126,12 @@ def update_class(
     min_group_size: int,
     shared_pseudonyms: bool | None = None,
 ) -> CourseClass:
+    ensure_writable(course_class)
+    errors = class_field_errors(name=name, programme=programme, academic_year=academic_year)
+    if errors:
+        field = next(iter(errors))
+        raise ClassError(field, errors[field])
+    check_group_size(min_group_size)
     course_class.name = name.strip()
     course_class.programme = programme.strip()
     course_class.academic_year = academic_year.strip()
@@ -135,6 +149,11 @@ def parse_group_size(value: str) -> int:
         size = int(value.strip())
     except ValueError:
         raise ClassError("min_group_size", _("Fill in a whole number.")) from None
+    return check_group_size(size)
+
+
+def check_group_size(size: int) -> int:
+    """A class may ask for more answers per round than the minimum (k), never fewer."""
     if size < MIN_GROUP_SIZE:
         raise ClassError(
             "min_group_size",
@@ -221,7 +240,7 @@ def add_lecturer(session: Session, *, course_class: CourseClass, email: str) -> 
     if not email.strip():
         raise ClassError("email", _("Fill in the email address of a lecturer."))
     user = find_by_email(session, email)
-    if user is None or not user.is_active or user.role not in (Role.LECTURER, Role.ADMIN):
+    if user is None or not can_teach(user):
         raise ClassError(
             "email", _("There is no lecturer account with this email address. An administrator can create one.")
         )
