@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint install migrate demo check-modules bench clean chromium nginx html-checker fuzz oidc-provider
+.PHONY: run test lint install migrate demo check-modules bench bench-growth clean chromium nginx html-checker fuzz oidc-provider
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Nabij needs Python 3.11 or newer")'
@@ -84,6 +84,9 @@ check-modules: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick,)
+
+bench-growth: $(STAMP)
+	$(BIN)/python benchmarks/growth.py $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
