@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -69,7 +70,6 @@ class _Submitted:
     answer_id: int
     user_id: int
     revision_id: int
-    text: str
     prompt_hash: str
     round_closed_at: datetime
     marked: bool
@@ -191,26 +191,30 @@ def _submitted_answers(
     session: Session, *, course_class: CourseClass, module: Module, prompt_id: str
 ) -> tuple[list[_Submitted], Released]:
     """The released answers of the class to this prompt, each with the latest revision submitted up to
-    the latest round (a later resubmission waits for the next round): two queries."""
+    the latest round (a later resubmission waits for the next round): two queries. No texts: a page reads
+    (and decrypts) only the texts it shows (_texts), so the cost of a page does not grow with the class."""
     entries = _entries(session, course_class=course_class, module=module, prompt_id=prompt_id)
     released = rounds([(answer_id, entered_at) for answer_id, _user, entered_at, _m, _a in entries], k_of(course_class))
     if not released or released.cutoff is None:  # a cutoff comes with the first release
         return [], released
-    latest: dict[int, AnswerRevision] = {}
-    for revision in session.exec(
-        select(AnswerRevision)
+    latest: dict[int, tuple[int, str]] = {}  # answer id -> (revision id, prompt hash)
+    for revision_id, answer_id, submitted_at, prompt_hash in session.execute(
+        sa_select(
+            col(AnswerRevision.id),
+            col(AnswerRevision.answer_id),
+            col(AnswerRevision.submitted_at),
+            col(AnswerRevision.prompt_hash),
+        )
         .where(col(AnswerRevision.answer_id).in_(list(released.closed_at)))
         .order_by(col(AnswerRevision.id))
     ):
-        if aware(revision.submitted_at) <= released.cutoff:
-            latest[revision.answer_id] = revision
+        if aware(submitted_at) <= released.cutoff:
+            latest[answer_id] = (revision_id, prompt_hash)
     submitted = [
         _Submitted(
             answer_id,
             user_id,
-            stored_id(latest[answer_id]),
-            latest[answer_id].text,
-            latest[answer_id].prompt_hash,
+            *latest[answer_id],
             released.closed_at[answer_id],
             marked,
             *assessed,
@@ -219,6 +223,19 @@ def _submitted_answers(
         if answer_id in released and answer_id in latest
     ]
     return submitted, released
+
+
+def _texts(session: Session, items: Sequence[_Submitted]) -> dict[int, str]:
+    """The texts of the revisions shown, by revision id: one query for a page."""
+    if not items:
+        return {}
+    return dict(
+        session.execute(
+            sa_select(col(AnswerRevision.id), col(AnswerRevision.text)).where(
+                col(AnswerRevision.id).in_([item.revision_id for item in items])
+            )
+        ).all()
+    )
 
 
 def _class_user_ids(session: Session, *, course_class: CourseClass) -> list[int]:
@@ -312,28 +329,33 @@ def prompt_review(
     labels = _labels(
         session, secret, course_class=course_class, module=module, prompt_id=prompt_id, submitted=submitted
     )
-    # All feedback on the released answers: replies are released in rounds over the whole prompt.
-    feedback_rows = session.exec(
-        select(Feedback, User.display_name)
-        .outerjoin(User, col(User.id) == col(Feedback.author_id))
-        .where(col(Feedback.class_id) == course_class.id, col(Feedback.answer_id).in_([i.answer_id for i in submitted]))
-        .order_by(col(Feedback.created_at), col(Feedback.id))
-    ).all()
+    # Replies are released in rounds over the whole prompt: when each was written, for every released answer;
+    # the texts of feedback and replies only for the answers on this page.
     author_of = {item.answer_id: item.user_id for item in submitted}
     replies = rounds(
         [
-            (row.id, row.replied_at, author_of[row.answer_id])
-            for row, _name in feedback_rows
-            if row.replied_at is not None
+            (feedback_id, replied_at, author_of[answer_id])
+            for feedback_id, answer_id, replied_at in session.execute(
+                sa_select(col(Feedback.id), col(Feedback.answer_id), col(Feedback.replied_at)).where(
+                    col(Feedback.class_id) == course_class.id,
+                    col(Feedback.answer_id).in_(list(author_of)),
+                    col(Feedback.replied_at).is_not(None),
+                )
+            )
         ],
         review.k,
     )
     on_page = {item.answer_id for item in shown.items}
     latest_revision = {item.answer_id: item.revision_id for item in shown.items}
+    feedback_rows = session.exec(
+        select(Feedback, User.display_name)
+        .outerjoin(User, col(User.id) == col(Feedback.author_id))
+        .where(col(Feedback.class_id) == course_class.id, col(Feedback.answer_id).in_(list(on_page)))
+        .order_by(col(Feedback.created_at), col(Feedback.id))
+    ).all()
+    texts = _texts(session, shown.items)
     feedback: dict[int, list[FeedbackItem]] = defaultdict(list)
     for row, author_name in feedback_rows:
-        if row.answer_id not in on_page:
-            continue
         reply = row.id in replies
         feedback[row.answer_id].append(
             FeedbackItem(
@@ -351,7 +373,7 @@ def prompt_review(
             ref=answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id),
             pseudonym=labels[item.user_id],
             submitted_on=local_day(item.round_closed_at),
-            text=item.text,
+            text=texts[item.revision_id],
             earlier_version=item.prompt_hash != reflection.prompt_hash,
             marked=item.marked,
             feedback=feedback[item.answer_id],
