@@ -52,6 +52,8 @@ def html_detector() -> MarkdownIt:
 
 def raw_html_lines(text: str) -> list[int]:
     """1-based line numbers where the source contains raw HTML."""
+    if "<" not in text:  # raw HTML needs a "<": most modules are spared a second full parse at start-up
+        return []
     lines = []
     for token in html_detector().parse(text):
         if token.type == "html_block" and token.map:
