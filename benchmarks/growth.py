@@ -61,6 +61,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import seed as seeding  # noqa: E402
+from profile_requests import call_with_headers  # noqa: E402
 
 from app import PROJECT_ROOT  # noqa: E402
 
@@ -443,46 +444,6 @@ def cookie(token: str) -> str:
     return f"nabij_session={token}; nabij_csrf=benchmark; nabij_lang=nl"
 
 
-async def call(app, method: str, path: str, headers: dict) -> tuple[int, dict, bytes]:
-    """One request straight into the ASGI app (as profile_requests.py does), with its response headers."""
-    raw_path, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": raw_path,
-        "raw_path": raw_path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "state": {},
-    }
-    sent = False
-    status, response_headers, chunks = 0, {}, []
-
-    async def receive():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.sleep(3600)
-
-    async def send(message):
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            response_headers.update((k.decode().lower(), v.decode()) for k, v in message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, response_headers, b"".join(chunks)
-
-
 def page_requests(page: str, info: dict, measured: dict, rng: random.Random):
     """(path, cookie) of each request of a page, for one measured class."""
     cid, review = measured["class_id"], info["review"]
@@ -526,7 +487,7 @@ async def measure_pages(info: dict, requests: int, warmup: int) -> list[dict]:
     async def one(source, page: str, sample: dict | None) -> None:
         path, token = next(source)
         started = time.perf_counter()
-        status, headers, body = await call(app, "GET", path, {"Cookie": cookie(token)})
+        status, headers, body = await call_with_headers(app, "GET", path, {"Cookie": cookie(token)})
         elapsed = time.perf_counter() - started
         if status != 200 or b'name="password"' in body:
             raise SystemExit(f"GET {path}: HTTP {status}, not the page\n{body[:600]!r}")
@@ -649,7 +610,7 @@ logging.getLogger("nabij.access").disabled = True
 
 async def first():
     async with app.router.lifespan_context(app):
-        status, _headers, body = await growth.call(app, "GET", sys.argv[2], {"Cookie": growth.cookie(sys.argv[3])})
+        status, _headers, body = await growth.call_with_headers(app, "GET", sys.argv[2], {"Cookie": growth.cookie(sys.argv[3])})
         return status
 status = asyncio.run(first())
 answered = time.perf_counter()

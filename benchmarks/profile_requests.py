@@ -55,6 +55,14 @@ def build(database_url: str, info_file: Path, reseed: bool, full: bool):
 
 
 async def call(app, method: str, path: str, headers: dict, body: bytes = b"") -> tuple[int, bytes]:
+    status, _headers, payload = await call_with_headers(app, method, path, headers, body)
+    return status, payload
+
+
+async def call_with_headers(
+    app, method: str, path: str, headers: dict, body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    """One request straight into the ASGI app, without a network: status, response headers, body."""
     raw_path, _, query = path.partition("?")
     scope = {
         "type": "http",
@@ -72,7 +80,7 @@ async def call(app, method: str, path: str, headers: dict, body: bytes = b"") ->
         "state": {},
     }
     sent = False
-    status, chunks = 0, []
+    status, response_headers, chunks = 0, {}, []
 
     async def receive():
         nonlocal sent
@@ -85,11 +93,12 @@ async def call(app, method: str, path: str, headers: dict, body: bytes = b"") ->
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+            response_headers.update((k.decode().lower(), v.decode()) for k, v in message.get("headers", []))
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    return status, b"".join(chunks)
+    return status, response_headers, b"".join(chunks)
 
 
 def requests_for(scenario: str, info: dict, rng: random.Random):
