@@ -100,7 +100,10 @@ def test_deep_link_choice_cannot_be_forged_or_used_by_another_account(platform, 
     )
     response, _ = full_launch(lti_client, platform, "dl")
     hidden = _fields(response.text)
-    tampered = dict(hidden, pending=hidden["pending"][:-2] + "00")
+    # Two characters that differ from the token's own last two: "+ '00'" alone left a token ending in 00 intact.
+    tail = "00" if not hidden["pending"].endswith("00") else "11"
+    tampered = dict(hidden, pending=hidden["pending"][:-2] + tail)
+    assert tampered["pending"] != hidden["pending"]
     refused = lti_client.post("/lti/deep-link", data={**tampered, "module": MODULE})
     assert refused.status_code == 400 and "did not come from a launch" in refused.text
     # Another lecturer, with the real token: refused.
