@@ -471,14 +471,11 @@ def _student_ids(session: Session, class_id: int) -> list[int]:
 def _tell_the_author(session: Session, *, feedback_id: int, kind: str, key: str) -> None:
     """A lecturer wrote under a student's answer (feedback, or a later message in its dialogue): the answer's
     author hears of it, with the module and the question but not the text."""
-    row = session.exec(
-        select(Feedback, Answer)
-        .join(Answer, col(Answer.id) == col(Feedback.answer_id))
-        .where(col(Feedback.id) == feedback_id)
+    answer = session.exec(
+        select(Answer).join(Feedback, col(Feedback.answer_id) == col(Answer.id)).where(col(Feedback.id) == feedback_id)
     ).first()
-    if row is None:
+    if answer is None:
         return
-    answer = row[1]
     module = jobs.catalogue().get(answer.module_slug)
     if module is None:
         return

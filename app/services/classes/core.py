@@ -89,7 +89,7 @@ def class_field_errors(*, name: str, programme: str = "", academic_year: str = "
 
 def can_teach(user: User | None) -> bool:
     """The one rule of who may teach a class (create it, be added to it): an active lecturer or administrator.
-    The web's LecturerUser dependency, `nabij class create` and add_lecturer all come here."""
+    create_class and add_lecturer check it, so the web and `nabij class create` cannot disagree."""
     return user is not None and user.is_active and user.role in (Role.LECTURER, Role.ADMIN)
 
 
@@ -240,7 +240,7 @@ def add_lecturer(session: Session, *, course_class: CourseClass, email: str) -> 
     if not email.strip():
         raise ClassError("email", _("Fill in the email address of a lecturer."))
     user = find_by_email(session, email)
-    if user is None or not can_teach(user):
+    if user is None or not can_teach(user):  # "is None" narrows the type for what follows
         raise ClassError(
             "email", _("There is no lecturer account with this email address. An administrator can create one.")
         )
