@@ -151,6 +151,9 @@ class CourseClass(SQLModel, table=True):
     completion_rule: str = Field(default="", max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     archived_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # Raised by triggers (migration i19_a1) whenever what the rounds of k release can change: a
+    # submission, an answer or revision removed, a student's address confirmed. Caches key on it.
+    work_version: int = 0
 
 
 class ClassLecturer(SQLModel, table=True):
@@ -288,6 +291,25 @@ class CheckAnswer(SQLModel, table=True):
     selected: str = Field(max_length=200)  # comma-separated option indexes
     correct: bool
     answered_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ProgressSummary(SQLModel, table=True):
+    """How many of a module's steps a student has done, kept as they work (app/services/progress_summary.py).
+
+    Derived from section_visit, answer, vignette_run and check_answer, never a source of truth: triggers
+    on those tables mark a row stale (`fingerprint` empty) on any change that can move a count.
+    """
+
+    __tablename__ = "progress_summary"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    module_slug: str = Field(max_length=60, primary_key=True)
+    # The module's steps_fingerprint the counts were made for; empty: stale, count again.
+    fingerprint: str = Field(default="", max_length=16)
+    sections: int = 0
+    prompts: int = 0
+    vignettes: int = 0
+    checks: int = 0
 
 
 class Feedback(SQLModel, table=True):

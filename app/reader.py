@@ -68,7 +68,7 @@ def section_page(
                 record_visit(
                     writer,
                     user_id=stored_id(user),
-                    module_slug=module.slug,
+                    module=module,
                     section_id=section.id,
                     visited=progress.sections_visited,
                 )

@@ -409,6 +409,7 @@ def seed_growth(url: str, class_sizes: tuple[int, ...], total_answers: int, seed
                         f'(SELECT COALESCE(MAX(id), 1) FROM "{table}"))'
                     )
                 )
+    seeding.store_progress_summaries(engine, modules)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))  # what autovacuum does soon after a bulk load

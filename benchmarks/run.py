@@ -223,11 +223,17 @@ def app_routes() -> set[tuple[str, str]]:
 
     from app.routes import all_routers
 
-    routes = set()
-    for router in all_routers:
-        for route in router.routes:
+    routes: set[tuple[str, str]] = set()
+
+    def walk(router_routes) -> None:
+        for route in router_routes:
             if isinstance(route, APIRoute):
-                routes |= {(method, route.path) for method in route.methods}
+                routes.update((method, route.path) for method in route.methods)
+            elif (included := getattr(route, "original_router", None)) is not None:
+                walk(included.routes)  # FastAPI 0.165 keeps an included router as a router, not its routes
+
+    for router in all_routers:
+        walk(router.routes)
     return routes
 
 

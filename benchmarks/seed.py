@@ -378,6 +378,7 @@ def seed(url: str, *, quick: bool = False, seed_value: int = 2026, log=print) ->
                         f'(SELECT COALESCE(MAX(id), 1) FROM "{table}"))'
                     )
                 )
+    store_progress_summaries(engine, modules)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))  # what autovacuum does soon after a bulk load
@@ -403,6 +404,21 @@ def seed(url: str, *, quick: bool = False, seed_value: int = 2026, log=print) ->
         "review": {"slug": review_module.slug, "prompt_id": review_prompt.id},
         "modules": [{"slug": m.slug, "sections": [s.id for s in m.sections]} for m in modules],
     }
+
+
+def store_progress_summaries(engine, modules, *, batch: int = 500) -> None:
+    """Every student's stored progress counts, as a running installation has them: each step a student
+    took refreshed them (app/services/progress_summary.py). The bulk load above only marked them stale."""
+    from sqlmodel import Session, select
+
+    from app.models import Role, User
+    from app.services import progress_summary
+
+    with Session(engine) as session:
+        students = list(session.exec(select(User.id).where(User.role == Role.STUDENT).order_by(User.id)))
+        for start in range(0, len(students), batch):
+            progress_summary.refresh(session, user_ids=students[start : start + batch], modules=modules)
+        session.commit()
 
 
 def _walk(vignette) -> tuple[list[list], str | None]:

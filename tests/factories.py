@@ -150,14 +150,14 @@ def finish_walk(session: Session, user: User, module: Module, vignette: Vignette
     """A finished run through a branching vignette, walked through the vignette service one choice at a time,
     taking choice `choices[i]` at the i-th step (else 0)."""
     _fresh(session)
-    walk = vignettes.restart(session, user_id=stored_id(user), module_slug=module.slug, vignette=vignette)
+    walk = vignettes.restart(session, user_id=stored_id(user), module=module, vignette=vignette)
     index = 0
     while walk.current is not None and not walk.current.is_ending:
         pick = choices[index] if index < len(choices) else 0
         walk = vignettes.choose(
             session,
             user_id=stored_id(user),
-            module_slug=module.slug,
+            module=module,
             vignette=vignette,
             step_id=walk.current.id,
             choice_index=pick,

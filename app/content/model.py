@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -186,6 +187,11 @@ class Module:
                     self.vignettes[block.id] = block
                 else:
                     self.checks[block.id] = block
+        # Which ids count as steps of this module: a stored progress summary made for other ids is stale.
+        steps = "\n".join(
+            [*(s.id for s in self.sections), "", *self.reflections, "", *self.vignettes, "", *self.checks]
+        )
+        self.steps_fingerprint = hashlib.blake2b(steps.encode(), digest_size=8).hexdigest()
 
     @property
     def folder(self) -> Path:

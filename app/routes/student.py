@@ -186,7 +186,7 @@ def choose_in_vignette(
         vignettes.choose(
             session,
             user_id=stored_id(user),
-            module_slug=module.slug,
+            module=module,
             vignette=vignette,
             step_id=step,
             choice_index=_version(choice),
@@ -201,7 +201,7 @@ def choose_in_vignette(
 def restart_vignette(
     request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, vignette: VignetteDep
 ):
-    vignettes.restart(session, user_id=stored_id(user), module_slug=module.slug, vignette=vignette)
+    vignettes.restart(session, user_id=stored_id(user), module=module, vignette=vignette)
     return _vignette_response(request, session, user, module, vignette)
 
 
@@ -211,7 +211,7 @@ def mark_vignette_read(
 ):
     if vignette.branching:
         raise HTTPException(404)
-    vignettes.mark_read(session, user_id=stored_id(user), module_slug=module.slug, vignette=vignette)
+    vignettes.mark_read(session, user_id=stored_id(user), module=module, vignette=vignette)
     return _vignette_response(request, session, user, module, vignette)
 
 
@@ -225,9 +225,7 @@ def answer_check(
     option: Annotated[list[str] | None, Form()] = None,
 ):
     selected = [n for v in option or [] if (n := parse_int(v)) is not None]
-    recorded = checks.answer_check(
-        session, user_id=stored_id(user), module_slug=module.slug, check=check, selected=selected
-    )
+    recorded = checks.answer_check(session, user_id=stored_id(user), module=module, check=check, selected=selected)
     status_code = 200 if recorded else 422
     if not is_htmx(request):
         if recorded:

@@ -73,6 +73,8 @@ NOT_EXPORTED = {
     "to; giving it to the lecturer too would hand them the answers, outside the review",
     ("assessment", "assessor_id"): "levels a lecturer gave are exported with the student's answer, like feedback",
     ("feedback_message", "author_id"): "a lecturer's messages are exported with the student's answer, like feedback",
+    ("progress_summary", "user_id"): "counts worked out from the section visits, answers, vignette walks and "
+    "check answers, which are exported themselves; erased with the account",
 }
 
 

@@ -218,10 +218,11 @@ def _counted(which: str, table, block_id, *done, distinct: bool = False):
 
 # The four counts per student and module, summed in the database: no times, no feedback, only the
 # (module, id) pairs that still exist (bound per call), and a vignette counts once however often it
-# was ended. Built once, like DONE.
+# was ended, a prompt once however many classes it was answered for. Built once, like DONE.
 _COUNTED_ROWS = union_all(
     _counted("sections", SectionVisit, SectionVisit.section_id),
-    _counted("prompts", Answer, Answer.prompt_id, col(Answer.submitted_at).is_not(None)),
+    # A student in two classes with the module has an answer per class: the prompt counts once.
+    _counted("prompts", Answer, Answer.prompt_id, col(Answer.submitted_at).is_not(None), distinct=True),
     _counted(
         "vignettes", VignetteRun, VignetteRun.vignette_id, col(VignetteRun.finished_at).is_not(None), distinct=True
     ),

@@ -12,6 +12,7 @@ from app.content.model import Module, Reflection
 from app.i18n import format_number
 from app.i18n import gettext as _
 from app.models import Answer, AnswerRevision, Feedback, stored_id, utcnow
+from app.services import progress_summary
 from app.services.writing import WRITING_CLASS
 
 MAX_ANSWER_LENGTH = 50_000
@@ -151,8 +152,12 @@ def submit(
                 submitted_at=now,
             )
         )
+        first_submission = answer.submitted_at is None
         answer.submitted_at = now
         session.add(answer)
+        if first_submission:
+            session.flush()
+            progress_summary.refresh(session, user_ids=[user_id], modules=[module])
         from app.services import notifications  # lecturers hear of whole rounds only (issue 21)
 
         notifications.on_submitted(session, answer)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from app.content.model import Choice, Step, Vignette
+from app.content.model import Choice, Module, Step, Vignette
 from app.models import VignetteRun, utcnow
+from app.services import progress_summary
 
 
 class VignetteError(ValueError):
@@ -73,9 +74,10 @@ def latest_run(session: Session, *, user_id: int, module_slug: str, vignette_id:
 
 
 def choose(
-    session: Session, *, user_id: int, module_slug: str, vignette: Vignette, step_id: str, choice_index: int
+    session: Session, *, user_id: int, module: Module, vignette: Vignette, step_id: str, choice_index: int
 ) -> Walk:
     """Record one choice at the student's current step."""
+    module_slug = module.slug
     run = latest_run(session, user_id=user_id, module_slug=module_slug, vignette_id=vignette.id)
     if run is None or run.finished_at is not None:
         run = VignetteRun(user_id=user_id, module_slug=module_slug, vignette_id=vignette.id)
@@ -90,6 +92,9 @@ def choose(
     if target.is_ending:
         run.ending_id = target.id
         run.finished_at = utcnow()
+        session.add(run)
+        session.flush()
+        progress_summary.refresh(session, user_ids=[user_id], modules=[module])
     session.add(run)
     session.commit()
     session.refresh(run)
@@ -100,8 +105,9 @@ def _index(taken: Taken) -> int:
     return taken.step.choices.index(taken.choice)
 
 
-def restart(session: Session, *, user_id: int, module_slug: str, vignette: Vignette) -> Walk:
+def restart(session: Session, *, user_id: int, module: Module, vignette: Vignette) -> Walk:
     """A new walk from the start; earlier walks stay recorded (and keep the vignette completed)."""
+    module_slug = module.slug
     run = latest_run(session, user_id=user_id, module_slug=module_slug, vignette_id=vignette.id)
     if run is not None and run.finished_at is None:
         run.path = "[]"
@@ -115,14 +121,17 @@ def restart(session: Session, *, user_id: int, module_slug: str, vignette: Vigne
     return walk_of(vignette, run)
 
 
-def mark_read(session: Session, *, user_id: int, module_slug: str, vignette: Vignette) -> VignetteRun:
+def mark_read(session: Session, *, user_id: int, module: Module, vignette: Vignette) -> VignetteRun:
     """An open vignette is completed by reading it."""
+    module_slug = module.slug
     run = latest_run(session, user_id=user_id, module_slug=module_slug, vignette_id=vignette.id)
     if run is not None and run.finished_at is not None:
         return run
     run = run or VignetteRun(user_id=user_id, module_slug=module_slug, vignette_id=vignette.id)
     run.finished_at = utcnow()
     session.add(run)
+    session.flush()
+    progress_summary.refresh(session, user_ids=[user_id], modules=[module])
     session.commit()
     session.refresh(run)
     return run

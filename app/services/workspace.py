@@ -23,6 +23,7 @@ from app.models import (
     stored_id,
     utcnow,
 )
+from app.services import progress_summary
 from app.services.checks import parse_selection
 from app.services.vignettes import Walk, walk_of
 from app.services.writing import WRITING_CLASS
@@ -262,15 +263,16 @@ def load_work(
     return work
 
 
-def record_visit(session: Session, *, user_id: int, module_slug: str, section_id: str, visited: set[str]) -> None:
+def record_visit(session: Session, *, user_id: int, module: Module, section_id: str, visited: set[str]) -> None:
     """First visit of a section counts for progress; later visits write nothing."""
     if section_id in visited:
         return
     try:
         with session.begin_nested():
-            session.add(SectionVisit(user_id=user_id, module_slug=module_slug, section_id=section_id))
+            session.add(SectionVisit(user_id=user_id, module_slug=module.slug, section_id=section_id))
     except IntegrityError:  # a second tab recorded it first: that is the same fact
-        pass
+        return
+    progress_summary.refresh(session, user_ids=[user_id], modules=[module])
 
 
 def unread_feedback_ids(work: dict[str, Work]) -> list[int]:

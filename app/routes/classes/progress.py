@@ -6,12 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.access import LecturedClassDep
-from app.db import SessionDep
+from app.db import SessionDep, write_for
 from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import school_today
 from app.routes.classes.pages import class_url, page_context
-from app.services import classes
+from app.services import classes, progress_summary
 from app.templating import render
 
 router = APIRouter(prefix="/classes", tags=["classes"])
@@ -30,6 +30,7 @@ def class_progress(
     progress = classes.class_progress(
         session, course_class=course_class, catalogue=catalogue, sort=sort, show=show, page=page[:12]
     )
+    _store_stale(request, session, progress)
     context = page_context(
         request,
         course_class,
@@ -48,12 +49,18 @@ def class_progress(
 
 @router.get("/{class_id}/progress.csv")
 def class_progress_csv(
-    session: SessionDep, catalogue: CatalogueDep, course_class: LecturedClassDep, sort: str = "name", show: str = "all"
+    request: Request,
+    session: SessionDep,
+    catalogue: CatalogueDep,
+    course_class: LecturedClassDep,
+    sort: str = "name",
+    show: str = "all",
 ):
     """Every student the page's filter shows, in its order: not one page of them."""
     progress = classes.class_progress(
         session, course_class=course_class, catalogue=catalogue, sort=sort, show=show, per_page=None
     )
+    _store_stale(request, session, progress)
     filename = f"progress-class-{course_class.id}.csv"
     # The byte-order mark makes spreadsheet programs read names with accents correctly.
     return Response(
@@ -61,3 +68,9 @@ def class_progress_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
+
+
+def _store_stale(request: Request, session, progress: classes.ClassProgress) -> None:
+    if progress.stale:
+        with write_for(request, session) as writer:
+            progress_summary.store_stale(writer, user_ids=progress.stale, modules=progress.modules)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,10 +26,10 @@ from app.models import (
     school_today,
     stored_id,
 )
-from app.services import spreadsheet
+from app.services import progress_summary, spreadsheet
 from app.services.classes.assignments import class_assignments
 from app.services.paging import Page, paginate
-from app.services.progress import ProgressCounts, percent_done, progress_counts
+from app.services.progress import ProgressCounts, percent_done
 
 # -- progress overview --------------------------------------------------------------------------
 # Names appear here (progress is not content), so the matrix shows only what a lecturer needs to act
@@ -116,22 +117,57 @@ class ClassProgress:
     sort: str
     show: str
     verified: int = 0  # students whose address is confirmed: only they count towards k
+    # Students whose stored progress counts were stale, counted anew for this view: store them
+    # (progress_summary.store_stale) so that the next view reads them.
+    stale: frozenset[int] = frozenset()
+
+    @property
+    def modules(self) -> list[Module]:
+        return [module for _, module in self.assigned]
 
     @property
     def rows(self) -> Sequence[ProgressRow]:
         return self.page.items
 
 
+# Worked out once per state of a class's work: (class, work_version, k, modules' shapes) -> pairs.
+# The triggers that raise work_version (migration i19_a1) make a changed class a new key; each worker
+# keeps its own copy, and the oldest keys go first.
+_RELEASED: OrderedDict[tuple, frozenset[tuple[int, str]]] = OrderedDict()
+_RELEASED_KEPT = 256
+
+
 def released_reflections(
     session: Session, *, course_class: CourseClass, modules: Sequence[Module]
-) -> set[tuple[int, str]]:
+) -> frozenset[tuple[int, str]]:
     """The (student, module) pairs whose answers to every prompt of the module are in the class's
-    review, released in rounds of k exactly as the review releases them: one query."""
+    review, released in rounds of k exactly as the review releases them: one query, or none when the
+    class's work has not changed since it was last worked out."""
+    from app.services.kgate import k_of
+
+    if not modules:
+        return frozenset()
+    # Read now, not from the object: a class loaded earlier in a long session may predate a submission.
+    version = session.exec(select(CourseClass.work_version).where(col(CourseClass.id) == course_class.id)).one()
+    key = (
+        course_class.id,
+        version,
+        k_of(course_class),
+        tuple((module.slug, module.steps_fingerprint) for module in modules),
+    )
+    released = _RELEASED.get(key)
+    if released is None:
+        released = _released(session, course_class=course_class, modules=modules)
+        _RELEASED[key] = released
+        while len(_RELEASED) > _RELEASED_KEPT:
+            _RELEASED.popitem(last=False)
+    return released
+
+
+def _released(session: Session, *, course_class: CourseClass, modules: Sequence[Module]) -> frozenset[tuple[int, str]]:
     from app.models import Answer, AnswerRevision
     from app.services.kgate import k_of, rounds
 
-    if not modules:
-        return set()
     first = func.min(AnswerRevision.submitted_at)
     rows = session.execute(
         sa_select(
@@ -174,7 +210,7 @@ def released_reflections(
         for user_id, count in released.get(module.slug, {}).items():
             if wanted and count >= wanted:
                 done.add((user_id, module.slug))
-    return done
+    return frozenset(done)
 
 
 def _aware(value):
@@ -195,7 +231,8 @@ def class_progress(
     today: date | None = None,
 ) -> ClassProgress:
     """Students × assigned modules, filtered and sorted over the whole class, then one page of them
-    (`per_page=None`: all). Five queries whatever the size of the class."""
+    (`per_page=None`: all). Five queries whatever the size of the class, and one more for the
+    students whose stored counts are stale (see ClassProgress.stale)."""
     today = today or school_today()
     sort = sort if sort in PROGRESS_SORTS else "name"
     show = show if show in PROGRESS_FILTERS else "all"
@@ -226,10 +263,13 @@ def class_progress(
     }
     done = released_reflections(session, course_class=course_class, modules=[module for _, module in assigned])
 
+    stale: set[int] = set()
+
     def rows_of(some: Sequence[StudentRow]) -> list[ProgressRow]:
-        counts = progress_counts(
+        counts, stale_here = progress_summary.counts(
             session, user_ids=[student.id for student in some], modules=[module for _, module in assigned]
         )
+        stale.update(stale_here)
         columns = [
             (assignment, module, module.slug, stored_id(assignment), assignment.due_on)
             for assignment, module in assigned
@@ -257,7 +297,10 @@ def class_progress(
     if show == "all" and sort in ("name", "-name") and per_page:
         # The names alone give the order: progress only for the students on the page.
         cut = paginate(students if sort == "name" else students[::-1], page=page, per_page=per_page)
-        return ClassProgress(assigned, cut.with_items(rows_of(cut.items)), len(students), sort, show, verified)
+        shown_rows = rows_of(cut.items)
+        return ClassProgress(
+            assigned, cut.with_items(shown_rows), len(students), sort, show, verified, frozenset(stale)
+        )
     rows = rows_of(students)
     if show == "late":
         rows = [row for row in rows if row.late]
@@ -268,7 +311,7 @@ def class_progress(
     elif sort == "-name":
         rows.reverse()
     shown = paginate(rows, page=page, per_page=per_page or max(1, len(rows)))
-    return ClassProgress(assigned, shown, len(students), sort, show, verified)
+    return ClassProgress(assigned, shown, len(students), sort, show, verified, frozenset(stale))
 
 
 PROGRESS_CSV_COLUMNS = (
