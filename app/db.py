@@ -1,17 +1,51 @@
-"""Engine creation and the per-request database session."""
+"""The database: engines, and how a request uses them. One mechanism, explained here once.
+
+**Intent, declared per route.** Each endpoint says what it does with the database by the type of its
+`session` parameter:
+
+- `ReadSession`: the page reads. On SQLite its transaction is deferred, so it never queues behind a
+  writer (WAL: readers do not wait). The few writes such a page makes (a first visit, a session kept
+  alive, an access-log line, stored progress counts) go through `write_for`, in a short transaction
+  of their own that waits for the write lock; on PostgreSQL, which locks rows, the page's own
+  session writes them.
+- `WriteSession`: the endpoint writes. On SQLite its transactions begin IMMEDIATE, taking the one
+  write lock at their first statement (a deferred transaction that reads and then writes cannot wait
+  for the lock: SQLite fails it at once with "database is locked").
+
+An endpoint without a session only reads (the login check). Dependencies take the plain `SessionDep`
+and share the endpoint's session. `tests/test_db_intent.py` holds every route to a declared intent.
+
+**The login check** (`app.auth.load_auth`) runs before every endpoint in the same session. In a
+write endpoint it reads in a plain read transaction of its own (`read_only`), so that the write lock
+is taken at the endpoint's first statement and held only while the endpoint works. It is a read of a
+local file on SQLite and runs on the event loop (`run_read`); on PostgreSQL it is a network round
+trip and goes to the thread pool.
+
+**Capacity.** A request holds at most two connections (its session, and `write_for`'s), and each sync
+step runs in a thread of AnyIO's pool. `InFlightLimit` admits at most half the pool's connections'
+worth of requests per worker (`admission_limit`), and `limit_threads` gives the pool as many threads
+as there are connections, so an admitted request always finds a connection and a thread; the rest
+wait on the event loop holding nothing. Without that, requests parked in a thread waiting for a
+connection or for SQLite's write lock starve the requests that hold them (benchmarks/RESULTS.md,
+"A stall under concurrency").
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_type_hints
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 
@@ -73,31 +107,52 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(sqlite_begin="IMMEDIATE")
 
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+class Intent(StrEnum):
+    READ = "read"
+    WRITE = "write"
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session. Objects stay loaded after a commit: a page renders what it just saved
-    without reading it again, which on SQLite would take the write lock once more.
+    """The request's session, bound by the endpoint's declared intent. Objects stay loaded after a
+    commit: a page renders what it just saved without reading it again, which on SQLite would take
+    the write lock once more.
 
     `async` although the session is sync: creating one touches no database, and closing one only
     hands its connection back to the pool. As a sync generator, each would be a thread-pool hop,
     and a hop costs more than either.
     """
-    bind = request.app.state.engine if request.method in SAFE_METHODS else request.app.state.write_engine
+    bind = request.app.state.write_engine if intent_of(request) is Intent.WRITE else request.app.state.engine
     with Session(bind, expire_on_commit=False) as session:
         yield session
 
 
+SessionDep = Annotated[Session, Depends(get_session)]  # for dependencies: the endpoint's own session
+ReadSession = Annotated[Session, Depends(get_session), Intent.READ]
+WriteSession = Annotated[Session, Depends(get_session), Intent.WRITE]
+
+_INTENTS: dict[Any, Intent | None] = {}
+
+
+def declared_intent(endpoint) -> Intent | None:
+    """The intent an endpoint declares with its session parameter; None: it declares none (a plain
+    SessionDep, or no session at all)."""
+    if endpoint not in _INTENTS:
+        hints = get_type_hints(endpoint, include_extras=True)
+        marks = {mark for hint in hints.values() for mark in get_args(hint)[1:] if isinstance(mark, Intent)}
+        _INTENTS[endpoint] = Intent.WRITE if Intent.WRITE in marks else next(iter(marks), None)
+    return _INTENTS[endpoint]
+
+
+def intent_of(request: Request) -> Intent:
+    endpoint = request.scope.get("endpoint")
+    return (declared_intent(endpoint) if endpoint is not None else None) or Intent.READ
+
+
 @contextmanager
 def read_only(request: Request, session: Session) -> Iterator[None]:
-    """Reads that need no write lock, even in a request that writes (the login-session lookup).
-
-    A POST's transactions begin with SQLite's one write lock. These reads run in a plain read
-    transaction of their own instead, which ends here: the endpoint then takes the lock at its first
-    statement, and holds it only while it works, not for the whole request.
-    """
-    if request.method in SAFE_METHODS or not _single_writer(request):
+    """Reads that need no write lock in a write endpoint (the login-session lookup): a plain read
+    transaction of their own, which ends here, so the endpoint takes the lock at its first statement."""
+    if intent_of(request) is Intent.READ or not _single_writer(request):
         yield
         return
     session.connection(execution_options={"sqlite_begin": "DEFERRED"})
@@ -111,9 +166,8 @@ async def run_read(request: Request, function: Callable[..., T], *args) -> T:
     On SQLite it runs right here on the event loop: it reads a local file, and in WAL mode a reader
     never waits for a lock, while a hop through the thread pool costs more than the read (about
     0.3 ms; see benchmarks/RESULTS.md). Its connection is always free at once: admission control
-    (app.observability.InFlightLimit) admits fewer requests than there are connections. On
-    PostgreSQL a read is a network round trip, which must not hold up the event loop: it goes to
-    the thread pool.
+    (InFlightLimit) admits fewer requests than there are connections. On PostgreSQL a read is a
+    network round trip, which must not hold up the event loop: it goes to the thread pool.
     """
     if _single_writer(request):
         return function(*args)
@@ -125,23 +179,63 @@ def _single_writer(request: Request) -> bool:
     return request.app.state.engine.dialect.name == "sqlite"
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
 @contextmanager
 def write_for(request: Request, session: Session) -> Iterator[Session]:
-    """Where the few writes of a page view go (a visit recorded, a session kept alive).
+    """Where the few writes of a read endpoint go (a visit recorded, a session kept alive), committed here.
 
-    A page view reads in a deferred transaction; on SQLite that transaction cannot take the write
-    lock later without failing at once when another worker writes. Page views therefore write in a
-    short BEGIN IMMEDIATE transaction of their own, which waits for the lock; other requests
-    already hold it and write in their own session. PostgreSQL locks rows, not the database: there
-    the request's own session writes, and no second connection is taken.
+    On SQLite a read endpoint's deferred transaction cannot take the write lock later without failing
+    at once when another worker writes: these writes get a short BEGIN IMMEDIATE transaction of their
+    own, which waits for the lock. In a write endpoint, and on PostgreSQL, the request's own session
+    writes them, and no second connection is taken.
     """
-    if request.method not in SAFE_METHODS or not _single_writer(request):
+    if intent_of(request) is Intent.WRITE or not _single_writer(request):
         yield session
         session.commit()
         return
     with Session(request.app.state.write_engine, expire_on_commit=False) as writer_session:
         yield writer_session
         writer_session.commit()
+
+
+# -- capacity ---------------------------------------------------------------------------------------
+
+
+def admission_limit(settings: Settings) -> int:
+    """Requests a worker handles at once: every one may hold two database connections."""
+    return max(1, (settings.db_pool_size + settings.db_max_overflow) // 2)
+
+
+def limit_threads(settings: Settings) -> None:
+    """As many threads for sync steps as there are connections: more threads would only queue for one."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size + settings.db_max_overflow
+
+
+class InFlightLimit:
+    """Admission control: at most `limit` requests per worker process past this point at once (see
+    this module's docstring, "Capacity"). Static files use no database and pass straight through."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ("/static/",)) -> None:
+        self.app = app
+        self.limit = limit
+        self.exempt = exempt
+        self.in_flight = 0
+        self.waiting = 0
+        self._semaphore: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            self._semaphore = anyio.Semaphore(self.limit)
+        self.waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self.waiting -= 1
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            self._semaphore.release()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
 from fastapi import Depends, FastAPI
 
 from app import PROJECT_ROOT, jobs, observability, templating
@@ -13,7 +13,7 @@ from app.auth import CsrfCookieMiddleware, csrf_protect, load_auth
 from app.config import ConfigError, Settings, get_settings
 from app.content.catalogue import load_catalogue, log_broken
 from app.crypto import keyring_from_settings
-from app.db import make_engine, writer
+from app.db import limit_threads, make_engine, writer
 from app.errors import install_error_handlers
 from app.headers import SecurityHeaders
 from app.inputs import InputNormaliser
@@ -54,9 +54,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # Sync routes run in AnyIO's thread pool; more threads than DB connections only queue.
-        limiter = anyio.to_thread.current_default_thread_limiter()
-        limiter.total_tokens = settings.db_pool_size + settings.db_max_overflow
+        limit_threads(settings)  # app/db.py, "Capacity"
         yield
         if settings.env != "test":
             # In tests the app outlives one client (and the test's own session may still hold a
@@ -98,4 +96,20 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.add_middleware(SecurityHeaders, production=settings.is_production)
     app.add_middleware(ProxyHeaders, trusted=trusted_proxies)
     observability.install(app, settings, engine)  # outermost: access log, /metrics counters
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as `nabij serve` runs it in each worker: create_app, then everything made at start-up
+    frozen out of the garbage collector's full passes.
+
+    A worker holds some 200,000 long-lived objects (the catalogue, templates, translations, the ORM's
+    and FastAPI's structures), and every full collection walked all of them: 80 to 180 ms on these
+    machines, with every request in the worker stalled behind it (the long p99 tails in
+    benchmarks/RESULTS.md). Frozen (gc.freeze), a full pass looks only at what requests made since.
+    Not in create_app itself: tests build an app per test, and frozen objects are never collected.
+    """
+    app = create_app()
+    gc.collect()  # not the garbage of start-up: that is freed now, not frozen
+    gc.freeze()
     return app

@@ -35,11 +35,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import anyio
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db import InFlightLimit, admission_limit
 
 access_log = logging.getLogger("nabij.access")
 
@@ -200,52 +201,6 @@ class AccessLog:
                 request_id_var.reset(id_token)
 
 
-class InFlightLimit:
-    """Admission control: at most `limit` requests per worker process past this point at once.
-
-    Why: sync routes and sync dependencies each run in a thread of AnyIO's pool, one hop at a time,
-    and a request keeps its database connection from the first query in `load_auth` until the
-    session closes after the endpoint (on SQLite, a POST also holds the write lock while its
-    endpoint works). A page view that writes
-    (`app.db.write_for`: a session touch, a visit) takes a second connection while it holds the
-    first. With more requests in flight than that allows, requests parked in a thread waiting for
-    a connection or for SQLite's write lock starve the requests that hold them, which need a thread
-    or a connection to finish: stalls until the pool's or busy timeout, then errors.
-
-    So each worker admits at most half its connections' worth of requests (NABIJ_DB_POOL_SIZE +
-    NABIJ_DB_MAX_OVERFLOW, halved: two connections each), fewer than its threads (pool + overflow,
-    app.main): an admitted request always finds a connection and a thread. The others wait here,
-    on the event loop, holding nothing. Static files use no database and pass straight through.
-    One process runs Python one thread at a time, so a handful of requests in flight keeps it busy.
-    """
-
-    def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ("/static/",)) -> None:
-        self.app = app
-        self.limit = limit
-        self.exempt = exempt
-        self.in_flight = 0
-        self.waiting = 0
-        self._semaphore: anyio.Semaphore | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path", "").startswith(self.exempt):
-            await self.app(scope, receive, send)
-            return
-        if self._semaphore is None:
-            self._semaphore = anyio.Semaphore(self.limit)
-        self.waiting += 1
-        try:
-            await self._semaphore.acquire()
-        finally:
-            self.waiting -= 1
-        self.in_flight += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.in_flight -= 1
-            self._semaphore.release()
-
-
 def _count_query(*_args) -> None:
     counter = _query_counter.get()
     if counter is not None:
@@ -261,11 +216,6 @@ def count_queries_on(engine: Engine) -> None:
 
 def query_counting_requested(environ: dict | None = None) -> bool:
     return (environ if environ is not None else os.environ).get("NABIJ_COUNT_QUERIES", "") in {"1", "true", "yes"}
-
-
-def admission_limit(settings) -> int:
-    """Requests a worker handles at once: every one may hold two database connections."""
-    return max(1, (settings.db_pool_size + settings.db_max_overflow) // 2)
 
 
 def install(app, settings, engine: Engine) -> Metrics:

@@ -129,6 +129,9 @@ def requests_for(scenario: str, info: dict, rng: random.Random):
             )
         elif scenario == "matrix":
             yield "GET", f"/classes/{info['cohort_class_id']}/progress", {"Cookie": cookie(info["lecturer"])}, b""
+        elif scenario == "matrix-sorted":
+            path = f"/classes/{info['cohort_class_id']}/progress?sort=-progress"
+            yield "GET", path, {"Cookie": cookie(info["lecturer"])}, b""
         elif scenario == "autosave":
             slug, prompt_id = rng.choice(student["prompts"])
             key = (student["id"], slug, prompt_id)
@@ -192,7 +195,8 @@ async def run(app, info, scenario: str, n: int, profile: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "scenario", choices=["static", "healthz", "section", "dashboard", "autosave", "review", "matrix"]
+        "scenario",
+        choices=["static", "healthz", "section", "dashboard", "autosave", "review", "matrix", "matrix-sorted"],
     )
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--profile", action="store_true")

@@ -77,8 +77,40 @@ def _truncate_all(settings: Settings) -> None:
 @pytest.fixture
 def app(settings):
     app = create_app(settings)
+    writes_in_reads = _watch_read_transactions(app.state.engine)
     yield app
     app.state.engine.dispose()
+    assert not writes_in_reads, (
+        "a read transaction wrote during a request (declare WriteSession, or write through "
+        f"app.db.write_for): {writes_in_reads}"
+    )
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+TEMP_TABLE = re.compile(r"\s*(INSERT( OR \w+)? INTO|DELETE FROM|UPDATE|REPLACE INTO)\s+temp\.", re.IGNORECASE)
+
+
+def _watch_read_transactions(engine) -> list[str]:
+    """On SQLite, a read endpoint's deferred transaction that writes takes the write lock late, and
+    fails at once when another worker holds it: every request of the suite is watched for that."""
+    from sqlalchemy import event
+
+    from app.observability import request_id_var
+
+    seen: list[str] = []
+    if engine.dialect.name != "sqlite":
+        return seen
+
+    def before_cursor_execute(connection, _cursor, statement, *_args) -> None:
+        if request_id_var.get() is None or not statement.lstrip().upper().startswith(WRITES):
+            return
+        if TEMP_TABLE.match(statement):  # the connection's own temporary table: no lock on the database
+            return
+        if connection.get_execution_options().get("sqlite_begin") != "IMMEDIATE":
+            seen.append(" ".join(statement.split())[:120])
+
+    event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    return seen
 
 
 @pytest.fixture

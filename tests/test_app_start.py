@@ -139,3 +139,28 @@ def test_module_pages_are_rendered_at_start_not_per_request(client, app, monkeyp
     module = app.state.catalogue.published()[0]
     for section in module.sections:
         assert client.get(f"/modules/{module.slug}/{section.id}").status_code == 200
+
+
+def test_a_served_worker_keeps_what_it_built_at_start_out_of_full_collections(settings, monkeypatch):
+    """Each full garbage collection used to walk every object built at start-up, stalling all requests."""
+    import gc
+
+    from app import main
+    from app.cli import operations
+
+    def current_settings():
+        return settings
+
+    current_settings.cache_clear = lambda: None  # type: ignore[attr-defined]
+    monkeypatch.setattr(main, "get_settings", current_settings)
+    try:
+        app = main.create_served_app()
+        assert app.state.catalogue.modules
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+    served = {}
+    monkeypatch.setattr(operations, "get_settings", current_settings)
+    monkeypatch.setattr("uvicorn.run", lambda target, **options: served.update(target=target, **options))
+    operations.serve.callback(host="127.0.0.1", port=8000, reload=False, workers=2)  # the command, without click
+    assert served["target"] == "app.main:create_served_app" and served["factory"] is True

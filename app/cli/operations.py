@@ -55,7 +55,7 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
         )
     elif workers > 1:
         options["workers"] = workers
-    uvicorn.run("app.main:create_app", factory=True, **options)
+    uvicorn.run("app.main:create_served_app", factory=True, **options)
 
 
 @main.command()

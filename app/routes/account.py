@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentSession, CurrentUser, safe_next, set_session_cookie
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.locale_middleware import LANGUAGE_COOKIE
@@ -47,14 +47,14 @@ def _account_page(request: Request, session, user, *, status_code: int = 200, **
 
 
 @router.get("/account")
-def read_account(request: Request, session: SessionDep, user: CurrentUser):
+def read_account(request: Request, session: ReadSession, user: CurrentUser):
     return _account_page(request, session, user)
 
 
 @router.post("/account/password")
 def change_password(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     user: CurrentUser,
     current: CurrentSession,
     current_password: Annotated[str, Form()] = "",
@@ -88,14 +88,14 @@ def change_password(
 
 
 @router.post("/account/sessions/end-others")
-def end_other_sessions(session: SessionDep, user: CurrentUser, current: CurrentSession):
+def end_other_sessions(session: WriteSession, user: CurrentUser, current: CurrentSession):
     end_all_sessions(session, user_id=stored_id(user), except_id=current.id)
     return RedirectResponse("/account?notice=sessions-ended", status_code=303)
 
 
 @router.post("/language")
 def choose_language(
-    request: Request, session: SessionDep, lang: Annotated[str, Form()] = "nl", next: Annotated[str, Form()] = "/"
+    request: Request, session: WriteSession, lang: Annotated[str, Form()] = "nl", next: Annotated[str, Form()] = "/"
 ):
     if lang not in LOCALES:
         lang = "nl"
@@ -112,7 +112,7 @@ def choose_language(
 
 
 @router.get("/account/my-data.json")
-def export_json(request: Request, session: SessionDep, user: CurrentUser):
+def export_json(request: Request, session: ReadSession, user: CurrentUser):
     data = export.student_data(
         session, user=user, catalogue=request.app.state.catalogue, secret=request.app.state.secret
     )
@@ -124,7 +124,7 @@ def export_json(request: Request, session: SessionDep, user: CurrentUser):
 
 
 @router.get("/account/my-data.zip")
-def export_zip(request: Request, session: SessionDep, user: CurrentUser):
+def export_zip(request: Request, session: ReadSession, user: CurrentUser):
     data = export.student_data(
         session, user=user, catalogue=request.app.state.catalogue, secret=request.app.state.secret
     )
@@ -138,7 +138,7 @@ def export_zip(request: Request, session: SessionDep, user: CurrentUser):
 @router.post("/account/erase")
 def request_erasure(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     user: CurrentUser,
     current: CurrentSession,
     password: Annotated[str, Form()] = "",
@@ -163,13 +163,13 @@ def request_erasure(
 
 
 @router.post("/account/erase/cancel")
-def cancel_erasure(session: SessionDep, user: CurrentUser):
+def cancel_erasure(session: WriteSession, user: CurrentUser):
     erasure.cancel_erasure(session, user=user)
     return RedirectResponse("/account?notice=erasure-cancelled", status_code=303)
 
 
 @router.post("/account/classes/{class_id}/leave")
-def leave_class(session: SessionDep, user: CurrentUser, class_id: int, keep_answers: Annotated[str, Form()] = ""):
+def leave_class(session: WriteSession, user: CurrentUser, class_id: int, keep_answers: Annotated[str, Form()] = ""):
     if not erasure.leave_class(session, user=user, class_id=class_id, keep_answers=bool(keep_answers)):
         raise HTTPException(status_code=404)  # not a class of this student: as if it did not exist
     return RedirectResponse("/account?notice=class-left", status_code=303)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.auth import AdminUser
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.deps import DbId
 from app.forms import too_long
 from app.i18n import gettext as _
@@ -37,7 +37,7 @@ def _user_or_404(session, user_id: int) -> User:
 
 
 @router.get("/users")
-def list_users(request: Request, session: SessionDep, admin: AdminUser, q: str = ""):
+def list_users(request: Request, session: ReadSession, admin: AdminUser, q: str = ""):
     users = accounts.search_users(session, query=q[:100])
     notice = notice_text(NOTICES, request.query_params.get("notice"))
     return render(
@@ -58,7 +58,7 @@ def new_user_form(request: Request, admin: AdminUser):
 @router.post("/users/new")
 def create_user(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     admin: AdminUser,
     email: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
@@ -94,7 +94,7 @@ def create_user(
 
 
 @router.post("/users/{user_id}/role")
-def change_role(session: SessionDep, admin: AdminUser, user_id: DbId, role: Annotated[str, Form()] = ""):
+def change_role(session: WriteSession, admin: AdminUser, user_id: DbId, role: Annotated[str, Form()] = ""):
     user = _user_or_404(session, user_id)
     if role in {r.value for r in Role} and user.id != admin.id:
         user.role = role
@@ -107,7 +107,7 @@ def change_role(session: SessionDep, admin: AdminUser, user_id: DbId, role: Anno
 @router.post("/users/{user_id}/active")
 def set_active(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     admin: AdminUser,
     user_id: DbId,
     active: Annotated[str, Form()] = "",

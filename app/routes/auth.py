@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from app.auth import OptionalUser, StudentUser, clear_session_cookie, cookie_names, safe_next, set_session_cookie
 from app.config import Settings
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.devices import browser_id, client_address, current_device, limits, remember_device
 from app.forms import parse_int, too_long
 from app.i18n import gettext as _
@@ -57,7 +57,7 @@ def login_form(request: Request, user: OptionalUser, next: str = "/", notice: st
 @router.post("/login")
 def login(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
@@ -172,7 +172,7 @@ def _save_pending_draft(request: Request, session, user, pending: dict, *, remem
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep):
+def logout(request: Request, session: WriteSession):
     token = request.cookies.get(cookie_names(_settings(request))[0])
     if token:
         end_session(session, token=token)
@@ -206,7 +206,7 @@ def _invitation_context(session, token: str) -> tuple[dict, dict]:
 
 
 @router.get("/signup")
-def signup_form(request: Request, session: SessionDep, user: OptionalUser, code: str = "", invite: str = ""):
+def signup_form(request: Request, session: ReadSession, user: OptionalUser, code: str = "", invite: str = ""):
     if invite and user is not None:
         return _invitation_page(request, session, user, invite[:100])
     settings = _settings(request)
@@ -232,7 +232,7 @@ def signup_form(request: Request, session: SessionDep, user: OptionalUser, code:
 @router.post("/signup")
 def signup(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     join_code: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
@@ -356,14 +356,14 @@ def _send(settings: Settings, *, to: str, subject: str, body: str) -> None:
 
 
 @router.post("/signup/confirm/resend")
-def resend_confirmation(request: Request, session: SessionDep, user: StudentUser):
+def resend_confirmation(request: Request, session: WriteSession, user: StudentUser):
     if user.email_verified_at is None:
         _mail_confirmation(request, _settings(request), user)
     return RedirectResponse("/?notice=confirmation-sent", status_code=303)
 
 
 @router.get("/signup/confirm/{token}")
-def confirm_form(request: Request, session: SessionDep, token: str):
+def confirm_form(request: Request, session: ReadSession, token: str):
     """A page with a button, not a confirmation on GET: mail scanners open links too."""
     user = accounts.user_for_confirmation(session, secret=request.app.state.secret, token=token[:100])
     return render(
@@ -376,7 +376,7 @@ def confirm_form(request: Request, session: SessionDep, token: str):
 
 
 @router.post("/signup/confirm/{token}")
-def confirm_submit(request: Request, session: SessionDep, token: str):
+def confirm_submit(request: Request, session: WriteSession, token: str):
     user = accounts.user_for_confirmation(session, secret=request.app.state.secret, token=token[:100])
     if user is None:
         return render(
@@ -401,7 +401,7 @@ def _invitation_page(request: Request, session, user, token: str, *, status_code
 
 @router.post("/invitations/accept")
 def accept_invitation(
-    request: Request, session: SessionDep, user: StudentUser, invite: Annotated[str, Form(max_length=100)] = ""
+    request: Request, session: WriteSession, user: StudentUser, invite: Annotated[str, Form(max_length=100)] = ""
 ):
     """A logged-in student accepts an invitation that was mailed to their own address."""
     opened = roster.open_invitation(session, token=invite)
@@ -420,7 +420,7 @@ def join_form(request: Request, user: StudentUser, code: str = ""):
 
 @router.post("/join")
 def join_class(
-    request: Request, session: SessionDep, user: StudentUser, join_code: Annotated[str, Form(max_length=20)] = ""
+    request: Request, session: WriteSession, user: StudentUser, join_code: Annotated[str, Form(max_length=20)] = ""
 ):
     """ "Join a class" for a student who already has an account: the class code, as at sign-up."""
     attempt: throttle.JoinAttempt = {
@@ -461,7 +461,10 @@ def forgot_form(request: Request):
 
 @router.post("/password/forgot")
 def forgot_submit(
-    request: Request, session: SessionDep, background: BackgroundTasks, email: Annotated[str, Form(max_length=254)] = ""
+    request: Request,
+    session: WriteSession,
+    background: BackgroundTasks,
+    email: Annotated[str, Form(max_length=254)] = "",
 ):
     settings = _settings(request)
     email = accounts.normalise_email(email)
@@ -482,14 +485,14 @@ def forgot_submit(
 
 
 @router.get("/password/reset/{token}")
-def reset_form(request: Request, session: SessionDep, token: str):
+def reset_form(request: Request, session: ReadSession, token: str):
     valid = accounts.redeem_password_reset(session, token=token) is not None
     return render(request, "auth/reset.html", {"token": token, "invalid": not valid}, private=True)
 
 
 @router.post("/password/reset/{token}")
 def reset_submit(
-    request: Request, session: SessionDep, token: str, password: Annotated[str, Form(max_length=256)] = ""
+    request: Request, session: WriteSession, token: str, password: Annotated[str, Form(max_length=256)] = ""
 ):
     from app.services.sessions import end_all_sessions
 

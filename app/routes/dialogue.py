@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from app.access import AssignedModuleDep, LecturedClassDep, ReviewedPromptDep, WritableLecturedClassDep
 from app.auth import LecturerUser, StudentUser
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.deps import CatalogueDep, DbId
 from app.models import Answer, Feedback
 from app.services import dialogue, review
@@ -42,7 +42,7 @@ def _my_feedback_page(request, session, catalogue, user, *, errors: dict, typed:
 @router.post("/my/feedback/{feedback_id}/messages")
 def student_message(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     catalogue: CatalogueDep,
     user: StudentUser,
     feedback_id: DbId,
@@ -69,7 +69,7 @@ def student_message(
 @router.post("/my/feedback/messages/{message_id}")
 def student_change(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     catalogue: CatalogueDep,
     user: StudentUser,
     message_id: DbId,
@@ -175,7 +175,7 @@ def _lecturer_page(
 @router.get("/classes/{class_id}/review/{slug}/{prompt_id}/dialogue")
 def lecturer_dialogue(
     request: Request,
-    session: SessionDep,
+    session: ReadSession,
     course_class: LecturedClassDep,
     module: AssignedModuleDep,
     reflection: ReviewedPromptDep,
@@ -191,7 +191,7 @@ def lecturer_dialogue(
 @router.post("/classes/{class_id}/review/{slug}/{prompt_id}/dialogue")
 def lecturer_message(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     course_class: WritableLecturedClassDep,
     module: AssignedModuleDep,
     reflection: ReviewedPromptDep,

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from app import jobs
 from app.access import LecturedClassDep
 from app.auth import AdminUser, LecturerUser
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.deps import DbId
 from app.i18n import gettext as _
 from app.lti import deep_linking, frames, grades, keys, registration, roster, tasks  # noqa: F401  (register the jobs and the submission listener)
@@ -54,7 +54,7 @@ def _refused(request: Request, session, error: lti.LaunchError):
 
 
 @router.get("/lti/jwks")
-def jwks(session: SessionDep):
+def jwks(session: WriteSession):  # writes the first key when there is none yet
     body = keys.public_jwks(session)
     if not body["keys"]:
         keys.ensure_key(session)
@@ -63,7 +63,7 @@ def jwks(session: SessionDep):
 
 
 @router.api_route("/lti/login", methods=["GET", "POST"])
-async def login(request: Request, session: SessionDep):
+async def login(request: Request, session: WriteSession):
     params = dict(request.query_params)
     if request.method == "POST":
         form = await request.form()
@@ -82,7 +82,7 @@ async def login(request: Request, session: SessionDep):
 
 
 @router.post("/lti/launch")
-async def launch(request: Request, session: SessionDep):
+async def launch(request: Request, session: WriteSession):
     form = await request.form()
     id_token, state = str(form.get("id_token") or ""), str(form.get("state") or "")
     settings = request.app.state.settings
@@ -155,7 +155,7 @@ def _modules(request: Request) -> list:
 @router.post("/lti/deep-link")
 def deep_link(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     user: LecturerUser,
     pending: Annotated[str, Form()] = "",
     module: Annotated[str, Form()] = "",
@@ -237,7 +237,7 @@ ClassNotices = {
 
 
 @router.get("/lti/classes/{class_id}")
-def class_lms(request: Request, session: SessionDep, course_class: LecturedClassDep):
+def class_lms(request: Request, session: ReadSession, course_class: LecturedClassDep):
     contexts = list(
         session.exec(
             select(LtiContext, LtiPlatform)
@@ -258,7 +258,7 @@ def class_lms(request: Request, session: SessionDep, course_class: LecturedClass
 
 
 @router.post("/lti/classes/{class_id}/sync")
-def class_sync(session: SessionDep, course_class: LecturedClassDep):
+def class_sync(session: WriteSession, course_class: LecturedClassDep):
     from app.lti.services import ServiceError
 
     notice = "synced"
@@ -274,8 +274,8 @@ def class_sync(session: SessionDep, course_class: LecturedClassDep):
 
 
 @router.get("/lti/register")
-def dynamic_register(
-    request: Request, session: SessionDep, t: str = "", openid_configuration: str = "", registration_token: str = ""
+def dynamic_register(  # a GET that writes: the LMS opens it to register itself
+    request: Request, session: WriteSession, t: str = "", openid_configuration: str = "", registration_token: str = ""
 ):
     from app.lti import dynamic
 
@@ -346,12 +346,12 @@ def dynamic_link(request: Request) -> str:
 
 
 @router.get("/admin/lti")
-def admin_lti(request: Request, session: SessionDep, admin: AdminUser):
+def admin_lti(request: Request, session: ReadSession, admin: AdminUser):
     return _admin_page(request, session, values={}, errors={})
 
 
 @router.post("/admin/lti")
-async def admin_register(request: Request, session: SessionDep, admin: AdminUser):
+async def admin_register(request: Request, session: WriteSession, admin: AdminUser):
     form = await request.form()
     values = {name: str(form.get(name) or "")[:2100] for name in (*registration.FIELDS, "name", "frame_origins")}
     try:
@@ -362,14 +362,14 @@ async def admin_register(request: Request, session: SessionDep, admin: AdminUser
 
 
 @router.post("/admin/lti/{platform_id}/remove")
-def admin_remove(session: SessionDep, admin: AdminUser, platform_id: DbId):
+def admin_remove(session: WriteSession, admin: AdminUser, platform_id: DbId):
     if not registration.remove(session, platform_id=platform_id):
         raise HTTPException(404)
     return RedirectResponse("/admin/lti?notice=removed", status_code=303)
 
 
 @router.post("/admin/lti/rotate-key")
-def admin_rotate(session: SessionDep, admin: AdminUser):
+def admin_rotate(session: WriteSession, admin: AdminUser):
     keys.rotate(session)
     return RedirectResponse("/admin/lti?notice=rotated", status_code=303)
 

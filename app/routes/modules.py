@@ -3,7 +3,7 @@ from fastapi.responses import FileResponse
 
 from app.auth import OptionalUser
 from app.content.markdown import usable_file_name
-from app.db import SessionDep
+from app.db import ReadSession
 from app.deps import ModuleDep, SectionDep
 from app.models import stored_id
 from app.reader import is_student, section_page
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/modules", tags=["modules"])
 
 
 @router.get("/{slug}")
-def read_module(request: Request, session: SessionDep, module: ModuleDep, user: OptionalUser):
+def read_module(request: Request, session: ReadSession, module: ModuleDep, user: OptionalUser):
     context: dict[str, object] = {"module": module, "progress": None, "resume_section": None}
     if is_student(user):
         progress = progress_service.module_progress(session, user_id=stored_id(user), module=module)
@@ -43,5 +43,5 @@ def read_media(module: ModuleDep, path: str):
 
 
 @router.get("/{slug}/{section_id}")
-def read_section(request: Request, session: SessionDep, module: ModuleDep, section: SectionDep, user: OptionalUser):
+def read_section(request: Request, session: ReadSession, module: ModuleDep, section: SectionDep, user: OptionalUser):
     return section_page(request, session, user, module, section)

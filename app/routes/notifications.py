@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentUser, StudentUser
-from app.db import SessionDep, write_for
+from app.db import ReadSession, WriteSession, write_for
 from app.deps import CatalogueDep, DbId
 from app.i18n import gettext as _
 from app.models import User, stored_id
@@ -27,7 +27,7 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 @router.get("/notifications")
-def list_notifications(request: Request, session: SessionDep, user: CurrentUser):
+def list_notifications(request: Request, session: ReadSession, user: CurrentUser):
     return render(
         request,
         "notifications/index.html",
@@ -40,13 +40,13 @@ def list_notifications(request: Request, session: SessionDep, user: CurrentUser)
 
 
 @router.post("/notifications/read")
-def read_all(session: SessionDep, user: CurrentUser):
+def read_all(session: WriteSession, user: CurrentUser):
     notifications.mark_read(session, user_id=stored_id(user))
     return _redirect("/notifications?notice=read")
 
 
 @router.post("/notifications/{notification_id}/open")
-def open_notification(notification_id: DbId, session: SessionDep, user: CurrentUser):
+def open_notification(notification_id: DbId, session: WriteSession, user: CurrentUser):
     link = notifications.mark_read(session, user_id=stored_id(user), notification_id=notification_id)
     if link is None:
         raise HTTPException(404)
@@ -75,12 +75,12 @@ def _settings_page(
 
 
 @router.get("/notifications/settings")
-def read_settings(request: Request, session: SessionDep, user: CurrentUser):
+def read_settings(request: Request, session: ReadSession, user: CurrentUser):
     return _settings_page(request, session, user)
 
 
 @router.post("/notifications/settings")
-async def save_settings(request: Request, session: SessionDep, user: CurrentUser):
+async def save_settings(request: Request, session: WriteSession, user: CurrentUser):
     form = await request.form()
     errors = {}
     for kind in notifications.kinds_for(user):
@@ -109,7 +109,7 @@ def _unsubscribe_target(request: Request, session, token: str) -> tuple[User, st
 
 
 @router.get("/notifications/unsubscribe/{token}")
-def unsubscribe_form(request: Request, session: SessionDep, token: str):
+def unsubscribe_form(request: Request, session: ReadSession, token: str):
     _user, kind = _unsubscribe_target(request, session, token)
     label = _("all mail from Nabij") if kind == "all" else notifications.kind_label(kind)
     return render(
@@ -118,7 +118,7 @@ def unsubscribe_form(request: Request, session: SessionDep, token: str):
 
 
 @router.post("/notifications/unsubscribe/{token}")
-def unsubscribe(request: Request, session: SessionDep, token: str):
+def unsubscribe(request: Request, session: WriteSession, token: str):
     user, kind = _unsubscribe_target(request, session, token)
     notifications.unsubscribe(session, user=user, kind=kind)
     label = _("all mail from Nabij") if kind == "all" else notifications.kind_label(kind)
@@ -131,20 +131,20 @@ def unsubscribe(request: Request, session: SessionDep, token: str):
 
 
 @router.post("/calendar/feed")
-def create_feed(request: Request, session: SessionDep, user: CurrentUser):
+def create_feed(request: Request, session: WriteSession, user: CurrentUser):
     token = calendar_feed.new_feed(session, user=user)
     url = f"{public_base_url(request).rstrip('/')}/calendar/{token}.ics"
     return _settings_page(request, session, user, feed_url=url)
 
 
 @router.post("/calendar/feed/revoke")
-def revoke_feed(session: SessionDep, user: CurrentUser):
+def revoke_feed(session: WriteSession, user: CurrentUser):
     calendar_feed.revoke_feed(session, user=user)
     return _redirect("/notifications/settings?notice=feed-revoked")
 
 
 @router.get("/calendar/{token}.ics")
-def read_feed(request: Request, session: SessionDep, catalogue: CatalogueDep, token: str):
+def read_feed(request: Request, session: ReadSession, catalogue: CatalogueDep, token: str):
     owner = calendar_feed.feed_owner(session, token)
     if owner is None:
         raise HTTPException(404)
@@ -160,7 +160,7 @@ def read_feed(request: Request, session: SessionDep, catalogue: CatalogueDep, to
 
 
 @router.get("/my/feedback")
-def all_my_feedback(request: Request, session: SessionDep, catalogue: CatalogueDep, user: StudentUser):
+def all_my_feedback(request: Request, session: ReadSession, catalogue: CatalogueDep, user: StudentUser):
     items = dialogue.my_feedback(session, user=user, catalogue=catalogue)
     threads = {item.id: dialogue.student_thread(session, user=user, feedback_id=item.id) for item in items}
     response = render(

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import AdminUser, safe_next
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.deps import DbId
 from app.devices import browser_id, client_address, current_device, limits
 from app.i18n import gettext as _
@@ -210,7 +210,9 @@ async def oidc_login(request: Request, next: str = "/", join_code: str = "", lin
 
 
 @router.get("/auth/oidc/callback")
-async def oidc_callback(request: Request):
+async def oidc_callback(request: Request, session: WriteSession):
+    """A GET that writes (the account, its link, the login session): a write endpoint. Its write
+    lock is taken only after the exchange with the provider, at the first statement of _signed_in."""
     config = _config(request)
     flow = _read_flow(request)
     if not config.enabled:
@@ -222,36 +224,29 @@ async def oidc_callback(request: Request):
         profile = oidc.profile_from_claims(claims, config)
     except oidc.OidcError as error:
         return _error_page(request, error, flow)
-    return await run_in_threadpool(_signed_in, request, flow, config, profile)
+    return await run_in_threadpool(_signed_in, request, session, flow, config, profile)
 
 
-def _write_session(request: Request) -> Session:
-    # A GET that writes: its own session on the write engine (on SQLite it waits for the write lock).
-    return Session(request.app.state.write_engine, expire_on_commit=False)
-
-
-def _signed_in(request: Request, flow: dict, config: oidc.OidcConfig, profile: oidc.Profile):
-
-    with _write_session(request) as session:
-        current = request.state.user
-        if flow.get("link") and current is not None:
-            return _link_current(request, session, flow, config, profile, current)
-        try:
-            result = oidc.sign_in(session, issuer=config.issuer, profile=profile)
-        except oidc.OidcError as error:
-            return _error_page(request, error, flow)
-        except identities.EmailBelongsToAccount as taken:
-            # The released address is a password account's: link only after its password is given too.
-            pending = {**flow, "authlib": {}, "pending": _pending(profile, stored_id(taken.user))}
-            response = _link_page(request, taken.user, flow)
-            _write_flow(request, response, pending)
-            return response
-        user = result.user
-        if not user.is_active:
-            return _error_page(
-                request, oidc.OidcError("not-allowed", "the linked account is deactivated"), flow, status_code=403
-            )
-        return _finish_sign_in(request, session, user, flow, logged_in)
+def _signed_in(request: Request, session: Session, flow: dict, config: oidc.OidcConfig, profile: oidc.Profile):
+    current = request.state.user
+    if flow.get("link") and current is not None:
+        return _link_current(request, session, flow, config, profile, current)
+    try:
+        result = oidc.sign_in(session, issuer=config.issuer, profile=profile)
+    except oidc.OidcError as error:
+        return _error_page(request, error, flow)
+    except identities.EmailBelongsToAccount as taken:
+        # The released address is a password account's: link only after its password is given too.
+        pending = {**flow, "authlib": {}, "pending": _pending(profile, stored_id(taken.user))}
+        response = _link_page(request, taken.user, flow)
+        _write_flow(request, response, pending)
+        return response
+    user = result.user
+    if not user.is_active:
+        return _error_page(
+            request, oidc.OidcError("not-allowed", "the linked account is deactivated"), flow, status_code=403
+        )
+    return _finish_sign_in(request, session, user, flow, logged_in)
 
 
 def _finish_sign_in(request: Request, session: Session, user: User, flow: dict, logged_in):
@@ -349,7 +344,7 @@ def _link_page(request: Request, user: User, flow: dict, *, error: str | None = 
 
 
 @router.post("/auth/oidc/link")
-def oidc_link(request: Request, session: SessionDep, password: Annotated[str, Form(max_length=256)] = ""):
+def oidc_link(request: Request, session: WriteSession, password: Annotated[str, Form(max_length=256)] = ""):
     """Prove the password account is yours as well: the institution identity is linked to it, once."""
 
     config = _config(request)
@@ -477,7 +472,7 @@ async def oidc_logout(request: Request):
 
 
 @router.get("/admin/users/{user_id}/identities")
-def admin_identities(request: Request, session: SessionDep, admin: AdminUser, user_id: DbId):
+def admin_identities(request: Request, session: ReadSession, admin: AdminUser, user_id: DbId):
     return _admin_page(request, session, user_id)
 
 
@@ -516,7 +511,7 @@ def _admin_page(
 @router.post("/admin/users/{user_id}/identities")
 def admin_link_identity(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     admin: AdminUser,
     user_id: DbId,
     subject: Annotated[str, Form(max_length=255)] = "",
@@ -553,7 +548,7 @@ def admin_link_identity(
 
 
 @router.post("/admin/users/{user_id}/identities/{identity_id}/unlink")
-def admin_unlink_identity(request: Request, session: SessionDep, admin: AdminUser, user_id: DbId, identity_id: DbId):
+def admin_unlink_identity(request: Request, session: WriteSession, admin: AdminUser, user_id: DbId, identity_id: DbId):
     from fastapi import HTTPException
 
     identity = session.get(ExternalIdentity, identity_id)

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request
 
 from app.auth import OptionalUser
-from app.db import SessionDep
+from app.db import ReadSession
 from app.deps import CatalogueDep
 from app.i18n import current_locale
 from app.i18n import gettext as _
@@ -24,7 +24,7 @@ def read_catalogue(request: Request, catalogue: CatalogueDep):
 
 
 @router.get("/")
-def read_home(request: Request, session: SessionDep, catalogue: CatalogueDep, user: OptionalUser):
+def read_home(request: Request, session: ReadSession, catalogue: CatalogueDep, user: OptionalUser):
     if user is None:
         return render(request, "pages/home.html", {"modules": catalogue.published()[:3]})
     notice = notice_text(HOME_NOTICES, request.query_params.get("notice"))

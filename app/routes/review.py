@@ -20,7 +20,7 @@ from app.access import (
     answer_for_ref,
 )
 from app.content.model import Module, Reflection
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession, write_for
 from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import CourseClass
@@ -70,7 +70,7 @@ def _neighbours(module: Module, reflection: Reflection) -> tuple[Reflection | No
 
 
 @router.get("")
-def review_index(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: LecturedClassDep):
+def review_index(request: Request, session: ReadSession, catalogue: CatalogueDep, course_class: LecturedClassDep):
     assigned = [
         (assignment, catalogue.get(assignment.module_slug))
         for assignment in classes.class_assignments(session, course_class=course_class)
@@ -84,7 +84,9 @@ def review_index(request: Request, session: SessionDep, catalogue: CatalogueDep,
 
 
 @router.get("/{slug}")
-def review_assignment(request: Request, session: SessionDep, course_class: LecturedClassDep, module: AssignedModuleDep):
+def review_assignment(
+    request: Request, session: ReadSession, course_class: LecturedClassDep, module: AssignedModuleDep
+):
     overview = review.assignment_review(session, course_class=course_class, module=module)
     return render(
         request,
@@ -92,6 +94,14 @@ def review_assignment(request: Request, session: SessionDep, course_class: Lectu
         {"course_class": course_class, "tab": "review", "overview": overview},
         private=True,
     )
+
+
+def _log_read(request: Request, session, prompt_review, kind: str) -> None:
+    """Every student sees who read their answers: the day's first read of a review is logged."""
+    entry = access_log.unrecorded_read(session, reader=request.state.user, review=prompt_review, kind=kind)
+    if entry is not None:
+        with write_for(request, session) as writer:
+            access_log.record(writer, entry)
 
 
 def _read(request: Request, session, course_class, module, reflection, *, page=None, ref=None, card=False):
@@ -110,7 +120,7 @@ def _read(request: Request, session, course_class, module, reflection, *, page=N
     )
     if card and all(item.ref != ref for item in prompt_review.answers):
         raise HTTPException(404)
-    access_log.record_read(session, reader=request.state.user, review=prompt_review)
+    _log_read(request, session, prompt_review, access_log.READ)
     return prompt_review
 
 
@@ -151,7 +161,7 @@ def _prompt_page(
 @router.get("/{slug}/{prompt_id}")
 def review_prompt(
     request: Request,
-    session: SessionDep,
+    session: ReadSession,
     course_class: LecturedClassDep,
     module: AssignedModuleDep,
     reflection: ReviewedPromptDep,
@@ -173,7 +183,7 @@ def _export(request: Request, session, course_class, module, reflection, kind: s
     )
     if not prompt_review.visible:
         return RedirectResponse(_prompt_url(course_class, module, reflection), status_code=303)
-    access_log.record_read(session, reader=request.state.user, review=prompt_review, kind=access_log.EXPORT)
+    _log_read(request, session, prompt_review, access_log.EXPORT)
     if kind == "csv":
         body, media_type = "\ufeff" + review.export_csv(prompt_review), "text/csv; charset=utf-8"
     else:
@@ -189,7 +199,7 @@ def _export(request: Request, session, course_class, module, reflection, kind: s
 @router.get("/{slug}/{prompt_id}/export.md")
 def export_markdown(
     request: Request,
-    session: SessionDep,
+    session: ReadSession,
     course_class: LecturedClassDep,
     module: AssignedModuleDep,
     reflection: ReviewedPromptDep,
@@ -200,7 +210,7 @@ def export_markdown(
 @router.get("/{slug}/{prompt_id}/export.csv")
 def export_csv(
     request: Request,
-    session: SessionDep,
+    session: ReadSession,
     course_class: LecturedClassDep,
     module: AssignedModuleDep,
     reflection: ReviewedPromptDep,
@@ -237,7 +247,7 @@ def _answer_fragment(
 @router.post("/{slug}/{prompt_id}/feedback")
 def give_feedback(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     course_class: WritableLecturedClassDep,
     module: AssignedModuleDep,
     reflection: ReviewedPromptDep,
@@ -314,7 +324,7 @@ def _assess(request: Request, session, course_class, reflection, found, levels: 
 
 @router.post("/completion")
 def set_completion(
-    request: Request, session: SessionDep, course_class: WritableLecturedClassDep, rule: Annotated[str, Form()] = ""
+    request: Request, session: WriteSession, course_class: WritableLecturedClassDep, rule: Annotated[str, Form()] = ""
 ):
     """When a module counts as complete for the LMS gradebook (never a level: only how much is done)."""
     try:
@@ -327,7 +337,7 @@ def set_completion(
 @router.post("/{slug}/{prompt_id}/discuss")
 def mark_for_discussion(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     course_class: WritableLecturedClassDep,
     module: AssignedModuleDep,
     reflection: ReviewedPromptDep,

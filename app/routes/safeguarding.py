@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from app.access import AssignedModuleDep, LecturedClassDep, ReviewedPromptDep, answer_for_ref
 from app.auth import AdminUser, CurrentUser
-from app.db import SessionDep
+from app.db import ReadSession, SessionDep, WriteSession
 from app.deps import DbId
 from app.i18n import gettext as _
 from app.models import AnswerRevision, CourseClass, RevealRequest, Role, User
@@ -75,7 +75,7 @@ def _form(
 @router.get("/classes/{class_id}/review/{slug}/{prompt_id}/reveal")
 def reveal_form(
     request: Request,
-    session: SessionDep,
+    session: ReadSession,
     course_class: LecturedClassDep,
     module: AssignedModuleDep,
     reflection: ReviewedPromptDep,
@@ -91,7 +91,7 @@ def reveal_form(
 @router.post("/classes/{class_id}/review/{slug}/{prompt_id}/reveal")
 def ask_to_reveal(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     course_class: LecturedClassDep,
     module: AssignedModuleDep,
     reflection: ReviewedPromptDep,
@@ -132,7 +132,7 @@ def ask_to_reveal(
 
 
 @router.get("/safeguarding")
-def list_requests(request: Request, session: SessionDep, user: StaffUser):
+def list_requests(request: Request, session: ReadSession, user: StaffUser):
     waiting, own = break_glass.requests_for(session, user=user)
     ids = list({r.class_id for r in waiting + own})
     classes = {c.id: c.name for c in session.exec(select(CourseClass).where(col(CourseClass.id).in_(ids)))}
@@ -173,13 +173,13 @@ def _request_page(request: Request, session, found: RevealRequest, *, error: str
 
 
 @router.get("/safeguarding/{request_id}")
-def read_request(request: Request, session: SessionDep, found: RequestDep):
+def read_request(request: Request, session: ReadSession, found: RequestDep):
     return _request_page(request, session, found)
 
 
 @router.post("/safeguarding/{request_id}/decide")
 def decide_request(
-    request: Request, session: SessionDep, user: StaffUser, found: RequestDep, decision: Annotated[str, Form()] = ""
+    request: Request, session: WriteSession, user: StaffUser, found: RequestDep, decision: Annotated[str, Form()] = ""
 ):
     if decision not in ("approve", "refuse"):
         return _request_page(request, session, found, error=_("Choose to approve or to refuse."), status_code=400)
@@ -200,7 +200,7 @@ def decide_request(
 
 
 @router.get("/admin/classes/{class_id}/access-log")
-def class_access_log(request: Request, session: SessionDep, admin: AdminUser, class_id: DbId):
+def class_access_log(request: Request, session: ReadSession, admin: AdminUser, class_id: DbId):
     course_class = session.get(CourseClass, class_id)
     if course_class is None:
         raise HTTPException(404)

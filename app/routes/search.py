@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from sqlmodel import col, select
 
 from app.auth import OptionalUser
-from app.db import SessionDep
+from app.db import ReadSession
 from app.deps import CatalogueDep, ModuleDep
 from app.models import Answer
 from app.services import search
@@ -17,7 +17,7 @@ router = APIRouter(tags=["search"])
 
 @router.get("/search")
 def read_search(
-    request: Request, session: SessionDep, catalogue: CatalogueDep, user: OptionalUser, q: str = "", module: str = ""
+    request: Request, session: ReadSession, catalogue: CatalogueDep, user: OptionalUser, q: str = "", module: str = ""
 ):
     query = q[: search.MAX_QUERY]
     within = catalogue.get(module) if module else None
@@ -41,7 +41,7 @@ def read_search(
 
 
 @router.get("/print/modules/{slug}")
-def print_module(request: Request, session: SessionDep, module: ModuleDep, user: OptionalUser, answers: str = ""):
+def print_module(request: Request, session: ReadSession, module: ModuleDep, user: OptionalUser, answers: str = ""):
     can_show = user is not None and user.role == "student"
     with_answers = can_show and answers == "1"
     own: dict[str, str] = {}

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from app.auth import StudentUser
 from app.content.model import Module
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.deps import CheckDep, DbId, ModuleDep, PromptDep, VignetteDep
 from app.forms import parse_int
 from app.models import referenced, stored_id
@@ -35,7 +35,7 @@ def _version(raw: str) -> int:
 @router.post("/prompts/{prompt_id}/draft")
 def autosave_reflection(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     user: StudentUser,
     module: ModuleDep,
     prompt: PromptDep,
@@ -78,7 +78,7 @@ def autosave_reflection(
 @router.post("/prompts/{prompt_id}")
 def save_reflection(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     user: StudentUser,
     module: ModuleDep,
     prompt: PromptDep,
@@ -175,7 +175,7 @@ def _vignette_response(request, session, user, module: Module, vignette, *, stat
 @router.post("/vignettes/{vignette_id}/choose")
 def choose_in_vignette(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     user: StudentUser,
     module: ModuleDep,
     vignette: VignetteDep,
@@ -199,7 +199,7 @@ def choose_in_vignette(
 
 @router.post("/vignettes/{vignette_id}/restart")
 def restart_vignette(
-    request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, vignette: VignetteDep
+    request: Request, session: WriteSession, user: StudentUser, module: ModuleDep, vignette: VignetteDep
 ):
     vignettes.restart(session, user_id=stored_id(user), module=module, vignette=vignette)
     return _vignette_response(request, session, user, module, vignette)
@@ -207,7 +207,7 @@ def restart_vignette(
 
 @router.post("/vignettes/{vignette_id}/read")
 def mark_vignette_read(
-    request: Request, session: SessionDep, user: StudentUser, module: ModuleDep, vignette: VignetteDep
+    request: Request, session: WriteSession, user: StudentUser, module: ModuleDep, vignette: VignetteDep
 ):
     if vignette.branching:
         raise HTTPException(404)
@@ -218,7 +218,7 @@ def mark_vignette_read(
 @router.post("/checks/{check_id}")
 def answer_check(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     user: StudentUser,
     module: ModuleDep,
     check: CheckDep,
@@ -261,7 +261,7 @@ feedback_router = APIRouter(tags=["student"])
 
 @feedback_router.post("/feedback/{feedback_id}/reply")
 def reply_to_feedback(
-    request: Request, session: SessionDep, user: StudentUser, feedback_id: DbId, reply: Annotated[str, Form()] = ""
+    request: Request, session: WriteSession, user: StudentUser, feedback_id: DbId, reply: Annotated[str, Form()] = ""
 ):
     from app.models import Answer, Feedback
 
@@ -282,7 +282,7 @@ def reply_to_feedback(
 
 
 @feedback_router.get("/my/reflections")
-def my_reflections(request: Request, session: SessionDep, user: StudentUser):
+def my_reflections(request: Request, session: ReadSession, user: StudentUser):
     from app.services import portfolio
 
     data = portfolio.portfolio(session, user=user, catalogue=request.app.state.catalogue)
@@ -290,7 +290,7 @@ def my_reflections(request: Request, session: SessionDep, user: StudentUser):
 
 
 @feedback_router.get("/my/reflections/print")
-def my_reflections_print(request: Request, session: SessionDep, user: StudentUser):
+def my_reflections_print(request: Request, session: ReadSession, user: StudentUser):
     from app.services import portfolio
 
     data = portfolio.portfolio(session, user=user, catalogue=request.app.state.catalogue)
@@ -298,7 +298,7 @@ def my_reflections_print(request: Request, session: SessionDep, user: StudentUse
 
 
 @feedback_router.get("/my/reflections/portfolio.zip")
-def my_reflections_zip(request: Request, session: SessionDep, user: StudentUser):
+def my_reflections_zip(request: Request, session: ReadSession, user: StudentUser):
     from fastapi.responses import Response
 
     from app import i18n

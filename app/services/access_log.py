@@ -39,16 +39,10 @@ def prompt_title(catalogue, module_slug: str, prompt_id: str) -> str:
     return f"{module.title} · {(prompt.title if prompt else None) or prompt_id}"
 
 
-def _add_once(session: Session, row: AccessLog, *, own_transaction: bool = False) -> None:
-    """Insert the row unless its key is there already (two requests at once: the second is a no-op).
-
-    `own_transaction` (a page that only read so far): the read ends first and the write starts with the
-    write lock, as a GET's read transaction on SQLite cannot wait for it (app/db.py)."""
+def _add_once(session: Session, row: AccessLog) -> None:
+    """Insert the row unless its key is there already (two requests at once: the second is a no-op)."""
     if session.exec(select(AccessLog.id).where(col(AccessLog.key) == row.key)).first() is not None:
         return
-    if own_transaction:
-        session.commit()
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     try:
         with session.begin_nested():
             session.add(row)
@@ -56,30 +50,35 @@ def _add_once(session: Session, row: AccessLog, *, own_transaction: bool = False
         pass  # the same read, logged by a concurrent request
 
 
-def record_read(session: Session, *, reader: User, review, kind: str = READ, today: date | None = None) -> bool:
-    """Log that `reader` saw the answers of a prompt review (a page, a card or an export); commits.
+def unrecorded_read(
+    session: Session, *, reader: User, review, kind: str = READ, today: date | None = None
+) -> AccessLog | None:
+    """The log line saying that `reader` saw the answers of a prompt review (a page, a card or an
+    export), unless it is logged already today; store it with `record` in a write (app.db.write_for:
+    the review pages only read, and most views are not the day's first).
 
-    Nothing is logged when the review showed no answers (fewer than k): nothing was read."""
+    None too when the review showed no answers (fewer than k): nothing was read."""
     if not review.visible or not review.answers:
-        return False
+        return None
     day = today or school_today()
     course_class = review.course_class
     key = f"{kind}:{reader.id}:{course_class.id}:{review.module.slug}:{review.reflection.id}:{day.isoformat()}"
-    _add_once(
-        session,
-        AccessLog(
-            key=key,
-            kind=kind,
-            lecturer_id=reader.id,
-            class_id=course_class.id,
-            module_slug=review.module.slug,
-            prompt_id=review.reflection.id,
-            day=day,
-        ),
-        own_transaction=True,
+    if session.exec(select(AccessLog.id).where(col(AccessLog.key) == key)).first() is not None:
+        return None
+    return AccessLog(
+        key=key,
+        kind=kind,
+        lecturer_id=reader.id,
+        class_id=course_class.id,
+        module_slug=review.module.slug,
+        prompt_id=review.reflection.id,
+        day=day,
     )
-    session.commit()
-    return True
+
+
+def record(session: Session, row: AccessLog) -> None:
+    """Store a line from unrecorded_read (not committed here); a concurrent request may have stored it first."""
+    _add_once(session, row)
 
 
 def record_reveal(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 
 from app.access import AssignmentDep, TaughtClassDep, WritableClassDep
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.deps import CatalogueDep, DbId
 from app.forms import parse_int
 from app.i18n import gettext as _
@@ -35,7 +35,7 @@ def _new_assignment_page(
 
 @router.get("/{class_id}/assignments/new")
 def new_assignment_form(
-    request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: WritableClassDep, module: str = ""
+    request: Request, session: ReadSession, catalogue: CatalogueDep, course_class: WritableClassDep, module: str = ""
 ):
     return _new_assignment_page(request, session, catalogue, course_class, values={"module": module[:60]}, errors={})
 
@@ -43,7 +43,7 @@ def new_assignment_form(
 @router.post("/{class_id}/assignments/new")
 def create_assignment(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     catalogue: CatalogueDep,
     course_class: WritableClassDep,
     module: Annotated[str, Form()] = "",
@@ -129,7 +129,7 @@ def _assignment_page(
 @router.get("/{class_id}/assignments/{assignment_id}")
 def read_assignment(
     request: Request,
-    session: SessionDep,
+    session: ReadSession,
     catalogue: CatalogueDep,
     course_class: TaughtClassDep,
     assignment: AssignmentDep,
@@ -140,7 +140,7 @@ def read_assignment(
 @router.post("/{class_id}/assignments/{assignment_id}")
 def update_assignment(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     catalogue: CatalogueDep,
     course_class: WritableClassDep,
     assignment: AssignmentDep,
@@ -167,7 +167,7 @@ def update_assignment(
 @router.post("/{class_id}/assignments/{assignment_id}/extensions")
 def grant_extension(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     catalogue: CatalogueDep,
     course_class: WritableClassDep,
     assignment: AssignmentDep,
@@ -206,7 +206,7 @@ def grant_extension(
 
 
 @router.post("/{class_id}/assignments/{assignment_id}/extensions/{user_id}/remove")
-def remove_extension(session: SessionDep, course_class: WritableClassDep, assignment: AssignmentDep, user_id: DbId):
+def remove_extension(session: WriteSession, course_class: WritableClassDep, assignment: AssignmentDep, user_id: DbId):
     if not classes.is_enrolled(session, course_class=course_class, user_id=user_id):
         raise HTTPException(404)
     classes.remove_extension(session, assignment=assignment, user_id=user_id)
@@ -216,7 +216,7 @@ def remove_extension(session: SessionDep, course_class: WritableClassDep, assign
 @router.post("/{class_id}/assignments/{assignment_id}/cancel")
 def cancel_assignment(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     catalogue: CatalogueDep,
     course_class: WritableClassDep,
     assignment: AssignmentDep,

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from app.access import TaughtClassDep, WritableClassDep
 from app.auth import LecturerUser
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import CourseClass, Role
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/classes", tags=["classes"])
 
 
 @router.get("")
-def list_classes(request: Request, session: SessionDep, user: LecturerUser):
+def list_classes(request: Request, session: ReadSession, user: LecturerUser):
     taught = lecturer_classes(session, user=user)
     others = []
     if user.role == Role.ADMIN:
@@ -41,7 +41,7 @@ def new_class_form(request: Request, user: LecturerUser):
 @router.post("/new")
 def create_class(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     user: LecturerUser,
     name: Annotated[str, Form()] = "",
     programme: Annotated[str, Form()] = "",
@@ -56,7 +56,7 @@ def create_class(
 
 
 @router.get("/{class_id}")
-def class_overview(request: Request, session: SessionDep, catalogue: CatalogueDep, course_class: TaughtClassDep):
+def class_overview(request: Request, session: ReadSession, catalogue: CatalogueDep, course_class: TaughtClassDep):
     assignments = [
         (a, catalogue.get(a.module_slug)) for a in classes.class_assignments(session, course_class=course_class)
     ]
@@ -102,7 +102,7 @@ def join_qr_code(request: Request, course_class: TaughtClassDep):
 @router.post("/{class_id}/join-code")
 def change_join_code(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     course_class: WritableClassDep,
     action: Annotated[str, Form()] = "",
     confirmed: Annotated[str, Form()] = "",

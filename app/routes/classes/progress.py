@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.access import LecturedClassDep
-from app.db import SessionDep, write_for
+from app.db import ReadSession, write_for
 from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import school_today
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/classes", tags=["classes"])
 @router.get("/{class_id}/progress")
 def class_progress(
     request: Request,
-    session: SessionDep,
+    session: ReadSession,
     catalogue: CatalogueDep,
     course_class: LecturedClassDep,
     sort: str = "name",
@@ -50,7 +50,7 @@ def class_progress(
 @router.get("/{class_id}/progress.csv")
 def class_progress_csv(
     request: Request,
-    session: SessionDep,
+    session: ReadSession,
     catalogue: CatalogueDep,
     course_class: LecturedClassDep,
     sort: str = "name",

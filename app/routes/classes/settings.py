@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 
 from app.access import TaughtClassDep, WritableClassDep
 from app.auth import LecturerUser
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.deps import DbId
 from app.i18n import gettext as _
 from app.models import CourseClass, Role
@@ -42,14 +42,14 @@ def _settings_page(
 
 
 @router.get("/{class_id}/settings")
-def class_settings(request: Request, session: SessionDep, course_class: TaughtClassDep):
+def class_settings(request: Request, session: ReadSession, course_class: TaughtClassDep):
     return _settings_page(request, session, course_class)
 
 
 @router.post("/{class_id}/settings")
 def save_settings(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     course_class: WritableClassDep,
     name: Annotated[str, Form()] = "",
     programme: Annotated[str, Form()] = "",
@@ -80,7 +80,7 @@ def save_settings(
 
 @router.post("/{class_id}/lecturers")
 def add_lecturer(
-    request: Request, session: SessionDep, course_class: WritableClassDep, lecturer_email: Annotated[str, Form()] = ""
+    request: Request, session: WriteSession, course_class: WritableClassDep, lecturer_email: Annotated[str, Form()] = ""
 ):
     try:
         classes.add_lecturer(session, course_class=course_class, email=lecturer_email[:254])
@@ -98,7 +98,7 @@ def add_lecturer(
 
 @router.post("/{class_id}/lecturers/{lecturer_id}/remove")
 def remove_lecturer(
-    request: Request, session: SessionDep, user: LecturerUser, course_class: WritableClassDep, lecturer_id: DbId
+    request: Request, session: WriteSession, user: LecturerUser, course_class: WritableClassDep, lecturer_id: DbId
 ):
     try:
         removed = classes.remove_lecturer(session, course_class=course_class, user_id=lecturer_id)
@@ -114,7 +114,7 @@ def remove_lecturer(
 @router.post("/{class_id}/archive")
 def archive_class(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     course_class: TaughtClassDep,
     action: Annotated[str, Form()] = "",
     confirmed: Annotated[str, Form()] = "",

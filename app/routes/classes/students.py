@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 
 from app.access import TaughtClassDep, WritableClassDep
 from app.auth import LecturerUser
-from app.db import SessionDep
+from app.db import ReadSession, WriteSession
 from app.deps import DbId
 from app.forms import parse_int
 from app.i18n import gettext as _
@@ -38,14 +38,14 @@ def _students_page(request: Request, session, course_class: CourseClass, *, stat
 
 
 @router.get("/{class_id}/students")
-def class_students(request: Request, session: SessionDep, course_class: TaughtClassDep):
+def class_students(request: Request, session: ReadSession, course_class: TaughtClassDep):
     return _students_page(request, session, course_class)
 
 
 @router.post("/{class_id}/students/import")
 def import_roster(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     user: LecturerUser,
     course_class: WritableClassDep,
     roster_file: Annotated[UploadFile | None, File()] = None,
@@ -97,7 +97,7 @@ def import_roster(
 @router.post("/{class_id}/students/{user_id}/remove")
 def remove_student(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     course_class: WritableClassDep,
     user_id: DbId,
     confirmed: Annotated[str, Form()] = "",
@@ -125,7 +125,7 @@ def remove_student(
 
 
 @router.post("/{class_id}/invitations/{invitation_id}/withdraw")
-def withdraw_invitation(session: SessionDep, course_class: WritableClassDep, invitation_id: DbId):
+def withdraw_invitation(session: WriteSession, course_class: WritableClassDep, invitation_id: DbId):
     if not classes.withdraw_invitation(session, course_class=course_class, invitation_id=invitation_id):
         raise HTTPException(404)
     return redirect(class_url(course_class, "/students", notice="invitation-withdrawn"))
