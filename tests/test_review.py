@@ -617,14 +617,18 @@ def test_the_review_of_a_prompt_uses_a_fixed_number_of_queries(app, client, sess
         page = client.get(url)
     assert len(refs_on(page.text)) == 25  # one page of them
     grow(270)
+    with count_queries(app.state.engine) as changed:
+        client.get(url)  # the first view since the class's work changed works out the release again
     with count_queries(app.state.engine) as large:
         page = client.get(url)
     assert len(refs_on(page.text)) == 25
+    assert changed.count == large.count + 2, f"after a change:\n{changed}\nthen:\n{large}"
     with count_queries(app.state.engine) as later_page:
         page = client.get(f"{url}?page=12")
     assert len(refs_on(page.text)) == 25 and "Answers 276–300 of 300" in page.text
     assert small.count == large.count == later_page.count, f"30 answers:\n{small}\n300 answers:\n{large}"
-    # measured: 10 on SQLite (with BEGIN): the page, its answers, their revisions and reply times (no texts),
+    # measured: 10 on SQLite (with BEGIN): the page, the class's work version (the release of the rounds is
+    # kept per version: app/services/work_cache.py), the lecturers' marks and assessments, the reply times,
     # the feedback and the texts of the 25 answers shown, and the access log's "read today already?" (the
     # first read of a day also writes its row, app/services/access_log.py). Texts are read (and decrypted)
     # for the page only, so the page's cost does not grow with the class (benchmarks/growth.py).

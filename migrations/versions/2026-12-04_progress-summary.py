@@ -14,8 +14,8 @@ PostgreSQL takes the row's lock before the writing transaction counts; a delete 
 upsert would refer to a user that a cascading erasure is deleting).
 
 course_class.work_version is raised on every change that can move what the rounds of k release in a
-class (a revision submitted or removed, an answer removed, an address confirmed), so that the release
-can be cached per version (app/services/classes/progress.py).
+class (a revision submitted, changed or removed, an answer moved or removed, an address confirmed or
+withdrawn), so that what the rounds release can be cached per version (app/services/work_cache.py).
 """
 
 from collections.abc import Sequence
@@ -98,6 +98,19 @@ WORK_VERSION = {
         "answer_revision",
         None,
         "= (SELECT class_id FROM answer WHERE id = OLD.answer_id)",
+    ),
+    # Revisions are never changed by the app; one changed by hand still makes a new state.
+    "class_work_revision_update": (
+        "UPDATE",
+        "answer_revision",
+        None,
+        "IN (SELECT class_id FROM answer WHERE id IN (OLD.answer_id, NEW.answer_id))",
+    ),
+    "class_work_answer_update": (
+        "UPDATE OF user_id, class_id, module_slug, prompt_id",
+        "answer",
+        None,
+        "IN (OLD.class_id, NEW.class_id)",
     ),
     # A cascade removes the answer before its revisions: their trigger no longer finds its class.
     "class_work_answer_delete": ("DELETE", "answer", "OLD.class_id IS NOT NULL", "= OLD.class_id"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,6 +29,7 @@ from app.services import progress_summary, spreadsheet
 from app.services.classes.assignments import class_assignments
 from app.services.paging import Page, paginate
 from app.services.progress import ProgressCounts, percent_done
+from app.services.work_cache import WorkCache
 
 # -- progress overview --------------------------------------------------------------------------
 # Names appear here (progress is not content), so the matrix shows only what a lecturer needs to act
@@ -130,11 +130,7 @@ class ClassProgress:
         return self.page.items
 
 
-# Worked out once per state of a class's work: (class, work_version, k, modules' shapes) -> pairs.
-# The triggers that raise work_version (migration i19_a1) make a changed class a new key; each worker
-# keeps its own copy, and the oldest keys go first.
-_RELEASED: OrderedDict[tuple, frozenset[tuple[int, str]]] = OrderedDict()
-_RELEASED_KEPT = 256
+_RELEASED = WorkCache()
 
 
 def released_reflections(
@@ -142,26 +138,17 @@ def released_reflections(
 ) -> frozenset[tuple[int, str]]:
     """The (student, module) pairs whose answers to every prompt of the module are in the class's
     review, released in rounds of k exactly as the review releases them: one query, or none when the
-    class's work has not changed since it was last worked out."""
+    class's work has not changed since it was last worked out (app/services/work_cache.py)."""
     from app.services.kgate import k_of
 
     if not modules:
         return frozenset()
-    # Read now, not from the object: a class loaded earlier in a long session may predate a submission.
-    version = session.exec(select(CourseClass.work_version).where(col(CourseClass.id) == course_class.id)).one()
-    key = (
-        course_class.id,
-        version,
-        k_of(course_class),
-        tuple((module.slug, module.steps_fingerprint) for module in modules),
+    return _RELEASED.get(
+        session,
+        class_id=stored_id(course_class),
+        key=(k_of(course_class), tuple((module.slug, module.steps_fingerprint) for module in modules)),
+        compute=lambda: _released(session, course_class=course_class, modules=modules),
     )
-    released = _RELEASED.get(key)
-    if released is None:
-        released = _released(session, course_class=course_class, modules=modules)
-        _RELEASED[key] = released
-        while len(_RELEASED) > _RELEASED_KEPT:
-            _RELEASED.popitem(last=False)
-    return released
 
 
 def _released(session: Session, *, course_class: CourseClass, modules: Sequence[Module]) -> frozenset[tuple[int, str]]:

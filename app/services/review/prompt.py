@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from app.services.kgate import Released, k_of, rounds
 from app.services.paging import Page, page_of, paginate
 from app.services.pseudonyms import answer_ref, class_pseudonyms, prompt_scope, shuffle_key
 from app.services.review.common import ANSWERS_PER_PAGE, FEEDBACK_LIMIT, ReviewError, local_day
+from app.services.work_cache import WorkCache
 
 # -- one prompt ---------------------------------------------------------------------------------
 
@@ -129,12 +131,120 @@ class PromptReview(KGate):
         return k_of(self.course_class)
 
 
-def _entries(session: Session, *, course_class: CourseClass, module: Module, prompt_id: str):
-    """Every answer written for this class to this prompt by a student with a verified address, with the
-    moment it entered the review (its first submission, or the verification if that came later) and
-    whether it is marked to discuss: one query."""
+@dataclass(frozen=True)
+class _ReleasedAnswer:
+    """Server-side only: an answer the rounds of k released, with its latest revision up to the latest round."""
+
+    answer_id: int
+    user_id: int
+    revision_id: int
+    prompt_hash: str
+    round_closed_at: datetime
+
+
+@dataclass(frozen=True)
+class _Release:
+    """One prompt's answers as the rounds of k released them, in the review's order (a keyed shuffle, the
+    same on every load), with their refs and, for per-prompt pseudonyms, their labels. It depends only on
+    the students' submissions and addresses: worked out once per state of the class's work."""
+
+    released: Released
+    ordered: tuple[_ReleasedAnswer, ...]
+    refs: tuple[str, ...]
+    labels: dict[int, str] | None  # None when the class shares pseudonyms: those follow the roster
+
+
+_RELEASES = WorkCache()
+
+
+def _release(session: Session, secret: bytes, *, course_class: CourseClass, module: Module, prompt_id: str) -> _Release:
+    key = (
+        hashlib.blake2b(secret, digest_size=8).digest(),
+        k_of(course_class),
+        module.slug,
+        prompt_id,
+        course_class.shared_pseudonyms,
+    )
+    return _RELEASES.get(
+        session,
+        class_id=stored_id(course_class),
+        key=key,
+        compute=lambda: _work_out_release(
+            session, secret, course_class=course_class, module=module, prompt_id=prompt_id
+        ),
+    )
+
+
+def _work_out_release(
+    session: Session, secret: bytes, *, course_class: CourseClass, module: Module, prompt_id: str
+) -> _Release:
+    """Every answer written for this class to this prompt by a student with a verified address enters the
+    review at its first submission (or the verification, if that came later); rounds of k release them,
+    each with the latest revision submitted up to the latest round (a later resubmission waits for the next
+    round): two queries. No texts: a page reads (and decrypts) only the texts it shows (_texts)."""
     first = func.min(AnswerRevision.submitted_at)
-    # The latest assessment rides along as correlated subqueries: no extra query per page.
+    entries = [
+        (answer_id, user_id, max(aware(first_at), aware(verified_at)))
+        for answer_id, user_id, first_at, verified_at in session.execute(
+            sa_select(col(Answer.id), col(Answer.user_id), first, col(User.email_verified_at))
+            .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
+            .join(User, col(User.id) == col(Answer.user_id))
+            .where(
+                col(Answer.class_id) == course_class.id,
+                col(Answer.module_slug) == module.slug,
+                col(Answer.prompt_id) == prompt_id,
+                col(User.email_verified_at).is_not(None),
+            )
+            .group_by(col(Answer.id), col(Answer.user_id), col(User.email_verified_at))
+        )
+    ]
+    released = rounds([(answer_id, entered_at) for answer_id, _user, entered_at in entries], k_of(course_class))
+    if not released or released.cutoff is None:  # a cutoff comes with the first release
+        return _Release(released, (), (), {})
+    latest: dict[int, tuple[int, str]] = {}  # answer id -> (revision id, prompt hash)
+    for revision_id, answer_id, submitted_at, prompt_hash in session.execute(
+        sa_select(
+            col(AnswerRevision.id),
+            col(AnswerRevision.answer_id),
+            col(AnswerRevision.submitted_at),
+            col(AnswerRevision.prompt_hash),
+        )
+        .where(col(AnswerRevision.answer_id).in_(list(released.closed_at)))
+        .order_by(col(AnswerRevision.id))
+    ):
+        if aware(submitted_at) <= released.cutoff:
+            latest[answer_id] = (revision_id, prompt_hash)
+    class_id = stored_id(course_class)
+    ordered = tuple(
+        sorted(
+            (
+                _ReleasedAnswer(answer_id, user_id, *latest[answer_id], released.closed_at[answer_id])
+                for answer_id, user_id, _entered in entries
+                if answer_id in released and answer_id in latest
+            ),
+            key=lambda item: shuffle_key(secret, class_id=class_id, prompt_id=prompt_id, answer_id=item.answer_id),
+        )
+    )
+    labels = (
+        None
+        if course_class.shared_pseudonyms
+        else class_pseudonyms(
+            secret,
+            class_id=class_id,
+            user_ids={item.user_id for item in ordered},
+            scope=prompt_scope(module.slug, prompt_id),
+        )
+    )
+    refs = tuple(answer_ref(secret, class_id=class_id, answer_id=item.answer_id) for item in ordered)
+    return _Release(released, ordered, refs, labels)
+
+
+def _lecturers_marks(session: Session, *, course_class: CourseClass, answer_ids: list[int]) -> dict[int, tuple]:
+    """What lecturers did with these answers: marked to discuss, and the latest assessment (its levels and
+    revision) with how many there were: one query. The lecturers' doing, so never cached."""
+    if not answer_ids:
+        return {}
+    # The latest assessment rides along as correlated subqueries.
     latest = (
         select(col(Assessment.id))
         .where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id)
@@ -150,79 +260,33 @@ def _entries(session: Session, *, course_class: CourseClass, module: Module, pro
         .where(col(Assessment.answer_id) == col(Answer.id), col(Assessment.class_id) == course_class.id)
         .scalar_subquery()
     )
-    rows = session.execute(
-        sa_select(
-            col(Answer.id),
-            col(Answer.user_id),
-            first,
-            col(User.email_verified_at),
-            col(DiscussionMark.answer_id),
-            levels,
-            assessed_revision,
-            assessments,
+    return {
+        answer_id: (marked is not None, levels_json, revision, count)
+        for answer_id, marked, levels_json, revision, count in session.execute(
+            sa_select(col(Answer.id), col(DiscussionMark.answer_id), levels, assessed_revision, assessments)
+            .outerjoin(
+                DiscussionMark,
+                and_(col(DiscussionMark.class_id) == course_class.id, col(DiscussionMark.answer_id) == col(Answer.id)),
+            )
+            .where(col(Answer.id).in_(answer_ids))
         )
-        .join(AnswerRevision, col(AnswerRevision.answer_id) == col(Answer.id))
-        .join(User, col(User.id) == col(Answer.user_id))
-        .outerjoin(
-            DiscussionMark,
-            and_(col(DiscussionMark.class_id) == course_class.id, col(DiscussionMark.answer_id) == col(Answer.id)),
-        )
-        .where(
-            col(Answer.class_id) == course_class.id,
-            col(Answer.module_slug) == module.slug,
-            col(Answer.prompt_id) == prompt_id,
-            col(User.email_verified_at).is_not(None),
-        )
-        .group_by(col(Answer.id), col(Answer.user_id), col(User.email_verified_at), col(DiscussionMark.answer_id))
-    ).all()
+    }
+
+
+def _submitted_answers(session: Session, release: _Release, *, course_class: CourseClass) -> list[_Submitted]:
+    """The released answers in the review's order, with what lecturers did with them."""
+    marks = _lecturers_marks(session, course_class=course_class, answer_ids=[i.answer_id for i in release.ordered])
     return [
-        (
-            answer_id,
-            user_id,
-            max(aware(first_at), aware(verified_at)),
-            marked is not None,
-            (levels_json, revision, count),
-        )
-        for answer_id, user_id, first_at, verified_at, marked, levels_json, revision, count in rows
-    ]
-
-
-def _submitted_answers(
-    session: Session, *, course_class: CourseClass, module: Module, prompt_id: str
-) -> tuple[list[_Submitted], Released]:
-    """The released answers of the class to this prompt, each with the latest revision submitted up to
-    the latest round (a later resubmission waits for the next round): two queries. No texts: a page reads
-    (and decrypts) only the texts it shows (_texts), so the cost of a page does not grow with the class."""
-    entries = _entries(session, course_class=course_class, module=module, prompt_id=prompt_id)
-    released = rounds([(answer_id, entered_at) for answer_id, _user, entered_at, _m, _a in entries], k_of(course_class))
-    if not released or released.cutoff is None:  # a cutoff comes with the first release
-        return [], released
-    latest: dict[int, tuple[int, str]] = {}  # answer id -> (revision id, prompt hash)
-    for revision_id, answer_id, submitted_at, prompt_hash in session.execute(
-        sa_select(
-            col(AnswerRevision.id),
-            col(AnswerRevision.answer_id),
-            col(AnswerRevision.submitted_at),
-            col(AnswerRevision.prompt_hash),
-        )
-        .where(col(AnswerRevision.answer_id).in_(list(released.closed_at)))
-        .order_by(col(AnswerRevision.id))
-    ):
-        if aware(submitted_at) <= released.cutoff:
-            latest[answer_id] = (revision_id, prompt_hash)
-    submitted = [
         _Submitted(
-            answer_id,
-            user_id,
-            *latest[answer_id],
-            released.closed_at[answer_id],
-            marked,
-            *assessed,
+            item.answer_id,
+            item.user_id,
+            item.revision_id,
+            item.prompt_hash,
+            item.round_closed_at,
+            *marks.get(item.answer_id, (False, None, None, 0)),
         )
-        for answer_id, user_id, _entered, marked, assessed in entries
-        if answer_id in released and answer_id in latest
+        for item in release.ordered
     ]
-    return submitted, released
 
 
 def _texts(session: Session, items: Sequence[_Submitted]) -> dict[int, str]:
@@ -243,48 +307,17 @@ def _class_user_ids(session: Session, *, course_class: CourseClass) -> list[int]
 
 
 def _labels(
-    session: Session,
-    secret: bytes,
-    *,
-    course_class: CourseClass,
-    module: Module,
-    prompt_id: str,
-    submitted: list[_Submitted],
+    session: Session, secret: bytes, *, course_class: CourseClass, release: _Release, submitted: list[_Submitted]
 ) -> dict[int, str]:
     """Pseudonyms: per prompt by default (collisions resolved among the released authors, so labels
-    change only with a round); one per class when the class chose so (among all its students)."""
-    authors = {item.user_id for item in submitted}
-    if course_class.shared_pseudonyms:
-        return class_pseudonyms(
-            secret,
-            class_id=stored_id(course_class),
-            user_ids=authors | set(_class_user_ids(session, course_class=course_class)),
-        )
+    change only with a round: worked out with the release); one per class when the class chose so
+    (among all its students, so they follow the roster)."""
+    if release.labels is not None:
+        return release.labels
     return class_pseudonyms(
-        secret, class_id=stored_id(course_class), user_ids=authors, scope=prompt_scope(module.slug, prompt_id)
-    )
-
-
-def _shuffled(
-    secret: bytes, *, course_class: CourseClass, prompt_id: str, submitted: list[_Submitted]
-) -> list[_Submitted]:
-    """The review's order: a keyed shuffle, the same on every load, so a page always holds the same answers."""
-    return sorted(
-        submitted,
-        key=lambda item: shuffle_key(
-            secret, class_id=stored_id(course_class), prompt_id=prompt_id, answer_id=item.answer_id
-        ),
-    )
-
-
-def _index_of(secret: bytes, *, course_class: CourseClass, items: list[_Submitted], ref: str) -> int | None:
-    return next(
-        (
-            index
-            for index, item in enumerate(items)
-            if answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id) == ref
-        ),
-        None,
+        secret,
+        class_id=stored_id(course_class),
+        user_ids={item.user_id for item in submitted} | set(_class_user_ids(session, course_class=course_class)),
     )
 
 
@@ -302,33 +335,36 @@ def prompt_review(
     rubric: Rubric | None = None,
 ) -> PromptReview:
     """The released answers to one prompt, shuffled, under pseudonyms, dated by their round; empty
-    before the first round. Four queries (five with one pseudonym across prompts).
+    before the first round. Five queries (six with one pseudonym across prompts), two more when the
+    class's work changed since the release was last worked out (_release).
 
     Shows page `page` (a missing, malformed or too-high number gives the nearest page), or the page that
     holds the answer `ref` when it is given and found; `per_page=None` shows all answers (the exports).
     Replies to feedback are released in rounds of k too; whether a student read feedback is never shown.
     """
     reflection = module.reflections[prompt_id]
-    submitted, released = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
+    release = _release(session, secret, course_class=course_class, module=module, prompt_id=prompt_id)
     review = PromptReview(
-        course_class, module, reflection, submitted=len(submitted), waiting=released.pending > 0, rubric=rubric
+        course_class,
+        module,
+        reflection,
+        submitted=len(release.ordered),
+        waiting=release.released.pending > 0,
+        rubric=rubric,
     )
     if not review.visible:
         return review
+    submitted = _submitted_answers(session, release, course_class=course_class)
     if rubric is not None:
         review.levels = assessing.distribution(rubric, course_class, [assessing.decode(i.levels) for i in submitted])
     review.earlier_versions = sum(item.prompt_hash != reflection.prompt_hash for item in submitted)
     review.marked = sum(item.marked for item in submitted)
-    ordered = _shuffled(secret, course_class=course_class, prompt_id=prompt_id, submitted=submitted)
+    ordered = submitted  # in the release's order
     size = per_page or len(ordered)
-    if ref is not None:
-        index = _index_of(secret, course_class=course_class, items=ordered, ref=ref)
-        if index is not None:
-            page = page_of(index, per_page=size)
+    if ref is not None and ref in release.refs:
+        page = page_of(release.refs.index(ref), per_page=size)
     shown = paginate(ordered, page=page, per_page=size)
-    labels = _labels(
-        session, secret, course_class=course_class, module=module, prompt_id=prompt_id, submitted=submitted
-    )
+    labels = _labels(session, secret, course_class=course_class, release=release, submitted=submitted)
     # Replies are released in rounds over the whole prompt: when each was written, for every released answer;
     # the texts of feedback and replies only for the answers on this page.
     author_of = {item.answer_id: item.user_id for item in submitted}
@@ -368,9 +404,10 @@ def prompt_review(
                 replied_on=local_day(replies.closed_at[row.id]) if reply else None,
             )
         )
+    ref_of = dict(zip((item.answer_id for item in release.ordered), release.refs, strict=True))
     review.answers = [
         ReviewedAnswer(
-            ref=answer_ref(secret, class_id=stored_id(course_class), answer_id=item.answer_id),
+            ref=ref_of[item.answer_id],
             pseudonym=labels[item.user_id],
             submitted_on=local_day(item.round_closed_at),
             text=texts[item.revision_id],
@@ -392,14 +429,11 @@ def resolve_ref(
 ) -> _Resolved | None:
     """The answer a ref stands for, among this class's released answers to this prompt, with the page of
     the review that shows it (to return to after a form without JavaScript)."""
-    submitted, _released = _submitted_answers(session, course_class=course_class, module=module, prompt_id=prompt_id)
-    if len(submitted) < k_of(course_class):
+    release = _release(session, secret, course_class=course_class, module=module, prompt_id=prompt_id)
+    if len(release.ordered) < k_of(course_class) or ref not in release.refs:
         return None
-    ordered = _shuffled(secret, course_class=course_class, prompt_id=prompt_id, submitted=submitted)
-    index = _index_of(secret, course_class=course_class, items=ordered, ref=ref)
-    if index is None:
-        return None
-    found = ordered[index]
+    index = release.refs.index(ref)
+    found = release.ordered[index]
     return _Resolved(found.answer_id, found.revision_id, page_of(index, per_page=ANSWERS_PER_PAGE))
 
 
