@@ -5,7 +5,8 @@
 - gives the request a random id, returned as `X-Request-ID` and added to every log record written
   while the request runs (so an error line can be matched to its request line);
 - writes ONE line to the `nabij.access` logger: request id, method, route *template*, status and
-  duration. Never the raw URL (a password-reset link carries its token in the path, and query
+  duration; a static file that was served (2xx, 304) is only counted in the metrics, where a
+  counter does what a line per file would (a failed one is logged). Never the raw URL (a password-reset link carries its token in the path, and query
   strings can hold anything) and never a body: reflection text and passwords cannot reach the log;
 - counts the request in `Metrics`, exposed in Prometheus text format at `/metrics`
   (app/routes/metrics.py).
@@ -135,6 +136,9 @@ def _number(value: float) -> str:
     return repr(float(value)) if not float(value).is_integer() else str(int(value))
 
 
+STATIC_PREFIX = "/static/"
+
+
 class AccessLog:
     """One log line and one metrics observation per HTTP request; see the module docstring."""
 
@@ -192,7 +196,8 @@ class AccessLog:
             }
             if counter is not None:
                 fields["queries"] = counter[0]
-            access_log.info("%s %s %s %.1fms", method, route, status, seconds * 1000, extra={"fields": fields})
+            if status >= 400 or not scope.get("path", "").startswith(STATIC_PREFIX):
+                access_log.info("%s %s %s %.1fms", method, route, status, seconds * 1000, extra={"fields": fields})
             if count_token is not None:
                 _query_counter.reset(count_token)
             # After an exception the id stays set: uvicorn's traceback line then carries it too (each

@@ -8,7 +8,8 @@ from babel.dates import format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2 import Environment, FileSystemLoader, nodes, pass_context
+from jinja2.compiler import CodeGenerator, Frame
 from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
@@ -41,7 +42,67 @@ def _draft_owner(request: Request, user) -> str:
     return draft_owner(secret, user_id=user.id) if user is not None and secret else ""
 
 
-environment = Environment(
+def _constant_gettext(node: nodes.Call) -> str | None:
+    """The message of a `_("…")` call with a literal message (keyword arguments allowed), else None."""
+    called = node.node
+    if not (isinstance(called, nodes.Name) and called.name in ("_", "gettext") and called.ctx == "load"):
+        return None
+    if len(node.args) != 1 or node.dyn_args is not None or node.dyn_kwargs is not None:
+        return None
+    message = node.args[0]
+    return message.value if isinstance(message, nodes.Const) and isinstance(message.value, str) else None
+
+
+class _TranslatingCodeGenerator(CodeGenerator):
+    """Compiles `_("literal")` to a lookup of its translation, made once per language, instead of the
+    i18n extension's call chain on every render (about 12 µs each; a review page has ~400 of them).
+    The result is the same: the translation as Markup (autoescape) formatted with `%` and the keyword
+    arguments, escaped. Messages built at render time still go through gettext."""
+
+    def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
+        message = _constant_gettext(node)
+        if message is None or frame.eval_ctx.volatile or forward_caller:
+            super().visit_Call(node, frame, forward_caller=forward_caller)
+            return
+        autoescape = bool(frame.eval_ctx.autoescape)
+        if not node.kwargs:
+            self.write(f"environment.translated({message!r}, {autoescape!r})")
+            return
+        self.write(f"(environment.translation({message!r}, {autoescape!r}) % {{")
+        for keyword in node.kwargs:
+            self.write(f"{keyword.key!r}: ")
+            self.visit(keyword.value, frame)
+            self.write(", ")
+        self.write("})")
+
+
+class _Environment(Environment):
+    code_generator_class = _TranslatingCodeGenerator
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self._translations: dict[tuple, str] = {}
+
+    def translation(self, message: str, autoescape: bool) -> str:
+        """The message in the current language, as the i18n extension's newstyle gettext gives it
+        before formatting: Markup under autoescape."""
+        key = (i18n.current_locale.get(), message, autoescape)
+        found = self._translations.get(key)
+        if found is None:
+            text = i18n.gettext(message)
+            found = self._translations[key] = Markup(text) if autoescape else text
+        return found
+
+    def translated(self, message: str, autoescape: bool) -> str:
+        """The same, formatted without arguments (so "%%" is "%"), as newstyle gettext always formats."""
+        key = (i18n.current_locale.get(), message, autoescape, "%")
+        found = self._translations.get(key)
+        if found is None:
+            found = self._translations[key] = self.translation(message, autoescape) % {}
+        return found
+
+
+environment = _Environment(
     loader=FileSystemLoader(PROJECT_ROOT / "templates"),
     extensions=["jinja2.ext.i18n"],
     autoescape=True,

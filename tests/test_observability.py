@@ -64,7 +64,6 @@ def test_request_ids_differ_per_request(client):
 @pytest.mark.parametrize(
     ("path", "route", "status"),
     [
-        ("/static/nabij.css", "/static/{path}", 200),
         ("/static/not-there.js", "/static/{path}", 404),
         ("/no/such/page?secret=1", UNMATCHED, 404),
         ("/modules/not-a-module", "/modules/{slug}", 404),
@@ -77,6 +76,20 @@ def test_routes_are_logged_as_templates_never_as_urls(client, caplog, path, rout
     assert (record.fields["route"], record.fields["status"]) == (route, status)
     logged = everything_logged(caplog)
     assert "secret" not in logged and "not-a-module" not in logged and "not-there" not in logged
+
+
+@pytest.mark.parametrize("settings", [{"metrics_token": TOKEN}], indirect=True)
+def test_a_static_file_served_is_counted_in_the_metrics_not_logged(client, caplog):
+    """A page pulls in its CSS and scripts: a log line each would cost more than serving them."""
+    with caplog.at_level(logging.INFO, logger="nabij.access"):
+        for _ in range(2):
+            assert client.get("/static/nabij.css").status_code == 200
+    assert access_records(caplog) == []
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    counted = sample(
+        parse_metrics(scraped.text), "nabij_http_requests_total", route="/static/{path}", status="200", method="GET"
+    )
+    assert counted == 2
 
 
 def test_reset_tokens_passwords_and_reflection_text_never_reach_the_log(client, session, caplog):

@@ -154,3 +154,41 @@ def test_python_side_gettext_and_plurals(locale, singular, plural):
         assert i18n.ngettext(one, many, 5) % {"num": 5} == plural
     finally:
         i18n.current_locale.reset(token)
+
+
+def _rendered(source: str, locale: str, **context) -> str:
+    from app.templating import environment
+
+    token = i18n.current_locale.set(locale)
+    try:
+        return environment.from_string(source).render(**context)
+    finally:
+        i18n.current_locale.reset(token)
+
+
+def test_literal_messages_in_templates_are_looked_up_not_called_as_the_i18n_extension_would():
+    """Templates translate `_("…")` with a literal message from a table made once per language; the
+    output is what the i18n extension's gettext gives: translated, `%`-formatted, arguments escaped."""
+    from jinja2 import Environment
+
+    from app.templating import environment
+
+    source = (
+        '{{ _("Save level") }}|{{ _("Feedback for %(pseudonym)s", pseudonym=who) }}|{{ _("100%% sure") }}'
+        '|{% set label = _("Save level") %}{{ label ~ who }}|{{ _(message) }}'
+    )
+    compiled = environment.compile(source, raw=True)
+    assert "environment.translated('Save level', True)" in compiled
+    assert "environment.translation('Feedback for %(pseudonym)s', True) %" in compiled
+    assert compiled.count("context.call(") == 1  # only the message made at render time
+    plain = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+    plain.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    context = {"who": "<b>x</b>", "message": "Save level"}
+    for locale in ("nl", "en"):
+        token = i18n.current_locale.set(locale)
+        try:
+            expected = plain.from_string(source).render(**context)
+        finally:
+            i18n.current_locale.reset(token)
+        assert _rendered(source, locale, **context) == expected
+    assert _rendered(source, "nl", **context).startswith("Niveau opslaan|Feedback voor &lt;b&gt;x&lt;/b&gt;|100% sure|")
