@@ -10,7 +10,8 @@
   session writes them.
 - `WriteSession`: the endpoint writes. On SQLite its transactions begin IMMEDIATE, taking the one
   write lock at their first statement (a deferred transaction that reads and then writes cannot wait
-  for the lock: SQLite fails it at once with "database is locked").
+  for the lock: SQLite fails it at once with "database is locked"). The writers of one worker first
+  take turns on a mutex (`_take_write_turn`): SQLite's own wait polls with sleeps of up to 100 ms.
 
 An endpoint without a session only reads (the login check). Dependencies take the plain `SessionDep`
 and share the endpoint's session. `tests/test_db_intent.py` holds every route to a declared intent.
@@ -32,11 +33,13 @@ connection or for SQLite's write lock starve the requests that hold them (benchm
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args, get_type_hints
+from weakref import WeakKeyDictionary
 
 import anyio
 import anyio.to_thread
@@ -72,6 +75,9 @@ def make_engine(settings: Settings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        for name in ("commit", "rollback"):
+            event.listen(engine, name, _end_write_turn)
+        event.listen(engine.pool, "checkin", _end_write_turn_on_checkin)
         crypto.attach(engine, settings)  # the data key for encrypted texts (app/crypto.py)
         return engine
     engine = create_engine(
@@ -99,7 +105,44 @@ def _sqlite_begin(connection) -> None:
     # fails it at once with "database is locked". Writers therefore start with BEGIN IMMEDIATE,
     # which does honour busy_timeout; readers stay deferred so they never queue behind a writer.
     mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    if mode == "IMMEDIATE":
+        _take_write_turn(connection)
+    try:
+        connection.exec_driver_sql(f"BEGIN {mode}")
+    except BaseException:
+        _end_write_turn(connection)
+        raise
+
+
+# The writers of one process take turns here before they ask SQLite for its write lock. SQLite's
+# busy handler polls with growing sleeps (1, 2, 5, 10 ... 100 ms), so a writer that finds the lock
+# taken waits far longer than the holder keeps it, and 8 writers back to back had a p99 of 300 ms; a
+# mutex wakes the next writer the moment the last one commits. Writers of other processes (workers)
+# still meet at SQLite's lock. Never held longer than the busy timeout: past it, SQLite decides.
+_WRITE_TURNS: WeakKeyDictionary = WeakKeyDictionary()  # one lock per database (per engine's pool)
+_TURNS_LOCK = threading.Lock()
+_TURN_KEY = "nabij_write_turn"
+
+
+def _take_write_turn(connection) -> None:
+    pool = connection.engine.pool
+    with _TURNS_LOCK:
+        turn = _WRITE_TURNS.setdefault(pool, threading.Lock())
+    if turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        connection.info[_TURN_KEY] = turn
+
+
+def _end_write_turn(connection) -> None:
+    turn = connection.info.pop(_TURN_KEY, None)
+    if turn is not None:
+        turn.release()
+
+
+def _end_write_turn_on_checkin(_dbapi_connection, record) -> None:
+    # A connection handed back without commit or rollback (the pool resets it) ends its turn too.
+    turn = record.info.pop(_TURN_KEY, None) if record is not None else None
+    if turn is not None:
+        turn.release()
 
 
 def writer(engine: Engine) -> Engine:

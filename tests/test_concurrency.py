@@ -86,3 +86,52 @@ def test_an_autosave_holds_the_write_lock_only_while_it_saves(client, session):
         ["BEGIN DEFERRED", "SELECT", "COMMIT"],  # who is asking: no lock needed
         ["BEGIN IMMEDIATE", "SELECT", "INSERT", "COMMIT"],  # the save itself; nothing read back after it
     ]
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite's single write lock; PostgreSQL locks rows")
+def test_writers_of_one_worker_take_turns_and_every_turn_ends(app):
+    """Writers in one process queue on a mutex before SQLite's lock (its busy handler sleeps up to 100 ms
+    between tries); a turn ends with the commit or the rollback (closing a session rolls back)."""
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from app import db
+
+    engine = app.state.write_engine
+
+    def turn_taken() -> bool:
+        turn = db._WRITE_TURNS.get(engine.pool)
+        return turn is not None and turn.locked()
+
+    with Session(engine) as committing:
+        committing.execute(text("DELETE FROM throttle_event WHERE key = 'none'"))
+        assert turn_taken()
+        committing.commit()
+    assert not turn_taken()
+    with Session(engine) as rolled_back:
+        rolled_back.execute(text("DELETE FROM throttle_event WHERE key = 'none'"))
+        rolled_back.rollback()
+    assert not turn_taken()
+    with Session(engine) as abandoned:
+        abandoned.execute(text("DELETE FROM throttle_event WHERE key = 'none'"))
+    assert not turn_taken()  # closed without commit: the rollback on close ends it
+
+    done: list[int] = []
+
+    def write(n: int) -> None:
+        for _ in range(20):
+            with Session(engine) as writer:
+                writer.execute(
+                    text("INSERT INTO throttle_event (key, created_at) VALUES (:k, CURRENT_TIMESTAMP)"), {"k": f"t{n}"}
+                )
+                writer.commit()
+        done.append(n)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(done) == list(range(8)) and not turn_taken()
+    with Session(app.state.engine) as reader:
+        assert reader.execute(text("SELECT count(*) FROM throttle_event WHERE key LIKE 't%'")).scalar() == 160
