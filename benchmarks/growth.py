@@ -481,7 +481,12 @@ async def measure_pages(info: dict, requests: int, warmup: int) -> list[dict]:
     from app.config import Settings
     from app.main import create_app
 
+    import gc
+
     app = create_app(Settings())
+    # As `nabij serve` runs a worker (app.main.create_served_app): start-up objects out of full collections.
+    gc.collect()
+    gc.freeze()
     logging.getLogger("nabij.access").disabled = True
     results = []
 
