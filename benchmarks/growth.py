@@ -476,12 +476,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def measure_pages(info: dict, requests: int, warmup: int) -> list[dict]:
+    import gc
     import logging
 
     from app.config import Settings
     from app.main import create_app
-
-    import gc
 
     app = create_app(Settings())
     # As `nabij serve` runs a worker (app.main.create_served_app): start-up objects out of full collections.
