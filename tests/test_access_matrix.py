@@ -160,18 +160,22 @@ ACCESS = {
 ROLES = [None, Role.STUDENT, Role.LECTURER, Role.ADMIN]
 
 
-def app_routes(app):
-    """(method, path template) of every API route, also of routers FastAPI includes lazily."""
+def api_routes(app):
+    """(the APIRoute, its route as included) of every API route, also of routers FastAPI includes lazily."""
     try:
         from fastapi.routing import iter_route_contexts  # FastAPI >= 0.165 wraps included routers
     except ImportError:
         routes = [(route, route) for route in app.routes]
     else:
         routes = [(context.original_route, context) for context in iter_route_contexts(app.routes)]
-    for original, route in routes:
-        if isinstance(original, APIRoute):
-            for method in route.methods - {"HEAD"}:
-                yield method, route.path
+    return [(original, route) for original, route in routes if isinstance(original, APIRoute)]
+
+
+def app_routes(app):
+    """(method, path template) of every API route."""
+    for _original, route in api_routes(app):
+        for method in route.methods - {"HEAD"}:
+            yield method, route.path
 
 
 def test_every_route_is_classified(app):

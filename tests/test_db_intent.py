@@ -11,23 +11,17 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from app.db import Intent, declared_intent
 from tests.conftest import POSTGRES_URL
 from tests.factories import first_module, login, make_user
 from tests.querycount import count_queries
+from tests.test_access_matrix import api_routes
 
 
 def _endpoints(app):
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # before FastAPI 0.165
-        routes = list(app.routes)
-    else:
-        routes = [context.original_route for context in iter_route_contexts(app.routes)]
-    return [route for route in routes if isinstance(route, APIRoute)]
+    return [original for original, _route in api_routes(app)]
 
 
 def test_every_endpoint_with_a_session_declares_read_or_write(app):

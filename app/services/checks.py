@@ -31,8 +31,7 @@ def answer_check(
     row.answered_at = utcnow()
     session.add(row)
     if existing is None:  # answered again: the same count
-        session.flush()
-        progress_summary.refresh(session, user_ids=[user_id], modules=[module])
+        progress_summary.recount(session, user_id=user_id, module=module)
     session.commit()
     session.refresh(row)
     return row

@@ -106,6 +106,13 @@ def refresh(session: Session, *, user_ids: Iterable[int], modules: Sequence[Modu
     _upsert(session, rows, ("fingerprint", "sections", "prompts", "vignettes", "checks"))
 
 
+def recount(session: Session, *, user_id: int, module: Module) -> None:
+    """After a step a student just took in a module (a first visit, a first submission, a walk ended,
+    a check answered for the first time): its row, counted again in the same transaction."""
+    session.flush()  # the step itself first: the trigger takes the row's lock, the count sees the step
+    refresh(session, user_ids=[user_id], modules=[module])
+
+
 def _upsert_of(dialect, columns: tuple[str, ...]):
     statement = dialect.insert(ProgressSummary)
     return statement.on_conflict_do_update(

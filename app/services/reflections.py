@@ -156,8 +156,7 @@ def submit(
         answer.submitted_at = now
         session.add(answer)
         if first_submission:
-            session.flush()
-            progress_summary.refresh(session, user_ids=[user_id], modules=[module])
+            progress_summary.recount(session, user_id=user_id, module=module)
         from app.services import notifications  # lecturers hear of whole rounds only (issue 21)
 
         notifications.on_submitted(session, answer)

@@ -92,10 +92,9 @@ def choose(
     if target.is_ending:
         run.ending_id = target.id
         run.finished_at = utcnow()
-        session.add(run)
-        session.flush()
-        progress_summary.refresh(session, user_ids=[user_id], modules=[module])
     session.add(run)
+    if target.is_ending:
+        progress_summary.recount(session, user_id=user_id, module=module)
     session.commit()
     session.refresh(run)
     return walk_of(vignette, run)
@@ -130,8 +129,7 @@ def mark_read(session: Session, *, user_id: int, module: Module, vignette: Vigne
     run = run or VignetteRun(user_id=user_id, module_slug=module_slug, vignette_id=vignette.id)
     run.finished_at = utcnow()
     session.add(run)
-    session.flush()
-    progress_summary.refresh(session, user_ids=[user_id], modules=[module])
+    progress_summary.recount(session, user_id=user_id, module=module)
     session.commit()
     session.refresh(run)
     return run

@@ -272,7 +272,7 @@ def record_visit(session: Session, *, user_id: int, module: Module, section_id: 
             session.add(SectionVisit(user_id=user_id, module_slug=module.slug, section_id=section_id))
     except IntegrityError:  # a second tab recorded it first: that is the same fact
         return
-    progress_summary.refresh(session, user_ids=[user_id], modules=[module])
+    progress_summary.recount(session, user_id=user_id, module=module)
 
 
 def unread_feedback_ids(work: dict[str, Work]) -> list[int]:
