@@ -26,13 +26,14 @@ from fastapi import Depends, HTTPException, Request
 
 from app.auth import LecturerUser
 from app.content.model import Module, Reflection
-from app.db import SessionDep
+from app.db import SessionDep, as_step
 from app.deps import CatalogueDep, DbId
 from app.i18n import gettext as _
 from app.models import Assignment, CourseClass
 from app.services import classes, review
 
 
+@as_step
 def taught_class_or_404(class_id: DbId, session: SessionDep, user: LecturerUser) -> CourseClass:
     course_class = classes.taught_class(session, user=user, class_id=class_id)
     if course_class is None:
@@ -43,6 +44,7 @@ def taught_class_or_404(class_id: DbId, session: SessionDep, user: LecturerUser)
 TaughtClassDep = Annotated[CourseClass, Depends(taught_class_or_404)]
 
 
+@as_step
 def lectured_class_or_404(class_id: DbId, session: SessionDep, user: LecturerUser) -> CourseClass:
     course_class = classes.taught_class(session, user=user, class_id=class_id, as_lecturer=True)
     if course_class is None:
@@ -60,20 +62,21 @@ def _not_archived(course_class: CourseClass) -> CourseClass:
         raise HTTPException(409, refusal.message) from None
 
 
-def writable_class(course_class: TaughtClassDep) -> CourseClass:
+async def writable_class(course_class: TaughtClassDep) -> CourseClass:
     return _not_archived(course_class)
 
 
 WritableClassDep = Annotated[CourseClass, Depends(writable_class)]
 
 
-def writable_lectured_class(course_class: LecturedClassDep) -> CourseClass:
+async def writable_lectured_class(course_class: LecturedClassDep) -> CourseClass:
     return _not_archived(course_class)
 
 
 WritableLecturedClassDep = Annotated[CourseClass, Depends(writable_lectured_class)]
 
 
+@as_step
 def assignment_or_404(assignment_id: DbId, session: SessionDep, course_class: TaughtClassDep) -> Assignment:
     assignment = classes.class_assignment(session, course_class=course_class, assignment_id=assignment_id)
     if assignment is None:
@@ -84,6 +87,7 @@ def assignment_or_404(assignment_id: DbId, session: SessionDep, course_class: Ta
 AssignmentDep = Annotated[Assignment, Depends(assignment_or_404)]
 
 
+@as_step
 def assigned_module_or_404(
     slug: str, session: SessionDep, catalogue: CatalogueDep, course_class: LecturedClassDep
 ) -> Module:
@@ -97,7 +101,7 @@ def assigned_module_or_404(
 AssignedModuleDep = Annotated[Module, Depends(assigned_module_or_404)]
 
 
-def reviewed_prompt_or_404(prompt_id: str, module: AssignedModuleDep) -> Reflection:
+async def reviewed_prompt_or_404(prompt_id: str, module: AssignedModuleDep) -> Reflection:
     reflection = module.reflections.get(prompt_id)
     if reflection is None:
         raise HTTPException(404)

@@ -11,14 +11,13 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.asgi import HttpMiddleware, request_cookies
 from app.config import Settings
-from app.db import SessionDep, read_only, run_read, write_for
+from app.db import SessionDep, read_only, run_step, write_for
 from app.i18n import gettext as _
 from app.models import Role, User, UserSession
 from app.services.sessions import SessionPolicy, end_session_by_id, resume_session, touch_session
@@ -93,14 +92,13 @@ async def load_auth(request: Request, session: SessionDep) -> None:
         policy = SessionPolicy(
             idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_max_hours)
         )
-        resumed = await run_read(request, _resume, request, session, token, policy)
+        resumed = await run_step(_resume, request, session, token, policy)
         if resumed is not None and not resumed.live:
             request.state.ended_user_id = resumed.user.id
-            # Writes may wait for SQLite's write lock: never on the event loop.
-            await run_in_threadpool(_write, request, session, end_session_by_id, resumed.user_session.id)
+            await run_step(_write, request, session, end_session_by_id, resumed.user_session.id)
         elif resumed is not None:
             if resumed.needs_touch:
-                await run_in_threadpool(_write, request, session, touch_session, resumed.user_session.id)
+                await run_step(_write, request, session, touch_session, resumed.user_session.id)
             request.state.user_session, request.state.user = resumed.user_session, resumed.user
             request.state.csrf_token = resumed.user_session.csrf_token
             request.state.unread_notifications = resumed.unread_notifications

@@ -18,12 +18,24 @@ and share the endpoint's session. `tests/test_db_intent.py` holds every route to
 
 **The login check** (`app.auth.load_auth`) runs before every endpoint in the same session. In a
 write endpoint it reads in a plain read transaction of its own (`read_only`), so that the write lock
-is taken at the endpoint's first statement and held only while the endpoint works. It is a read of a
-local file on SQLite and runs on the event loop (`run_read`); on PostgreSQL it is a network round
-trip and goes to the thread pool.
+is taken at the endpoint's first statement and held only while the endpoint works.
 
-**Capacity.** A request holds at most two connections (its session, and `write_for`'s), and each sync
-step runs in a thread of AnyIO's pool. `InFlightLimit` admits at most half the pool's connections'
+**Where sync steps run.** The endpoints, the login check and the dependencies that read are sync
+functions run as steps (`run_step`; `app.routing.Router` and `as_step` make them so). On SQLite a step
+runs on the event loop: it reads and writes a local file, a few statements, and a hop through the
+thread pool and back cost more than the statements do (a section page: 4.3 ms in the pool, 1.9 ms on
+the loop; benchmarks/RESULTS.md). A worker's requests then take turns on the loop, as they take turns
+for the GIL anyway. A step must not wait there, so where it would, it starts over in the thread pool
+(`MustWait`), its session rolled back: at SQLite's write lock held by another process or the write
+turn held by a thread of this one (`_begin_writing_now` tries both without waiting), and at a call
+that waits on more than the database (`leave_the_loop`: the network, an argon2 hash). Starting over
+repeats only reads: once a step has committed a write it waits where it is (and says so in the log).
+Endpoints that always wait on more than the database run in the pool from the start
+(`@in_thread_pool`). On PostgreSQL every statement is a network round trip: every step runs in the
+thread pool. `tests/test_steps.py` holds every endpoint and dependency to this.
+
+**Capacity.** A request holds at most two connections (its session, and `write_for`'s), and a step in
+the pool holds one of AnyIO's threads. `InFlightLimit` admits at most half the pool's connections'
 worth of requests per worker (`admission_limit`), and `limit_threads` gives the pool as many threads
 as there are connections, so an admitted request always finds a connection and a thread; the rest
 wait on the event loop holding nothing. Without that, requests parked in a thread waiting for a
@@ -33,9 +45,14 @@ connection or for SQLite's write lock starve the requests that hold them (benchm
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args, get_type_hints
@@ -46,6 +63,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -54,6 +72,7 @@ from app.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
+log = logging.getLogger("nabij.db")
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -75,8 +94,8 @@ def make_engine(settings: Settings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        for name in ("commit", "rollback"):
-            event.listen(engine, name, _end_write_turn)
+        event.listen(engine, "commit", _end_write_turn_on_commit)
+        event.listen(engine, "rollback", _end_write_turn)
         event.listen(engine.pool, "checkin", _end_write_turn_on_checkin)
         crypto.attach(engine, settings)  # the data key for encrypted texts (app/crypto.py)
         return engine
@@ -105,6 +124,9 @@ def _sqlite_begin(connection) -> None:
     # fails it at once with "database is locked". Writers therefore start with BEGIN IMMEDIATE,
     # which does honour busy_timeout; readers stay deferred so they never queue behind a writer.
     mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    if mode == "IMMEDIATE" and _may_start_over():
+        _begin_writing_now(connection)
+        return
     if mode == "IMMEDIATE":
         _take_write_turn(connection)
     try:
@@ -112,6 +134,30 @@ def _sqlite_begin(connection) -> None:
     except BaseException:
         _end_write_turn(connection)
         raise
+
+
+def _begin_writing_now(connection) -> None:
+    """BEGIN IMMEDIATE for a step on the event loop: at once, or MustWait (see "Where sync steps run")."""
+    pool = connection.engine.pool
+    with _TURNS_LOCK:
+        turn = _WRITE_TURNS.setdefault(pool, threading.Lock())
+    if not turn.acquire(blocking=False):
+        raise MustWait("the write turn of this worker")
+    connection.info[_TURN_KEY] = turn
+    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as error:
+        _end_write_turn(connection)
+        if isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig):
+            raise MustWait("SQLite's write lock, held by another process") from None
+        raise
+    except BaseException:
+        _end_write_turn(connection)
+        raise
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 # The writers of one process take turns here before they ask SQLite for its write lock. SQLite's
@@ -136,6 +182,12 @@ def _end_write_turn(connection) -> None:
     turn = connection.info.pop(_TURN_KEY, None)
     if turn is not None:
         turn.release()
+
+
+def _end_write_turn_on_commit(connection) -> None:
+    if _TURN_KEY in connection.info and (step := _LOOP_STEP.get()) is not None:
+        step.wrote = True  # from here on the step cannot start over: its writes are in
+    _end_write_turn(connection)
 
 
 def _end_write_turn_on_checkin(_dbapi_connection, record) -> None:
@@ -203,20 +255,6 @@ def read_only(request: Request, session: Session) -> Iterator[None]:
     session.commit()  # nothing to write: it ends the read, so the next statement begins anew
 
 
-async def run_read(request: Request, function: Callable[..., T], *args) -> T:
-    """A short read, such as the login lookup every request starts with.
-
-    On SQLite it runs right here on the event loop: it reads a local file, and in WAL mode a reader
-    never waits for a lock, while a hop through the thread pool costs more than the read (about
-    0.3 ms; see benchmarks/RESULTS.md). Its connection is always free at once: admission control
-    (InFlightLimit) admits fewer requests than there are connections. On PostgreSQL a read is a
-    network round trip, which must not hold up the event loop: it goes to the thread pool.
-    """
-    if _single_writer(request):
-        return function(*args)
-    return await run_in_threadpool(function, *args)
-
-
 def _single_writer(request: Request) -> bool:
     """SQLite: one writer at a time for the whole database."""
     return request.app.state.engine.dialect.name == "sqlite"
@@ -240,6 +278,93 @@ def write_for(request: Request, session: Session) -> Iterator[Session]:
         writer_session.commit()
 
 
+# -- where sync steps run ----------------------------------------------------------------------------
+
+
+class MustWait(Exception):
+    """A step on the event loop came to something it would have to wait for: it starts again in the
+    thread pool (`run_step`). Not an error: never shown, never logged."""
+
+
+class _LoopStep:
+    __slots__ = ("wrote",)
+
+    def __init__(self) -> None:
+        self.wrote = False  # committed a write: starting over would write twice
+
+
+_STEPS_ON_LOOP: ContextVar[bool] = ContextVar("nabij_steps_on_loop", default=False)
+_LOOP_STEP: ContextVar[_LoopStep | None] = ContextVar("nabij_loop_step", default=None)
+
+
+def _may_start_over() -> bool:
+    step = _LOOP_STEP.get()
+    return step is not None and not step.wrote
+
+
+async def run_step(function: Callable[..., T], /, *args, **kwargs) -> T:
+    """Run a sync step of a request (an endpoint, a dependency, the login check): on the event loop
+    where the database is a local SQLite file, else in the thread pool.
+
+    On the loop while it runs on the local file alone; `MustWait` moves it to the pool, and it starts
+    over there with its session rolled back, when it comes to a wait before it has committed a write:
+    SQLite's write lock taken (by this worker or another process), or a call that waits on more than
+    the database (`leave_the_loop`: the network, a password hash).
+    """
+    if not _STEPS_ON_LOOP.get():
+        return await run_in_threadpool(function, *args, **kwargs)
+    token = _LOOP_STEP.set(_LoopStep())
+    try:
+        return function(*args, **kwargs)
+    except MustWait:
+        pass
+    finally:
+        _LOOP_STEP.reset(token)
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, Session):
+            value.rollback()  # what it read or flushed is read and flushed again
+    return await run_in_threadpool(_in_the_pool, function, args, kwargs)
+
+
+def _in_the_pool(function: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    _LOOP_STEP.set(None)  # the thread's own copy of the request's context
+    return function(*args, **kwargs)
+
+
+def leave_the_loop(what: str) -> None:
+    """Call before a sync call that may wait on more than the local database (the network, an
+    argon2 hash): a step on the event loop starts again in the thread pool from here."""
+    step = _LOOP_STEP.get()
+    if step is None:
+        return
+    if not step.wrote:
+        raise MustWait(what)
+    # It has committed, so it cannot start over: it waits here, with the worker's other requests.
+    log.warning("%s waited on the event loop after a write; mark the endpoint @in_thread_pool", what)
+
+
+def in_thread_pool(endpoint: Callable[..., T]) -> Callable[..., T]:
+    """Mark an endpoint whose work waits on more than the database (a password hash, the network):
+    it runs in the thread pool even on SQLite."""
+    endpoint.in_thread_pool = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def as_step(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A sync endpoint or dependency as an async one that runs it with `run_step`; FastAPI would send
+    it through the thread pool. `app.routing.Router` applies it to every endpoint."""
+    if inspect.iscoroutinefunction(function) or getattr(function, "in_thread_pool", False):
+        return function
+    if inspect.isgeneratorfunction(function):
+        raise TypeError(f"{function.__qualname__}: a sync generator dependency would hop to the thread pool")
+
+    @functools.wraps(function)  # FastAPI reads the parameters (and our intent marks) through __wrapped__
+    async def step(*args, **kwargs):
+        return await run_step(function, *args, **kwargs)
+
+    return step
+
+
 # -- capacity ---------------------------------------------------------------------------------------
 
 
@@ -257,9 +382,12 @@ class InFlightLimit:
     """Admission control: at most `limit` requests per worker process past this point at once (see
     this module's docstring, "Capacity"). Static files use no database and pass straight through."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, exempt: tuple[str, ...] = ("/static/",)) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limit: int, steps_on_loop: bool = False, exempt: tuple[str, ...] = ("/static/",)
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.steps_on_loop = steps_on_loop  # the database is a local SQLite file: see run_step
         self.exempt = exempt
         self.in_flight = 0
         self.waiting = 0
@@ -277,8 +405,10 @@ class InFlightLimit:
         finally:
             self.waiting -= 1
         self.in_flight += 1
+        token = _STEPS_ON_LOOP.set(self.steps_on_loop)
         try:
             await self.app(scope, receive, send)
         finally:
+            _STEPS_ON_LOOP.reset(token)
             self.in_flight -= 1
             self._semaphore.release()

@@ -240,7 +240,7 @@ def install(app, settings, engine: Engine) -> Metrics:
     limit = admission_limit(settings)
 
     def build_middleware_stack() -> ASGIApp:
-        gate = InFlightLimit(build_stack(), limit=limit)
+        gate = InFlightLimit(build_stack(), limit=limit, steps_on_loop=engine.dialect.name == "sqlite")
         app.state.in_flight = gate
         return AccessLog(gate, metrics=metrics, worker_header=settings.env == "test", count_queries=count)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -78,12 +79,34 @@ def _truncate_all(settings: Settings) -> None:
 def app(settings):
     app = create_app(settings)
     writes_in_reads = _watch_read_transactions(app.state.engine)
-    yield app
+    waits_on_loop = _watch_waits_on_the_loop()
+    try:
+        yield app
+    finally:
+        logging.getLogger("nabij.db").removeHandler(waits_on_loop)
     app.state.engine.dispose()
     assert not writes_in_reads, (
         "a read transaction wrote during a request (declare WriteSession, or write through "
         f"app.db.write_for): {writes_in_reads}"
     )
+    assert not waits_on_loop.seen, f"a step waited on the event loop (app/db.py, run_step): {waits_on_loop.seen}"
+
+
+class _Seen(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+def _watch_waits_on_the_loop() -> _Seen:
+    """A step on the event loop that comes to the network or a password hash after it has committed
+    cannot start over in the thread pool: it blocks the worker (app.db.leave_the_loop logs it)."""
+    handler = _Seen()
+    logging.getLogger("nabij.db").addHandler(handler)
+    return handler
 
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")

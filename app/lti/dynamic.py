@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlmodel import Session
 
+from app.db import leave_the_loop
 from app.i18n import gettext as _
 from app.lti import registration
 from app.lti.registration import ToolUrls
@@ -102,6 +103,7 @@ def register(
 ) -> LtiPlatform:
     if not registration._url_ok(openid_configuration, production=production):
         raise DynamicRegistrationError(_("The LMS's configuration address must start with https://."))
+    leave_the_loop("an LMS's registration endpoints")
     try:
         config = _json(httpx.get(openid_configuration, timeout=TIMEOUT), _("configuration"))
     except httpx.HTTPError as error:

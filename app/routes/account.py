@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentSession, CurrentUser, safe_next, set_session_cookie
@@ -14,11 +14,12 @@ from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.locale_middleware import LANGUAGE_COOKIE
 from app.models import stored_id
+from app.routing import Router
 from app.services import access_log, accounts, erasure, export, passwords
 from app.services.sessions import count_sessions, end_all_sessions, end_session_by_id, start_session
 from app.templating import notice_text, render
 
-router = APIRouter(tags=["account"])
+router = Router(tags=["account"])
 
 NOTICES = {
     "password-changed": lambda: _("Your password was changed."),

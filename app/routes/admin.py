@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.auth import AdminUser
@@ -14,11 +14,12 @@ from app.deps import DbId
 from app.forms import too_long
 from app.i18n import gettext as _
 from app.models import Role, User, stored_id
+from app.routing import Router
 from app.services import accounts, password_reset
 from app.services.sessions import end_all_sessions
 from app.templating import confirm_first, notice_text, render
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = Router(prefix="/admin", tags=["admin"])
 
 NOTICES = {
     "created": lambda: _("The account was created."),

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse
 
 from app.auth import OptionalUser, StudentUser, clear_session_cookie, cookie_names, safe_next, set_session_cookie
@@ -16,13 +16,14 @@ from app.devices import browser_id, client_address, current_device, limits, reme
 from app.forms import parse_int, too_long
 from app.i18n import gettext as _
 from app.models import Role, stored_id
+from app.routing import Router
 from app.services import accounts, classes, oidc, password_reset, passwords, roster, throttle
 from app.services.mail import send_mail
 from app.services.sessions import end_session, start_session
 from app.signing_in import logged_in, try_again
 from app.templating import notice_text, render
 
-router = APIRouter(tags=["auth"])
+router = Router(tags=["auth"])
 
 NOTICES = {
     "logged-out": lambda: _("You are logged out."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import col, select
 
@@ -14,10 +14,11 @@ from app.auth import LecturerUser, StudentUser
 from app.db import ReadSession, WriteSession
 from app.deps import CatalogueDep, DbId
 from app.models import Answer, Feedback
+from app.routing import Router
 from app.services import dialogue, review
 from app.templating import render
 
-router = APIRouter(tags=["dialogue"])
+router = Router(tags=["dialogue"])
 
 
 def _redirect(url: str) -> RedirectResponse:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlmodel import col, select
 
@@ -20,10 +20,11 @@ from app.i18n import gettext as _
 from app.lti import deep_linking, frames, grades, keys, registration, roster, tasks  # noqa: F401  (register the jobs and the submission listener)
 from app.lti import launch as lti
 from app.models import LtiContext, LtiPlatform, Role, stored_id
+from app.routing import Router
 from app.services.sessions import end_session_by_id, start_session
 from app.templating import notice_text, public_base_url, render
 
-router = APIRouter(tags=["lti"])
+router = Router(tags=["lti"])
 
 STATE_COOKIE_SECONDS = int(lti.LOGIN_LIFETIME.total_seconds())
 

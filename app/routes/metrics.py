@@ -9,12 +9,13 @@ from __future__ import annotations
 import hmac
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
 from app.config import Settings
+from app.routing import Router
 
-router = APIRouter(tags=["operations"])
+router = Router(tags=["operations"])
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

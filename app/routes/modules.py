@@ -1,4 +1,4 @@
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse
 
 from app.auth import OptionalUser
@@ -7,10 +7,11 @@ from app.db import ReadSession
 from app.deps import ModuleDep, SectionDep
 from app.models import stored_id
 from app.reader import is_student, section_page
+from app.routing import Router
 from app.services import progress as progress_service
 from app.templating import render
 
-router = APIRouter(prefix="/modules", tags=["modules"])
+router = Router(prefix="/modules", tags=["modules"])
 
 
 @router.get("/{slug}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentUser, StudentUser
@@ -10,10 +10,11 @@ from app.db import ReadSession, WriteSession, write_for
 from app.deps import CatalogueDep, DbId
 from app.i18n import gettext as _
 from app.models import User, stored_id
+from app.routing import Router
 from app.services import calendar_feed, dialogue, notifications
 from app.templating import notice_text, public_base_url, render
 
-router = APIRouter(tags=["notifications"])
+router = Router(tags=["notifications"])
 
 NOTICES = {
     "saved": lambda: _("Your notification settings were saved."),

@@ -16,7 +16,7 @@ import time
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -27,11 +27,12 @@ from app.deps import DbId
 from app.devices import browser_id, client_address, current_device, limits
 from app.i18n import gettext as _
 from app.models import ExternalIdentity, Role, User, referenced, stored_id
+from app.routing import Router
 from app.services import accounts, classes, identities, oidc, throttle
 from app.signing_in import logged_in, try_again
 from app.templating import render, templates
 
-router = APIRouter(tags=["oidc"])
+router = Router(tags=["oidc"])
 
 FLOW_COOKIE = "nabij_oidc"
 MARKER_COOKIE = "nabij_sso"  # "signed in through the institution": offer its logout after ours

@@ -1,16 +1,17 @@
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from app.auth import OptionalUser
 from app.db import ReadSession
 from app.deps import CatalogueDep
 from app.i18n import current_locale
 from app.i18n import gettext as _
+from app.routing import Router
 from app.services.dashboard import lecturer_classes, safeguarding_reveals
 from app.services.student_home import student_home
 from app.services.todo import lecturer_todo, student_todo
 from app.templating import notice_text, render
 
-router = APIRouter()
+router = Router()
 
 HOME_NOTICES = {
     "joined": lambda: _("You joined the class. Its assignments are below."),

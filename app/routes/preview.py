@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 
 from app.auth import LecturerUser
 from app.content.navigation import section_navigation
 from app.deps import CatalogueDep
+from app.routing import Router
 from app.templating import render
 
-router = APIRouter(prefix="/preview", tags=["preview"])
+router = Router(prefix="/preview", tags=["preview"])
 
 
 def _module_or_404(catalogue, slug: str):

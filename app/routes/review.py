@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.access import (
@@ -24,11 +24,12 @@ from app.db import ReadSession, WriteSession, write_for
 from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import CourseClass
+from app.routing import Router
 from app.services import access_log, assessment, classes, review
 from app.services.paging import page_url
 from app.templating import is_htmx, render
 
-router = APIRouter(prefix="/classes/{class_id}/review", tags=["review"])
+router = Router(prefix="/classes/{class_id}/review", tags=["review"])
 
 
 def _secret(request: Request) -> bytes:

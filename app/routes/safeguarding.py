@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import col, select
 
 from app.access import AssignedModuleDep, LecturedClassDep, ReviewedPromptDep, answer_for_ref
 from app.auth import AdminUser, CurrentUser
-from app.db import ReadSession, SessionDep, WriteSession
+from app.db import ReadSession, SessionDep, WriteSession, as_step
 from app.deps import DbId
 from app.i18n import gettext as _
 from app.models import AnswerRevision, CourseClass, RevealRequest, Role, User
+from app.routing import Router
 from app.services import access_log, break_glass
 from app.templating import notice_text, render
 
-router = APIRouter(tags=["safeguarding"])
+router = Router(tags=["safeguarding"])
 
 NOTICES = {
     "asked": lambda: _(
@@ -33,7 +34,7 @@ NOTICES = {
 }
 
 
-def staff_user(user: CurrentUser) -> User:
+async def staff_user(user: CurrentUser) -> User:
     """Lecturers, administrators and safeguarding officers; 404 for everyone else."""
     if user.role not in (Role.LECTURER, Role.ADMIN) and not user.safeguarding_officer:
         raise HTTPException(404)
@@ -144,6 +145,7 @@ def list_requests(request: Request, session: ReadSession, user: StaffUser):
     )
 
 
+@as_step
 def _request_or_404(request_id: DbId, session: SessionDep, user: StaffUser) -> RevealRequest:
     found = session.get(RevealRequest, request_id)
     if found is None or not break_glass.visible_to(found, user):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from sqlmodel import col, select
 
 from app.auth import OptionalUser
 from app.db import ReadSession
 from app.deps import CatalogueDep, ModuleDep
 from app.models import Answer
+from app.routing import Router
 from app.services import search
 from app.templating import render
 
-router = APIRouter(tags=["search"])
+router = Router(tags=["search"])
 
 
 @router.get("/search")

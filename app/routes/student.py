@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.auth import StudentUser
@@ -15,11 +15,12 @@ from app.deps import CheckDep, DbId, ModuleDep, PromptDep, VignetteDep
 from app.forms import parse_int
 from app.models import referenced, stored_id
 from app.reader import page_updates, reflection_work, section_page
+from app.routing import Router
 from app.services import checks, privacy_guard, reflections, vignettes
 from app.services.workspace import CheckWork, ReflectionWork, ShownAgain, VignetteWork, load_work
 from app.templating import is_htmx, render
 
-router = APIRouter(prefix="/modules/{slug}", tags=["student"])
+router = Router(prefix="/modules/{slug}", tags=["student"])
 
 
 def _back_to(module: Module, block_id: str, anchor: str) -> RedirectResponse:
@@ -256,7 +257,7 @@ def answer_check(
     )
 
 
-feedback_router = APIRouter(tags=["student"])
+feedback_router = Router(tags=["student"])
 
 
 @feedback_router.post("/feedback/{feedback_id}/reply")

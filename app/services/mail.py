@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from app import jobs
 from app.config import Settings
+from app.db import leave_the_loop
 from app.models import utcnow
 
 log = logging.getLogger("nabij.mail")
@@ -82,6 +83,7 @@ def compose(settings: Settings, message_data: dict) -> EmailMessage:
 def deliver(settings: Settings, message_data: dict) -> None:
     message = compose(settings, message_data)
     if settings.smtp_host:
+        leave_the_loop("an SMTP server")
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as smtp:
             if settings.smtp_starttls:
                 smtp.starttls()

@@ -7,6 +7,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.db import leave_the_loop
 from app.i18n import gettext as _
 
 MIN_LENGTH = 10
@@ -42,10 +43,12 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
 
 
 def hash_password(password: str) -> str:
+    leave_the_loop("an argon2 hash")  # tens of milliseconds, and it releases the GIL: a thread's work
     return hasher.hash(password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
+    leave_the_loop("an argon2 hash")
     try:
         return hasher.verify(stored_hash or DUMMY_HASH, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 
 from app.access import AssignmentDep, TaughtClassDep, WritableClassDep
 from app.db import ReadSession, WriteSession
@@ -12,11 +12,12 @@ from app.deps import CatalogueDep, DbId
 from app.forms import parse_int
 from app.i18n import gettext as _
 from app.routes.classes.pages import assignable_modules, class_url, page_context, redirect
+from app.routing import Router
 from app.services import classes
 from app.services.classes import ClassError
 from app.templating import confirm_first, render
 
-router = APIRouter(prefix="/classes", tags=["classes"])
+router = Router(prefix="/classes", tags=["classes"])
 
 
 def _new_assignment_page(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import Response
 
 from app.access import TaughtClassDep, WritableClassDep
@@ -14,11 +14,12 @@ from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import CourseClass, Role
 from app.routes.classes.pages import assignable_modules, class_url, page_context, redirect
+from app.routing import Router
 from app.services import classes, join_links
 from app.services.dashboard import lecturer_classes
 from app.templating import confirm_first, public_base_url, render
 
-router = APIRouter(prefix="/classes", tags=["classes"])
+router = Router(prefix="/classes", tags=["classes"])
 
 
 @router.get("")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from app.access import LecturedClassDep
@@ -11,10 +11,11 @@ from app.deps import CatalogueDep
 from app.i18n import gettext as _
 from app.models import school_today
 from app.routes.classes.pages import class_url, page_context
+from app.routing import Router
 from app.services import classes, progress_summary
 from app.templating import render
 
-router = APIRouter(prefix="/classes", tags=["classes"])
+router = Router(prefix="/classes", tags=["classes"])
 
 
 @router.get("/{class_id}/progress")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 
 from app.access import TaughtClassDep, WritableClassDep
 from app.auth import LecturerUser
@@ -13,11 +13,12 @@ from app.deps import DbId
 from app.i18n import gettext as _
 from app.models import CourseClass, Role
 from app.routes.classes.pages import class_url, page_context, redirect
+from app.routing import Router
 from app.services import classes
 from app.services.classes import ClassError
 from app.templating import confirm_first, render
 
-router = APIRouter(prefix="/classes", tags=["classes"])
+router = Router(prefix="/classes", tags=["classes"])
 
 
 def _settings_page(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import File, Form, HTTPException, Request, UploadFile
 
 from app.access import TaughtClassDep, WritableClassDep
 from app.auth import LecturerUser
@@ -14,10 +14,11 @@ from app.forms import parse_int
 from app.i18n import gettext as _
 from app.models import CourseClass, stored_id
 from app.routes.classes.pages import class_url, page_context, redirect
+from app.routing import Router
 from app.services import classes, erasure, roster
 from app.templating import confirm_first, render
 
-router = APIRouter(prefix="/classes", tags=["classes"])
+router = Router(prefix="/classes", tags=["classes"])
 
 
 def _students_page(request: Request, session, course_class: CourseClass, *, status_code: int = 200, **extra):
