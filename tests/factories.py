@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.content.model import Module, Vignette
-from app.models import Answer, CourseClass, Role, User, VignetteRun, stored_id, utcnow
+from app.models import Answer, CourseClass, Role, User, VignetteRun, school_today, stored_id
 from app.services import accounts, classes, reflections, vignettes
 from tests.conftest import csrf_from
 from tests.pages import one, select, text_of
@@ -85,10 +85,10 @@ def assign(session: Session, course_class: CourseClass, module: Module, *, days:
         session,
         course_class=course_class,
         module_slug=module.slug,
-        due_on=utcnow().date() + timedelta(days=max(days, 0)),
+        due_on=school_today() + timedelta(days=max(days, 0)),
     )
     if days < 0:
-        assignment.due_on = utcnow().date() + timedelta(days=days)
+        assignment.due_on = school_today() + timedelta(days=days)
         session.add(assignment)
     session.commit()  # end the read transaction (SQLite keeps a snapshot until then)
     return assignment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from app.models import AccessLog, Enrolment, Role, utcnow
+from app.models import AccessLog, Enrolment, Role, school_today, utcnow
 from app.services import access_log, classes, retention
 from tests.factories import add_students, first_prompt, login, make_class, make_user, review_url, submit, submit_all
 
@@ -110,7 +110,7 @@ def test_the_log_goes_with_the_answers_of_an_archived_class(app, session, settin
             class_id=course_class.id,
             module_slug="m",
             prompt_id="p",
-            day=utcnow().date(),
+            day=school_today(),
         )
     )
     course_class.archived_at = utcnow() - timedelta(days=30 * settings.retention_months_after_archive + 1)
@@ -128,7 +128,7 @@ def test_a_student_is_shown_only_prompts_they_had_answered_by_that_day(app, sess
     prompt_id = first_prompt(module)
     student = _student_who_logs_in(session, course_class)
     submit(session, student, module, prompt_id, "tekst")
-    today = utcnow().date()
+    today = school_today()
     for key, day, prompt in (
         ("a", today - timedelta(days=3), prompt_id),
         ("b", today, prompt_id),

@@ -9,6 +9,7 @@ import inspect
 import logging
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlmodel import select
@@ -133,7 +134,10 @@ def run_as_request(function, *args, on_sqlite: bool = True):
         finally:
             db._STEPS_ON_LOOP.reset(token)
 
-    return asyncio.run(request())
+    # A thread of its own: a browser test earlier in the session leaves Playwright's
+    # loop running in the main thread, where asyncio.run refuses to start another.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, request()).result(timeout=30)
 
 
 def test_a_step_that_must_wait_before_it_wrote_starts_over_in_the_pool():

@@ -6,7 +6,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from app.models import Role
+from app.models import Role, school_today
 from app.services import classes
 from tests.e2e.conftest import log_in, screenshot
 from tests.factories import make_class, make_user
@@ -81,7 +81,7 @@ def people(live_server):
         }
         course_class = make_class(session, lecturer=users[Role.LECTURER])
         classes.enrol(session, course_class=course_class, student=users[Role.STUDENT])
-        classes.assign(session, course_class=course_class, module_slug=MODULE, due_on=course_class.created_at.date())
+        classes.assign(session, course_class=course_class, module_slug=MODULE, due_on=school_today())
         session.commit()
         users["class_id"] = course_class.id
     return users
