@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import io
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.messages.mofile import write_mo
@@ -79,14 +79,21 @@ def format_day(value, style: str = "long") -> str:
     (app.models.school_day), so 23:30 UTC on 1 March shows as 2 March, as due dates and "late" count it."""
     from datetime import datetime
 
-    from babel.dates import format_date
-
     from app.models import school_day
 
     if not value:
         return ""
     day = school_day(value) if isinstance(value, datetime) else value
-    return format_date(day, style, locale=babel_locale(current_locale.get()))
+    return _formatted_day(day, style, current_locale.get())
+
+
+@lru_cache(maxsize=4096)
+def _formatted_day(day, style: str, locale: str) -> str:
+    # Babel takes tens of microseconds per date, and a review or progress page shows the same few days
+    # dozens of times (rounds, due dates, feedback): a day's text in a language never changes.
+    from babel.dates import format_date
+
+    return format_date(day, style, locale=babel_locale(locale))
 
 
 _ = gettext

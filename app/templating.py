@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
@@ -10,6 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, nodes, pass_context
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.utils import concat
 from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
@@ -137,8 +140,26 @@ def _time(value: datetime | None) -> str:
 
 @pass_context
 def _csrf_field(context) -> Markup:
-    token = context.get("csrf_token", "")
+    return _csrf_input(context.get("csrf_token", ""))
+
+
+@lru_cache(maxsize=1024)
+def _csrf_input(token: str) -> Markup:
+    # A review page has three forms per answer card: built once per token, not 75 times.
     return Markup('<input type="hidden" name="csrf_token" value="%s">') % escape(token)
+
+
+@pass_context
+def _memo_partial(context, memo: dict, name: str, key: Hashable, **values) -> Markup:
+    """The partial `name` with `values`, rendered once per distinct `key` in `memo` (a dict the calling
+    template makes for one response). `key` must cover everything the partial shows of `values`."""
+    found = memo.get(key)
+    if found is None:
+        template = context.environment.get_template(name)
+        # As {% include %} renders: the caller's variables (globals among them) shared, not copied again.
+        partial_context = template.new_context(context.get_all() | values, shared=True)
+        found = memo[key] = Markup(concat(template.root_render_func(partial_context)))
+    return found
 
 
 @pass_context
@@ -201,6 +222,7 @@ templates.env.globals.update(
     join_code=format_join_code,
     locale=lambda: i18n.current_locale.get(),
     csrf_field=_csrf_field,
+    memo_partial=_memo_partial,
     level_label=level_label,
     privacy_guard_rules=_privacy_guard_rules,
     word_pattern=WORD_PATTERN_FOR_BROWSERS,

@@ -186,6 +186,8 @@ async def run(app, info, scenario: str, n: int, profile: bool) -> None:
         elapsed = time.perf_counter() - started
     extra = f"; {conflicts[0]} answered 409 (a version conflict)" if conflicts[0] else ""
     print(f"{scenario}: {n} requests, {elapsed / n * 1000:.2f} ms each (in-process, one at a time){extra}")
+    if profiler and os.environ.get("PSTATS_OUT"):  # for pstats' callers/callees, or snakeviz
+        profiler.dump_stats(os.environ["PSTATS_OUT"])
     if profiler:
         pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
             int(os.environ.get("TOP", "45"))

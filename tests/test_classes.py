@@ -568,6 +568,45 @@ def test_the_progress_matrix_shows_completion_prompts_and_lateness_but_no_text(a
     assert client.get(f"/classes/{course_class.id}/progress?sort=evil&show=evil").status_code == 200
 
 
+def test_alike_cells_of_the_matrix_are_rendered_once_and_each_still_shows_its_own_state(app, client, session, lecturer):
+    """The matrix renders each different cell once per page (ProgressCell.shown_as): every cell on the
+    page is still the one its own student's state gives, in students whose state differs by one thing."""
+    from app import i18n
+    from app.templating import environment
+
+    course_class = make_class(session, lecturer=lecturer)
+    past, later = app.state.catalogue.published()[:2]
+    past_due = assign(session, course_class, past, days=-1)
+    due_later = assign(session, course_class, later, days=14)
+    _ada, bram, cas, dirk = (add_students(session, course_class, 1, prefix=name)[0] for name in ("A", "B", "C", "D"))
+    for student in (cas, dirk):  # cas and dirk the same work; bram and dirk an extension
+        session.add(SectionVisit(user_id=student.id, module_slug=past.slug, section_id=past.sections[0].id))
+    for student in (bram, dirk):
+        session.add(Extension(assignment_id=past_due.id, user_id=student.id, due_on=_today() + timedelta(days=5)))
+    # Not late either way: bram's cell of the later module differs from the others by the extension alone.
+    session.add(Extension(assignment_id=due_later.id, user_id=bram.id, due_on=_today() + timedelta(days=20)))
+    session.commit()
+
+    on_page = [
+        str(cell) for cell in select_all(client.get(f"/classes/{course_class.id}/progress").text, "td.matrix__cell")
+    ]
+    progress = classes.class_progress(session, course_class=course_class, catalogue=app.state.catalogue)
+    cell_template = environment.get_template("classes/_progress_cell.html")
+    token = i18n.current_locale.set("en")
+    try:
+        one_by_one = [
+            str(select_all(cell_template.render(cell=cell), "td")[0])
+            for row in progress.page.items
+            for cell in row.cells
+        ]
+    finally:
+        i18n.current_locale.reset(token)
+    assert on_page == one_by_one
+    # Rows A, B, C, D; per row the past-due module, then the later one: four different cells, then two.
+    assert len(set(on_page[0::2])) == 4 and len(set(on_page[1::2])) == 2
+    assert texts(on_page[0], ".badge") == ["late"] and "extended to" in on_page[2] and "late" not in on_page[2]
+
+
 def test_progress_exports_as_csv(app, client, session, lecturer):
     course_class, module, (ada, bram, cas) = _progress_world(app, session, lecturer)
     response = client.get(f"/classes/{course_class.id}/progress.csv")

@@ -71,7 +71,8 @@ def test_a_section_page_is_made_on_the_event_loop_on_sqlite_and_in_a_thread_on_p
 
 def test_a_password_is_checked_in_a_thread_even_on_sqlite(client, session, monkeypatch):
     """An argon2 hash takes tens of milliseconds: on the loop it would stop every other request of the
-    worker. The login starts over in the thread pool when it comes to the hash."""
+    worker. It runs in the thread pool: the login is marked so, and any other step that comes to a hash
+    starts over there (passwords.hash_password and verify_password leave the loop)."""
     seen = []
     hasher = passwords.hasher
 
@@ -87,6 +88,22 @@ def test_a_password_is_checked_in_a_thread_even_on_sqlite(client, session, monke
     login(client, make_user(session))
     assert client.get("/").status_code == 200
     assert seen == [False]
+
+
+def test_the_login_goes_to_the_thread_pool_at_once_not_after_reading_on_the_loop(client, session, monkeypatch):
+    """The endpoints that hash are marked @in_thread_pool: starting over would read everything twice."""
+    from app.routes import auth as auth_routes
+
+    calls = []
+    authenticate = auth_routes.accounts.authenticate
+
+    def counted(*args, **kwargs):
+        calls.append(on_the_loop())
+        return authenticate(*args, **kwargs)
+
+    monkeypatch.setattr(auth_routes.accounts, "authenticate", counted)
+    login(client, make_user(session))
+    assert calls == [False]
 
 
 @pytest.mark.skipif(not ON_SQLITE, reason="about SQLite's one write lock; PostgreSQL locks rows")

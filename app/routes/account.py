@@ -9,7 +9,7 @@ from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import CurrentSession, CurrentUser, safe_next, set_session_cookie
-from app.db import ReadSession, WriteSession
+from app.db import ReadSession, WriteSession, in_thread_pool
 from app.i18n import LOCALES
 from app.i18n import gettext as _
 from app.locale_middleware import LANGUAGE_COOKIE
@@ -53,6 +53,7 @@ def read_account(request: Request, session: ReadSession, user: CurrentUser):
 
 
 @router.post("/account/password")
+@in_thread_pool  # argon2 hashing: tens of milliseconds of CPU
 def change_password(
     request: Request,
     session: WriteSession,
@@ -137,6 +138,7 @@ def export_zip(request: Request, session: ReadSession, user: CurrentUser):
 
 
 @router.post("/account/erase")
+@in_thread_pool  # argon2 hashing: tens of milliseconds of CPU
 def request_erasure(
     request: Request,
     session: WriteSession,

@@ -9,7 +9,7 @@ from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.auth import AdminUser
-from app.db import ReadSession, WriteSession
+from app.db import ReadSession, WriteSession, in_thread_pool
 from app.deps import DbId
 from app.forms import too_long
 from app.i18n import gettext as _
@@ -57,6 +57,7 @@ def new_user_form(request: Request, admin: AdminUser):
 
 
 @router.post("/users/new")
+@in_thread_pool  # argon2 hashing: tens of milliseconds of CPU
 def create_user(
     request: Request,
     session: WriteSession,

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from app.auth import OptionalUser, StudentUser, clear_session_cookie, cookie_names, safe_next, set_session_cookie
 from app.config import Settings
-from app.db import ReadSession, WriteSession
+from app.db import ReadSession, WriteSession, in_thread_pool
 from app.devices import browser_id, client_address, current_device, limits, remember_device
 from app.forms import parse_int, too_long
 from app.i18n import gettext as _
@@ -56,6 +56,7 @@ def login_form(request: Request, user: OptionalUser, next: str = "/", notice: st
 
 
 @router.post("/login")
+@in_thread_pool  # argon2 hashing: tens of milliseconds of CPU
 def login(
     request: Request,
     session: WriteSession,
@@ -231,6 +232,7 @@ def signup_form(request: Request, session: ReadSession, user: OptionalUser, code
 
 
 @router.post("/signup")
+@in_thread_pool  # argon2 hashing: tens of milliseconds of CPU
 def signup(
     request: Request,
     session: WriteSession,
@@ -492,6 +494,7 @@ def reset_form(request: Request, session: ReadSession, token: str):
 
 
 @router.post("/password/reset/{token}")
+@in_thread_pool  # argon2 hashing: tens of milliseconds of CPU
 def reset_submit(
     request: Request, session: WriteSession, token: str, password: Annotated[str, Form(max_length=256)] = ""
 ):

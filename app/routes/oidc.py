@@ -22,7 +22,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import AdminUser, safe_next
-from app.db import ReadSession, WriteSession
+from app.db import ReadSession, WriteSession, in_thread_pool
 from app.deps import DbId
 from app.devices import browser_id, client_address, current_device, limits
 from app.i18n import gettext as _
@@ -345,6 +345,7 @@ def _link_page(request: Request, user: User, flow: dict, *, error: str | None = 
 
 
 @router.post("/auth/oidc/link")
+@in_thread_pool  # argon2 hashing: tens of milliseconds of CPU
 def oidc_link(request: Request, session: WriteSession, password: Annotated[str, Form(max_length=256)] = ""):
     """Prove the password account is yours as well: the institution identity is linked to it, once."""
 

@@ -8,7 +8,6 @@ from fastapi.responses import Response
 from app.access import LecturedClassDep
 from app.db import ReadSession, write_for
 from app.deps import CatalogueDep
-from app.i18n import gettext as _
 from app.models import school_today
 from app.routes.classes.pages import class_url, page_context
 from app.routing import Router
@@ -41,9 +40,6 @@ def class_progress(
         page=progress.page,
         page_path=class_url(course_class, "/progress"),
         page_query={"sort": progress.sort, "show": progress.show},
-        # Translated once per page, filled in per cell (hundreds of cells).
-        sections_label=_("%(done)s of %(total)s sections read"),
-        checks_label=_("%(done)s of %(total)s checks done"),
     )
     return render(request, "classes/progress.html", context, fragment="classes/_progress_table.html", private=True)
 

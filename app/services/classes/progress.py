@@ -88,6 +88,24 @@ class ProgressCell:
         self.late = due_on < today and not reflections_done
         self.not_started = self.is_open and not self.started
 
+    @property
+    def shown_as(self) -> tuple:
+        """Everything the cell shows (templates/classes/_progress_cell.html): cells with the same key
+        look the same, and a page of 350 cells has a few dozen different ones, each rendered once."""
+        return (
+            id(self.module),
+            self.percent,
+            self.progress.sections,
+            self.progress.checks,
+            self.reflections_done,
+            self.late,
+            self.complete,
+            self.is_open,
+            self.not_started,
+            self.extended,
+            self.due_on,
+        )
+
 
 class StudentRow(NamedTuple):
     """The columns of a student that class_progress loads (no ORM objects for a whole lecture hall)."""
