@@ -605,11 +605,23 @@ def _share(o: Outcome) -> str:
     return "–" if o.share != o.share else f"{o.share:.3f}"
 
 
+# The floor measured after the scenarios may differ from the one before by this factor before the pass's
+# figures are flagged: on a shared virtual machine the host can take most of the CPU away mid-run.
+FLOOR_DRIFT = 1.4
+
+
 def floor_lines(floors: dict) -> list[str]:
-    """One line per server: the floor's two runs and their mean, the denominator of every share."""
+    """One line per server: the floor's two runs and their mean, the denominator of every share; flagged
+    when the two differ so much that the machine's speed changed during the pass."""
     return [
         f"Floor, {database}, {workers} worker(s): {before:.0f} req/s before the scenarios, {after:.0f} after, "
         f"mean {(before + after) / 2:.0f} req/s (bare Starlette, same uvicorn settings, closed loop, 8 connections)"
+        + (
+            f". **The machine's speed changed during this pass** (the floor moved by more than {FLOOR_DRIFT}×): "
+            "compare its figures with nothing"
+            if max(before, after) > FLOOR_DRIFT * min(before, after)
+            else ""
+        )
         for (database, workers), (before, after) in floors.items()
     ]
 

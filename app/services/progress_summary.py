@@ -64,9 +64,9 @@ def counts(
     result: dict[tuple[int, str], ProgressCounts] = {}
     if not user_ids or not modules:
         return result, set()
-    for user_id, slug, fingerprint, sections, prompts, vignettes, checks in session.connection().execute(
-        _ROWS, {"user_ids": list(user_ids), "slugs": list(by_slug)}
-    ).all():  # fetchall: one call for a page's hundreds of rows, not one each
+    # fetchall: one call for a page's hundreds of rows, not one each
+    rows = session.connection().execute(_ROWS, {"user_ids": list(user_ids), "slugs": list(by_slug)}).all()
+    for user_id, slug, fingerprint, sections, prompts, vignettes, checks in rows:
         module = by_slug[slug]
         if fingerprint == module.steps_fingerprint:
             result[user_id, slug] = ProgressCounts(module, sections, prompts, vignettes, checks)
