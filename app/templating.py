@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from datetime import date, datetime
-from functools import lru_cache
 
 from babel.dates import format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
@@ -140,13 +139,16 @@ def _time(value: datetime | None) -> str:
 
 @pass_context
 def _csrf_field(context) -> Markup:
-    return _csrf_input(context.get("csrf_token", ""))
-
-
-@lru_cache(maxsize=1024)
-def _csrf_input(token: str) -> Markup:
-    # A review page has three forms per answer card: built once per token, not 75 times.
-    return Markup('<input type="hidden" name="csrf_token" value="%s">') % escape(token)
+    token = context.get("csrf_token", "")
+    # A review page has three forms per answer card: built once per response, not 75 times. Kept on
+    # the request, not in a process-wide cache, so no token outlives the response that shows it.
+    state = getattr(context.get("request"), "state", None)
+    made = getattr(state, "csrf_field", None)
+    if made is None or made[0] != token:
+        made = (token, Markup('<input type="hidden" name="csrf_token" value="%s">') % escape(token))
+        if state is not None:
+            state.csrf_field = made
+    return made[1]
 
 
 @pass_context
